@@ -1,0 +1,234 @@
+// Package config builds an agent's configuration from defaults, config files
+// (HCL or its JSON form), ALLOT_* environment variables and flags, in that
+// order of precedence, and validates it before anything starts.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Config is an agent's complete, validated configuration.
+type Config struct {
+	NodeName        string
+	DataDir         string
+	Dev             bool
+	Server          bool
+	Client          bool
+	BootstrapExpect int
+	Bind            string
+	Advertise       string
+	HTTPAddr        string
+	GossipPort      int
+	RaftPort        int
+	Join            []string
+	Epoch           time.Duration
+	BidTTL          uint64
+	PlanHistory     int
+	Encrypt         string
+	TLSCA           string
+	TLSCert         string
+	TLSKey          string
+	ACLEnabled      bool
+	Enforce         string
+	CgroupParent    string
+	Capacity        bidding.Vec // client capacity; cpu/memory 0 = read from the machine
+	LogLevel        string
+	LogJSON         bool
+	Services        []bidding.Service
+
+	// RaftHeartbeat and friends are tuning knobs (config file only).
+	RaftHeartbeat time.Duration
+	RaftElection  time.Duration
+
+	src map[string]string // key -> where its value came from, for error messages
+}
+
+// Defaults returns the contract's defaults.
+func Defaults() *Config {
+	host, _ := os.Hostname()
+	return &Config{
+		NodeName:      host,
+		Bind:          "0.0.0.0",
+		HTTPAddr:      "127.0.0.1:7480",
+		GossipPort:    7481,
+		RaftPort:      7482,
+		Epoch:         5 * time.Minute,
+		BidTTL:        3,
+		PlanHistory:   288,
+		Enforce:       "auto",
+		CgroupParent:  "/allot",
+		LogLevel:      "info",
+		RaftHeartbeat: 500 * time.Millisecond,
+		RaftElection:  500 * time.Millisecond,
+		src:           map[string]string{},
+	}
+}
+
+// Source names where the value of key came from ("flag --epoch", "ALLOT_EPOCH", "server.epoch in FILE").
+func (c *Config) Source(key string) string {
+	if s, ok := c.src[key]; ok {
+		return s
+	}
+	return key
+}
+
+func (c *Config) set(key, source string) {
+	if c.src == nil {
+		c.src = map[string]string{}
+	}
+	c.src[key] = source
+}
+
+// Error is a configuration error; its message is one line naming the key or
+// flag, the value, and what is allowed.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func errf(format string, a ...any) error { return &Error{Msg: fmt.Sprintf(format, a...)} }
+
+// Validate checks every value; the first problem is returned.
+func (c *Config) Validate() error {
+	if c.Dev {
+		c.Server, c.Client = true, true
+		if c.BootstrapExpect == 0 {
+			c.BootstrapExpect = 1
+		}
+	}
+	if !c.Server && !c.Client {
+		return errf("%s: the agent must be a --server, a --client, or both (or --dev)", c.Source("server"))
+	}
+	if c.NodeName == "" {
+		return errf("%s: node name must not be empty", c.Source("node_name"))
+	}
+	if err := bidding.ValidateName("node", c.NodeName); err != nil {
+		return errf("%s: %q is not a valid node name: letters, digits, '.', '_', '-', at most %d characters", c.Source("node_name"), c.NodeName, bidding.MaxNameLen)
+	}
+	if !c.Dev && c.DataDir == "" {
+		return errf("%s: a data directory is required unless --dev", c.Source("data_dir"))
+	}
+	if c.Server && !c.Dev && c.BootstrapExpect < 0 {
+		return errf("%s: %d is not allowed: a number of servers ≥ 1 (or 0 to join an existing cluster)", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
+	}
+	if !c.Server && c.BootstrapExpect > 0 {
+		return errf("%s: %d is only allowed with --server", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 7 {
+		return errf("%s: %d servers is not allowed: use 1, 3 or 5 (at most 7)", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
+	}
+	if ip := net.ParseIP(c.Bind); ip == nil {
+		return errf("%s: %q is not an IP address", c.Source("bind"), c.Bind)
+	}
+	if c.Advertise != "" {
+		ip := net.ParseIP(c.Advertise)
+		if ip == nil || ip.IsUnspecified() {
+			return errf("%s: %q is not a routable IP address", c.Source("advertise"), c.Advertise)
+		}
+	}
+	if _, _, err := splitHostPort(c.HTTPAddr); err != nil {
+		return errf("%s: %q is not IP:PORT (%v)", c.Source("http_addr"), c.HTTPAddr, err)
+	}
+	for _, p := range []struct {
+		k string
+		v int
+	}{{"ports.gossip", c.GossipPort}, {"ports.raft", c.RaftPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return errf("%s: %d is not a port (0-65535)", c.Source(p.k), p.v)
+		}
+	}
+	if c.Server && c.GossipPort != 0 && c.GossipPort == c.RaftPort {
+		return errf("%s: %d is also the gossip port; they must differ", c.Source("ports.raft"), c.RaftPort)
+	}
+	for _, j := range c.Join {
+		if j == "" {
+			return errf("%s: empty address", c.Source("join"))
+		}
+	}
+	if c.Epoch < 100*time.Millisecond || c.Epoch > 24*time.Hour {
+		return errf("%s: %s is outside the allowed range 100ms to 24h", c.Source("server.epoch"), c.Epoch)
+	}
+	if c.BidTTL < 1 || c.BidTTL > 1000 {
+		return errf("%s: %d is outside 1 to 1000 epochs", c.Source("server.bid_ttl"), c.BidTTL)
+	}
+	if c.PlanHistory < 1 || c.PlanHistory > 100000 {
+		return errf("%s: %d is outside 1 to 100000 plans", c.Source("server.plan_history"), c.PlanHistory)
+	}
+	switch c.Enforce {
+	case "auto", "cgroup-v1", "cgroup-v2", "none":
+	default:
+		return errf("%s: %q is not allowed: auto, cgroup-v1, cgroup-v2 or none", c.Source("client.enforce"), c.Enforce)
+	}
+	if c.Encrypt != "" {
+		if err := checkKey(c.Encrypt); err != nil {
+			return errf("%s: %v", c.Source("gossip.encrypt"), err)
+		}
+	}
+	tls := []string{c.TLSCA, c.TLSCert, c.TLSKey}
+	n := 0
+	for i, f := range tls {
+		if f == "" {
+			continue
+		}
+		n++
+		if _, err := os.Stat(f); err != nil {
+			k := []string{"tls.ca_file", "tls.cert_file", "tls.key_file"}[i]
+			return errf("%s: %q cannot be read: %v", c.Source(k), f, err)
+		}
+	}
+	if n != 0 && n != 3 {
+		return errf("%s: mutual TLS needs all of --tls-ca, --tls-cert and --tls-key", c.Source("tls.ca_file"))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return errf("%s: %q is not allowed: trace, debug, info, warn or error", c.Source("log_level"), c.LogLevel)
+	}
+	if c.RaftHeartbeat < 10*time.Millisecond || c.RaftElection < 10*time.Millisecond {
+		return errf("%s: raft timeouts must be at least 10ms", c.Source("server.raft_heartbeat"))
+	}
+	seen := map[string]bool{}
+	for i := range c.Services {
+		s := &c.Services[i]
+		if err := s.Validate(); err != nil {
+			return errf("service %q: %v", s.Name, err)
+		}
+		if seen[s.Name] {
+			return errf("service %q: defined twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
+func splitHostPort(a string) (string, int, error) {
+	h, p, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", 0, err
+	}
+	if net.ParseIP(h) == nil && h != "localhost" {
+		return "", 0, fmt.Errorf("%q is not an IP address", h)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return "", 0, fmt.Errorf("%q is not a port", p)
+	}
+	return h, n, nil
+}
+
+// AdvertiseIP is the address other nodes use to reach this one.
+func (c *Config) AdvertiseIP() string {
+	if c.Advertise != "" {
+		return c.Advertise
+	}
+	if ip := net.ParseIP(c.Bind); ip != nil && !ip.IsUnspecified() {
+		return c.Bind
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,589 @@
+package config
+
+import (
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// file is the shape of a config file (HCL, or the same keys as JSON).
+type file struct {
+	NodeName  *string        `hcl:"node_name,optional"`
+	DataDir   *string        `hcl:"data_dir,optional"`
+	Bind      *string        `hcl:"bind_addr,optional"`
+	Advertise *string        `hcl:"advertise_addr,optional"`
+	HTTPAddr  *string        `hcl:"http_addr,optional"`
+	LogLevel  *string        `hcl:"log_level,optional"`
+	LogJSON   *bool          `hcl:"log_json,optional"`
+	Join      []string       `hcl:"join,optional"`
+	Ports     *portsBlock    `hcl:"ports,block"`
+	Server    *serverBlock   `hcl:"server,block"`
+	Client    *clientBlock   `hcl:"client,block"`
+	Gossip    *gossipBlock   `hcl:"gossip,block"`
+	TLS       *tlsBlock      `hcl:"tls,block"`
+	ACL       *aclBlock      `hcl:"acl,block"`
+	Services  []serviceBlock `hcl:"service,block"`
+	Remain    hcl.Body       `hcl:",remain"`
+}
+
+type portsBlock struct {
+	Gossip *int `hcl:"gossip,optional"`
+	Raft   *int `hcl:"raft,optional"`
+}
+
+type serverBlock struct {
+	Enabled         *bool   `hcl:"enabled,optional"`
+	BootstrapExpect *int    `hcl:"bootstrap_expect,optional"`
+	Epoch           *string `hcl:"epoch,optional"`
+	BidTTL          *int    `hcl:"bid_ttl,optional"`
+	PlanHistory     *int    `hcl:"plan_history,optional"`
+	RaftHeartbeat   *string `hcl:"raft_heartbeat,optional"`
+	RaftElection    *string `hcl:"raft_election,optional"`
+}
+
+type clientBlock struct {
+	Enabled      *bool          `hcl:"enabled,optional"`
+	Enforce      *string        `hcl:"enforce,optional"`
+	CgroupParent *string        `hcl:"cgroup_parent,optional"`
+	Capacity     *quantityBlock `hcl:"capacity,block"`
+}
+
+type gossipBlock struct {
+	Encrypt *string `hcl:"encrypt,optional"`
+}
+
+type tlsBlock struct {
+	CA   *string `hcl:"ca_file,optional"`
+	Cert *string `hcl:"cert_file,optional"`
+	Key  *string `hcl:"key_file,optional"`
+}
+
+type aclBlock struct {
+	Enabled *bool `hcl:"enabled,optional"`
+}
+
+type quantityBlock struct {
+	CPU    *string `hcl:"cpu,optional"`
+	Memory *string `hcl:"memory,optional"`
+	IO     *string `hcl:"io,optional"`
+	Net    *string `hcl:"net,optional"`
+}
+
+type serviceBlock struct {
+	Name      string         `hcl:"name,label"`
+	Class     *string        `hcl:"class,optional"`
+	Weight    *float64       `hcl:"weight,optional"`
+	Cgroup    *string        `hcl:"cgroup,optional"`
+	Interface *string        `hcl:"interface,optional"`
+	Min       *quantityBlock `hcl:"min,block"`
+	Max       *quantityBlock `hcl:"max,block"`
+	Forecast  *struct {
+		Model    *string `hcl:"model,optional"`
+		Horizon  *int    `hcl:"horizon,optional"`
+		Interval *string `hcl:"interval,optional"`
+	} `hcl:"forecast,block"`
+	SLA *struct {
+		ErrorRateAbove  *float64 `hcl:"error_rate_above,optional"`
+		LatencyP99Above *string  `hcl:"latency_p99_above,optional"`
+		Probe           *string  `hcl:"probe,optional"`
+	} `hcl:"sla,block"`
+}
+
+// parseFile parses HCL or JSON (by extension, or by a leading '{').
+func parseFile(name string, src []byte) (*file, error) {
+	p := hclparse.NewParser()
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	trim := strings.TrimSpace(string(src))
+	if strings.HasSuffix(name, ".json") || strings.HasPrefix(trim, "{") {
+		f, diags = p.ParseJSON(src, name)
+	} else {
+		f, diags = p.ParseHCL(expandOneLineBlocks(src), name)
+	}
+	if diags.HasErrors() {
+		return nil, errf("%s", oneLine(diags))
+	}
+	var out file
+	if d := gohcl.DecodeBody(f.Body, nil, &out); d.HasErrors() {
+		return nil, errf("%s", oneLine(d))
+	}
+	if out.Remain != nil {
+		attrs, _ := out.Remain.JustAttributes()
+		for k, a := range attrs {
+			return nil, errf("%s: unknown key %q", a.Range.String(), k)
+		}
+	}
+	return &out, nil
+}
+
+func oneLine(d hcl.Diagnostics) string {
+	for _, x := range d {
+		if x.Severity == hcl.DiagError {
+			loc := ""
+			if x.Subject != nil {
+				loc = x.Subject.String() + ": "
+			}
+			return strings.ReplaceAll(loc+x.Summary+": "+x.Detail, "\n", " ")
+		}
+	}
+	return d.Error()
+}
+
+// ParseServiceFile reads a service definition file (HCL `service "name" {…}`
+// blocks, or the JSON form) and returns the validated services.
+func ParseServiceFile(path string) ([]bidding.Service, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading service file: %w", err)
+	}
+	return ParseServices(path, b)
+}
+
+// ParseServices parses service blocks from bytes named name.
+func ParseServices(name string, src []byte) ([]bidding.Service, error) {
+	f, err := parseFile(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Services) == 0 {
+		return nil, errf("%s: no service block found (expected service \"NAME\" { … })", name)
+	}
+	var out []bidding.Service
+	for _, sb := range f.Services {
+		s, err := sb.toService(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Validate(); err != nil {
+			return nil, errf("service %q in %s: %v", sb.Name, name, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (sb serviceBlock) toService(file string) (bidding.Service, error) {
+	s := bidding.Service{Name: sb.Name, Class: bidding.ClassStandard}
+	if sb.Class != nil {
+		s.Class = bidding.Class(*sb.Class)
+	}
+	if sb.Weight != nil {
+		s.Weight = *sb.Weight
+	}
+	if sb.Cgroup != nil {
+		s.Cgroup = *sb.Cgroup
+	}
+	if sb.Interface != nil {
+		s.Interface = *sb.Interface
+	}
+	var err error
+	if s.Min, err = sb.Min.vec(fmt.Sprintf("service %q min in %s", sb.Name, file)); err != nil {
+		return s, err
+	}
+	if s.Max, err = sb.Max.vec(fmt.Sprintf("service %q max in %s", sb.Name, file)); err != nil {
+		return s, err
+	}
+	if sb.Forecast != nil {
+		s.Forecast = &bidding.ForecastSpec{}
+		if sb.Forecast.Model != nil {
+			s.Forecast.Model = *sb.Forecast.Model
+		}
+		if sb.Forecast.Horizon != nil {
+			s.Forecast.Horizon = *sb.Forecast.Horizon
+		}
+		if sb.Forecast.Interval != nil {
+			if _, err := time.ParseDuration(*sb.Forecast.Interval); err != nil {
+				return s, errf("service %q forecast.interval in %s: %q is not a duration", sb.Name, file, *sb.Forecast.Interval)
+			}
+			s.Forecast.Interval = *sb.Forecast.Interval
+		}
+	}
+	if sb.SLA != nil {
+		s.SLA = &bidding.SLASpec{}
+		if sb.SLA.ErrorRateAbove != nil {
+			s.SLA.ErrorRateAbove = *sb.SLA.ErrorRateAbove
+		}
+		if sb.SLA.LatencyP99Above != nil {
+			if _, err := time.ParseDuration(*sb.SLA.LatencyP99Above); err != nil {
+				return s, errf("service %q sla.latency_p99_above in %s: %q is not a duration", sb.Name, file, *sb.SLA.LatencyP99Above)
+			}
+			s.SLA.LatencyP99Above = *sb.SLA.LatencyP99Above
+		}
+		if sb.SLA.Probe != nil {
+			s.SLA.Probe = *sb.SLA.Probe
+		}
+	}
+	return s, nil
+}
+
+func (q *quantityBlock) vec(where string) (bidding.Vec, error) {
+	var v bidding.Vec
+	if q == nil {
+		return v, nil
+	}
+	for r, p := range map[bidding.Resource]*string{bidding.CPU: q.CPU, bidding.Memory: q.Memory, bidding.IO: q.IO, bidding.Net: q.Net} {
+		if p == nil {
+			continue
+		}
+		n, err := ParseQuantity(r, *p)
+		if err != nil {
+			return v, errf("%s: %s: %v", where, r, err)
+		}
+		v[r] = n
+	}
+	return v, nil
+}
+
+// Load builds the configuration from args (the agent's flags, without the
+// word "agent") and the environment, and validates it. Usage problems and
+// invalid values come back as *Error.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet("allot agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configs multi
+	var joins multi
+	fs.Var(&configs, "config", "config file (HCL or JSON); repeatable")
+	dev := fs.Bool("dev", false, "single-node dev mode: server+client, in-memory Raft, demo services")
+	server := fs.Bool("server", false, "run as a Raft voter")
+	client := fs.Bool("client", false, "forecast, bid and enforce local services")
+	bootstrap := fs.Int("bootstrap-expect", 0, "servers to wait for before bootstrapping")
+	node := fs.String("node", "", "node name (default: hostname)")
+	dataDir := fs.String("data-dir", "", "data directory (required unless --dev)")
+	bind := fs.String("bind", "", "address for gossip and Raft (default 0.0.0.0)")
+	advertise := fs.String("advertise", "", "address others use to reach this node")
+	httpAddr := fs.String("http-addr", "", "HTTP API address (default 127.0.0.1:7480)")
+	gossipPort := fs.Int("gossip-port", 0, "gossip port (default 7481)")
+	raftPort := fs.Int("raft-port", 0, "Raft port (default 7482)")
+	fs.Var(&joins, "join", "gossip address to join; repeatable; retried until it succeeds")
+	epoch := fs.String("epoch", "", "negotiation interval (default 5m)")
+	encrypt := fs.String("encrypt", "", "gossip encryption key (base64, 32 bytes)")
+	tlsCA := fs.String("tls-ca", "", "CA certificate for mutual TLS")
+	tlsCert := fs.String("tls-cert", "", "certificate for mutual TLS")
+	tlsKey := fs.String("tls-key", "", "key for mutual TLS")
+	enforce := fs.String("enforce", "", "client enforcement: auto | cgroup-v1 | cgroup-v2 | none")
+	logLevel := fs.String("log-level", "", "trace | debug | info | warn | error")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return nil, &Error{Msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, errf("agent: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Files.
+	for _, path := range configs {
+		if err := c.mergeFile(path); err != nil {
+			return nil, err
+		}
+	}
+	// Environment.
+	if err := c.mergeEnv(getenv); err != nil {
+		return nil, err
+	}
+	// Flags.
+	str := func(name, key string, dst *string, v string) {
+		if set[name] {
+			*dst = v
+			c.set(key, "flag --"+name)
+		}
+	}
+	str("node", "node_name", &c.NodeName, *node)
+	str("data-dir", "data_dir", &c.DataDir, *dataDir)
+	str("bind", "bind", &c.Bind, *bind)
+	str("advertise", "advertise", &c.Advertise, *advertise)
+	str("http-addr", "http_addr", &c.HTTPAddr, *httpAddr)
+	str("encrypt", "gossip.encrypt", &c.Encrypt, *encrypt)
+	str("tls-ca", "tls.ca_file", &c.TLSCA, *tlsCA)
+	str("tls-cert", "tls.cert_file", &c.TLSCert, *tlsCert)
+	str("tls-key", "tls.key_file", &c.TLSKey, *tlsKey)
+	str("enforce", "client.enforce", &c.Enforce, *enforce)
+	str("log-level", "log_level", &c.LogLevel, *logLevel)
+	if set["dev"] {
+		c.Dev = *dev
+		c.set("dev", "flag --dev")
+	}
+	if set["server"] {
+		c.Server = *server
+		c.set("server", "flag --server")
+	}
+	if set["client"] {
+		c.Client = *client
+		c.set("client", "flag --client")
+	}
+	if set["bootstrap-expect"] {
+		c.BootstrapExpect = *bootstrap
+		c.set("server.bootstrap_expect", "flag --bootstrap-expect")
+	}
+	if set["gossip-port"] {
+		c.GossipPort = *gossipPort
+		c.set("ports.gossip", "flag --gossip-port")
+	}
+	if set["raft-port"] {
+		c.RaftPort = *raftPort
+		c.set("ports.raft", "flag --raft-port")
+	}
+	if set["join"] {
+		c.Join = joins
+		c.set("join", "flag --join")
+	}
+	if set["log-json"] {
+		c.LogJSON = *logJSON
+	}
+	if set["epoch"] {
+		if err := c.setDuration(&c.Epoch, "server.epoch", "flag --epoch", *epoch); err != nil {
+			return nil, err
+		}
+	}
+	if c.Dev {
+		c.applyDevDefaults(set)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyDevDefaults makes --dev a zero-set-up single node: a fast epoch, no
+// enforcement, loopback only, demo services unless the config names some.
+func (c *Config) applyDevDefaults(set map[string]bool) {
+	if _, ok := c.src["server.epoch"]; !ok {
+		c.Epoch = 3 * time.Second
+	}
+	if _, ok := c.src["client.enforce"]; !ok {
+		c.Enforce = "none"
+	}
+	if _, ok := c.src["bind"]; !ok {
+		c.Bind = "127.0.0.1"
+	}
+	if _, ok := c.src["node_name"]; !ok {
+		c.NodeName = "dev"
+	}
+	if _, ok := c.src["ports.raft"]; !ok {
+		c.RaftPort = 0
+	}
+	if _, ok := c.src["ports.gossip"]; !ok {
+		c.GossipPort = 0
+	}
+}
+
+func (c *Config) setDuration(dst *time.Duration, key, source, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errf("%s: %q is not a duration (e.g. 5m, 30s, 1h)", source, v)
+	}
+	*dst = d
+	c.set(key, source)
+	return nil
+}
+
+func (c *Config) mergeEnv(getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	strs := []struct {
+		env, key string
+		dst      *string
+	}{
+		{"ALLOT_NODE", "node_name", &c.NodeName},
+		{"ALLOT_DATA_DIR", "data_dir", &c.DataDir},
+		{"ALLOT_BIND", "bind", &c.Bind},
+		{"ALLOT_ADVERTISE", "advertise", &c.Advertise},
+		{"ALLOT_AGENT_HTTP_ADDR", "http_addr", &c.HTTPAddr},
+		{"ALLOT_ENCRYPT", "gossip.encrypt", &c.Encrypt},
+		{"ALLOT_TLS_CA", "tls.ca_file", &c.TLSCA},
+		{"ALLOT_TLS_CERT", "tls.cert_file", &c.TLSCert},
+		{"ALLOT_TLS_KEY", "tls.key_file", &c.TLSKey},
+		{"ALLOT_ENFORCE", "client.enforce", &c.Enforce},
+		{"ALLOT_LOG_LEVEL", "log_level", &c.LogLevel},
+	}
+	for _, s := range strs {
+		if v := getenv(s.env); v != "" {
+			*s.dst = v
+			c.set(s.key, s.env)
+		}
+	}
+	bools := []struct {
+		env, key string
+		dst      *bool
+	}{{"ALLOT_SERVER", "server", &c.Server}, {"ALLOT_CLIENT", "client", &c.Client}, {"ALLOT_DEV", "dev", &c.Dev}, {"ALLOT_LOG_JSON", "log_json", &c.LogJSON}}
+	for _, b := range bools {
+		if v := getenv(b.env); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				return errf("%s: %q is not a boolean (true or false)", b.env, v)
+			}
+			*b.dst = x
+			c.set(b.key, b.env)
+		}
+	}
+	ints := []struct {
+		env, key string
+		dst      *int
+	}{{"ALLOT_BOOTSTRAP_EXPECT", "server.bootstrap_expect", &c.BootstrapExpect}, {"ALLOT_GOSSIP_PORT", "ports.gossip", &c.GossipPort}, {"ALLOT_RAFT_PORT", "ports.raft", &c.RaftPort}}
+	for _, i := range ints {
+		if v := getenv(i.env); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil {
+				return errf("%s: %q is not an integer", i.env, v)
+			}
+			*i.dst = x
+			c.set(i.key, i.env)
+		}
+	}
+	if v := getenv("ALLOT_JOIN"); v != "" {
+		c.Join = strings.Split(v, ",")
+		c.set("join", "ALLOT_JOIN")
+	}
+	if v := getenv("ALLOT_EPOCH"); v != "" {
+		if err := c.setDuration(&c.Epoch, "server.epoch", "ALLOT_EPOCH", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) mergeFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errf("--config: %q cannot be read: %v", path, err)
+	}
+	f, err := parseFile(path, b)
+	if err != nil {
+		return err
+	}
+	in := " in " + filepath.Base(path)
+	s := func(key string, dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+			c.set(key, key+in)
+		}
+	}
+	s("node_name", &c.NodeName, f.NodeName)
+	s("data_dir", &c.DataDir, f.DataDir)
+	s("bind", &c.Bind, f.Bind)
+	s("advertise", &c.Advertise, f.Advertise)
+	s("http_addr", &c.HTTPAddr, f.HTTPAddr)
+	s("log_level", &c.LogLevel, f.LogLevel)
+	if f.LogJSON != nil {
+		c.LogJSON = *f.LogJSON
+	}
+	if len(f.Join) > 0 {
+		c.Join = f.Join
+		c.set("join", "join"+in)
+	}
+	if p := f.Ports; p != nil {
+		if p.Gossip != nil {
+			c.GossipPort = *p.Gossip
+			c.set("ports.gossip", "ports.gossip"+in)
+		}
+		if p.Raft != nil {
+			c.RaftPort = *p.Raft
+			c.set("ports.raft", "ports.raft"+in)
+		}
+	}
+	if sv := f.Server; sv != nil {
+		if sv.Enabled != nil {
+			c.Server = *sv.Enabled
+			c.set("server", "server.enabled"+in)
+		}
+		if sv.BootstrapExpect != nil {
+			c.BootstrapExpect = *sv.BootstrapExpect
+			c.set("server.bootstrap_expect", "server.bootstrap_expect"+in)
+		}
+		for _, d := range []struct {
+			k   string
+			dst *time.Duration
+			v   *string
+		}{{"server.epoch", &c.Epoch, sv.Epoch}, {"server.raft_heartbeat", &c.RaftHeartbeat, sv.RaftHeartbeat}, {"server.raft_election", &c.RaftElection, sv.RaftElection}} {
+			if d.v != nil {
+				if err := c.setDuration(d.dst, d.k, d.k+in, *d.v); err != nil {
+					return err
+				}
+			}
+		}
+		if sv.BidTTL != nil {
+			if *sv.BidTTL < 1 {
+				return errf("server.bid_ttl%s: %d is outside 1 to 1000 epochs", in, *sv.BidTTL)
+			}
+			c.BidTTL = uint64(*sv.BidTTL)
+			c.set("server.bid_ttl", "server.bid_ttl"+in)
+		}
+		if sv.PlanHistory != nil {
+			c.PlanHistory = *sv.PlanHistory
+			c.set("server.plan_history", "server.plan_history"+in)
+		}
+	}
+	if cl := f.Client; cl != nil {
+		if cl.Enabled != nil {
+			c.Client = *cl.Enabled
+			c.set("client", "client.enabled"+in)
+		}
+		s("client.enforce", &c.Enforce, cl.Enforce)
+		s("client.cgroup_parent", &c.CgroupParent, cl.CgroupParent)
+		if cl.Capacity != nil {
+			v, err := cl.Capacity.vec("client.capacity" + in)
+			if err != nil {
+				return err
+			}
+			c.Capacity = v
+		}
+	}
+	if g := f.Gossip; g != nil {
+		s("gossip.encrypt", &c.Encrypt, g.Encrypt)
+	}
+	if t := f.TLS; t != nil {
+		s("tls.ca_file", &c.TLSCA, t.CA)
+		s("tls.cert_file", &c.TLSCert, t.Cert)
+		s("tls.key_file", &c.TLSKey, t.Key)
+	}
+	if a := f.ACL; a != nil && a.Enabled != nil {
+		c.ACLEnabled = *a.Enabled
+	}
+	for _, sb := range f.Services {
+		svc, err := sb.toService(path)
+		if err != nil {
+			return err
+		}
+		c.Services = append(c.Services, svc)
+	}
+	return nil
+}
+
+func checkKey(k string) error {
+	b, err := base64.StdEncoding.DecodeString(k)
+	if err != nil {
+		return fmt.Errorf("%q is not base64", k)
+	}
+	if len(b) != 32 {
+		return fmt.Errorf("key is %d bytes, must be 32 (allot keygen makes one)", len(b))
+	}
+	return nil
+}
+
+// EncryptKey decodes the gossip key (nil when none is set).
+func (c *Config) EncryptKey() []byte {
+	if c.Encrypt == "" {
+		return nil
+	}
+	b, _ := base64.StdEncoding.DecodeString(c.Encrypt)
+	return b
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }

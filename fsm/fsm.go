@@ -1,0 +1,491 @@
+// Package fsm is Allot's replicated state machine: services, bids, boosts,
+// member records, settings and committed plans. Apply uses only the entry's
+// bytes and its log index: no clock, no randomness, no I/O.
+package fsm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/hashicorp/raft"
+)
+
+// FSM implements raft.FSM. It is safe for concurrent readers while Raft applies.
+type FSM struct {
+	mu    sync.RWMutex
+	st    *state
+	watch chan struct{} // closed and replaced on every applied change
+}
+
+// New returns an empty FSM.
+func New() *FSM {
+	return &FSM{st: newState(), watch: make(chan struct{})}
+}
+
+var _ raft.FSM = (*FSM)(nil)
+
+// Apply applies one log entry. It returns nil or an error value saying why
+// the command was rejected; rejected commands change nothing but the index.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	t, cmd, err := Decode(l.Data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l.Index > f.st.Index {
+		f.st.Index = l.Index
+	}
+	if errors.Is(err, ErrUnknownIgnorable) {
+		return nil
+	}
+	if err != nil {
+		// A command this build cannot decode is a bug or a newer leader
+		// talking to an old follower; either way, refusing to go on
+		// protects the state (rule 3).
+		panic(fmt.Sprintf("fsm: undecodable log entry %d: %v", l.Index, err))
+	}
+	if err := f.applyLocked(l.Index, cmd); err != nil {
+		return fmt.Errorf("%s rejected: %w", t, err)
+	}
+	f.notifyLocked()
+	return nil
+}
+
+// ApplyCommand applies an encoded command directly, as Raft would at index.
+// It is for tests and tools that replay logs without Raft.
+func (f *FSM) ApplyCommand(index uint64, data []byte) error {
+	r := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: data})
+	if err, ok := r.(error); ok {
+		return err
+	}
+	return nil
+}
+
+func (f *FSM) notifyLocked() {
+	close(f.watch)
+	f.watch = make(chan struct{})
+}
+
+func (f *FSM) applyLocked(index uint64, cmd any) error {
+	s := f.st
+	switch c := cmd.(type) {
+	case *RegisterService:
+		if err := c.Service.Validate(); err != nil {
+			return err
+		}
+		s.Services[c.Service.Name] = c.Service
+	case *DeregisterService:
+		if _, ok := s.Services[c.Name]; !ok {
+			return fmt.Errorf("name: service %q is not registered", c.Name)
+		}
+		delete(s.Services, c.Name)
+		delete(s.Boosts, c.Name)
+		for k, bids := range s.Bids {
+			for _, b := range bids {
+				if b.Service == c.Name {
+					delete(s.Bids, k)
+				}
+				break
+			}
+		}
+	case *SubmitBids:
+		if len(c.Bids) == 0 {
+			return errors.New("bids: empty")
+		}
+		for i := range c.Bids {
+			if err := validateBidLocked(s, &c.Bids[i]); err != nil {
+				return fmt.Errorf("bid %d: %w", i, err)
+			}
+		}
+		for _, b := range c.Bids {
+			k := placementKey(b.Service, b.Node)
+			if s.Bids[k] == nil {
+				s.Bids[k] = map[uint64]bidding.Bid{}
+			}
+			s.Bids[k][b.Epoch] = b
+		}
+	case *CommitPlan:
+		return commitPlanLocked(s, index, c.Plan)
+	case *SetBoost:
+		if err := c.Boost.Validate(); err != nil {
+			return err
+		}
+		if _, ok := s.Services[c.Boost.Service]; !ok {
+			return fmt.Errorf("service: %q is not registered", c.Boost.Service)
+		}
+		s.Boosts[c.Boost.Service] = c.Boost
+	case *ClearBoost:
+		if _, ok := s.Boosts[c.Service]; !ok {
+			return fmt.Errorf("service: %q has no boost", c.Service)
+		}
+		delete(s.Boosts, c.Service)
+	case *UpsertMember:
+		m := c.Member
+		if m.ID == "" {
+			return errors.New("member.id: must not be empty")
+		}
+		if err := bidding.ValidateName("member.name", m.Name); err != nil {
+			return err
+		}
+		for id, old := range s.Members {
+			if id != m.ID && old.Name == m.Name {
+				delete(s.Members, id) // the name moved to a new ID (wiped data dir)
+			}
+		}
+		s.Members[m.ID] = m
+	case *RemoveMember:
+		m, ok := s.Members[c.ID]
+		if !ok {
+			return fmt.Errorf("id: member %q is not recorded", c.ID)
+		}
+		delete(s.Members, c.ID)
+		for k, bids := range s.Bids {
+			for _, b := range bids {
+				if b.Node == m.Name {
+					delete(s.Bids, k)
+				}
+				break
+			}
+		}
+	case *SetSettings:
+		st := c.Settings
+		if st.EpochMS <= 0 || st.BidTTL == 0 || st.PlanHistory <= 0 {
+			return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
+		}
+		s.Settings = &st
+	default:
+		return fmt.Errorf("no handler for %T", cmd)
+	}
+	return nil
+}
+
+func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
+	if latest := s.latestEpoch(); p.Epoch <= latest {
+		return fmt.Errorf("epoch: plan for epoch %d is not after the latest committed epoch %d", p.Epoch, latest)
+	}
+	p.Index = index
+	s.Plans[p.Epoch] = p
+	s.PlanIdx = index
+	set := s.settings()
+	// Keep the last PlanHistory plans.
+	if eps := sortedEpochs(s.Plans); len(eps) > set.PlanHistory {
+		for _, e := range eps[:len(eps)-set.PlanHistory] {
+			delete(s.Plans, e)
+		}
+	}
+	// Bids older than the TTL can never be in force again, except the newest
+	// one of a placement, which keeps the placement at its floor.
+	for k, bids := range s.Bids {
+		eps := sortedEpochs(bids)
+		for _, e := range eps[:len(eps)-1] {
+			if e+set.BidTTL <= p.Epoch {
+				delete(bids, e)
+			}
+		}
+		if len(bids) == 0 {
+			delete(s.Bids, k)
+		}
+	}
+	for name, b := range s.Boosts {
+		if b.ExpireEpoch() <= p.Epoch {
+			delete(s.Boosts, name)
+		}
+	}
+	return nil
+}
+
+// validateBidLocked checks a bid against the registry and the epoch window.
+func validateBidLocked(s *state, b *bidding.Bid) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if _, ok := s.Services[b.Service]; !ok {
+		return fmt.Errorf("service: %q is not registered", b.Service)
+	}
+	if !s.hasClientNode(b.Node) {
+		return fmt.Errorf("node: %q is not a known client node", b.Node)
+	}
+	cur := s.latestEpoch() + 1
+	ttl := s.settings().BidTTL
+	if b.Epoch+ttl < cur || b.Epoch > cur+ttl {
+		return fmt.Errorf("epoch: %d is more than %d epochs from the current epoch %d", b.Epoch, ttl, cur)
+	}
+	return nil
+}
+
+func (s *state) hasClientNode(name string) bool {
+	for _, m := range s.Members {
+		if m.Name == name && m.Client {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateBids checks bids against the current state without applying them,
+// so that the API can refuse bad input before it reaches the log.
+func (f *FSM) ValidateBids(bids []bidding.Bid) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for i := range bids {
+		if err := validateBidLocked(f.st, &bids[i]); err != nil {
+			if len(bids) == 1 {
+				return err
+			}
+			return fmt.Errorf("bids[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Snapshot captures an immutable copy of the state.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := json.Marshal(f.st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding fsm snapshot: %w", err)
+	}
+	return &snapshot{data: b}, nil
+}
+
+// Restore replaces the state with a snapshot's.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st := newState()
+	if err := json.NewDecoder(rc).Decode(st); err != nil {
+		return fmt.Errorf("decoding fsm snapshot: %w", err)
+	}
+	fresh := newState()
+	if st.Services == nil {
+		st.Services = fresh.Services
+	}
+	if st.Bids == nil {
+		st.Bids = fresh.Bids
+	}
+	if st.Boosts == nil {
+		st.Boosts = fresh.Boosts
+	}
+	if st.Members == nil {
+		st.Members = fresh.Members
+	}
+	if st.Plans == nil {
+		st.Plans = fresh.Plans
+	}
+	f.mu.Lock()
+	f.st = st
+	f.notifyLocked()
+	f.mu.Unlock()
+	return nil
+}
+
+type snapshot struct{ data []byte }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("writing fsm snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}
+
+// Read accessors. Every slice is sorted; values are copies.
+
+// Index is the last applied log index.
+func (f *FSM) Index() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.Index
+}
+
+// Hash is a SHA-256 of the canonical encoding of the whole state.
+func (f *FSM) Hash() string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.hash()
+}
+
+// WatchCh is closed at the next applied change.
+func (f *FSM) WatchCh() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.watch
+}
+
+// Services returns the registered services sorted by name.
+func (f *FSM) Services() []bidding.Service {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]bidding.Service, 0, len(f.st.Services))
+	for _, k := range sortedStrings(f.st.Services) {
+		out = append(out, f.st.Services[k])
+	}
+	return out
+}
+
+// Service returns one service.
+func (f *FSM) Service(name string) (bidding.Service, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	s, ok := f.st.Services[name]
+	return s, ok
+}
+
+// Bids returns all stored bids sorted by (service, node, epoch).
+func (f *FSM) Bids() []bidding.Bid {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []bidding.Bid
+	for _, k := range sortedStrings(f.st.Bids) {
+		for _, e := range sortedEpochs(f.st.Bids[k]) {
+			out = append(out, f.st.Bids[k][e])
+		}
+	}
+	sortBids(out)
+	return out
+}
+
+func sortBids(bs []bidding.Bid) {
+	sort.SliceStable(bs, func(i, j int) bool {
+		a, b := bs[i], bs[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		if a.Node != b.Node {
+			return a.Node < b.Node
+		}
+		return a.Epoch < b.Epoch
+	})
+}
+
+// Boosts returns the boosts sorted by service.
+func (f *FSM) Boosts() []bidding.Boost {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]bidding.Boost, 0, len(f.st.Boosts))
+	for _, k := range sortedStrings(f.st.Boosts) {
+		out = append(out, f.st.Boosts[k])
+	}
+	return out
+}
+
+// Members returns the member records sorted by name.
+func (f *FSM) Members() []Member {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]Member, 0, len(f.st.Members))
+	for _, k := range sortedStrings(f.st.Members) {
+		out = append(out, f.st.Members[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Settings returns the agreed settings (defaults until a leader set them).
+func (f *FSM) Settings() (Settings, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.settings(), f.st.Settings != nil
+}
+
+// LatestPlan returns the newest committed plan.
+func (f *FSM) LatestPlan() (bidding.Plan, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	e := f.st.latestEpoch()
+	p, ok := f.st.Plans[e]
+	return p, ok
+}
+
+// Plan returns the plan of one epoch, if still kept.
+func (f *FSM) Plan(epoch uint64) (bidding.Plan, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	p, ok := f.st.Plans[epoch]
+	return p, ok
+}
+
+// PlanIndex is the log index of the latest plan entry (0 if none).
+func (f *FSM) PlanIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.PlanIdx
+}
+
+// PlanEpochs lists the epochs whose plans are kept, oldest first.
+func (f *FSM) PlanEpochs() []uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return sortedEpochs(f.st.Plans)
+}
+
+// Inputs is a consistent view of what the leader solves from.
+type Inputs struct {
+	Index    uint64
+	Epoch    uint64 // the epoch to solve: latest + 1
+	Settings Settings
+	Services []bidding.Service
+	Nodes    []bidding.Node
+	Bids     []bidding.Bid // in force at Epoch; stale ones reduced to their floor
+	Boosts   []bidding.Boost
+	Previous *bidding.Plan
+}
+
+// SolveInputs returns, under one read lock, the inputs for the next epoch.
+// A placement's bid in force is its newest bid with epoch ≤ Epoch; if that
+// bid is BidTTL or more epochs old, it is passed with its quantiles zeroed,
+// so the placement falls back to its floor.
+func (f *FSM) SolveInputs() Inputs {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	s := f.st
+	in := Inputs{Index: s.Index, Epoch: s.latestEpoch() + 1, Settings: s.settings()}
+	for _, k := range sortedStrings(s.Services) {
+		in.Services = append(in.Services, s.Services[k])
+	}
+	for _, k := range sortedStrings(s.Members) {
+		m := s.Members[k]
+		if m.Client {
+			in.Nodes = append(in.Nodes, bidding.Node{Name: m.Name, Capacity: m.Capacity})
+		}
+	}
+	sort.SliceStable(in.Nodes, func(i, j int) bool { return in.Nodes[i].Name < in.Nodes[j].Name })
+	for _, k := range sortedStrings(s.Bids) {
+		eps := sortedEpochs(s.Bids[k])
+		var best *bidding.Bid
+		for i := len(eps) - 1; i >= 0; i-- {
+			if eps[i] <= in.Epoch {
+				b := s.Bids[k][eps[i]]
+				best = &b
+				break
+			}
+		}
+		if best == nil {
+			continue
+		}
+		if best.Epoch+in.Settings.BidTTL <= in.Epoch {
+			stale := *best
+			stale.Resources = map[string]bidding.Quantiles{}
+			for r, q := range best.Resources {
+				stale.Resources[r] = bidding.Quantiles{Min: q.Min, Max: q.Max}
+			}
+			best = &stale
+		}
+		in.Bids = append(in.Bids, *best)
+	}
+	for _, k := range sortedStrings(s.Boosts) {
+		in.Boosts = append(in.Boosts, s.Boosts[k])
+	}
+	if p, ok := s.Plans[s.latestEpoch()]; ok {
+		in.Previous = &p
+	}
+	return in
+}

@@ -1,0 +1,120 @@
+package fsm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Member is a node's record in the replicated state.
+type Member struct {
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Server     bool        `json:"server"`
+	Client     bool        `json:"client"`
+	RaftAddr   string      `json:"raft_addr,omitempty"`
+	HTTPAddr   string      `json:"http_addr,omitempty"`
+	GossipAddr string      `json:"gossip_addr,omitempty"`
+	Version    string      `json:"version,omitempty"`
+	Status     string      `json:"status,omitempty"` // alive | failed | left, as last reconciled
+	Capacity   bidding.Vec `json:"capacity"`
+}
+
+// Role is "server", "client" or "server+client".
+func (m *Member) Role() string {
+	switch {
+	case m.Server && m.Client:
+		return "server+client"
+	case m.Server:
+		return "server"
+	case m.Client:
+		return "client"
+	}
+	return "none"
+}
+
+// Settings are the cluster-wide negotiation settings, agreed through Raft.
+type Settings struct {
+	EpochMS     int64           `json:"epoch_ms"`
+	BidTTL      uint64          `json:"bid_ttl"`
+	PlanHistory int             `json:"plan_history"`
+	Options     bidding.Options `json:"options"`
+}
+
+// DefaultSettings apply until the first leader writes its own.
+func DefaultSettings() Settings {
+	return Settings{EpochMS: 300000, BidTTL: 3, PlanHistory: 288, Options: bidding.DefaultOptions()}
+}
+
+// state is the replicated data. Every field is a map keyed by a string so
+// that its canonical (sorted) JSON form is stable; encoding/json sorts map keys.
+type state struct {
+	Services map[string]bidding.Service        `json:"services"`
+	Bids     map[string]map[uint64]bidding.Bid `json:"bids"` // placement key "service/node" -> epoch -> bid
+	Boosts   map[string]bidding.Boost          `json:"boosts"`
+	Members  map[string]Member                 `json:"members"` // by ID
+	Plans    map[uint64]bidding.Plan           `json:"plans"`   // by epoch
+	Settings *Settings                         `json:"settings,omitempty"`
+	Index    uint64                            `json:"index"`      // last applied log index
+	PlanIdx  uint64                            `json:"plan_index"` // index of the latest plan entry
+}
+
+func newState() *state {
+	return &state{
+		Services: map[string]bidding.Service{},
+		Bids:     map[string]map[uint64]bidding.Bid{},
+		Boosts:   map[string]bidding.Boost{},
+		Members:  map[string]Member{},
+		Plans:    map[uint64]bidding.Plan{},
+	}
+}
+
+func placementKey(service, node string) string { return service + "/" + node }
+
+func (s *state) settings() Settings {
+	if s.Settings == nil {
+		return DefaultSettings()
+	}
+	return *s.Settings
+}
+
+func (s *state) latestEpoch() uint64 {
+	var e uint64
+	for k := range s.Plans {
+		if k > e {
+			e = k
+		}
+	}
+	return e
+}
+
+func (s *state) hash() string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		// Every field is plain data; a marshal failure is a programming error.
+		panic("fsm: state does not encode: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func sortedStrings[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func sortedEpochs[V any](m map[uint64]V) []uint64 {
+	ks := make([]uint64, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}
