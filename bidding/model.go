@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"time"
 )
@@ -104,7 +103,20 @@ const (
 	MaxNameLen  = 128
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// validName reports whether s matches ^[A-Za-z0-9][A-Za-z0-9._-]*$ (a
+// byte loop: names are checked once per bid on the solver's path).
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return len(s) > 0
+}
 
 // ValidateName checks a service or node name.
 func ValidateName(field, s string) error {
@@ -114,7 +126,7 @@ func ValidateName(field, s string) error {
 	if len(s) > MaxNameLen {
 		return fmt.Errorf("%s: %q is longer than %d characters", field, s, MaxNameLen)
 	}
-	if !nameRE.MatchString(s) {
+	if !validName(s) {
 		return fmt.Errorf("%s: %q has characters outside [A-Za-z0-9._-] or does not start with a letter or digit", field, s)
 	}
 	return nil

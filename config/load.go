@@ -378,6 +378,13 @@ func (c *Config) applyDevDefaults(set map[string]bool) {
 	if _, ok := c.src["ports.gossip"]; !ok {
 		c.GossipPort = 0
 	}
+	// The demo's node offers io and net too, so the whole plan shows.
+	if c.Capacity[bidding.IO] == 0 {
+		c.Capacity[bidding.IO] = 200 << 20
+	}
+	if c.Capacity[bidding.Net] == 0 {
+		c.Capacity[bidding.Net] = 1e9
+	}
 }
 
 func (c *Config) setDuration(dst *time.Duration, key, source, v string) error {

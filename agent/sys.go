@@ -1,0 +1,5 @@
+package agent
+
+import "runtime"
+
+func runtimeNumCPU() int { return runtime.NumCPU() }

@@ -1,0 +1,461 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cluster"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/gossip"
+)
+
+func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) error {
+	if s.cluster == nil {
+		for _, m := range s.agent.Members() {
+			if m.Server && m.Status == gossip.StatusAlive {
+				return s.forwardToAnyServer(w, r)
+			}
+		}
+		return fmt.Errorf("%w: this client knows no live server", errNoLeader)
+	}
+	addr, id := s.cluster.Leader()
+	if id == "" {
+		return fmt.Errorf("%w: none known", errNoLeader)
+	}
+	name := ""
+	for _, m := range s.cluster.FSM().Members() {
+		if m.ID == id {
+			name = m.Name
+		}
+	}
+	if name == "" {
+		for _, m := range s.agent.Members() {
+			if m.ID == id {
+				name = m.Name
+			}
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"id": id, "name": name, "address": addr})
+}
+
+func (s *Server) statusPeers(w http.ResponseWriter, r *http.Request) error {
+	if s.cluster == nil {
+		return s.forwardToAnyServer(w, r)
+	}
+	peers, err := s.cluster.Peers()
+	if err != nil {
+		return err
+	}
+	if peers == nil {
+		peers = []cluster.Peer{}
+	}
+	return writeJSON(w, http.StatusOK, peers)
+}
+
+func (s *Server) raftConfigured(w http.ResponseWriter, r *http.Request) error {
+	ok := s.cluster != nil && s.cluster.HasConfiguration()
+	return writeJSON(w, http.StatusOK, map[string]bool{"configured": ok})
+}
+
+func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	self := s.agent.Self()
+	out := map[string]any{"agent": self}
+	if s.cluster != nil {
+		_, lid := s.cluster.Leader()
+		out["leader_id"] = lid
+		out["raft"] = s.cluster.Stats()
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// MemberView is one gossip member as the API shows it.
+type MemberView struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Address  string `json:"address"`
+	Role     string `json:"role"`
+	Status   string `json:"status"`
+	RaftAddr string `json:"raft_addr,omitempty"`
+	HTTPAddr string `json:"http_addr,omitempty"`
+	Version  string `json:"version,omitempty"`
+}
+
+func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) error {
+	out := []MemberView{}
+	for _, m := range s.agent.Members() {
+		out = append(out, MemberView{ID: m.ID, Name: m.Name, Address: m.Addr, Role: m.Role(), Status: m.Status, RaftAddr: m.RaftAddr, HTTPAddr: m.HTTPAddr, Version: m.Version})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) agentJoin(w http.ResponseWriter, r *http.Request) error {
+	addrs := r.URL.Query()["address"]
+	if len(addrs) == 0 {
+		return badRequest("address: at least one ?address=HOST:PORT is required")
+	}
+	for _, a := range addrs {
+		if a == "" || strings.ContainsAny(a, " /") {
+			return badRequest("address: %q is not HOST:PORT", a)
+		}
+	}
+	n, err := s.agent.Join(addrs)
+	if err != nil {
+		return badRequest("address: %v", err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]int{"joined": n})
+}
+
+func (s *Server) agentLeave(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.agent.Leave(ctx); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"left": true})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	known := false
+	if s.cluster != nil {
+		_, id := s.cluster.Leader()
+		known = id != ""
+	} else {
+		for _, m := range s.agent.Members() {
+			if m.Server && m.Status == gossip.StatusAlive {
+				known = true
+			}
+		}
+	}
+	if !known {
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "no leader", "leader": false})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "leader": true})
+}
+
+// ServiceView is a service with its allocations in the latest plan.
+type ServiceView struct {
+	bidding.Service
+	Boost       *bidding.Boost       `json:"boost,omitempty"`
+	Allocations []bidding.Allocation `json:"allocations"`
+	PlanEpoch   uint64               `json:"plan_epoch"`
+}
+
+func (s *Server) services() []ServiceView {
+	f := s.fsm()
+	plan, _ := f.LatestPlan()
+	boosts := map[string]bidding.Boost{}
+	for _, b := range f.Boosts() {
+		boosts[b.Service] = b
+	}
+	out := []ServiceView{}
+	for _, sv := range f.Services() {
+		v := ServiceView{Service: sv, Allocations: []bidding.Allocation{}, PlanEpoch: plan.Epoch}
+		if b, ok := boosts[sv.Name]; ok {
+			v.Boost = &b
+		}
+		for _, a := range plan.Allocations {
+			if a.Service == sv.Name {
+				v.Allocations = append(v.Allocations, a)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.services())
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	for _, v := range s.services() {
+		if v.Name == name {
+			return writeJSON(w, http.StatusOK, v)
+		}
+	}
+	return notFound("service %q is not registered", name)
+}
+
+func (s *Server) putService(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var sv bidding.Service
+	if err := decodeBody(r, &sv); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if sv.Name == "" {
+		sv.Name = name
+	}
+	if sv.Name != name {
+		return badRequest("name: %q in the body differs from %q in the path", sv.Name, name)
+	}
+	if sv.Class == "" {
+		sv.Class = bidding.ClassStandard
+	}
+	if err := sv.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
+	return s.write(w, r, body, func(ctx context.Context) (any, error) {
+		idx, err := s.cluster.Apply(ctx, fsm.CmdRegisterService, fsm.RegisterService{Service: sv})
+		return map[string]any{"index": idx, "service": sv.Name}, err
+	})
+}
+
+func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if _, ok := s.fsm().Service(name); !ok && s.cluster.IsLeader() {
+		return notFound("service %q is not registered", name)
+	}
+	return s.write(w, r, nil, func(ctx context.Context) (any, error) {
+		if _, ok := s.fsm().Service(name); !ok {
+			return nil, notFound("service %q is not registered", name)
+		}
+		idx, err := s.cluster.Apply(ctx, fsm.CmdDeregisterService, fsm.DeregisterService{Name: name})
+		return map[string]any{"index": idx}, err
+	})
+}
+
+func (s *Server) listBids(w http.ResponseWriter, r *http.Request) error {
+	bids := s.fsm().Bids()
+	if svc := r.URL.Query().Get("service"); svc != "" {
+		var f []bidding.Bid
+		for _, b := range bids {
+			if b.Service == svc {
+				f = append(f, b)
+			}
+		}
+		bids = f
+	}
+	if bids == nil {
+		bids = []bidding.Bid{}
+	}
+	return writeJSON(w, http.StatusOK, bids)
+}
+
+// MaxBidsPerRequest bounds one PUT /v1/bids.
+const MaxBidsPerRequest = 10000
+
+func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var bids []bidding.Bid
+	trim := strings.TrimSpace(string(body))
+	if strings.HasPrefix(trim, "[") {
+		err = decodeBody(r, &bids)
+	} else {
+		var one bidding.Bid
+		err = decodeBody(r, &one)
+		bids = []bidding.Bid{one}
+	}
+	if err != nil {
+		return err
+	}
+	if len(bids) == 0 {
+		return badRequest("body: no bids")
+	}
+	if len(bids) > MaxBidsPerRequest {
+		return badRequest("body: %d bids, at most %d per request", len(bids), MaxBidsPerRequest)
+	}
+	for i := range bids {
+		if err := bids[i].Validate(); err != nil {
+			if len(bids) == 1 {
+				return badRequest("%v", err)
+			}
+			return badRequest("bids[%d].%v", i, err)
+		}
+	}
+	return s.write(w, r, body, func(ctx context.Context) (any, error) {
+		// Against the leader's state, so nothing invalid reaches the log.
+		if err := s.fsm().ValidateBids(bids); err != nil {
+			return nil, badRequest("%v", err)
+		}
+		idx, err := s.cluster.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: bids})
+		s.metrics.bids.Add(uint64(len(bids)))
+		return map[string]any{"index": idx, "bids": len(bids)}, err
+	})
+}
+
+// MaxWait caps a blocking query.
+const MaxWait = 5 * time.Minute
+
+func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := s.fsm()
+	if e := q.Get("epoch"); e != "" {
+		n, err := strconv.ParseUint(e, 10, 64)
+		if err != nil {
+			return badRequest("epoch: %q is not a non-negative integer", e)
+		}
+		p, ok := f.Plan(n)
+		if !ok {
+			eps := f.PlanEpochs()
+			if len(eps) == 0 {
+				return notFound("epoch: no plan committed yet")
+			}
+			return notFound("epoch: no plan for epoch %d (kept: %d to %d)", n, eps[0], eps[len(eps)-1])
+		}
+		return writeJSON(w, http.StatusOK, planView(p))
+	}
+	if is := q.Get("index"); is != "" {
+		idx, err := strconv.ParseUint(is, 10, 64)
+		if err != nil {
+			return badRequest("index: %q is not a non-negative integer", is)
+		}
+		wait := 30 * time.Second
+		if ws := q.Get("wait"); ws != "" {
+			d, err := time.ParseDuration(ws)
+			if err != nil || d < 0 {
+				return badRequest("wait: %q is not a duration such as 30s", ws)
+			}
+			wait = min(d, MaxWait)
+		}
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		for f.PlanIndex() <= idx {
+			ch := f.WatchCh()
+			if f.PlanIndex() > idx {
+				break
+			}
+			select {
+			case <-ch:
+				continue
+			case <-timer.C:
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+			break
+		}
+		s.setIndexHeaders(w)
+	}
+	p, ok := f.LatestPlan()
+	if !ok {
+		return notFound("no plan committed yet")
+	}
+	return writeJSON(w, http.StatusOK, planView(p))
+}
+
+func (s *Server) explain(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("service")
+	p, ok := s.fsm().LatestPlan()
+	if !ok {
+		return notFound("no plan committed yet")
+	}
+	var out []bidding.Explanation
+	for _, e := range p.Explain {
+		if e.Service == name {
+			out = append(out, e)
+		}
+	}
+	if _, reg := s.fsm().Service(name); !reg {
+		return notFound("service %q is not registered", name)
+	}
+	if out == nil {
+		out = []bidding.Explanation{}
+	}
+	var allocs []bidding.Allocation
+	for _, a := range p.Allocations {
+		if a.Service == name {
+			allocs = append(allocs, a)
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"service": name, "epoch": p.Epoch, "hash": p.Hash, "allocations": allocs, "placements": out, "nodes": p.Nodes})
+}
+
+func (s *Server) listBoosts(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.fsm().Boosts())
+}
+
+// BoostRequest is the body of PUT /v1/boost/{service}.
+type BoostRequest struct {
+	Factor float64 `json:"factor"`
+	TTL    string  `json:"ttl"`
+	Reason string  `json:"reason"`
+}
+
+func (s *Server) putBoost(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req BoostRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("service")
+	if math.IsNaN(req.Factor) || req.Factor < 1 || req.Factor > bidding.MaxBoost {
+		return badRequest("factor: %v is outside [1, %v]", req.Factor, bidding.MaxBoost)
+	}
+	ttl, err := time.ParseDuration(req.TTL)
+	if err != nil || ttl <= 0 {
+		return badRequest("ttl: %q is not a positive duration such as 15m", req.TTL)
+	}
+	return s.write(w, r, body, func(ctx context.Context) (any, error) {
+		f := s.fsm()
+		if _, ok := f.Service(name); !ok {
+			return nil, badRequest("service: %q is not registered", name)
+		}
+		st, _ := f.Settings()
+		epochs := uint64(math.Ceil(float64(ttl.Milliseconds()) / float64(st.EpochMS)))
+		if epochs < 1 {
+			epochs = 1
+		}
+		start := f.SolveInputs().Epoch
+		b := bidding.Boost{Service: name, Factor: req.Factor, StartEpoch: start, TTLEpochs: epochs, Reason: req.Reason}
+		if err := b.Validate(); err != nil {
+			return nil, badRequest("%v", err)
+		}
+		idx, err := s.cluster.Apply(ctx, fsm.CmdSetBoost, fsm.SetBoost{Boost: b})
+		return map[string]any{"index": idx, "boost": b}, err
+	})
+}
+
+func (s *Server) deleteBoost(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("service")
+	return s.write(w, r, nil, func(ctx context.Context) (any, error) {
+		idx, err := s.cluster.Apply(ctx, fsm.CmdClearBoost, fsm.ClearBoost{Service: name})
+		return map[string]any{"index": idx}, err
+	})
+}
+
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.fsm().Members())
+}
+
+func (s *Server) removePeer(w http.ResponseWriter, r *http.Request) error {
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		return badRequest("id: required")
+	}
+	return s.write(w, r, nil, func(ctx context.Context) (any, error) {
+		err := s.cluster.RemovePeer(ctx, id)
+		return map[string]any{"removed": id}, err
+	})
+}
+
+// errorBody is the JSON error shape.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// DecodeError extracts the message of a JSON error body.
+func DecodeError(b []byte) error {
+	var e errorBody
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		return errors.New(e.Error)
+	}
+	return errors.New(strings.TrimSpace(string(b)))
+}

@@ -1,0 +1,438 @@
+// Package api is Allot's HTTP API (JSON over HTTP, the contract's paths) and
+// the Go client the CLI uses. Handlers validate input and answer 4xx for bad
+// input; writes reaching a follower are forwarded to the leader.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cluster"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/gossip"
+	"github.com/hashicorp/go-hclog"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 4 << 20
+
+// Cluster is what the API needs from a server (nil on a client-only agent).
+type Cluster interface {
+	IsLeader() bool
+	Leader() (addr, id string)
+	Peers() ([]cluster.Peer, error)
+	Apply(ctx context.Context, t fsm.CommandType, payload any) (uint64, error)
+	RemovePeer(ctx context.Context, id string) error
+	HasConfiguration() bool
+	FSM() *fsm.FSM
+	Stats() map[string]string
+}
+
+// Agent is what the API needs from the local agent.
+type Agent interface {
+	Self() Self
+	Members() []gossip.Member
+	Join(addrs []string) (int, error)
+	Leave(ctx context.Context) error
+}
+
+// Self describes the local agent.
+type Self struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	Server     bool   `json:"server"`
+	Client     bool   `json:"client"`
+	HTTPAddr   string `json:"http_addr"`
+	RaftAddr   string `json:"raft_addr,omitempty"`
+	GossipAddr string `json:"gossip_addr"`
+	Version    string `json:"version"`
+	Dev        bool   `json:"dev,omitempty"`
+	Enforce    string `json:"enforce,omitempty"`
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	cluster  Cluster // nil on a client-only agent
+	agent    Agent
+	log      hclog.Logger
+	epoch    func() time.Duration
+	mux      *http.ServeMux
+	client   *http.Client
+	metrics  *Metrics
+	noLeader time.Duration // how long a write waits for a leader before 503
+	extra    map[string]http.Handler
+}
+
+// Options configure the API server.
+type Options struct {
+	Cluster       Cluster
+	Agent         Agent
+	Logger        hclog.Logger
+	NoLeaderWait  time.Duration
+	ExtraHandlers map[string]http.Handler // e.g. "GET /v1/forecast/{service}"
+}
+
+// NewServer builds the handler tree.
+func NewServer(o Options) *Server {
+	log := o.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	s := &Server{cluster: o.Cluster, agent: o.Agent, log: log.Named("http"), mux: http.NewServeMux(),
+		client: &http.Client{Timeout: 6 * time.Minute}, metrics: newMetrics(), noLeader: o.NoLeaderWait}
+	if s.noLeader == 0 {
+		s.noLeader = 5 * time.Second
+	}
+	s.routes()
+	for pattern, h := range o.ExtraHandlers {
+		s.mux.Handle(pattern, h)
+	}
+	return s
+}
+
+// Metrics exposes the counters the agent updates.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /v1/status/leader", s.local(s.statusLeader))
+	m.HandleFunc("GET /v1/status/peers", s.local(s.statusPeers))
+	m.HandleFunc("GET /v1/agent/self", s.local(s.agentSelf))
+	m.HandleFunc("GET /v1/agent/members", s.local(s.agentMembers))
+	m.HandleFunc("PUT /v1/agent/join", s.local(s.agentJoin))
+	m.HandleFunc("PUT /v1/agent/leave", s.local(s.agentLeave))
+	m.HandleFunc("GET /v1/health", s.local(s.health))
+	m.HandleFunc("GET /v1/internal/raft-configured", s.local(s.raftConfigured))
+	m.HandleFunc("GET /v1/services", s.server(s.listServices))
+	m.HandleFunc("GET /v1/service/{name}", s.server(s.getService))
+	m.HandleFunc("PUT /v1/service/{name}", s.server(s.putService))
+	m.HandleFunc("DELETE /v1/service/{name}", s.server(s.deleteService))
+	m.HandleFunc("GET /v1/bids", s.server(s.listBids))
+	m.HandleFunc("PUT /v1/bids", s.server(s.putBids))
+	m.HandleFunc("GET /v1/plan", s.server(s.getPlan))
+	m.HandleFunc("GET /v1/plan/explain/{service}", s.server(s.explain))
+	m.HandleFunc("GET /v1/boosts", s.server(s.listBoosts))
+	m.HandleFunc("PUT /v1/boost/{service}", s.server(s.putBoost))
+	m.HandleFunc("DELETE /v1/boost/{service}", s.server(s.deleteBoost))
+	m.HandleFunc("GET /v1/nodes", s.server(s.listNodes))
+	m.HandleFunc("DELETE /v1/operator/raft/peer", s.server(s.removePeer))
+	m.HandleFunc("GET /metrics", s.local(s.serveMetrics))
+	m.Handle("GET /ui/", uiHandler())
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP adds the index headers, a 405 for known paths with the wrong
+// method, and turns a handler panic into a 500 with the error logged.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("handler panic", "path", r.URL.Path, "panic", p)
+			writeErr(rec, http.StatusInternalServerError, fmt.Errorf("internal error"))
+		}
+		s.metrics.observeHTTP(r.Method, rec.status, time.Since(start))
+	}()
+	if r.Header.Get(headerForwarded) == "" {
+		s.setIndexHeaders(rec)
+	}
+	_, pattern := s.mux.Handler(r)
+	if pattern == "/" && r.URL.Path != "/" {
+		if allowed := s.allowedMethods(r); allowed != "" {
+			rec.Header().Set("Allow", allowed)
+			writeErr(rec, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed))
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
+	s.mux.ServeHTTP(rec, r)
+}
+
+func (s *Server) allowedMethods(r *http.Request) string {
+	var ok []string
+	for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "/" && p != "" {
+			ok = append(ok, m)
+		}
+	}
+	return strings.Join(ok, ", ")
+}
+
+func (s *Server) setIndexHeaders(w http.ResponseWriter) {
+	known := false
+	var idx uint64
+	if s.cluster != nil {
+		_, id := s.cluster.Leader()
+		known = id != ""
+		idx = s.cluster.FSM().Index()
+	}
+	w.Header().Set("X-Allot-Index", strconv.FormatUint(idx, 10))
+	w.Header().Set("X-Allot-Known-Leader", strconv.FormatBool(known))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// local serves a request on this agent.
+func (s *Server) local(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.finish(w, h(w, r)) }
+}
+
+// server serves a request that needs the replicated state: locally on a
+// server, forwarded to a server from a client-only agent.
+func (s *Server) server(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cluster == nil {
+			s.finish(w, s.forwardToAnyServer(w, r))
+			return
+		}
+		s.finish(w, h(w, r))
+	}
+}
+
+func (s *Server) finish(w http.ResponseWriter, err error) {
+	if err == nil {
+		return
+	}
+	var he *httpError
+	var rej *cluster.RejectedError
+	switch {
+	case errors.As(err, &he):
+		writeErr(w, he.code, he.err)
+	case errors.As(err, &rej):
+		writeErr(w, http.StatusBadRequest, rej.Err)
+	case errors.Is(err, errNoLeader):
+		writeErr(w, http.StatusServiceUnavailable, err)
+	default:
+		s.log.Error("request failed", "error", err)
+		writeErr(w, http.StatusServiceUnavailable, err)
+	}
+}
+
+type httpError struct {
+	code int
+	err  error
+}
+
+func (e *httpError) Error() string { return e.err.Error() }
+
+func badRequest(format string, a ...any) error {
+	return &httpError{code: http.StatusBadRequest, err: fmt.Errorf(format, a...)}
+}
+
+func notFound(format string, a ...any) error {
+	return &httpError{code: http.StatusNotFound, err: fmt.Errorf(format, a...)}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, err error) {
+	_ = writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// decodeBody decodes a JSON body strictly; errors name the field.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &mbe):
+			return badRequest("body: larger than %d bytes", MaxBody)
+		case errors.As(err, &ute):
+			return badRequest("%s: %s is not a %s", fieldPath(ute), ute.Value, ute.Type)
+		case errors.As(err, &se):
+			return badRequest("body: malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.Is(err, io.EOF):
+			return badRequest("body: empty, expected JSON")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return badRequest("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+		}
+		return badRequest("body: %v", err)
+	}
+	if dec.More() {
+		return badRequest("body: trailing data after the JSON document")
+	}
+	return nil
+}
+
+func fieldPath(e *json.UnmarshalTypeError) string {
+	if e.Field != "" {
+		return e.Field
+	}
+	return "body"
+}
+
+var errNoLeader = errors.New("no cluster leader")
+
+const headerForwarded = "X-Allot-Forwarded"
+
+// write runs apply on the leader: here if this server leads, else by
+// forwarding the whole request to the leader's HTTP API. With no leader it
+// waits, bounded and jittered, then answers 503.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, apply func(ctx context.Context) (any, error)) error {
+	deadline := time.Now().Add(s.noLeader)
+	for {
+		if s.cluster.IsLeader() {
+			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+			defer cancel()
+			out, err := apply(ctx)
+			if errors.Is(err, cluster.ErrNotLeader) && time.Now().Before(deadline) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			s.setIndexHeaders(w)
+			return writeJSON(w, http.StatusOK, out)
+		}
+		_, lid := s.cluster.Leader()
+		if lid != "" && r.Header.Get(headerForwarded) == "" {
+			if addr := s.httpAddrOf(lid); addr != "" {
+				return s.proxy(w, r, addr, body)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: no leader elected within %s, try again", errNoLeader, s.noLeader)
+		}
+		select {
+		case <-r.Context().Done():
+			return r.Context().Err()
+		case <-time.After(50*time.Millisecond + time.Duration(rand.Int64N(int64(100*time.Millisecond)))):
+		}
+	}
+}
+
+// httpAddrOf finds a node's HTTP address by its ID: the replicated member
+// record first, gossip next.
+func (s *Server) httpAddrOf(id string) string {
+	if s.cluster != nil {
+		for _, m := range s.cluster.FSM().Members() {
+			if m.ID == id && m.HTTPAddr != "" {
+				return m.HTTPAddr
+			}
+		}
+	}
+	for _, m := range s.agent.Members() {
+		if m.ID == id && m.HTTPAddr != "" {
+			return m.HTTPAddr
+		}
+	}
+	return ""
+}
+
+// proxy forwards a request to another agent's API and copies its answer back.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body []byte) error {
+	u := "http://" + addr + r.URL.RequestURI()
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, u, rd)
+	if err != nil {
+		return fmt.Errorf("forwarding to %s: %w", addr, err)
+	}
+	for _, h := range []string{"Content-Type", "X-Allot-Token"} {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	req.Header.Set(headerForwarded, "1")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: forwarding to the leader at %s failed: %v", errNoLeader, addr, err)
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "X-Allot-Index", "X-Allot-Known-Leader"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// forwardToAnyServer sends a request from a client-only agent to a server.
+func (s *Server) forwardToAnyServer(w http.ResponseWriter, r *http.Request) error {
+	if r.Header.Get(headerForwarded) != "" {
+		return &httpError{code: http.StatusServiceUnavailable, err: errors.New("forwarded request reached a client-only agent")}
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return badRequest("body: %v", err)
+		}
+		body = b
+	}
+	for _, m := range s.agent.Members() {
+		if m.Server && m.Status == gossip.StatusAlive && m.HTTPAddr != "" {
+			return s.proxy(w, r, m.HTTPAddr, body)
+		}
+	}
+	return fmt.Errorf("%w: this client knows no live server", errNoLeader)
+}
+
+func (s *Server) fsm() *fsm.FSM { return s.cluster.FSM() }
+
+// readBody reads the body once so that it can be both decoded and forwarded.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, badRequest("body: larger than %d bytes", MaxBody)
+		}
+		return nil, badRequest("body: %v", err)
+	}
+	r.Body = io.NopCloser(strings.NewReader(string(b)))
+	return b, nil
+}
+
+// planView is a plan as /v1/plan shows it (without the per-placement explanations).
+func planView(p bidding.Plan) bidding.Plan {
+	p.Explain = nil
+	return p
+}

@@ -1,0 +1,170 @@
+// Package bench implements `allot bench solver`: it builds a seeded random
+// instance, solves it, and times sort.Float64s on as many values in the same
+// run as the physical floor the solve time is compared with.
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Result is the JSON document `allot bench solver --json` prints.
+type Result struct {
+	Services    int      `json:"services"`
+	Nodes       int      `json:"nodes"`
+	Placements  int      `json:"placements"`
+	SolveMS     float64  `json:"solve_ms"`
+	SortMS      float64  `json:"sort_ms"`
+	Ratio       float64  `json:"ratio"`
+	Objective   float64  `json:"objective"`
+	Gap         float64  `json:"gap"`
+	Hash        string   `json:"hash"`
+	LPObjective *float64 `json:"lp_objective,omitempty"`
+	Iterations  int      `json:"iterations"`
+	CapsBinding int      `json:"caps_binding"`
+	Fallback    bool     `json:"fallback,omitempty"`
+	Repeat      int      `json:"repeat"`
+}
+
+// Main runs `allot bench solver` with args (the words "bench solver"
+// excluded) and returns the exit code: 0 ok, 1 error, 2 usage error.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("allot bench solver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	services := fs.Int("services", 0, "number of services (required)")
+	nodes := fs.Int("nodes", 0, "number of nodes (default: services/100, at least 1)")
+	seed := fs.Uint64("seed", 1, "random seed of the instance")
+	mps := fs.String("mps", "", "also write the LP in free MPS format to `FILE`")
+	asJSON := fs.Bool("json", false, "print one JSON document")
+	repeat := fs.Int("repeat", 5, "timed runs of each of solve and sort; the best of each is reported")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: allot bench solver --services N [--nodes M] [--seed S] [--mps FILE] [--repeat K] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "allot bench solver: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *services < 1 || *services > 10_000_000 {
+		fmt.Fprintf(stderr, "allot bench solver: --services %d: must be in [1, 10000000]\n", *services)
+		return 2
+	}
+	if *nodes == 0 {
+		*nodes = max(1, *services/100)
+	}
+	if *nodes < 1 || *nodes > 100_000 {
+		fmt.Fprintf(stderr, "allot bench solver: --nodes %d: must be in [1, 100000]\n", *nodes)
+		return 2
+	}
+	if *repeat < 1 || *repeat > 1000 {
+		fmt.Fprintf(stderr, "allot bench solver: --repeat %d: must be in [1, 1000]\n", *repeat)
+		return 2
+	}
+	res, err := Run(*services, *nodes, *seed, *repeat, *mps)
+	if err != nil {
+		fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "services %d  nodes %d  placements %d\nsolve %.3f ms  sort %.3f ms  ratio %.2f\nobjective %.9g  gap %.3g  iterations %d  caps binding %d\nhash %s\n",
+		res.Services, res.Nodes, res.Placements, res.SolveMS, res.SortMS, res.Ratio, res.Objective, res.Gap, res.Iterations, res.CapsBinding, res.Hash)
+	if res.LPObjective != nil {
+		fmt.Fprintf(stdout, "lp_objective %.12g (MPS written to %s)\n", *res.LPObjective, *&*mps)
+	}
+	return 0
+}
+
+// Run builds the instance, solves it repeat times and sorts N values repeat
+// times, and reports the best time of each. With mpsPath it also writes the LP.
+func Run(services, nodes int, seed uint64, repeat int, mpsPath string) (*Result, error) {
+	p, err := Instance(services, nodes, seed)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Services: services, Nodes: nodes, Placements: len(p.Bids), Repeat: repeat}
+	var plan *bidding.Plan
+	solveBest, sortBest := time.Duration(1<<62), time.Duration(1<<62)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	vals := make([]float64, services)
+	for range repeat {
+		runtime.GC()
+		t0 := time.Now()
+		pl, err := bidding.Solve(p)
+		d := time.Since(t0)
+		if err != nil {
+			return nil, fmt.Errorf("solve: %w", err)
+		}
+		if plan != nil && pl.Hash != plan.Hash {
+			return nil, fmt.Errorf("solve: two runs gave different hashes %s and %s", plan.Hash, pl.Hash)
+		}
+		plan, solveBest = pl, min(solveBest, d)
+
+		for i := range vals {
+			vals[i] = rng.Float64()
+		}
+		runtime.GC()
+		t0 = time.Now()
+		sort.Float64s(vals)
+		sortBest = min(sortBest, time.Since(t0))
+	}
+	res.SolveMS = ms(solveBest)
+	res.SortMS = ms(sortBest)
+	res.Ratio = float64(solveBest) / float64(max(sortBest, 1))
+	res.Objective, res.Gap, res.Hash = plan.Stats.Objective, plan.Stats.Gap, plan.Hash
+	res.Iterations, res.Fallback = plan.Stats.Iterations, plan.Stats.Fallback
+	for _, e := range plan.Explain {
+		for _, rx := range e.Resources {
+			if rx.Binding == "share cap" {
+				res.CapsBinding++
+			}
+		}
+	}
+	if mpsPath != "" {
+		if err := writeMPS(mpsPath, p); err != nil {
+			return nil, err
+		}
+		obj := plan.Stats.Objective
+		res.LPObjective = &obj
+	}
+	return res, nil
+}
+
+func writeMPS(path string, p bidding.Problem) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("mps: %w", err)
+	}
+	if err := bidding.WriteMPS(f, p); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("mps: %w", err)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }

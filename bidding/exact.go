@@ -1,0 +1,156 @@
+package bidding
+
+import (
+	"errors"
+	"fmt"
+)
+
+// solve finds the LP optimum and its shadow prices. The uncapped columns of
+// a node form a fractional knapsack, which the greedy (by value) solves
+// exactly; only the share-cap rows couple nodes. So the LP is reduced to a
+// small network: a capped service's columns flow from its cap row to its
+// nodes, and a node absorbs that flow through its free capacity (cost 0)
+// or by displacing its least valuable greedy units (cost: their value);
+// the best unit left out may flow back in. The bounded network simplex,
+// warm-started from the greedy, solves it exactly; the LP's own dual bound
+// is then computed from the prices as a certificate. If the simplex hits
+// its iteration cap, the greedy with caps stands, flagged as a fallback.
+func (lp *resLP) solve(maxIter int) error {
+	lp.greedyOrder()
+	err := lp.solveReduced(maxIter)
+	switch {
+	case err == nil:
+	case errors.Is(err, errIterationCap):
+		clear(lp.nodePrice)
+		clear(lp.capPrice)
+		lp.greedy()
+		lp.greedyPrices()
+		lp.fallback = true
+	default:
+		return fmt.Errorf("simplex: %w", err)
+	}
+	lp.objective = lp.primalValue()
+	lp.bound = lp.dualBound()
+	return nil
+}
+
+// reduced maps the network's arcs back to the LP's columns.
+type reduced struct {
+	net      *network
+	colArc   []int32 // per capped column index in lp.capCols: its arc
+	capCols  []int32
+	dispArc  []int32 // displacement arcs and their columns
+	dispCol  []int32
+	outArc   []int32 // per node: the arc of its best left-out unit, or -1
+	outCol   []int32
+	nN, nCap int
+}
+
+func (lp *resLP) solveReduced(maxIter int) error {
+	nN, nC := len(lp.nodeCap), len(lp.capK)
+	left := make([]int64, nN)
+	copy(left, lp.nodeCap)
+	outCol := make([]int32, nN)
+	for n := range outCol {
+		outCol[n] = -1
+	}
+	var capCols []int32
+	for _, j := range lp.order {
+		if lp.colCap[j] >= 0 {
+			lp.x[j] = 0
+			continue
+		}
+		n := lp.node[j]
+		a := min(lp.colU[j], left[n])
+		lp.x[j] = a
+		left[n] -= a
+		if a < lp.colU[j] && outCol[n] < 0 {
+			outCol[n] = j
+		}
+	}
+	if nC == 0 {
+		for n, j := range outCol {
+			if j >= 0 {
+				lp.nodePrice[n] = lp.colV[j]
+			}
+		}
+		return nil
+	}
+	need := make([]int64, nN) // most capped flow a node could take beyond its free capacity
+	for j, c := range lp.colCap {
+		if c >= 0 {
+			capCols = append(capCols, int32(j))
+			need[lp.node[j]] += lp.colU[j]
+		}
+	}
+	for n := range need {
+		need[n] = max(0, min(need[n], lp.nodeCap[n])-left[n])
+	}
+	rd := &reduced{nN: nN, nCap: nC, capCols: capCols, outArc: make([]int32, nN), outCol: outCol}
+	net := newNetwork(1+nN+nC, len(capCols)+3*nN+nC)
+	rd.net = net
+	tree := make([]int32, 1+nN+nC)
+	rd.colArc = make([]int32, len(capCols))
+	for k, j := range capCols {
+		rd.colArc[k] = net.arc(int32(1+nN)+lp.colCap[j], 1+lp.node[j], -lp.colV[j], lp.colU[j])
+	}
+	for c, k := range lp.capK {
+		tree[1+nN+c] = net.arc(0, int32(1+nN+c), 0, k)
+	}
+	for n := range nN {
+		tree[1+n] = net.arc(int32(1+n), 0, 0, left[n])
+		rd.outArc[n] = -1
+		if j := outCol[n]; j >= 0 {
+			rd.outArc[n] = net.arc(0, int32(1+n), -lp.colV[j], lp.colU[j]-lp.x[j])
+			if left[n] == 0 {
+				tree[1+n] = rd.outArc[n]
+			}
+		}
+	}
+	for k := len(lp.order) - 1; k >= 0; k-- {
+		j := lp.order[k]
+		n := lp.node[j]
+		if lp.colCap[j] >= 0 || lp.x[j] == 0 || need[n] == 0 {
+			continue
+		}
+		rd.dispArc = append(rd.dispArc, net.arc(1+n, 0, lp.colV[j], lp.x[j]))
+		rd.dispCol = append(rd.dispCol, j)
+		need[n] = max(0, need[n]-lp.x[j])
+	}
+	if err := net.star(tree); err != nil {
+		return err
+	}
+	if maxIter <= 0 {
+		maxIter = 50*len(net.tail) + 1000
+	}
+	var err error
+	lp.iters, err = net.run(maxIter)
+	if err != nil {
+		return err
+	}
+	rd.extract(lp)
+	return nil
+}
+
+// extract writes the network's flows back into the columns and its
+// potentials into the shadow prices (λ = π_node, μ = −π_cap, at least 0).
+func (rd *reduced) extract(lp *resLP) {
+	net := rd.net
+	for k, j := range rd.capCols {
+		lp.x[j] = net.flow[rd.colArc[k]]
+	}
+	for k, j := range rd.dispCol {
+		lp.x[j] -= net.flow[rd.dispArc[k]]
+	}
+	for n, a := range rd.outArc {
+		if a >= 0 {
+			lp.x[rd.outCol[n]] += net.flow[a]
+		}
+	}
+	for n := range rd.nN {
+		lp.nodePrice[n] = max(0, net.pi[1+n])
+	}
+	for c := range rd.nCap {
+		lp.capPrice[c] = max(0, -net.pi[1+rd.nN+c])
+	}
+}

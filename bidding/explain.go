@@ -1,0 +1,147 @@
+package bidding
+
+import "math"
+
+// buildPlan assembles the Plan: allocations, node capacities and shadow
+// prices, stats, problems, explanations and the hash.
+func (in *instance) buildPlan(res *result) *Plan {
+	plan := &Plan{Epoch: in.epoch}
+	plan.Allocations = make([]Allocation, len(in.pls))
+	for i := range in.pls {
+		pl := &in.pls[i]
+		a := res.alloc[i]
+		plan.Allocations[i] = Allocation{Service: in.svcNames[pl.svc], Node: in.nodes[pl.node].Name,
+			CPU: a[CPU], Memory: a[Memory], IO: a[IO], Net: a[Net]}
+	}
+	plan.Nodes = make([]NodePlan, len(in.nodes))
+	for n := range in.nodes {
+		prices := make(map[string]float64, NumResources)
+		for r := range NumResources {
+			prices[resourceNames[r]] = res.lps[r].nodePrice[n]
+		}
+		plan.Nodes[n] = NodePlan{Node: in.nodes[n].Name, Capacity: in.capEff[n], ShadowPrice: prices}
+	}
+	st := &plan.Stats
+	st.Bids = len(in.bids)
+	seen := -1
+	for i := range in.pls {
+		if int(in.pls[i].svc) != seen {
+			st.Services++
+			seen = int(in.pls[i].svc)
+		}
+	}
+	var obj, bound float64
+	for _, lp := range res.lps {
+		obj += lp.objective
+		bound += lp.bound
+		st.Iterations += lp.iters
+		st.Fallback = st.Fallback || lp.fallback
+	}
+	st.Objective = obj
+	st.Gap = relGap(obj, bound)
+	st.FairnessJain = in.jain(res.alloc)
+	plan.Problems = in.problems
+	plan.Explain = in.explain(res)
+	plan.Hash = in.hashPlan(plan.Allocations)
+	return plan
+}
+
+// relGap is (bound − objective)/max(|bound|, 1e-300), 0 when both are 0.
+func relGap(obj, bound float64) float64 {
+	d := bound - obj
+	if d <= 0 {
+		return 0
+	}
+	return d / math.Max(math.Abs(bound), 1e-300)
+}
+
+// jain is Jain's fairness index of the placements' satisfaction, the least
+// over resources of granted/median (capped at 1).
+func (in *instance) jain(alloc []Vec) float64 {
+	var s, s2 float64
+	n := 0
+	for i := range in.pls {
+		pl := &in.pls[i]
+		sat, any := 1.0, false
+		for r := range NumResources {
+			if !pl.has[r] || pl.q[r].P50 <= 0 || in.capEff[pl.node][r] == 0 {
+				continue
+			}
+			any = true
+			sat = math.Min(sat, math.Min(1, float64(alloc[i][r])/float64(pl.q[r].P50)))
+		}
+		if any {
+			n++
+			s += sat
+			s2 += float64(sat * sat)
+		}
+	}
+	if n == 0 || s2 == 0 {
+		return 1
+	}
+	return float64(s*s) / float64(float64(n)*s2)
+}
+
+// explain says, per placement and resource, what the floor was, which
+// segments were granted, what bound it, and the node's shadow price.
+func (in *instance) explain(res *result) []Explanation {
+	out := make([]Explanation, len(in.pls))
+	nodeUsed := make([]Vec, len(in.nodes))
+	for i := range in.pls {
+		for r := range NumResources {
+			nodeUsed[in.pls[i].node][r] += res.alloc[i][r]
+		}
+	}
+	nodeBinding := make([][NumResources]string, len(in.nodes))
+	for n := range in.nodes {
+		for r := range NumResources {
+			nodeBinding[n][r] = "node " + in.nodes[n].Name + " " + resourceNames[r]
+		}
+	}
+	nseg := 0
+	for i := range in.pls {
+		for r := range NumResources {
+			if in.pls[i].has[r] {
+				nseg += NumSegments
+			}
+		}
+	}
+	segs := make([]Segment, 0, nseg)
+	for i := range in.pls {
+		pl := &in.pls[i]
+		e := Explanation{Service: in.svcNames[pl.svc], Node: in.nodes[pl.node].Name,
+			Weight: in.base[pl.svc], Boost: in.mult[pl.svc], Resources: make(map[string]ResExplain, NumResources)}
+		wid := in.wid[pl.svc]
+		for r := range NumResources {
+			lp := res.lps[r]
+			g := res.alloc[i][r]
+			ex := ResExplain{Floor: pl.floor[r], Granted: g, ShadowPrice: lp.nodePrice[pl.node], Binding: "none"}
+			if pl.has[r] && in.capEff[pl.node][r] > 0 {
+				start := len(segs)
+				left := g - pl.floor[r]
+				for k, wd := range segmentWidths(pl.q[r], pl.floor[r], pl.hi[r]) {
+					if wd <= 0 {
+						continue
+					}
+					gr := min(max(left, 0), wd)
+					left -= gr
+					segs = append(segs, Segment{Name: segmentNames[k], Width: wd, Value: float64(in.keyVal[wid][k] * resourceScale[r]), Granted: gr})
+				}
+				ex.Segments = segs[start:len(segs):len(segs)]
+			}
+			switch {
+			case in.capEff[pl.node][r] == 0:
+				ex.Binding = "not allocated"
+			case g >= pl.hi[r]:
+				ex.Binding = "bid max"
+			case lp.capOf != nil && lp.capOf[pl.svc] >= 0 && lp.capPrice[lp.capOf[pl.svc]] > 0:
+				ex.Binding = "share cap"
+			case nodeUsed[pl.node][r] >= in.capEff[pl.node][r]:
+				ex.Binding = nodeBinding[pl.node][r]
+			}
+			e.Resources[resourceNames[r]] = ex
+		}
+		out[i] = e
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package bidding
+
+import "slices"
+
+// resLP is the LP of one resource above the floors. Rows: one per node
+// (Σ x ≤ spare capacity) and one per service whose share cap could bind
+// (Σ x ≤ cap − Σ floors). Columns: one per utility segment, 0 ≤ x ≤ width.
+// Every column lies in exactly one node row and at most one cap row, so the
+// matrix is a network matrix (totally unimodular): vertex solutions are
+// integral, and the LP is solved as a max-value flow.
+type resLP struct {
+	r       Resource
+	nodeCap []int64 // spare capacity per node after floors
+	capSvc  []int32 // service of each cap row
+	capK    []int64 // cap row right-hand side
+	capOf   []int32 // per service: cap row or -1 (nil: no cap rows)
+
+	colPl   []int32 // placement of each column
+	colSeg  []uint8
+	colCap  []int32 // cap row of each column or -1
+	colU    []int64
+	colV    []float64
+	colRank []int32 // rank of the column's segment key (0: highest value)
+	nRanks  int
+	order   []int32 // columns by value, highest first, ties by index
+	node    []int32 // node of each column
+
+	x         []int64   // solution
+	nodePrice []float64 // shadow price per node row
+	capPrice  []float64 // shadow price per cap row
+	objective float64
+	bound     float64
+	iters     int
+	fallback  bool
+	ws        *lpWork
+}
+
+// release drops the column arrays (they belong to the workspace), keeping
+// the rows, prices and figures.
+func (lp *resLP) release() {
+	lp.colPl, lp.colSeg, lp.colCap, lp.colU, lp.colV, lp.colRank = nil, nil, nil, nil, nil, nil
+	lp.order, lp.node, lp.x, lp.ws = nil, nil, nil, nil
+}
+
+// lpWork holds the column arrays, reused from one resource to the next.
+type lpWork struct {
+	colPl, node, colCap, colRank, order, count []int32
+	colSeg                                     []uint8
+	colU, x, svcFloor, svcWant                 []int64
+	colV                                       []float64
+}
+
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// buildLP derives the LP of resource r from the floors. Its column arrays
+// live in ws (nil: fresh ones) and are valid until ws is used again.
+func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
+	if ws == nil {
+		ws = &lpWork{}
+	}
+	lp := &resLP{r: r, nodeCap: make([]int64, len(in.nodes)), nRanks: in.nRanks, ws: ws}
+	est := 0
+	for i := range in.pls {
+		if in.pls[i].has[r] {
+			est += NumSegments
+		}
+	}
+	lp.colPl, lp.node, lp.colSeg = reuse(ws.colPl, est), reuse(ws.node, est), reuse(ws.colSeg, est)
+	lp.colU, lp.colV, lp.colRank = reuse(ws.colU, est), reuse(ws.colV, est), reuse(ws.colRank, est)
+	for n := range in.nodes {
+		lp.nodeCap[n] = in.capEff[n][r]
+	}
+	svcFloor := reuse(ws.svcFloor, len(in.svcs))[:len(in.svcs)]
+	svcWant := reuse(ws.svcWant, len(in.svcs))[:len(in.svcs)]
+	clear(svcFloor)
+	clear(svcWant)
+	ws.svcFloor, ws.svcWant = svcFloor, svcWant
+	for i := range in.pls {
+		pl := &in.pls[i]
+		lp.nodeCap[pl.node] -= pl.floor[r]
+		svcFloor[pl.svc] += pl.floor[r]
+		svcWant[pl.svc] += pl.hi[r] - min(pl.floor[r], pl.hi[r])
+		if !pl.has[r] {
+			continue
+		}
+		wid := in.wid[pl.svc]
+		widths := segmentWidths(pl.q[r], pl.floor[r], pl.hi[r])
+		for k, wd := range widths {
+			if wd <= 0 {
+				continue
+			}
+			lp.colPl = append(lp.colPl, int32(i))
+			lp.node = append(lp.node, pl.node)
+			lp.colSeg = append(lp.colSeg, uint8(k))
+			lp.colU = append(lp.colU, wd)
+			lp.colRank = append(lp.colRank, in.keyRank[wid][k])
+			lp.colV = append(lp.colV, float64(in.keyVal[wid][k]*resourceScale[r]))
+		}
+	}
+	ws.colPl, ws.node, ws.colSeg, ws.colU, ws.colV, ws.colRank = lp.colPl, lp.node, lp.colSeg, lp.colU, lp.colV, lp.colRank
+	for n := range lp.nodeCap {
+		lp.nodeCap[n] = max(lp.nodeCap[n], 0)
+	}
+	m := len(lp.colU)
+	lp.colCap = reuse(ws.colCap, m)[:m]
+	ws.colCap = lp.colCap
+	for j := range lp.colCap {
+		lp.colCap[j] = -1
+	}
+	if in.opts.ShareCap > 0 {
+		var cluster int64
+		for n := range in.nodes {
+			cluster += in.capEff[n][r]
+		}
+		limit := int64(float64(in.opts.ShareCap * float64(cluster)))
+		for s := range in.svcs {
+			k := max(limit-svcFloor[s], 0)
+			if svcWant[s] > k {
+				if lp.capOf == nil {
+					lp.capOf = make([]int32, len(in.svcs))
+					for i := range lp.capOf {
+						lp.capOf[i] = -1
+					}
+				}
+				lp.capOf[s] = int32(len(lp.capSvc))
+				lp.capSvc = append(lp.capSvc, int32(s))
+				lp.capK = append(lp.capK, k)
+			}
+		}
+		if lp.capOf != nil {
+			for j, i := range lp.colPl {
+				lp.colCap[j] = lp.capOf[in.pls[i].svc]
+			}
+		}
+	}
+	lp.x = reuse(ws.x, m)[:m]
+	clear(lp.x)
+	ws.x = lp.x
+	lp.nodePrice = make([]float64, len(in.nodes))
+	lp.capPrice = make([]float64, len(lp.capK))
+	return lp
+}
+
+// greedyOrder sets lp.order: the columns by value, highest first, ties by
+// column index (placement order, then segment). Values take few distinct
+// keys, so this is a counting sort over their ranks.
+func (lp *resLP) greedyOrder() {
+	count := reuse(lp.ws.count, lp.nRanks+1)[:lp.nRanks+1]
+	clear(count)
+	lp.ws.count = count
+	for _, rk := range lp.colRank {
+		count[rk+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	lp.order = reuse(lp.ws.order, len(lp.colRank))[:len(lp.colRank)]
+	lp.ws.order = lp.order
+	for j, rk := range lp.colRank {
+		lp.order[count[rk]] = int32(j)
+		count[rk]++
+	}
+}
+
+// greedy fills columns by value, each up to its bound, its node's spare
+// capacity and its cap row: the fallback plan when the simplex hits its cap.
+func (lp *resLP) greedy() {
+	nodeLeft := slices.Clone(lp.nodeCap)
+	capLeft := slices.Clone(lp.capK)
+	for _, j := range lp.order {
+		n := lp.node[j]
+		a := min(lp.colU[j], nodeLeft[n])
+		if c := lp.colCap[j]; c >= 0 {
+			a = min(a, capLeft[c])
+		}
+		a = max(a, 0)
+		lp.x[j] = a
+		nodeLeft[n] -= a
+		if c := lp.colCap[j]; c >= 0 {
+			capLeft[c] -= a
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package bidding
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// errIterationCap is returned when the simplex reaches its iteration cap.
+var errIterationCap = errors.New("simplex iteration cap reached")
+
+// Arc states of the bounded network simplex.
+const (
+	basic   int8 = 0
+	atLower int8 = 1
+	atUpper int8 = -1
+)
+
+// network is a min-cost circulation solved by the primal bounded-variable
+// network simplex: 0 ≤ flow ≤ ucap on every arc, flow conserved at every
+// graph node, minimise Σ cost·flow. A basis is a spanning tree rooted at
+// node 0; potentials π make tree arcs' reduced costs zero.
+type network struct {
+	tail, head []int32
+	cost       []float64
+	ucap, flow []int64
+	state      []int8
+
+	parent, pred []int32 // per graph node: parent and the tree arc to it
+	up           []bool  // the tree arc points from the node to its parent
+	depth        []int32
+	pi           []float64
+	kids         []int32 // scratch: children, CSR by parent
+	kidStart     []int32
+	queue        []int32
+	eps          float64
+}
+
+func newNetwork(nodes, arcs int) *network {
+	return &network{
+		tail: make([]int32, 0, arcs), head: make([]int32, 0, arcs), cost: make([]float64, 0, arcs),
+		ucap: make([]int64, 0, arcs), flow: make([]int64, 0, arcs),
+		parent: make([]int32, nodes), pred: make([]int32, nodes), up: make([]bool, nodes),
+		depth: make([]int32, nodes), pi: make([]float64, nodes),
+		kids: make([]int32, nodes), kidStart: make([]int32, nodes+1), queue: make([]int32, 0, nodes),
+	}
+}
+
+// arc adds an arc with zero flow and returns its index.
+func (s *network) arc(tail, head int32, cost float64, ucap int64) int32 {
+	s.tail = append(s.tail, tail)
+	s.head = append(s.head, head)
+	s.cost = append(s.cost, cost)
+	s.ucap = append(s.ucap, ucap)
+	s.flow = append(s.flow, 0)
+	return int32(len(s.tail) - 1)
+}
+
+// star makes the initial basis: node v ≥ 1 hangs from the root by tree[v],
+// an arc between v and the root; all flows are zero.
+func (s *network) star(tree []int32) error {
+	s.state = make([]int8, len(s.tail))
+	for a := range s.state {
+		s.state[a] = atLower
+	}
+	s.parent[0], s.pred[0] = -1, -1
+	maxC := 0.0
+	for _, c := range s.cost {
+		maxC = math.Max(maxC, math.Abs(c))
+	}
+	s.eps = float64(maxC * 1e-12)
+	for v := 1; v < len(s.parent); v++ {
+		a := tree[v]
+		if a < 0 || (s.tail[a] != int32(v) || s.head[a] != 0) && (s.head[a] != int32(v) || s.tail[a] != 0) {
+			return fmt.Errorf("initial basis: node %d has no arc to the root", v)
+		}
+		s.parent[v], s.pred[v], s.up[v] = 0, a, s.tail[a] == int32(v)
+		s.state[a] = basic
+	}
+	return s.retree()
+}
+
+// retree recomputes depths and potentials from the parent pointers.
+func (s *network) retree() error {
+	V := len(s.parent)
+	clear(s.kidStart)
+	for v := 1; v < V; v++ {
+		s.kidStart[s.parent[v]+1]++
+	}
+	for v := 0; v < V; v++ {
+		s.kidStart[v+1] += s.kidStart[v]
+	}
+	pos := s.queue[:0]
+	pos = append(pos, s.kidStart[:V]...)
+	for v := 1; v < V; v++ {
+		p := s.parent[v]
+		s.kids[pos[p]] = int32(v)
+		pos[p]++
+	}
+	q := pos[:0]
+	q = append(q, 0)
+	s.depth[0], s.pi[0] = 0, 0
+	for h := 0; h < len(q); h++ {
+		u := q[h]
+		for _, v := range s.kids[s.kidStart[u]:s.kidStart[u+1]] {
+			c := s.cost[s.pred[v]]
+			s.depth[v] = s.depth[u] + 1
+			if s.up[v] {
+				s.pi[v] = s.pi[u] + c
+			} else {
+				s.pi[v] = s.pi[u] - c
+			}
+			q = append(q, v)
+		}
+	}
+	s.queue = q[:0]
+	if len(q) != V {
+		return fmt.Errorf("basis is not a spanning tree (%d of %d nodes reached)", len(q), V)
+	}
+	return nil
+}
+
+// violation is how much arc a's reduced cost says to move it (0: none).
+func (s *network) violation(a int) float64 {
+	st := s.state[a]
+	if st == basic {
+		return 0
+	}
+	d := s.cost[a] - s.pi[s.tail[a]] + s.pi[s.head[a]]
+	if st == atLower && d < -s.eps {
+		return -d
+	}
+	if st == atUpper && d > s.eps {
+		return d
+	}
+	return 0
+}
+
+// run pivots until no arc prices out (optimal) or maxIter pivots. Pricing
+// scans blocks of arcs cyclically and enters the most violated arc of the
+// first block that has one (ties: lowest index).
+func (s *network) run(maxIter int) (int, error) {
+	A := len(s.state)
+	block := max(64, int(math.Sqrt(float64(A))))
+	next := 0
+	for it := 0; ; it++ {
+		best, bestV := -1, 0.0
+		for scanned := 0; scanned < A && best < 0; {
+			end := min(next+block, A)
+			for a := next; a < end; a++ {
+				if v := s.violation(a); v > bestV {
+					best, bestV = a, v
+				}
+			}
+			scanned += end - next
+			next = end
+			if next == A {
+				next = 0
+			}
+		}
+		if best < 0 {
+			return it, nil
+		}
+		if it >= maxIter {
+			return it, errIterationCap
+		}
+		if err := s.pivot(int32(best)); err != nil {
+			return it, err
+		}
+	}
+}
+
+// pivot brings arc e into the basis, moving flow around its cycle and
+// removing the last blocking arc in the cycle's orientation from the join
+// (Cunningham's rule).
+func (s *network) pivot(e int32) error {
+	var u0, v0 int32
+	var resE int64
+	if s.state[e] == atLower {
+		u0, v0, resE = s.tail[e], s.head[e], s.ucap[e]-s.flow[e]
+	} else {
+		u0, v0, resE = s.head[e], s.tail[e], s.flow[e]
+	}
+	a, b := u0, v0
+	for a != b {
+		switch {
+		case s.depth[a] > s.depth[b]:
+			a = s.parent[a]
+		case s.depth[b] > s.depth[a]:
+			b = s.parent[b]
+		default:
+			a, b = s.parent[a], s.parent[b]
+		}
+	}
+	join := a
+	resV := func(w int32) int64 { // residual for flow w→parent
+		x := s.pred[w]
+		if s.up[w] {
+			return s.ucap[x] - s.flow[x]
+		}
+		return s.flow[x]
+	}
+	resU := func(w int32) int64 { // residual for flow parent→w
+		x := s.pred[w]
+		if s.up[w] {
+			return s.flow[x]
+		}
+		return s.ucap[x] - s.flow[x]
+	}
+	delta := resE
+	for w := v0; w != join; w = s.parent[w] {
+		delta = min(delta, resV(w))
+	}
+	for w := u0; w != join; w = s.parent[w] {
+		delta = min(delta, resU(w))
+	}
+	if delta < 0 {
+		return fmt.Errorf("pivot on arc %d: negative residual %d", e, delta)
+	}
+	leave, onV := int32(-1), false
+	for w := v0; w != join; w = s.parent[w] {
+		if resV(w) == delta {
+			leave, onV = w, true
+		}
+	}
+	if leave < 0 && resE != delta {
+		for w := u0; w != join; w = s.parent[w] {
+			if resU(w) == delta {
+				leave = w
+				break
+			}
+		}
+	}
+	if delta > 0 {
+		for w := v0; w != join; w = s.parent[w] {
+			if x := s.pred[w]; s.up[w] {
+				s.flow[x] += delta
+			} else {
+				s.flow[x] -= delta
+			}
+		}
+		for w := u0; w != join; w = s.parent[w] {
+			if x := s.pred[w]; s.up[w] {
+				s.flow[x] -= delta
+			} else {
+				s.flow[x] += delta
+			}
+		}
+		if s.state[e] == atLower {
+			s.flow[e] += delta
+		} else {
+			s.flow[e] -= delta
+		}
+	}
+	if leave < 0 { // the entering arc went from one bound to the other
+		s.state[e] = -s.state[e]
+		return nil
+	}
+	la := s.pred[leave]
+	s.state[la] = atLower
+	if s.flow[la] > 0 {
+		s.state[la] = atUpper
+	}
+	s.state[e] = basic
+	q, p := u0, v0
+	if onV {
+		q, p = v0, u0
+	}
+	prevNode, prevArc, cur := p, e, q
+	for {
+		np, na := s.parent[cur], s.pred[cur]
+		s.parent[cur], s.pred[cur], s.up[cur] = prevNode, prevArc, s.tail[prevArc] == cur
+		if cur == leave {
+			break
+		}
+		prevNode, prevArc, cur = cur, na, np
+	}
+	return s.retree()
+}

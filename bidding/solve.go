@@ -1,0 +1,61 @@
+package bidding
+
+import (
+	"fmt"
+	"time"
+)
+
+// Solve turns the bids in p into a plan: floors first, then the exact
+// optimum of the concave utility LP above them per resource, share-cap
+// spill, deadband against p.Previous, explanations and the plan hash. The
+// same Problem (in any input order) gives the same plan and hash. Solve
+// never panics: inconsistent input is returned as an error.
+func Solve(p Problem) (plan *Plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plan, err = nil, fmt.Errorf("bidding: solve epoch %d: internal error: %v", p.Epoch, r)
+		}
+	}()
+	began := time.Now()
+	in, err := prepare(p)
+	if err != nil {
+		return nil, fmt.Errorf("bidding: solve epoch %d: %w", p.Epoch, err)
+	}
+	res, err := in.solve()
+	if err != nil {
+		return nil, fmt.Errorf("bidding: solve epoch %d: %w", p.Epoch, err)
+	}
+	in.applyDeadband(p.Previous, res)
+	plan = in.buildPlan(res)
+	plan.Stats.SolveMS = float64(time.Since(began).Microseconds()) / 1000
+	return plan, nil
+}
+
+// result is the solver's output before it becomes a Plan.
+type result struct {
+	alloc []Vec // per placement
+	lps   [NumResources]*resLP
+}
+
+func (in *instance) solve() (*result, error) {
+	order, start := in.byNode()
+	in.computeFloors(order, start)
+	res := &result{alloc: make([]Vec, len(in.pls))}
+	for i := range in.pls {
+		res.alloc[i] = in.pls[i].floor
+	}
+	ws := &lpWork{}
+	for _, r := range Resources() {
+		lp := in.buildLP(r, ws)
+		if err := lp.solve(in.opts.MaxIterations); err != nil {
+			return nil, fmt.Errorf("%s: %w", r, err)
+		}
+		lp.spill()
+		for j, x := range lp.x {
+			res.alloc[lp.colPl[j]][r] += x
+		}
+		lp.release()
+		res.lps[r] = lp
+	}
+	return res, nil
+}

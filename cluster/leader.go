@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/gossip"
+	"github.com/hashicorp/raft"
+)
+
+// monitorLeadership starts the leader's loops when this server becomes
+// leader and stops them when it steps down (rule 4: NotifyCh, not LeaderCh).
+func (s *Server) monitorLeadership(ctx context.Context) {
+	var stop context.CancelFunc
+	var wg sync.WaitGroup
+	end := func() {
+		if stop != nil {
+			stop()
+			wg.Wait()
+			stop = nil
+		}
+	}
+	defer end()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-s.notify:
+			if leader && stop == nil {
+				lctx, cancel := context.WithCancel(ctx)
+				stop = cancel
+				wg.Add(1)
+				go func() { defer wg.Done(); s.leaderLoop(lctx) }()
+			} else if !leader {
+				end()
+			}
+		}
+	}
+}
+
+// leaderLoop runs while this server leads: after a Barrier (so the FSM has
+// every committed entry), it writes the settings, reconciles members, and
+// closes epochs.
+func (s *Server) leaderLoop(ctx context.Context) {
+	s.log.Info("became leader; starting leader loops")
+	defer s.log.Info("leader loops stopped")
+	for {
+		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.Barrier(bctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		s.log.Warn("barrier failed", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	if err := s.ensureSettings(ctx); err != nil {
+		s.log.Warn("could not write settings", "error", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.reconcileLoop(ctx) }()
+	go func() { defer wg.Done(); s.epochLoop(ctx) }()
+	wg.Wait()
+}
+
+func (s *Server) settings() fsm.Settings {
+	st := fsm.DefaultSettings()
+	if s.cfg.Epoch > 0 {
+		st.EpochMS = s.cfg.Epoch.Milliseconds()
+	}
+	if s.cfg.BidTTL > 0 {
+		st.BidTTL = s.cfg.BidTTL
+	}
+	if s.cfg.PlanHistory > 0 {
+		st.PlanHistory = s.cfg.PlanHistory
+	}
+	if s.cfg.Options != (bidding.Options{}) {
+		st.Options = s.cfg.Options
+	}
+	return st
+}
+
+// ensureSettings makes the replicated settings match this leader's configuration.
+func (s *Server) ensureSettings(ctx context.Context) error {
+	want := s.settings()
+	have, ok := s.fsm.Settings()
+	if ok && have == want {
+		return nil
+	}
+	_, err := s.Apply(ctx, fsm.CmdSetSettings, fsm.SetSettings{Settings: want})
+	return err
+}
+
+// reconcileLoop brings gossip members into the Raft configuration and the
+// member records: on every nudge and every few seconds (a full pass).
+func (s *Server) reconcileLoop(ctx context.Context) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		s.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.events:
+		}
+	}
+}
+
+func (s *Server) reconcile(ctx context.Context) {
+	if s.members == nil {
+		return
+	}
+	members := s.members.Members()
+	records := map[string]fsm.Member{}
+	for _, m := range s.fsm.Members() {
+		records[m.ID] = m
+	}
+	cf := s.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return
+	}
+	inRaft := map[string]raft.Server{}
+	for _, sv := range cf.Configuration().Servers {
+		inRaft[string(sv.ID)] = sv
+	}
+	for _, m := range members {
+		if ctx.Err() != nil {
+			return
+		}
+		rec := fsm.Member{ID: m.ID, Name: m.Name, Server: m.Server, Client: m.Client, RaftAddr: m.RaftAddr,
+			HTTPAddr: m.HTTPAddr, GossipAddr: m.Addr, Version: m.Version, Status: m.Status, Capacity: bidding.Vec(m.Capacity)}
+		if old, ok := records[m.ID]; !ok || old != rec {
+			if _, err := s.Apply(ctx, fsm.CmdUpsertMember, fsm.UpsertMember{Member: rec}); err != nil {
+				s.log.Warn("could not record member", "node", m.Name, "error", err)
+			}
+		}
+		if !m.Server || m.RaftAddr == "" {
+			continue
+		}
+		cur, ok := inRaft[m.ID]
+		switch m.Status {
+		case gossip.StatusAlive:
+			if !ok || string(cur.Address) != m.RaftAddr {
+				s.log.Info("adding server to raft", "node", m.Name, "address", m.RaftAddr)
+				if err := s.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+					s.log.Warn("could not add server", "node", m.Name, "error", err)
+				}
+			}
+		case gossip.StatusLeft:
+			if ok && m.ID != s.cfg.ID {
+				s.log.Info("removing server that left", "node", m.Name)
+				if err := s.raft.RemoveServer(raft.ServerID(m.ID), 0, 10*time.Second).Error(); err != nil {
+					s.log.Warn("could not remove server", "node", m.Name, "error", err)
+				}
+			}
+		}
+	}
+}
+
+// epochLoop closes an epoch at each deadline: it reads the state at one
+// index, solves, and commits the plan as a Raft entry.
+func (s *Server) epochLoop(ctx context.Context) {
+	for {
+		st, _ := s.fsm.Settings()
+		epoch := time.Duration(st.EpochMS) * time.Millisecond
+		next := time.Now().Add(epoch)
+		if p, ok := s.fsm.LatestPlan(); ok && !p.Created.IsZero() {
+			next = p.Created.Add(epoch)
+		}
+		wait := time.Until(next)
+		if wait < 0 {
+			wait = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if err := s.CloseEpoch(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("closing epoch failed", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// CloseEpoch solves the next epoch from the committed state and commits the plan.
+func (s *Server) CloseEpoch(ctx context.Context) error {
+	in := s.fsm.SolveInputs()
+	prob := bidding.Problem{Epoch: in.Epoch, Nodes: in.Nodes, Services: in.Services, Bids: in.Bids,
+		Boosts: in.Boosts, Previous: in.Previous, Options: in.Settings.Options}
+	t0 := time.Now()
+	plan, err := solve(prob)
+	if err != nil {
+		return fmt.Errorf("solving epoch %d: %w", in.Epoch, err)
+	}
+	plan.Stats.SolveMS = float64(time.Since(t0).Microseconds()) / 1000
+	plan.Epoch = in.Epoch
+	plan.InputIndex = in.Index
+	plan.Created = time.Now().UTC().Truncate(time.Millisecond)
+	idx, err := s.Apply(ctx, fsm.CmdCommitPlan, fsm.CommitPlan{Plan: *plan})
+	if err != nil {
+		return fmt.Errorf("committing plan of epoch %d: %w", in.Epoch, err)
+	}
+	s.log.Info("committed plan", "epoch", plan.Epoch, "index", idx, "allocations", len(plan.Allocations), "hash", plan.Hash, "solve_ms", plan.Stats.SolveMS)
+	return nil
+}
+
+// solve calls the solver and turns a panic into an error: a solver bug must
+// not take the leader down with it.
+func solve(p bidding.Problem) (plan *bidding.Plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("solver panicked: %v", r)
+		}
+	}()
+	plan, err = bidding.Solve(p)
+	if err == nil && plan == nil {
+		err = fmt.Errorf("solver returned no plan")
+	}
+	return plan, err
+}

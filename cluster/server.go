@@ -1,0 +1,322 @@
+// Package cluster runs a server's Raft node: storage, transport, bootstrap,
+// the leader's reconcile and epoch loops, and the write path into the log.
+// It calls bidding to solve and never decides allocations itself.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/gossip"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Config configures a server.
+type Config struct {
+	ID              string // permanent node ID: Raft ServerID and gossip name
+	Name            string
+	DataDir         string // "" keeps Raft in memory (dev mode, tests)
+	BindAddr        string
+	RaftPort        int
+	AdvertiseAddr   string
+	BootstrapExpect int
+	Heartbeat       time.Duration
+	Election        time.Duration
+	Epoch           time.Duration
+	BidTTL          uint64
+	PlanHistory     int
+	Options         bidding.Options
+	Logger          hclog.Logger
+	// Transport, if set, replaces the TCP transport (in-memory tests).
+	Transport raft.Transport
+}
+
+// Members is the gossip view the cluster reconciles from (consumed interface).
+type Members interface {
+	Members() []gossip.Member
+}
+
+// PeerProber asks another server whether it already has a Raft configuration.
+type PeerProber func(ctx context.Context, m gossip.Member) (configured bool, err error)
+
+// Server is one Raft server with Allot's FSM.
+type Server struct {
+	cfg       Config
+	log       hclog.Logger
+	raft      *raft.Raft
+	fsm       *fsm.FSM
+	transport raft.Transport
+	closers   []io.Closer
+	notify    chan bool
+
+	members Members
+	prober  PeerProber
+	events  chan struct{} // nudges the reconcile loop
+
+	mu           sync.Mutex
+	bootstrapped bool
+	wg           sync.WaitGroup
+	cancel       context.CancelFunc
+}
+
+// ErrNotLeader is returned for writes on a follower.
+var ErrNotLeader = errors.New("not the leader")
+
+// RejectedError is a command the FSM refused; the caller's input was invalid.
+type RejectedError struct{ Err error }
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// New opens storage and starts Raft. Call Run to start the background loops.
+func New(cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	s := &Server{cfg: cfg, log: log.Named("cluster"), fsm: fsm.New(), notify: make(chan bool, 16), events: make(chan struct{}, 1)}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	if cfg.Heartbeat > 0 {
+		rc.HeartbeatTimeout = cfg.Heartbeat
+		rc.LeaderLeaseTimeout = cfg.Heartbeat
+	}
+	if cfg.Election > 0 {
+		rc.ElectionTimeout = cfg.Election
+	}
+	rc.CommitTimeout = 20 * time.Millisecond
+	rc.MaxAppendEntries = 1024
+	rc.ShutdownOnRemove = false
+	rc.NotifyCh = s.notify
+	rc.SnapshotThreshold = 4096
+	rc.SnapshotInterval = 60 * time.Second
+	rc.Logger = log.Named("raft")
+
+	var logs raft.LogStore
+	var stable raft.StableStore
+	var snaps raft.SnapshotStore
+	if cfg.DataDir == "" {
+		st := raft.NewInmemStore()
+		logs, stable, snaps = st, st, raft.NewInmemSnapshotStore()
+	} else {
+		dir := filepath.Join(cfg.DataDir, "raft")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating raft dir: %w", err)
+		}
+		bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+		if err != nil {
+			return nil, fmt.Errorf("opening raft log store: %w", err)
+		}
+		s.closers = append(s.closers, bolt)
+		cache, err := raft.NewLogCache(512, bolt)
+		if err != nil {
+			return nil, fmt.Errorf("creating log cache: %w", err)
+		}
+		logs, stable = cache, bolt
+		fss, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, log.Named("snapshot"))
+		if err != nil {
+			return nil, fmt.Errorf("opening snapshot store: %w", err)
+		}
+		snaps = fss
+	}
+	trans := cfg.Transport
+	if trans == nil {
+		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
+		adv, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(cfg.AdvertiseAddr, strconv.Itoa(cfg.RaftPort)))
+		if err != nil {
+			return nil, fmt.Errorf("raft advertise address: %w", err)
+		}
+		tcp, err := raft.NewTCPTransportWithLogger(bind, adv, 3, 10*time.Second, log.Named("raft-net"))
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("starting raft transport on %s: %w", bind, err)
+		}
+		trans = tcp
+		s.closers = append(s.closers, tcp)
+	}
+	s.transport = trans
+	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("starting raft: %w", err)
+	}
+	s.raft = r
+	return s, nil
+}
+
+// RaftAddr is the address other servers reach this one's Raft at.
+func (s *Server) RaftAddr() string { return string(s.transport.LocalAddr()) }
+
+// FSM exposes the replicated state for reads.
+func (s *Server) FSM() *fsm.FSM { return s.fsm }
+
+// Raft exposes the Raft node (for tests and operator commands).
+func (s *Server) Raft() *raft.Raft { return s.raft }
+
+// Run starts the bootstrap, leadership and reconcile loops; they stop with ctx or Shutdown.
+func (s *Server) Run(ctx context.Context, members Members, prober PeerProber) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.members, s.prober = members, prober
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.bootstrapLoop(ctx) }()
+	go func() { defer s.wg.Done(); s.monitorLeadership(ctx) }()
+}
+
+// Nudge tells the leader's reconcile loop that membership changed. It never blocks.
+func (s *Server) Nudge() {
+	select {
+	case s.events <- struct{}{}:
+	default:
+	}
+}
+
+// Shutdown stops the loops and Raft, then closes storage.
+func (s *Server) Shutdown() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	err := s.raft.Shutdown().Error()
+	s.close()
+	return err
+}
+
+func (s *Server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		_ = s.closers[i].Close()
+	}
+	s.closers = nil
+}
+
+// IsLeader reports whether this server is the leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the leader's Raft address and ID ("" when none is known).
+func (s *Server) Leader() (addr, id string) {
+	a, i := s.raft.LeaderWithID()
+	return string(a), string(i)
+}
+
+// Peer is one entry of the Raft configuration.
+type Peer struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+	Voter   bool   `json:"voter"`
+	Leader  bool   `json:"leader"`
+}
+
+// Peers returns the Raft configuration, sorted by ID.
+func (s *Server) Peers() ([]Peer, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("reading raft configuration: %w", err)
+	}
+	_, lid := s.raft.LeaderWithID()
+	names := map[string]string{}
+	for _, m := range s.fsm.Members() {
+		names[m.ID] = m.Name
+	}
+	if s.members != nil {
+		for _, m := range s.members.Members() {
+			names[m.ID] = m.Name
+		}
+	}
+	var out []Peer
+	for _, sv := range f.Configuration().Servers {
+		out = append(out, Peer{ID: string(sv.ID), Name: names[string(sv.ID)], Address: string(sv.Address), Voter: sv.Suffrage == raft.Voter, Leader: sv.ID == lid})
+	}
+	sortPeers(out)
+	return out, nil
+}
+
+// HasConfiguration reports whether this server has any Raft configuration (bootstrapped or joined).
+func (s *Server) HasConfiguration() bool {
+	f := s.raft.GetConfiguration()
+	return f.Error() == nil && len(f.Configuration().Servers) > 0
+}
+
+// RemovePeer removes a server from the Raft configuration (leader only).
+func (s *Server) RemovePeer(ctx context.Context, id string) error {
+	peers, err := s.Peers()
+	if err != nil {
+		return err
+	}
+	found, voters := false, 0
+	for _, p := range peers {
+		if p.Voter {
+			voters++
+		}
+		if p.ID == id || p.Name == id {
+			found = true
+			id = p.ID
+		}
+	}
+	if !found {
+		return &RejectedError{Err: fmt.Errorf("id: %q is not in the raft configuration", id)}
+	}
+	if voters <= 1 {
+		return &RejectedError{Err: fmt.Errorf("id: %q is the last voter; removing it would leave no cluster", id)}
+	}
+	if !s.IsLeader() {
+		return ErrNotLeader
+	}
+	if err := s.raft.RemoveServer(raft.ServerID(id), 0, timeout(ctx)).Error(); err != nil {
+		return fmt.Errorf("removing %s from raft: %w", id, err)
+	}
+	return nil
+}
+
+// Apply writes a command through Raft and returns its log index. It fails
+// with ErrNotLeader on a follower and with *RejectedError if the FSM refused it.
+func (s *Server) Apply(ctx context.Context, t fsm.CommandType, payload any) (uint64, error) {
+	data, err := fsm.Encode(t, payload)
+	if err != nil {
+		return 0, err
+	}
+	if !s.IsLeader() {
+		return 0, ErrNotLeader
+	}
+	f := s.raft.Apply(data, timeout(ctx))
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return 0, ErrNotLeader
+		}
+		return 0, fmt.Errorf("applying %s: %w", t, err)
+	}
+	if rerr, ok := f.Response().(error); ok && rerr != nil {
+		return f.Index(), &RejectedError{Err: rerr}
+	}
+	return f.Index(), nil
+}
+
+// Barrier waits until every entry up to now is applied here (leader only).
+func (s *Server) Barrier(ctx context.Context) error {
+	return s.raft.Barrier(timeout(ctx)).Error()
+}
+
+// Stats returns Raft's own statistics.
+func (s *Server) Stats() map[string]string { return s.raft.Stats() }
+
+func timeout(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl); d > 0 {
+			return d
+		}
+		return time.Millisecond
+	}
+	return 10 * time.Second
+}

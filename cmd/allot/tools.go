@@ -1,0 +1,16 @@
+package main
+
+import (
+	"github.com/allot-dev/allot/forecast/eval"
+)
+
+func cmdBench(e *env, args []string) int {
+	if len(args) == 0 || args[0] != "solver" {
+		return e.usageErr("bench: expected 'bench solver --services N [--nodes M] [--json]'")
+	}
+	return benchMain(args[1:], e.stdout, e.stderr)
+}
+
+func cmdForecastEval(e *env, args []string) int {
+	return eval.Main(args, e.stdout, e.stderr)
+}

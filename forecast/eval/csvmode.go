@@ -1,0 +1,186 @@
+package eval
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/forecast"
+)
+
+// csvModels are scored in csv mode when --model is not given.
+var csvModels = []string{"naive", "ets", "mstl", "prophet", "auto"}
+
+// csvSeries is one regularised series from a CSV file.
+type csvSeries struct {
+	name string
+	y    []float64
+}
+
+// maxGrid bounds a regularised CSV series.
+const maxGrid = 2_000_000
+
+// loadCSVSeries reads --data: one CSV file, or every *.csv in a directory.
+func loadCSVSeries(o options) ([]csvSeries, error) {
+	files := []string{o.data}
+	if st, err := os.Stat(o.data); err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	} else if st.IsDir() {
+		files, err = filepath.Glob(filepath.Join(o.data, "*.csv"))
+		if err != nil {
+			return nil, fmt.Errorf("csv: %w", err)
+		}
+		sort.Strings(files)
+		if len(files) == 0 {
+			return nil, fmt.Errorf("csv: no *.csv files in %s", o.data)
+		}
+	}
+	var out []csvSeries
+	for _, f := range files {
+		y, err := loadOne(f, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, csvSeries{name: filepath.Base(f), y: y})
+	}
+	return out, nil
+}
+
+func loadOne(path string, o options) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	defer f.Close()
+	tab, err := forecast.ReadCSV(f, o.column, o.timeColumn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if tab.Times == nil {
+		if err := forecast.CheckSeries(tab.Values); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return forecast.FillGaps(tab.Values), nil
+	}
+	_, y, err := forecast.Regularize(tab.Times, tab.Values, o.interval, maxGrid)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := forecast.CheckSeries(y); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return y, nil
+}
+
+// runCSV evaluates every model on every series by rolling origin: the
+// first half of each series warms the online forecaster up, then every
+// later observation is an origin whose next h actuals are scored.
+func runCSV(o options, stderr io.Writer) (*Report, error) {
+	series, err := loadCSVSeries(o)
+	if err != nil {
+		return nil, err
+	}
+	models := []string{"naive2", "snaive"}
+	if o.model == "" {
+		models = append(models, csvModels...)
+	} else if o.model != "naive2" && o.model != "snaive" {
+		models = append(models, o.model)
+	}
+	for _, m := range models {
+		if _, err := forecast.NewModel(m, forecast.Spec{}); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range series {
+		if len(s.y) < 2*o.horizon+4 {
+			return nil, fmt.Errorf("%s: %d points is too short for horizon %d: %w", s.name, len(s.y), o.horizon, forecast.ErrTooShort)
+		}
+	}
+	var bar *progress
+	if !o.quiet {
+		bar = newProgress(stderr, "csv", len(series)*len(models))
+	}
+	nm := len(models)
+	flat := parallelMap(len(series)*nm, o.workers, func(i int) seriesScore {
+		s := series[i/nm]
+		sc := rollingScore(models[i%nm], s.y, o)
+		bar.Inc()
+		return sc
+	})
+	results := make([][]seriesScore, len(series))
+	for i := range results {
+		results[i] = flat[i*nm : (i+1)*nm]
+	}
+	for i, s := range series {
+		for j, sc := range results[i] {
+			if sc.err != nil {
+				fmt.Fprintf(stderr, "forecast eval: %s %s: %v\n", s.name, models[j], sc.err)
+			}
+		}
+	}
+	name := "csv:" + filepath.Base(strings.TrimSuffix(o.data, "/"))
+	rep := aggregate(name, models, results, o.horizon, false)
+	rep.perSeries = perSeriesRows(series, models, results)
+	return rep, nil
+}
+
+// rollingScore runs one Online forecaster over y and scores every origin
+// after the warm-up half.
+func rollingScore(model string, y []float64, o options) seriesScore {
+	start := time.Now()
+	on, err := forecast.NewOnline(forecast.Config{Interval: o.interval, Horizon: o.horizon, Model: model})
+	if err != nil {
+		return seriesScore{err: err}
+	}
+	warm := len(y) / 2
+	m := 1
+	if ps := periodsOf(o.interval); len(ps) > 0 && warm > ps[0] {
+		m = ps[0]
+	}
+	t0 := time.Unix(0, 0).UTC()
+	var sm, ma float64
+	var origins int
+	sc := seriesScore{}
+	for t, v := range y {
+		on.Observe(t0.Add(time.Duration(t)*o.interval), v)
+		if t < warm-1 || t+1 >= len(y) {
+			continue
+		}
+		q := on.LastForecast()
+		end := min(t+1+o.horizon, len(y))
+		actual := y[t+1 : end]
+		p50 := make([]float64, len(actual))
+		for k, a := range actual {
+			p50[k] = q[k].P50
+			if a <= q[k].P90 {
+				sc.below90++
+			}
+			if a <= q[k].P99 {
+				sc.below99++
+			}
+			sc.n++
+		}
+		sm += forecast.SMAPE(actual, p50)
+		ma += forecast.MASE(y[:warm], actual, p50, m)
+		origins++
+	}
+	if origins > 0 {
+		sc.smape, sc.mase = sm/float64(origins), ma/float64(origins)
+	}
+	sc.seconds = time.Since(start).Seconds()
+	return sc
+}
+
+func periodsOf(iv time.Duration) []int {
+	var ps []int
+	for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		if span%iv == 0 && span/iv >= 2 {
+			ps = append(ps, int(span/iv))
+		}
+	}
+	return ps
+}

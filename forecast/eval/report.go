@@ -1,0 +1,136 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// Row is one model's scores.
+type Row struct {
+	Name       string   `json:"name"`
+	SMAPE      float64  `json:"smape"`
+	MASE       float64  `json:"mase"`
+	OWA        *float64 `json:"owa,omitempty"`
+	Coverage90 float64  `json:"coverage90"`
+	Coverage99 float64  `json:"coverage99"`
+	Seconds    float64  `json:"seconds"`
+}
+
+// Report is the JSON document printed with --json.
+type Report struct {
+	Dataset   string `json:"dataset"`
+	Series    int    `json:"series"`
+	Horizon   int    `json:"horizon"`
+	Models    []Row  `json:"models"`
+	Best      string `json:"best"`
+	official  []officialRow
+	perSeries []seriesRow
+}
+
+type officialRow struct {
+	name             string
+	smape, mase, owa float64
+}
+
+// m4Official are the published M4 Hourly rows (Evaluation and Ranks.xlsx).
+var m4Official = []officialRow{
+	{"official Naive2", 18.383, 2.395, 1.000},
+	{"official sNaive", 13.912, 1.193, 0.627},
+	{"official best (#238 Doornik)", 8.913, 0.801, 0.410},
+	{"official winner (#118 Smyl)", 9.328, 0.893, 0.440},
+}
+
+func round(v float64, d int) float64 {
+	if !isFinite(v) {
+		return 0
+	}
+	p := math.Pow(10, float64(d))
+	return math.Round(v*p) / p
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// pickBest names the non-benchmark row with the lowest OWA (or MASE when
+// OWA is absent).
+func (r *Report) pickBest() {
+	best := math.Inf(1)
+	for _, m := range r.Models {
+		if m.Name == "naive2" || m.Name == "snaive" {
+			continue
+		}
+		s := m.MASE
+		if m.OWA != nil {
+			s = *m.OWA
+		}
+		if s < best {
+			best, r.Best = s, m.Name
+		}
+	}
+}
+
+func (r *Report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func (r *Report) writeTable(w io.Writer) error {
+	fmt.Fprintf(w, "dataset %s: %d series, horizon %d\n", r.Dataset, r.Series, r.Horizon)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tsMAPE\tMASE\tOWA\tcov90\tcov99\tseconds\t")
+	for _, m := range r.Models {
+		owa := "-"
+		if m.OWA != nil {
+			owa = fmt.Sprintf("%.3f", *m.OWA)
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%.1f\t\n", m.Name, m.SMAPE, m.MASE, owa, m.Coverage90, m.Coverage99, m.Seconds)
+	}
+	for _, o := range r.official {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t-\t-\t-\t\n", o.name, o.smape, o.mase, o.owa)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.perSeries) > 1 {
+		fmt.Fprintln(w, "\nper series: MASE (cov90/cov99)")
+		fmt.Fprint(tw, "series\t")
+		for _, m := range r.Models {
+			fmt.Fprintf(tw, "%s\t", m.Name)
+		}
+		fmt.Fprintln(tw)
+		for _, s := range r.perSeries {
+			fmt.Fprintf(tw, "%s\t", s.name)
+			for _, c := range s.cells {
+				if c.err != nil || c.n == 0 {
+					fmt.Fprint(tw, "error\t")
+					continue
+				}
+				fmt.Fprintf(tw, "%.3f (%.2f/%.2f)\t", c.mase, float64(c.below90)/float64(c.n), float64(c.below99)/float64(c.n))
+			}
+			fmt.Fprintln(tw)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "best: %s\n", r.Best)
+	return err
+}
+
+// seriesRow is one series' MASE and coverage per model (csv mode, text
+// output only).
+type seriesRow struct {
+	name  string
+	cells []seriesScore
+}
+
+func perSeriesRows(series []csvSeries, models []string, results [][]seriesScore) []seriesRow {
+	out := make([]seriesRow, len(series))
+	for i, s := range series {
+		out[i] = seriesRow{name: s.name, cells: results[i]}
+	}
+	return out
+}
