@@ -39,8 +39,9 @@ type reduced struct {
 	net      *network
 	colArc   []int32 // per capped column index in lp.capCols: its arc
 	capCols  []int32
-	dispArc  []int32 // displacement arcs and their columns
-	dispCol  []int32
+	dispArc  []int32 // displacement arcs
+	dispCol  []int32 // per displacement arc: its first column
+	nextCol  []int32 // per column: the next column of the same displacement arc, or -1
 	outArc   []int32 // per node: the arc of its best left-out unit, or -1
 	outCol   []int32
 	nN, nCap int
@@ -107,12 +108,32 @@ func (lp *resLP) solveReduced(maxIter int) error {
 			}
 		}
 	}
+	// Displacement arcs, least valuable units first; units of one node with
+	// the same value share an arc (values take few distinct levels).
+	rd.nextCol = make([]int32, len(lp.colU))
+	open := make([]int32, nN)   // per node: its current displacement arc, or -1
+	last := make([]int32, nN)   // per node: the last column of that arc
+	openRk := make([]int32, nN) // per node: the rank of that arc
+	for n := range open {
+		open[n] = -1
+	}
 	for k := len(lp.order) - 1; k >= 0; k-- {
 		j := lp.order[k]
 		n := lp.node[j]
-		if lp.colCap[j] >= 0 || lp.x[j] == 0 || need[n] == 0 {
+		if lp.colCap[j] >= 0 || lp.x[j] == 0 {
 			continue
 		}
+		rd.nextCol[j] = -1
+		if o := open[n]; o >= 0 && openRk[n] == lp.colRank[j] {
+			net.ucap[rd.dispArc[o]] += lp.x[j]
+			rd.nextCol[last[n]], last[n] = j, j
+			need[n] = max(0, need[n]-lp.x[j])
+			continue
+		}
+		if need[n] == 0 {
+			continue
+		}
+		open[n], last[n], openRk[n] = int32(len(rd.dispArc)), j, lp.colRank[j]
 		rd.dispArc = append(rd.dispArc, net.arc(1+n, 0, lp.colV[j], lp.x[j]))
 		rd.dispCol = append(rd.dispCol, j)
 		need[n] = max(0, need[n]-lp.x[j])
@@ -140,7 +161,12 @@ func (rd *reduced) extract(lp *resLP) {
 		lp.x[j] = net.flow[rd.colArc[k]]
 	}
 	for k, j := range rd.dispCol {
-		lp.x[j] -= net.flow[rd.dispArc[k]]
+		f := net.flow[rd.dispArc[k]]
+		for ; f > 0 && j >= 0; j = rd.nextCol[j] {
+			d := min(f, lp.x[j])
+			lp.x[j] -= d
+			f -= d
+		}
 	}
 	for n, a := range rd.outArc {
 		if a >= 0 {
