@@ -50,6 +50,9 @@ type serverBlock struct {
 	PlanHistory     *int    `hcl:"plan_history,optional"`
 	RaftHeartbeat   *string `hcl:"raft_heartbeat,optional"`
 	RaftElection    *string `hcl:"raft_election,optional"`
+	Stabilization   *string `hcl:"server_stabilization_time,optional"`
+	DeadServerGrace *string `hcl:"dead_server_grace,optional"`
+	MinQuorum       *int    `hcl:"min_quorum,optional"`
 }
 
 type clientBlock struct {
@@ -515,7 +518,8 @@ func (c *Config) mergeFile(path string) error {
 			k   string
 			dst *time.Duration
 			v   *string
-		}{{"server.epoch", &c.Epoch, sv.Epoch}, {"server.raft_heartbeat", &c.RaftHeartbeat, sv.RaftHeartbeat}, {"server.raft_election", &c.RaftElection, sv.RaftElection}} {
+		}{{"server.epoch", &c.Epoch, sv.Epoch}, {"server.raft_heartbeat", &c.RaftHeartbeat, sv.RaftHeartbeat}, {"server.raft_election", &c.RaftElection, sv.RaftElection},
+			{"server.server_stabilization_time", &c.ServerStabilization, sv.Stabilization}, {"server.dead_server_grace", &c.DeadServerGrace, sv.DeadServerGrace}} {
 			if d.v != nil {
 				if err := c.setDuration(d.dst, d.k, d.k+in, *d.v); err != nil {
 					return err
@@ -528,6 +532,10 @@ func (c *Config) mergeFile(path string) error {
 			}
 			c.BidTTL = uint64(*sv.BidTTL)
 			c.set("server.bid_ttl", "server.bid_ttl"+in)
+		}
+		if sv.MinQuorum != nil {
+			c.MinQuorum = *sv.MinQuorum
+			c.set("server.min_quorum", "server.min_quorum"+in)
 		}
 		if sv.PlanHistory != nil {
 			c.PlanHistory = *sv.PlanHistory

@@ -20,6 +20,7 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
 	"github.com/hashicorp/go-hclog"
 )
@@ -50,6 +51,7 @@ type Demo struct {
 	svcs   []*service
 	step   int
 	warmup int
+	rec    *enforce.Reconciler
 }
 
 const stepInterval = 5 * time.Minute
@@ -62,7 +64,8 @@ func New(c *api.Client, node string, log hclog.Logger, out io.Writer) *Demo {
 	// CPU traces are % of one core: ×10 gives millicores. Network is bytes
 	// per 5 minutes: ×8/300 gives bits/s.
 	cpu := func(f string) *series { return &series{resource: bidding.CPU, file: f, scale: 10} }
-	return &Demo{c: c, node: node, log: log, out: out, warmup: 576, svcs: []*service{
+	rec := enforce.NewReconciler(node, &enforce.DryRun{Out: out}, "", log)
+	return &Demo{c: c, node: node, log: log, out: out, warmup: 576, rec: rec, svcs: []*service{
 		mk("web", bidding.ClassCritical, 200, cpu("ec2_cpu_utilization_5f5533.csv"), &series{resource: bidding.Net, file: "ec2_network_in_257a54.csv", scale: 8.0 / 300}),
 		mk("api", bidding.ClassStandard, 100, cpu("ec2_cpu_utilization_825cc2.csv")),
 		mk("search", bidding.ClassStandard, 100, cpu("ec2_cpu_utilization_ac20cd.csv")),
@@ -136,7 +139,7 @@ func (d *Demo) Run(ctx context.Context) error {
 		}
 		if p.Index > index {
 			index = p.Index
-			d.enforce(p)
+			d.enforce(ctx, p)
 		}
 		if err := d.bid(ctx, p.Epoch+1, t0); err != nil {
 			if ctx.Err() != nil {
@@ -220,22 +223,12 @@ func clamp01(v float64) float64 {
 	return math.Min(v, 1)
 }
 
-// enforce prints what a node agent would apply for this plan (dev mode does
-// not touch cgroups or tc).
-func (d *Demo) enforce(p bidding.Plan) {
+// enforce hands the plan to the enforcement reconciler (a dry run in dev
+// mode: it reports and touches no cgroup or qdisc).
+func (d *Demo) enforce(ctx context.Context, p bidding.Plan) {
 	fmt.Fprintf(d.out, "epoch %d committed (index %d, %s, solve %.2f ms):\n", p.Epoch, p.Index, shortHash(p.Hash), p.Stats.SolveMS)
-	for _, a := range p.Allocations {
-		if a.Node != d.node {
-			continue
-		}
-		usage := ""
-		for _, s := range d.svcs {
-			if s.def.Name == a.Service && len(s.series) > 0 {
-				se := s.series[0]
-				usage = fmt.Sprintf(" (cpu used last step %.0fm)", se.values[(d.step-1+len(se.values))%len(se.values)]*se.scale)
-			}
-		}
-		fmt.Fprintf(d.out, "  enforce (dry run) %-7s cpu.max=%dm net=%.1fMbit%s\n", a.Service, a.CPU, float64(a.Net)/1e6, usage)
+	if _, err := d.rec.Apply(ctx, p); err != nil {
+		d.log.Warn("enforcing plan", "error", err)
 	}
 }
 
