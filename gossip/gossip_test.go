@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -70,4 +71,34 @@ func TestUnspecifiedBindNeedsAdvertise(t *testing.T) {
 	if _, err := New(Config{Meta: Meta{ID: "x"}, BindAddr: "0.0.0.0"}); err == nil {
 		t.Fatal("0.0.0.0 without advertise accepted")
 	}
+}
+
+func TestEncryptedGossip(t *testing.T) {
+	key := make([]byte, 32)
+	other := make([]byte, 32)
+	other[0] = 1
+	mk := func(id string, k []byte) *Gossip {
+		g, err := New(Config{Meta: Meta{ID: id, Name: id}, BindAddr: "127.0.0.1", SecretKey: k, Fast: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Shutdown() })
+		return g
+	}
+	a, b, c := mk("a", key), mk("b", key), mk("c", other)
+	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
+		t.Fatalf("same key: %v", err)
+	}
+	if _, err := c.Join([]string{a.LocalAddr()}); err == nil {
+		t.Fatal("a node with another key joined")
+	}
+}
+
+func FuzzMeta(f *testing.F) {
+	f.Add([]byte(`{"id":"x","n":"n1","s":true,"r":"127.0.0.1:1","cap":[1,2,3,4]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m Meta
+		_ = json.Unmarshal(b, &m) // node metadata from the network must never panic the decoder
+		_ = Member{Meta: m}.Role()
+	})
 }
