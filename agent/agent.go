@@ -115,7 +115,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if cfg.Server {
 		ccfg := cluster.Config{ID: id, Name: cfg.NodeName, DataDir: cfg.DataDir, BindAddr: cfg.Bind, RaftPort: cfg.RaftPort,
 			AdvertiseAddr: cfg.AdvertiseIP(), BootstrapExpect: cfg.BootstrapExpect, Heartbeat: cfg.RaftHeartbeat,
-			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, Logger: a.log}
+			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, Logger: a.log,
+			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum}
 		if cfg.Dev {
 			ccfg.DataDir = ""
 			_, ccfg.Transport = raft.NewInmemTransport(raft.ServerAddress("dev-" + id))
@@ -150,6 +151,21 @@ func (a *Agent) Run(ctx context.Context) error {
 			defer wg.Done()
 			if err := g.JoinRetry(ctx, cfg.Join); err != nil && ctx.Err() == nil {
 				a.log.Error("join gave up", "error", err)
+				return
+			}
+			// Push our state again a few times: a node that came back at a
+			// new address is refused by peers until its old address is
+			// declared dead (seconds later), and nobody else would tell
+			// them the new one before the next push/pull (30 s or more).
+			for _, d := range []time.Duration{3 * time.Second, 6 * time.Second, 12 * time.Second, 24 * time.Second} {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+				if _, err := g.Join(cfg.Join); err != nil {
+					a.log.Debug("re-announce to join addresses failed", "error", err)
+				}
 			}
 		}()
 	}
@@ -162,8 +178,8 @@ func (a *Agent) Run(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 					return
-				case <-g.Events():
-					a.server.Nudge()
+				case ev := <-g.Events():
+					a.server.Enqueue(ev.Member)
 				}
 			}
 		}()
@@ -278,39 +294,137 @@ func (a *Agent) Members() []gossip.Member {
 // Join implements api.Agent.
 func (a *Agent) Join(addrs []string) (int, error) { return a.gossip.Join(addrs) }
 
-// Leave implements api.Agent: a leader hands leadership over first, then
-// the node leaves gossip (the leader removes a server that left from Raft)
-// and the agent exits.
+// Leave implements api.Agent: a graceful leave. A server first flags itself
+// as leaving in gossip (so no leader re-adds it), hands leadership over if
+// it leads, has the leader remove it from the Raft configuration and waits
+// (bounded by ctx) until it is out; then it leaves gossip and the agent
+// exits. The last voter of a cluster just leaves gossip and stops: removing
+// it would leave no cluster.
 func (a *Agent) Leave(ctx context.Context) error {
-	if a.server != nil && a.server.IsLeader() {
-		if err := a.server.Raft().LeadershipTransfer().Error(); err != nil {
-			a.log.Warn("leadership transfer failed", "error", err)
+	if err := a.gossip.UpdateMeta(func(m *gossip.Meta) { m.Leaving = true }); err != nil {
+		a.log.Warn("could not announce leaving", "error", err)
+	}
+	if a.server != nil {
+		if err := a.leaveRaft(ctx); err != nil {
+			return err
 		}
 	}
 	if err := a.gossip.Leave(ctx); err != nil {
 		return err
 	}
-	if a.server != nil {
-		// Wait (bounded) until the new leader has removed us.
-		for ctx.Err() == nil {
-			peers, err := a.server.Peers()
-			if err != nil {
-				break
-			}
-			in := false
-			for _, p := range peers {
-				if p.ID == a.id {
-					in = true
-				}
-			}
-			if !in || len(peers) == 1 {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
 	a.leaveOnce.Do(func() { go func() { time.Sleep(200 * time.Millisecond); close(a.left) }() })
 	return nil
+}
+
+func (a *Agent) leaveRaft(ctx context.Context) error {
+	srv := a.server
+	peers, err := srv.Peers()
+	if err != nil {
+		return err
+	}
+	voters, in := 0, false
+	for _, p := range peers {
+		if p.Voter {
+			voters++
+		}
+		in = in || p.ID == a.id
+	}
+	if !in {
+		return nil
+	}
+	if voters <= 1 {
+		a.log.Warn("leaving as the last voter: the raft configuration is kept, the cluster stops with this server")
+		return nil
+	}
+	if srv.IsLeader() {
+		a.log.Info("leaving: transferring leadership")
+		if err := srv.Raft().LeadershipTransfer().Error(); err != nil {
+			a.log.Warn("leadership transfer failed; removing this server as leader instead", "error", err)
+		}
+	}
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if !a.inRaft() {
+			a.log.Info("leaving: removed from the raft configuration")
+			return nil
+		}
+		if attempt%5 == 0 { // ask (again) every second
+			if err := a.removeSelf(ctx); err != nil {
+				a.log.Warn("leaving: asking the leader to remove this server", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("leave: still in the raft configuration when the wait ended (%w); the leader removes it once gossip reports it left", ctx.Err())
+}
+
+// inRaft reports whether this server is still in the configuration, as the
+// leader sees it when reachable (the removed server may never learn it was removed).
+func (a *Agent) inRaft() bool {
+	srv := a.server
+	if _, lid := srv.Leader(); lid != "" && lid != a.id {
+		if addr := a.httpAddrOf(lid); addr != "" {
+			var peers []cluster.Peer
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_, err := api.NewClient(addr, "").Do(cctx, "GET", "/v1/status/peers", nil, &peers)
+			cancel()
+			if err == nil {
+				for _, p := range peers {
+					if p.ID == a.id {
+						return true
+					}
+				}
+				return false
+			}
+		}
+	}
+	peers, err := srv.Peers()
+	if err != nil {
+		return true
+	}
+	for _, p := range peers {
+		if p.ID == a.id {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) removeSelf(ctx context.Context) error {
+	srv := a.server
+	if srv.IsLeader() {
+		return srv.RemovePeer(ctx, a.id)
+	}
+	_, lid := srv.Leader()
+	if lid == "" {
+		return errors.New("no leader known")
+	}
+	addr := a.httpAddrOf(lid)
+	if addr == "" {
+		return fmt.Errorf("no HTTP address known for leader %s", lid)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := api.NewClient(addr, "").Do(cctx, "DELETE", "/v1/operator/raft/peer?id="+a.id, nil, nil)
+	return err
+}
+
+func (a *Agent) httpAddrOf(id string) string {
+	if a.server != nil {
+		for _, m := range a.server.FSM().Members() {
+			if m.ID == id && m.HTTPAddr != "" {
+				return m.HTTPAddr
+			}
+		}
+	}
+	for _, m := range a.Members() {
+		if m.ID == id && m.HTTPAddr != "" {
+			return m.HTTPAddr
+		}
+	}
+	return ""
 }
 
 // Server returns the Raft server (nil on a client-only agent).

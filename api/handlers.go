@@ -228,6 +228,9 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listBids(w http.ResponseWriter, r *http.Request) error {
+	if done, err := s.consistent(w, r); done || err != nil {
+		return err
+	}
 	bids := s.fsm().Bids()
 	if svc := r.URL.Query().Get("service"); svc != "" {
 		var f []bidding.Bid
@@ -293,6 +296,9 @@ func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
 const MaxWait = 5 * time.Minute
 
 func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
+	if done, err := s.consistent(w, r); done || err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	f := s.fsm()
 	if e := q.Get("epoch"); e != "" {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ func NewServer(o Options) *Server {
 		log = hclog.NewNullLogger()
 	}
 	s := &Server{cluster: o.Cluster, agent: o.Agent, log: log.Named("http"), mux: http.NewServeMux(),
-		client: &http.Client{Timeout: 6 * time.Minute}, metrics: newMetrics(), noLeader: o.NoLeaderWait}
+		client: forwardClient(), metrics: newMetrics(), noLeader: o.NoLeaderWait}
 	if s.noLeader == 0 {
 		s.noLeader = 5 * time.Second
 	}
@@ -98,6 +99,17 @@ func NewServer(o Options) *Server {
 		s.mux.Handle(pattern, h)
 	}
 	return s
+}
+
+// forwardClient is the HTTP client for forwarding to the leader or a server:
+// long enough for blocking queries, but a peer that cannot be reached (dead,
+// or cut off by a partition) fails the dial within a second instead of
+// holding the request until the caller gives up.
+func forwardClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 6 * time.Minute
+	return &http.Client{Timeout: 6 * time.Minute, Transport: tr}
 }
 
 // Metrics exposes the counters the agent updates.

@@ -27,7 +27,7 @@ func (lp *resLP) dualBound() float64 {
 		if c := lp.colCap[j]; c >= 0 {
 			red -= lp.capPrice[c]
 		}
-		if red > 0 {
+		if red > float64(lp.colV[j]*1e-12) { // below: rounding of λ+μ = v
 			s += float64(float64(u) * red)
 		}
 	}

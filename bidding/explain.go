@@ -1,6 +1,9 @@
 package bidding
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // buildPlan assembles the Plan: allocations, node capacities and shadow
 // prices, stats, problems, explanations and the hash.
@@ -36,23 +39,27 @@ func (in *instance) buildPlan(res *result) *Plan {
 		bound += lp.bound
 		st.Iterations += lp.iters
 		st.Fallback = st.Fallback || lp.fallback
+		st.CapsBinding += lp.capsTight
 	}
 	st.Objective = obj
 	st.Gap = relGap(obj, bound)
 	st.FairnessJain = in.jain(res.alloc)
 	plan.Problems = in.problems
-	plan.Explain = in.explain(res)
-	plan.Hash = in.hashPlan(plan.Allocations)
+	if !in.opts.SkipExplain {
+		plan.Explain = in.explain(res, -1)
+	}
+	plan.Hash = in.hashPlan(res.alloc)
 	return plan
 }
 
-// relGap is (bound − objective)/max(|bound|, 1e-300), 0 when both are 0.
+// relGap is (bound − objective)/max(|bound|, 1e-9): relative, with an
+// absolute floor far below any real objective (weights × cores or GiB).
 func relGap(obj, bound float64) float64 {
 	d := bound - obj
 	if d <= 0 {
 		return 0
 	}
-	return d / math.Max(math.Abs(bound), 1e-300)
+	return d / math.Max(math.Abs(bound), 1e-9)
 }
 
 // jain is Jain's fairness index of the placements' satisfaction, the least
@@ -83,9 +90,10 @@ func (in *instance) jain(alloc []Vec) float64 {
 }
 
 // explain says, per placement and resource, what the floor was, which
-// segments were granted, what bound it, and the node's shadow price.
-func (in *instance) explain(res *result) []Explanation {
-	out := make([]Explanation, len(in.pls))
+// segments were granted, what bound it, and the node's shadow price. A
+// resource the bid does not name and that got nothing is left out.
+func (in *instance) explain(res *result, only int32) []Explanation {
+	out := make([]Explanation, 0, len(in.pls))
 	nodeUsed := make([]Vec, len(in.nodes))
 	for i := range in.pls {
 		for r := range NumResources {
@@ -100,6 +108,9 @@ func (in *instance) explain(res *result) []Explanation {
 	}
 	nseg := 0
 	for i := range in.pls {
+		if only >= 0 && in.pls[i].svc != only {
+			continue
+		}
 		for r := range NumResources {
 			if in.pls[i].has[r] {
 				nseg += NumSegments
@@ -109,12 +120,18 @@ func (in *instance) explain(res *result) []Explanation {
 	segs := make([]Segment, 0, nseg)
 	for i := range in.pls {
 		pl := &in.pls[i]
+		if only >= 0 && pl.svc != only {
+			continue
+		}
 		e := Explanation{Service: in.svcNames[pl.svc], Node: in.nodes[pl.node].Name,
 			Weight: in.base[pl.svc], Boost: in.mult[pl.svc], Resources: make(map[string]ResExplain, NumResources)}
 		wid := in.wid[pl.svc]
 		for r := range NumResources {
 			lp := res.lps[r]
 			g := res.alloc[i][r]
+			if !pl.has[r] && g == 0 && pl.floor[r] == 0 {
+				continue // nothing asked, nothing given
+			}
 			ex := ResExplain{Floor: pl.floor[r], Granted: g, ShadowPrice: lp.nodePrice[pl.node], Binding: "none"}
 			if pl.has[r] && in.capEff[pl.node][r] > 0 {
 				start := len(segs)
@@ -141,7 +158,33 @@ func (in *instance) explain(res *result) []Explanation {
 			}
 			e.Resources[resourceNames[r]] = ex
 		}
-		out[i] = e
+		out = append(out, e)
 	}
 	return out
+}
+
+// Explain recomputes the explanations of one service's placements: p must
+// be the Problem plan was solved from (it is checked against plan.Hash).
+// It serves `allot plan explain` when the plan was made with SkipExplain.
+func Explain(p Problem, plan *Plan, service string) ([]Explanation, error) {
+	if plan == nil {
+		return nil, fmt.Errorf("bidding: explain %s: no plan", service)
+	}
+	in, err := prepare(p)
+	if err != nil {
+		return nil, fmt.Errorf("bidding: explain %s: %w", service, err)
+	}
+	s := searchString(in.svcNames, service)
+	if s < 0 {
+		return nil, fmt.Errorf("bidding: explain %s: unknown service", service)
+	}
+	res, err := in.solve()
+	if err != nil {
+		return nil, fmt.Errorf("bidding: explain %s: %w", service, err)
+	}
+	in.applyDeadband(p.Previous, res)
+	if h := in.hashPlan(res.alloc); h != plan.Hash {
+		return nil, fmt.Errorf("bidding: explain %s: the problem given is not the one plan %s was solved from (hash %s)", service, plan.Hash, h)
+	}
+	return in.explain(res, int32(s)), nil
 }

@@ -10,7 +10,6 @@ func Phase(p Problem, name string) func() {
 	order, start := in.byNode()
 	in.computeFloors(order, start)
 	res, _ := in.solve()
-	plan := in.buildPlan(res)
 	switch name {
 	case "prepare":
 		return func() { prepare(p) }
@@ -27,9 +26,9 @@ func Phase(p Problem, name string) func() {
 	case "plan":
 		return func() { in.buildPlan(res) }
 	case "explain":
-		return func() { in.explain(res) }
+		return func() { in.explain(res, -1) }
 	case "hash":
-		return func() { in.hashPlan(plan.Allocations) }
+		return func() { in.hashPlan(res.alloc) }
 	case "jain":
 		return func() { in.jain(res.alloc) }
 	}

@@ -26,12 +26,17 @@ func (in *instance) byNode() (order []int32, start []int32) {
 	return order, start
 }
 
+// fairFloorFrac is the part of a node's spare capacity (after minimums)
+// that floors may take; the rest goes by utility, where weights and boosts
+// decide who wins contested units.
+const fairFloorFrac = 0.5
+
 // computeFloors gives every placement its minimum, then a weighted fair,
-// Leontief-scaled entitlement of its forecast median: on each node the spare
-// capacity of each resource is divided in proportion to the services'
-// unboosted weights, and a placement receives the same fraction φ of its
-// median demand on every resource, the largest fraction its entitlements
-// allow. Boosts do not change floors, so a boost never lowers another's floor.
+// Leontief-scaled entitlement of its forecast median: on each node
+// fairFloorFrac of the spare capacity of each resource is divided in
+// proportion to the services' unboosted weights, and a placement receives
+// the same fraction φ of its median demand on every resource, the largest
+// fraction its entitlements allow. Boosts do not change floors, so a boost never lowers another's floor.
 // When the minimums alone exceed a node, they are scaled down by largest
 // remainder and the problem is reported.
 func (in *instance) computeFloors(order, start []int32) {
@@ -80,7 +85,7 @@ func (in *instance) computeFloors(order, start []int32) {
 				if d <= 0 || spare[r] == 0 {
 					continue
 				}
-				e := float64(float64(spare[r])*w) / wsum[r]
+				e := float64(float64(float64(spare[r])*fairFloorFrac)*w) / wsum[r]
 				phi = min(phi, e/float64(d))
 			}
 			for r := range NumResources {

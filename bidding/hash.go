@@ -23,17 +23,20 @@ func (w *hasher) flushIf() {
 	}
 }
 
-// Integers and floats are written as 8 big-endian bytes, strings with
-// their length first: a prefix-free encoding. Writers call flushIf after
-// each record (records are far below the buffer's slack).
-func (w *hasher) u64(x uint64)  { w.buf = binary.BigEndian.AppendUint64(w.buf, x) }
-func (w *hasher) i64(x int64)   { w.u64(uint64(x)) }
-func (w *hasher) f64(x float64) { w.u64(math.Float64bits(x)) }
+// Integers are written as varints (zig-zag for signed), floats as their 8
+// IEEE bytes, strings with their length first: a prefix-free encoding.
+// Writers call flushIf after each record (records are far below the
+// buffer's slack).
+func (w *hasher) u64(x uint64) { w.buf = binary.AppendUvarint(w.buf, x) }
+func (w *hasher) i64(x int64)  { w.buf = binary.AppendVarint(w.buf, x) }
+func (w *hasher) f64(x float64) {
+	w.buf = binary.BigEndian.AppendUint64(w.buf, math.Float64bits(x))
+}
 func (w *hasher) str(s string) {
 	if len(s) > 1<<10 {
+		w.u64(uint64(len(s)))
 		w.h.Write(w.buf)
 		w.buf = w.buf[:0]
-		w.u64(uint64(len(s)))
 		w.h.Write([]byte(s))
 		return
 	}
@@ -55,7 +58,7 @@ func (w *hasher) sum() string {
 // hashPlan covers the canonical inputs the solver read (epoch, options,
 // nodes, services, the boost multipliers in effect, the bids used, the
 // previous plan's hash) and the allocations; not Index, Created or Stats.
-func (in *instance) hashPlan(allocs []Allocation) string {
+func (in *instance) hashPlan(alloc []Vec) string {
 	w := newHasher()
 	w.str("allot-plan-v1")
 	w.u64(in.epoch)
@@ -66,6 +69,11 @@ func (in *instance) hashPlan(allocs []Allocation) string {
 	w.f64(o.BoostCapFrac)
 	w.f64(o.Deadband)
 	w.i64(int64(o.MaxIterations))
+	if o.SkipExplain {
+		w.u64(1)
+	} else {
+		w.u64(0)
+	}
 	w.u64(uint64(len(in.nodes)))
 	for _, n := range in.nodes {
 		w.str(n.Name)
@@ -76,18 +84,21 @@ func (in *instance) hashPlan(allocs []Allocation) string {
 	for i, s := range in.svcs {
 		w.str(s.Name)
 		w.str(string(s.Class))
-		w.f64(s.Weight)
+		w.f64(in.base[i])
 		w.vec(s.Min)
 		w.vec(s.Max)
 		w.f64(in.mult[i])
 		w.flushIf()
 	}
+	w.str(in.prevHash)
+	// Placements in (service, node) order, by index into the lists above:
+	// the bid's epoch and quantiles, then the allocation.
 	w.u64(uint64(len(in.pls)))
 	for i := range in.pls {
 		pl := &in.pls[i]
-		w.str(pl.bid.Service)
-		w.str(pl.bid.Node)
-		w.u64(pl.bid.Epoch)
+		w.u64(uint64(pl.svc))
+		w.u64(uint64(pl.node))
+		w.u64(pl.epoch)
 		for r := range NumResources {
 			if !pl.has[r] {
 				w.u64(0)
@@ -101,18 +112,7 @@ func (in *instance) hashPlan(allocs []Allocation) string {
 			w.i64(q.Min)
 			w.i64(q.Max)
 		}
-		w.flushIf()
-	}
-	w.str(in.prevHash)
-	w.u64(uint64(len(allocs)))
-	for i := range allocs {
-		a := &allocs[i]
-		w.str(a.Service)
-		w.str(a.Node)
-		w.i64(a.CPU)
-		w.i64(a.Memory)
-		w.i64(a.IO)
-		w.i64(a.Net)
+		w.vec(alloc[i])
 		w.flushIf()
 	}
 	return w.sum()

@@ -32,6 +32,7 @@ type resLP struct {
 	bound     float64
 	iters     int
 	fallback  bool
+	capsTight int // cap rows at their limit in the LP optimum
 	ws        *lpWork
 }
 

@@ -346,6 +346,10 @@ type Options struct {
 	BoostCapFrac  float64 `json:"boost_cap_frac"` // total extra weight from boosts, as a fraction of all weight
 	Deadband      float64 `json:"deadband"`       // relative change below which the previous allocation is kept
 	MaxIterations int     `json:"max_iterations"` // simplex iteration cap (0: solver default)
+	// SkipExplain leaves Plan.Explain empty (for large clusters: the
+	// explanations are most of a plan's size and of Solve's time); Explain
+	// recomputes them for one service from the same Problem.
+	SkipExplain bool `json:"skip_explain,omitempty"`
 }
 
 // DefaultOptions are the settings a server uses unless configured otherwise.
@@ -420,7 +424,8 @@ type Stats struct {
 	Objective    float64 `json:"objective"`
 	Gap          float64 `json:"gap"`
 	Iterations   int     `json:"iterations"`
-	Fallback     bool    `json:"fallback,omitempty"` // greedy plan used after the iteration cap
+	Fallback     bool    `json:"fallback,omitempty"`     // greedy plan used after the iteration cap
+	CapsBinding  int     `json:"caps_binding,omitempty"` // share caps (service × resource) at their limit in the LP
 }
 
 // Plan is the committed result of one epoch.

@@ -11,8 +11,12 @@ import (
 // spill, deadband and integer rounding) in free MPS format: one objective
 // row "obj" to be maximised, rows n<node>_<res> (spare node capacity) and
 // c<service>_<res> (share caps that can bind), columns x<res>_<j> bounded by
-// their segment widths. `glpsol --freemps FILE --max` solves it
-// independently; its optimum equals Stats.Objective.
+// their segment widths. Quantities are written in cores, GiB, MiB/s and
+// Mbit/s rather than base units (the same LP with its columns scaled, so
+// the objective is unchanged): LP solvers' tolerances (1e-7 on reduced
+// costs in glpsol) would otherwise treat a value per byte as zero.
+// `glpsol --freemps FILE --max` solves it independently; its optimum
+// equals Stats.Objective.
 func WriteMPS(w io.Writer, p Problem) error {
 	in, err := prepare(p)
 	if err != nil {
@@ -36,7 +40,7 @@ func WriteMPS(w io.Writer, p Problem) error {
 	for _, r := range Resources() {
 		lp := lps[r]
 		for j := range lp.colU {
-			fmt.Fprintf(bw, " x%s_%d obj %s n%d_%s 1\n", r, j, ftoa(lp.colV[j]), lp.node[j], r)
+			fmt.Fprintf(bw, " x%s_%d obj %s n%d_%s 1\n", r, j, ftoa(float64(lp.colV[j]*resourceUnit[r])), lp.node[j], r)
 			if c := lp.colCap[j]; c >= 0 {
 				fmt.Fprintf(bw, " x%s_%d c%d_%s 1\n", r, j, lp.capSvc[c], r)
 			}
@@ -47,19 +51,19 @@ func WriteMPS(w io.Writer, p Problem) error {
 		lp := lps[r]
 		for n, c := range lp.nodeCap {
 			if c != 0 {
-				fmt.Fprintf(bw, " RHS n%d_%s %d\n", n, r, c)
+				fmt.Fprintf(bw, " RHS n%d_%s %s\n", n, r, units(c, r))
 			}
 		}
 		for c, k := range lp.capK {
 			if k != 0 {
-				fmt.Fprintf(bw, " RHS c%d_%s %d\n", lp.capSvc[c], r, k)
+				fmt.Fprintf(bw, " RHS c%d_%s %s\n", lp.capSvc[c], r, units(k, r))
 			}
 		}
 	}
 	bw.WriteString("BOUNDS\n")
 	for _, r := range Resources() {
 		for j, u := range lps[r].colU {
-			fmt.Fprintf(bw, " UP BND x%s_%d %d\n", r, j, u)
+			fmt.Fprintf(bw, " UP BND x%s_%d %s\n", r, j, units(u, Resource(r)))
 		}
 	}
 	bw.WriteString("ENDATA\n")
@@ -70,3 +74,6 @@ func WriteMPS(w io.Writer, p Problem) error {
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// units writes a base-unit quantity in the MPS file's units.
+func units(x int64, r Resource) string { return ftoa(float64(x) / resourceUnit[r]) }

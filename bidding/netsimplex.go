@@ -56,12 +56,30 @@ func (s *network) arc(tail, head int32, cost float64, ucap int64) int32 {
 	return int32(len(s.tail) - 1)
 }
 
-// star makes the initial basis: node v ≥ 1 hangs from the root by tree[v],
-// an arc between v and the root; all flows are zero.
-func (s *network) star(tree []int32) error {
+// start makes the initial basis from the flows already set: node v ≥ 1
+// hangs from its parent by tree[v] (an arc at v); the tree arcs must form a
+// spanning tree, and every other arc must be at a bound.
+func (s *network) start(tree []int32) error {
 	s.state = make([]int8, len(s.tail))
 	for a := range s.state {
-		s.state[a] = atLower
+		switch s.flow[a] {
+		case 0:
+			s.state[a] = atLower
+		case s.ucap[a]:
+			s.state[a] = atUpper
+		default:
+			s.state[a] = basic // must be a tree arc; checked below
+		}
+	}
+	bal := make([]int64, len(s.parent))
+	for a, f := range s.flow {
+		bal[s.tail[a]] -= f
+		bal[s.head[a]] += f
+	}
+	for v, b := range bal {
+		if b != 0 {
+			return fmt.Errorf("initial basis: flow not conserved at node %d (%d)", v, b)
+		}
 	}
 	s.parent[0], s.pred[0] = -1, -1
 	maxC := 0.0
@@ -71,11 +89,24 @@ func (s *network) star(tree []int32) error {
 	s.eps = float64(maxC * 1e-12)
 	for v := 1; v < len(s.parent); v++ {
 		a := tree[v]
-		if a < 0 || (s.tail[a] != int32(v) || s.head[a] != 0) && (s.head[a] != int32(v) || s.tail[a] != 0) {
-			return fmt.Errorf("initial basis: node %d has no arc to the root", v)
+		if a < 0 || int(a) >= len(s.tail) || s.tail[a] != int32(v) && s.head[a] != int32(v) {
+			return fmt.Errorf("initial basis: node %d has no tree arc", v)
 		}
-		s.parent[v], s.pred[v], s.up[v] = 0, a, s.tail[a] == int32(v)
-		s.state[a] = basic
+		s.pred[v], s.up[v] = a, s.tail[a] == int32(v)
+		if s.up[v] {
+			s.parent[v] = s.head[a]
+		} else {
+			s.parent[v] = s.tail[a]
+		}
+		s.state[a] = 2 // mark
+	}
+	for a, st := range s.state {
+		switch st {
+		case basic:
+			return fmt.Errorf("initial basis: arc %d has flow %d strictly inside [0, %d] but is not in the tree", a, s.flow[a], s.ucap[a])
+		case 2:
+			s.state[a] = basic
+		}
 	}
 	return s.retree()
 }
@@ -123,7 +154,7 @@ func (s *network) retree() error {
 // violation is how much arc a's reduced cost says to move it (0: none).
 func (s *network) violation(a int) float64 {
 	st := s.state[a]
-	if st == basic {
+	if st == basic || s.ucap[a] == 0 {
 		return 0
 	}
 	d := s.cost[a] - s.pi[s.tail[a]] + s.pi[s.head[a]]

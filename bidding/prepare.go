@@ -11,7 +11,7 @@ import (
 // placement is one (service, node) pair with a bid, after canonicalisation.
 type placement struct {
 	svc, node int32
-	bid       *Bid
+	epoch     uint64                  // the bid's epoch
 	has       [NumResources]bool      // the bid names the resource
 	q         [NumResources]Quantiles // the bid's quantiles (zero if absent)
 	min       [NumResources]int64     // guaranteed minimum (before admission scaling)
@@ -23,9 +23,9 @@ type placement struct {
 type instance struct {
 	epoch    uint64
 	opts     Options
-	nodes    []Node // sorted by name; Capacity is the raw capacity
-	capEff   []Vec  // capacity after reserve and headroom
-	svcs     []Service
+	nodes    []Node     // sorted by name; Capacity is the raw capacity
+	capEff   []Vec      // capacity after reserve and headroom
+	svcs     []*Service // sorted by name; they point into the Problem
 	svcNames []string
 	base     []float64              // per service: unboosted weight
 	mult     []float64              // per service: boost multiplier in effect
@@ -33,7 +33,7 @@ type instance struct {
 	keyVal   [][NumSegments]float64 // per distinct weight: segmentKey
 	keyRank  [][NumSegments]int32   // per distinct weight: rank of the key, 0 highest
 	nRanks   int
-	bids     []Bid // accepted bids, sorted by (service, node)
+	bids     []*Bid // per placement: its bid (pointing into the Problem)
 	pls      []placement
 	problems []string
 	prevHash string
@@ -109,12 +109,15 @@ func prepare(p Problem) (*instance, error) {
 		}
 		in.capEff[i] = effectiveCapacity(n.Capacity, p.Options)
 	}
-	in.svcs = slices.Clone(p.Services)
-	slices.SortFunc(in.svcs, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
+	in.svcs = make([]*Service, len(p.Services))
+	for i := range p.Services {
+		in.svcs[i] = &p.Services[i]
+	}
+	slices.SortFunc(in.svcs, func(a, b *Service) int { return strings.Compare(a.Name, b.Name) })
 	in.svcNames = make([]string, len(in.svcs))
 	in.base = make([]float64, len(in.svcs))
 	for i := range in.svcs {
-		s := &in.svcs[i]
+		s := in.svcs[i]
 		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("service %q: %w", s.Name, err)
 		}
@@ -170,7 +173,7 @@ func (in *instance) selectBids(bids []Bid) {
 	for i, n := range in.nodes {
 		nodeIdx[n.Name] = int32(i)
 	}
-	in.bids = make([]Bid, len(sorted))
+	in.bids = make([]*Bid, len(sorted))
 	in.pls = make([]placement, len(sorted))
 	np, si := 0, 0
 	for i, b := range sorted {
@@ -197,8 +200,8 @@ func (in *instance) selectBids(bids []Bid) {
 			in.problems = append(in.problems, fmt.Sprintf("bid %s/%s: ignored: unknown node %q", b.Service, b.Node, b.Node))
 			continue
 		}
-		in.bids[np] = *b
-		pl.svc, pl.node, pl.bid = int32(si), ni, &in.bids[np]
+		in.bids[np] = b
+		pl.svc, pl.node, pl.epoch = int32(si), ni, b.Epoch
 		np++
 	}
 	in.bids, in.pls = in.bids[:np], in.pls[:np]
@@ -208,15 +211,30 @@ func (in *instance) selectBids(bids []Bid) {
 // allocating, that the bid is valid; when it says no, Bid.Validate decides
 // and names the field.
 func fastBidCheck(b *Bid, pl *placement) bool {
-	known := 0
-	for r, name := range resourceNames {
-		pl.q[r], pl.has[r] = b.Resources[name]
+	pl.has = [NumResources]bool{}
+	for name, q := range b.Resources { // one pass over the small map
+		var r Resource
+		switch name {
+		case "cpu":
+			r = CPU
+		case "memory":
+			r = Memory
+		case "io":
+			r = IO
+		case "net":
+			r = Net
+		default:
+			return false
+		}
+		pl.q[r], pl.has[r] = q, true
 	}
+	known := 0
 	for r := range NumResources {
-		q := pl.q[r]
 		if !pl.has[r] {
+			pl.q[r] = Quantiles{}
 			continue
 		}
+		q := pl.q[r]
 		known++
 		if q.P50 < 0 || q.Min < 0 || q.Max < 0 || q.P99 > MaxQuantity || q.Min > MaxQuantity || q.Max > MaxQuantity ||
 			q.P50 > q.P90 || q.P90 > q.P99 || q.Max > 0 && (q.Max < q.P99 || q.Min > q.Max) {
@@ -231,7 +249,7 @@ func fastBidCheck(b *Bid, pl *placement) bool {
 func (in *instance) buildPlacements() {
 	for i := range in.pls {
 		pl := &in.pls[i]
-		s := &in.svcs[pl.svc]
+		s := in.svcs[pl.svc]
 		c := in.capEff[pl.node]
 		for r := range NumResources {
 			if c[r] == 0 {

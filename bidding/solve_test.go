@@ -1,6 +1,7 @@
 package bidding
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -22,10 +23,10 @@ func TestSeedFailureCaseLowerWeightKeepsFloor(t *testing.T) {
 	if hi == nil || lo == nil {
 		t.Fatalf("missing allocations: %+v", plan.Allocations)
 	}
-	// spare 3000 split 8:1 → lo's entitlement 333 of its 1500 median demand.
+	// Half of the spare 3000 split 8:1 → lo's entitlement 166 of its 1500 median demand.
 	floor := plan.Explain[1].Resources["cpu"].Floor
-	if floor < 500+333 || lo.CPU < floor {
-		t.Fatalf("lo got %d, floor %d; want ≥ 833", lo.CPU, floor)
+	if floor < 500+166 || lo.CPU < floor {
+		t.Fatalf("lo got %d, floor %d; want ≥ 666", lo.CPU, floor)
 	}
 	if hi.CPU+lo.CPU != 4000 {
 		t.Fatalf("capacity not used: %d + %d", hi.CPU, lo.CPU)
@@ -126,5 +127,39 @@ func TestSolveErrors(t *testing.T) {
 				t.Fatal("want error")
 			}
 		})
+	}
+}
+
+func TestExplainOnDemandMatchesPlan(t *testing.T) {
+	p := Problem{
+		Epoch:    3,
+		Nodes:    []Node{cpuNode("n1", 4000), cpuNode("n2", 2000)},
+		Services: []Service{svc("a", ClassCritical, 100), svc("b", ClassBatch, 100)},
+		Bids: []Bid{cpuBid("a", "n1", q(3000, 4000, 5000)), cpuBid("b", "n1", q(2000, 2500, 3000)),
+			cpuBid("b", "n2", q(1000, 1500, 2500))},
+		Options: DefaultOptions(),
+	}
+	full, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Options.SkipExplain = true
+	lean, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lean.Explain != nil || lean.Hash == full.Hash {
+		t.Fatalf("skip_explain: explain %v, hash should differ (options are hashed)", lean.Explain)
+	}
+	got, err := Explain(p, lean, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !reflect.DeepEqual(got, full.Explain[1:]) {
+		t.Fatalf("on demand %+v\nin plan %+v", got, full.Explain[1:])
+	}
+	p.Bids[0].Resources["cpu"] = q(1, 2, 3)
+	if _, err := Explain(p, lean, "b"); err == nil {
+		t.Fatal("explain with another problem: want error")
 	}
 }

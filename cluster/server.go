@@ -38,7 +38,15 @@ type Config struct {
 	BidTTL          uint64
 	PlanHistory     int
 	Options         bidding.Options
-	Logger          hclog.Logger
+	// Membership (reconcile.go): how long a new server must stay alive as a
+	// non-voter before promotion, how long a failed server stays in the
+	// configuration, the fewest voters automatic removal may leave, and the
+	// full-pass interval. Zero means the package default.
+	StabilizationTime time.Duration
+	DeadServerGrace   time.Duration
+	MinQuorum         int
+	ReconcileInterval time.Duration
+	Logger            hclog.Logger
 	// Transport, if set, replaces the TCP transport (in-memory tests).
 	Transport raft.Transport
 }
@@ -64,6 +72,9 @@ type Server struct {
 	members Members
 	prober  PeerProber
 	events  chan struct{} // nudges the reconcile loop
+	// memberEvents queues the IDs of members gossip saw change (non-blocking, see Enqueue).
+	memberEvents chan string
+	lastRefusal  string
 
 	mu           sync.Mutex
 	bootstrapped bool
@@ -86,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	s := &Server{cfg: cfg, log: log.Named("cluster"), fsm: fsm.New(), notify: make(chan bool, 16), events: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, log: log.Named("cluster"), fsm: fsm.New(), notify: make(chan bool, 16), events: make(chan struct{}, 1), memberEvents: make(chan string, 256)}
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	if cfg.Heartbeat > 0 {
@@ -147,6 +158,12 @@ func New(cfg Config) (*Server, error) {
 		s.closers = append(s.closers, tcp)
 	}
 	s.transport = trans
+	if cfg.DataDir != "" {
+		if err := recoverPeers(rc, logs, stable, snaps, trans, filepath.Join(cfg.DataDir, "raft"), s.log); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		s.close()
@@ -301,6 +318,22 @@ func (s *Server) Apply(ctx context.Context, t fsm.CommandType, payload any) (uin
 		return f.Index(), &RejectedError{Err: rerr}
 	}
 	return f.Index(), nil
+}
+
+// ConsistentRead confirms, through the log, that this server still leads and
+// that every entry committed before the call is applied here. A leader cut
+// off from the majority cannot commit the barrier and fails (ErrNotLeader).
+func (s *Server) ConsistentRead(ctx context.Context) error {
+	if !s.IsLeader() {
+		return ErrNotLeader
+	}
+	if err := s.raft.Barrier(timeout(ctx)).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("confirming leadership: %w", err)
+	}
+	return nil
 }
 
 // Barrier waits until every entry up to now is applied here (leader only).

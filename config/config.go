@@ -46,6 +46,10 @@ type Config struct {
 	// RaftHeartbeat and friends are tuning knobs (config file only).
 	RaftHeartbeat time.Duration
 	RaftElection  time.Duration
+	// Membership knobs (config file only): see cluster/DESIGN.md.
+	ServerStabilization time.Duration // server.server_stabilization_time
+	DeadServerGrace     time.Duration // server.dead_server_grace
+	MinQuorum           int           // server.min_quorum
 
 	src map[string]string // key -> where its value came from, for error messages
 }
@@ -54,20 +58,23 @@ type Config struct {
 func Defaults() *Config {
 	host, _ := os.Hostname()
 	return &Config{
-		NodeName:      host,
-		Bind:          "0.0.0.0",
-		HTTPAddr:      "127.0.0.1:7480",
-		GossipPort:    7481,
-		RaftPort:      7482,
-		Epoch:         5 * time.Minute,
-		BidTTL:        3,
-		PlanHistory:   288,
-		Enforce:       "auto",
-		CgroupParent:  "/allot",
-		LogLevel:      "info",
-		RaftHeartbeat: 500 * time.Millisecond,
-		RaftElection:  500 * time.Millisecond,
-		src:           map[string]string{},
+		NodeName:            host,
+		Bind:                "0.0.0.0",
+		HTTPAddr:            "127.0.0.1:7480",
+		GossipPort:          7481,
+		RaftPort:            7482,
+		Epoch:               5 * time.Minute,
+		BidTTL:              3,
+		PlanHistory:         288,
+		Enforce:             "auto",
+		CgroupParent:        "/allot",
+		LogLevel:            "info",
+		RaftHeartbeat:       500 * time.Millisecond,
+		RaftElection:        500 * time.Millisecond,
+		ServerStabilization: 10 * time.Second,
+		DeadServerGrace:     5 * time.Minute,
+		MinQuorum:           3,
+		src:                 map[string]string{},
 	}
 }
 
@@ -189,6 +196,12 @@ func (c *Config) Validate() error {
 	case "trace", "debug", "info", "warn", "error":
 	default:
 		return errf("%s: %q is not allowed: trace, debug, info, warn or error", c.Source("log_level"), c.LogLevel)
+	}
+	if c.ServerStabilization < 0 || c.DeadServerGrace < time.Second {
+		return errf("%s: server_stabilization_time must be ≥ 0 and dead_server_grace ≥ 1s (got %s, %s)", c.Source("server.dead_server_grace"), c.ServerStabilization, c.DeadServerGrace)
+	}
+	if c.MinQuorum < 1 {
+		return errf("%s: %d is not allowed: a number of voters ≥ 1", c.Source("server.min_quorum"), c.MinQuorum)
 	}
 	if c.RaftHeartbeat < 10*time.Millisecond || c.RaftElection < 10*time.Millisecond {
 		return errf("%s: raft timeouts must be at least 10ms", c.Source("server.raft_heartbeat"))

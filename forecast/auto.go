@@ -21,8 +21,13 @@ type AutoConfig struct {
 	// Combine is the policy (default CombineSelect).
 	Combine string
 	// Validation is the number of backtest origins (default
-	// clamp(4*Horizon, 24, len/3)).
+	// min(max(4*Horizon, first period, 24), len/3)).
 	Validation int
+	// Refit refits the chosen models on the whole history. By default they
+	// keep the parameters fitted on the history minus the validation window
+	// (their state is updated through it): half the cost, and on M4 Hourly
+	// the same accuracy (OWA 0.430 vs 0.429).
+	Refit bool
 }
 
 // Auto selects or combines models per series by a rolling-origin backtest
@@ -72,13 +77,19 @@ func (a *Auto) candidates(n int) []string {
 		names = append(names, "ses")
 	}
 	if m > 1 && n >= m+2 {
-		names = append(names, "snaive")
+		names = append(names, "snaive", "smean")
+	}
+	if m > 1 && n >= 2*m {
+		names = append(names, "sdrift")
 	}
 	if m > 1 && n >= 3*m {
 		names = append(names, "ets", "theta", "mstl-log", "prophet-log")
 	}
+	if len(a.cfg.Events)+len(a.cfg.Regressors) > 0 && n >= 24 {
+		names = append(names, "prophet")
+	}
 	if w := a.cfg.period(len(a.cfg.Periods) - 1); w > m && n >= 2*w {
-		names = append(names, "snaive-weekly")
+		names = append(names, "snaive-weekly", "smean-weekly")
 	}
 	return names
 }
@@ -96,9 +107,10 @@ func (a *Auto) Fit(y []float64) error {
 		val = validationLength(n, h, a.cfg.Spec)
 	}
 	type cand struct {
-		name string
-		fcs  [][]float64
-		mae  float64
+		name  string
+		fcs   [][]float64
+		mae   float64
+		model Model // fitted on y[:split], updated through y
 	}
 	var cands []cand
 	split := n - val
@@ -112,11 +124,12 @@ func (a *Auto) Fit(y []float64) error {
 			if err != nil {
 				continue // candidate cannot handle this history
 			}
-			cands = append(cands, cand{name, fcs, walkMAE(fcs, y, split)})
+			cands = append(cands, cand{name, fcs, walkMAE(fcs, y, split), m})
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].mae < cands[j].mae })
 	var pick []string
+	var walked []Model
 	a.res = nil
 	if len(cands) == 0 {
 		pick = []string{"naive"}
@@ -141,12 +154,19 @@ func (a *Auto) Fit(y []float64) error {
 		}
 		for i := 0; i < bestK; i++ {
 			pick = append(pick, cands[i].name)
+			walked = append(walked, cands[i].model)
 		}
 		a.res = stepResiduals(bestFcs, y, split, h)
 	}
 	a.chosen = a.chosen[:0]
 	var used []string
-	for _, name := range pick {
+	for i, name := range pick {
+		if !a.cfg.Refit && i < len(walked) {
+			// The walked model has absorbed all of y; keep its parameters.
+			a.chosen = append(a.chosen, walked[i])
+			used = append(used, name)
+			continue
+		}
 		m, err := NewModel(name, a.cfg.Spec)
 		if err != nil {
 			return fmt.Errorf("auto: %w", err)
@@ -169,6 +189,7 @@ func (a *Auto) Fit(y []float64) error {
 }
 
 // combineForecasts returns the element-wise median of several forecast sets.
+// (A mean of the k best was measured too: M4 Hourly OWA 0.433 vs 0.430.)
 func combineForecasts(sets [][][]float64) [][]float64 {
 	out := make([][]float64, len(sets[0]))
 	buf := make([]float64, len(sets))

@@ -40,3 +40,19 @@ func BenchmarkOnlineObserve(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkOnlineWarmup feeds two weeks of 5-minute data (4032 points,
+// h=1, MaxHistory 4032) into a fresh forecaster, as the demo does at start.
+func BenchmarkOnlineWarmup(b *testing.B) {
+	y := noisy(seasonal(4032, 288, 50, 20, 0), 2, 9)
+	at := time.Unix(0, 0)
+	for b.Loop() {
+		o, _ := NewOnline(Config{Interval: 5 * time.Minute, Horizon: 1, Model: "auto", MaxHistory: 4032})
+		for i, v := range y {
+			o.Observe(at.Add(time.Duration(i)*5*time.Minute), v)
+		}
+		if _, err := o.Forecast(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -25,8 +25,12 @@ type Calibrator struct {
 	FallbackScale float64
 }
 
-// Minimum errors per step before borrowing from neighbouring steps.
-const minCalib = 100
+// Minimum errors per step before borrowing from neighbouring steps (at
+// most maxBorrow on each side; beyond that all steps are pooled).
+const (
+	minCalib  = 100
+	maxBorrow = 16
+)
 
 // NewCalibrator keeps up to window errors per step for h steps.
 func NewCalibrator(h, window int) *Calibrator {
@@ -83,6 +87,7 @@ func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
 	for _, r := range c.res {
 		total += len(r)
 	}
+	var global []float64 // all errors, for steps whose neighbourhood has too few
 	for k := 0; k < h; k++ {
 		if total < 10 {
 			s := c.FallbackScale * math.Sqrt(float64(k+1))
@@ -90,7 +95,7 @@ func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
 			continue
 		}
 		pool := append([]float64(nil), c.res[k]...)
-		for w := 1; len(pool) < minCalib && w < h; w++ {
+		for w := 1; len(pool) < minCalib && w <= maxBorrow; w++ {
 			if k-w >= 0 {
 				pool = append(pool, c.res[k-w]...)
 			}
@@ -98,7 +103,17 @@ func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
 				pool = append(pool, c.res[k+w]...)
 			}
 		}
-		sort.Float64s(pool)
+		if len(pool) < minCalib {
+			if global == nil {
+				for _, r := range c.res {
+					global = append(global, r...)
+				}
+				sort.Float64s(global)
+			}
+			pool = global
+		} else {
+			sort.Float64s(pool)
+		}
 		out[k] = [3]float64{
 			conformalQuantile(pool, 0.5),
 			conformalQuantile(pool, l90),

@@ -60,6 +60,7 @@ type etsState struct {
 	l, b float64
 	s    []float64 // ring of seasonal states; s[t%m] is the state for phase t
 	t    int       // number of observations absorbed
+	ph   int       // t mod len(s)
 }
 
 // NewETS returns an exponential smoothing model.
@@ -196,7 +197,7 @@ func fitETS(y []float64, tr TrendKind, se SeasonKind, m int) (etsState, float64)
 	for i := range step {
 		step[i] = 1
 	}
-	xb, _ := nelderMead(obj, x0, step, 60*len(x0)+40)
+	xb, _ := nelderMead(obj, x0, step, 40*len(x0)+30)
 	st := init.clone()
 	st.p = decode(xb)
 	sse := st.run(y)
@@ -246,7 +247,7 @@ func (s etsState) clone() etsState {
 // step absorbs one observation and returns the one-step error.
 func (s *etsState) step(v float64) float64 {
 	p := s.p
-	ph := s.t % len(s.s)
+	ph := s.ph
 	base := s.l + p.phi*s.b
 	var yhat, e float64
 	switch p.season {
@@ -277,6 +278,9 @@ func (s *etsState) step(v float64) float64 {
 		s.b = 0
 	}
 	s.t++
+	if s.ph++; s.ph == len(s.s) {
+		s.ph = 0
+	}
 	return e
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -57,6 +58,16 @@ func TestExpM4(t *testing.T) {
 		},
 		"D": func() Model {
 			return NewAuto(AutoConfig{Spec: spec, Candidates: []string{"naive", "snaive", "ets", "mstl-log", "prophet-log", "snaive-weekly"}})
+		},
+		"E": func() Model {
+			return NewAuto(AutoConfig{Spec: spec, Candidates: []string{"naive", "snaive", "ets", "theta", "mstl-log", "prophet-log", "snaive-weekly", "smean", "smean-weekly"}})
+		},
+		"F": func() Model {
+			return NewAuto(AutoConfig{Spec: spec, Candidates: []string{"naive", "snaive", "ets", "theta", "mstl-log", "prophet-log", "smean-weekly"}})
+		},
+		"norefit": func() Model { return NewAuto(AutoConfig{Spec: spec, Refit: true}) },
+		"drift": func() Model {
+			return NewAuto(AutoConfig{Spec: spec, Candidates: []string{"naive", "ses", "snaive", "smean", "sdrift", "ets", "theta", "mstl-log", "prophet-log", "snaive-weekly", "smean-weekly"}})
 		},
 		"val96":  func() Model { return NewAuto(AutoConfig{Spec: spec, Validation: 96}) },
 		"val336": func() Model { return NewAuto(AutoConfig{Spec: spec, Validation: 336}) },
@@ -124,5 +135,57 @@ func TestExpOne(t *testing.T) {
 				(m.MASE*float64(m.N)-prev.MASE*float64(prev.N))/d)
 			prev = m
 		}
+	}
+}
+
+func TestExpTop(t *testing.T) {
+	if os.Getenv("EXPTOP") == "" {
+		t.Skip()
+	}
+	tr := loadM4Exp("/work/shared/data/m4-hourly/Hourly-train.csv")
+	te := loadM4Exp("/work/shared/data/m4-hourly/Hourly-test.csv")
+	spec := Spec{Periods: []int{24, 168}, Horizon: 48}
+	type row struct {
+		i    int
+		mase float64
+		name string
+		alt  string
+	}
+	rows := make([]row, len(tr))
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				a := NewAuto(AutoConfig{Spec: spec})
+				a.Fit(tr[i])
+				f, _ := a.Forecast(48)
+				alt := ""
+				for _, n := range []string{"snaive", "smean-weekly", "ets", "mstl-log", "prophet-log", "theta"} {
+					m, _ := NewModel(n, spec)
+					if m.Fit(tr[i]) == nil {
+						g, _ := m.Forecast(48)
+						alt += fmt.Sprintf(" %s=%.2f", n, MASE(tr[i], te[i], g, 24))
+					}
+				}
+				rows[i] = row{i, MASE(tr[i], te[i], f, 24), a.Name(), alt}
+			}
+		}()
+	}
+	for i := range tr {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	sort.Slice(rows, func(a, b int) bool { return rows[a].mase > rows[b].mase })
+	tot := 0.0
+	for _, r := range rows {
+		tot += r.mase
+	}
+	fmt.Printf("total %.1f\n", tot)
+	for _, r := range rows[:25] {
+		fmt.Printf("H%d n=%d mase %.2f %s |%s\n", r.i+1, len(tr[r.i]), r.mase, r.name, r.alt)
 	}
 }

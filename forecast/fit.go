@@ -4,9 +4,13 @@ import "fmt"
 
 // validationLength is the number of backtest origins used for selection and
 // calibration on a history of n points.
+// The origins are capped so that the backtest holds at most about
+// maxBacktestValues forecast values (long horizons).
 func validationLength(n, h int, spec Spec) int {
-	return min(max(4*h, spec.period(0), 24), n/3)
+	return min(max(4*h, spec.period(0), 24), n/3, max(2, maxBacktestValues/h))
 }
+
+const maxBacktestValues = 200000
 
 // fitCalibrated fits the named model on y and returns it with the signed
 // backtest errors per horizon step of the same kind of model (nil when the

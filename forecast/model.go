@@ -27,6 +27,10 @@ type Spec struct {
 	Periods []int
 	// Horizon is the forecast horizon the model is selected for (Auto).
 	Horizon int
+	// Events and Regressors are passed to the Prophet-style models
+	// (positions count from the start of the history given to Fit).
+	Events     []Event
+	Regressors []Regressor
 }
 
 func (s Spec) period(i int) int {
@@ -36,21 +40,28 @@ func (s Spec) period(i int) int {
 	return 1
 }
 
+func (s Spec) prophetConfig() ProphetConfig {
+	return ProphetConfig{Periods: s.Periods, Events: s.Events, Regressors: s.Regressors}
+}
+
 // factories maps model names to constructors. It is never mutated.
 var factories = map[string]func(Spec) Model{
 	"naive":         func(Spec) Model { return NewSNaive(1) },
 	"snaive":        func(s Spec) Model { return NewSNaive(s.period(0)) },
 	"snaive-weekly": func(s Spec) Model { return NewSNaive(s.period(len(s.Periods) - 1)) },
 	"naive2":        func(s Spec) Model { return NewNaive2(s.period(0)) },
+	"smean":         func(s Spec) Model { return NewSMean(s.period(0), 7) },
+	"smean-weekly":  func(s Spec) Model { return NewSMean(s.period(len(s.Periods)-1), 4) },
+	"sdrift":        func(s Spec) Model { return NewSDrift(s.period(0), 7) },
 	"ses":           func(s Spec) Model { return NewETS(ETSConfig{Trend: TrendNone, Season: SeasonNone}) },
 	"theta":         func(s Spec) Model { return NewTheta(s.period(0)) },
 	"ets": func(s Spec) Model {
 		return NewETS(ETSConfig{Period: s.period(0), Trend: TrendAuto, Season: SeasonAuto})
 	},
-	"prophet":     func(s Spec) Model { return NewProphet(ProphetConfig{Periods: s.Periods}) },
+	"prophet":     func(s Spec) Model { return NewProphet(s.prophetConfig()) },
 	"mstl":        func(s Spec) Model { return NewMSTL(MSTLConfig{Periods: s.Periods}) },
 	"mstl-log":    func(s Spec) Model { return NewLogModel(NewMSTL(MSTLConfig{Periods: s.Periods})) },
-	"prophet-log": func(s Spec) Model { return NewLogModel(NewProphet(ProphetConfig{Periods: s.Periods})) },
+	"prophet-log": func(s Spec) Model { return NewLogModel(NewProphet(s.prophetConfig())) },
 	"ets-log": func(s Spec) Model {
 		return NewLogModel(NewETS(ETSConfig{Period: s.period(0), Trend: TrendAuto, Season: SeasonAdd}))
 	},

@@ -58,6 +58,7 @@ func TestPureSeasonalExact(t *testing.T) {
 		tol   float64
 	}{
 		{NewSNaive(p), 1e-9},
+		{NewSMean(p, 7), 1e-9},
 		{NewNaive2(p), 1e-6},
 		{NewETS(ETSConfig{Period: p, Trend: TrendNone, Season: SeasonAdd}), 1e-3},
 		{NewETS(ETSConfig{Period: p, Trend: TrendAuto, Season: SeasonAuto}), 1e-2},
@@ -86,7 +87,7 @@ func TestMultiSeasonalExact(t *testing.T) {
 		day := float64((i / d) % 7)
 		y[i] = 50 + 10*math.Sin(2*math.Pi*float64(i)/d) + 3*day
 	}
-	for _, m := range []Model{NewSNaive(w), NewMSTL(MSTLConfig{Periods: []int{d, w}})} {
+	for _, m := range []Model{NewSNaive(w), NewSMean(w, 4), NewMSTL(MSTLConfig{Periods: []int{d, w}})} {
 		got := fitForecast(t, m, y[:n], h)
 		if e := maxAbsDiff(got, y[n:]); e > 0.5 {
 			t.Errorf("%s: max error %g", m.Name(), e)
@@ -113,13 +114,23 @@ func TestLinearTrendExtrapolated(t *testing.T) {
 	}
 }
 
-// Trend with seasonality: Prophet recovers both.
-func TestProphetTrendSeason(t *testing.T) {
-	const p, n, h = 24, 24 * 14, 24
+// Trend with seasonality: Prophet and seasonal naive with drift recover
+// both.
+func TestTrendSeason(t *testing.T) {
+	const p, n, h = 24, 24 * 14, 48
 	full := seasonal(n+h, p, 100, 10, 0.2)
-	got := fitForecast(t, NewProphet(ProphetConfig{Periods: []int{p}}), full[:n], h)
-	if d := maxAbsDiff(got, full[n:]); d > 0.5 {
-		t.Errorf("max error %g", d)
+	cases := []struct {
+		model Model
+		tol   float64
+	}{
+		{NewProphet(ProphetConfig{Periods: []int{p}}), 0.5},
+		{NewSDrift(p, 7), 1e-9},
+	}
+	for _, c := range cases {
+		got := fitForecast(t, c.model, full[:n], h)
+		if d := maxAbsDiff(got, full[n:]); d > c.tol {
+			t.Errorf("%s: max error %g", c.model.Name(), d)
+		}
 	}
 }
 

@@ -78,12 +78,13 @@ type Online struct {
 	b90, b99      int
 	scored        int
 	dropped       int
-	lastPoint     []float64
+	lastQ         []Quantiles
 	shiftRun      int     // consecutive large one-step errors of one sign
 	shiftTol      float64 // error size counted as large (from calibration)
 	shifts        int     // level shifts detected
 	lastShiftSign float64
 	l90, l99      float64 // adaptive quantile levels (ACI)
+	ext           externals
 }
 
 // NewOnline validates cfg and returns an empty forecaster.
@@ -91,8 +92,8 @@ func NewOnline(cfg Config) (*Online, error) {
 	if cfg.Interval <= 0 {
 		return nil, fmt.Errorf("online: interval %v: %w", cfg.Interval, ErrBadConfig)
 	}
-	if cfg.Horizon < 1 || cfg.Horizon > 100000 {
-		return nil, fmt.Errorf("online: horizon %d (want 1..100000): %w", cfg.Horizon, ErrBadConfig)
+	if cfg.Horizon < 1 || cfg.Horizon > MaxHorizon {
+		return nil, fmt.Errorf("online: horizon %d (want 1..%d): %w", cfg.Horizon, MaxHorizon, ErrBadConfig)
 	}
 	if cfg.Model == "" {
 		cfg.Model = "auto"
@@ -124,6 +125,12 @@ func NewOnline(cfg Config) (*Online, error) {
 	o.cal = NewCalibrator(cfg.Horizon, cfg.CalibrationWindow)
 	return o, nil
 }
+
+// MaxHorizon is the longest horizon an Online forecaster accepts.
+const MaxHorizon = 10000
+
+// maxPendingValues bounds the forecasts kept for scoring.
+const maxPendingValues = 250000
 
 // periodsFor returns the daily and weekly periods in steps of interval
 // (those that are whole numbers of at least 2 steps).
@@ -171,9 +178,10 @@ func (o *Online) Observe(t time.Time, v float64) {
 	}
 	prev := o.hist[len(o.hist)-1]
 	for i := 1; i < steps; i++ {
+		o.lastT = o.lastT.Add(o.cfg.Interval)
 		o.absorb(prev+(v-prev)*float64(i)/float64(steps), false)
 	}
-	o.lastT = o.lastT.Add(time.Duration(steps) * o.cfg.Interval)
+	o.lastT = o.lastT.Add(o.cfg.Interval)
 	o.dupN = 1
 	o.absorb(v, true)
 }
@@ -213,107 +221,6 @@ func (o *Online) absorb(v float64, real bool) {
 	o.issue(idx)
 }
 
-// score compares actual v at index idx with pending forecasts.
-func (o *Online) score(idx int, v float64) {
-	for _, p := range o.ring {
-		k := idx - p.origin - 1
-		if k < 0 || k >= len(p.point) {
-			continue
-		}
-		o.cal.Add(k, v-p.point[k])
-		if k == 0 {
-			o.trackShift(v - p.point[0])
-		}
-		q := p.q[k]
-		if o.scale > 0 {
-			o.absErr += math.Abs(v-q.P50) / o.scale
-		}
-		hit90, hit99 := 0.0, 0.0
-		if v <= q.P90 {
-			o.b90++
-			hit90 = 1
-		}
-		if v <= q.P99 {
-			o.b99++
-			hit99 = 1
-		}
-		o.scored++
-		// Adaptive conformal inference (Gibbs & Candes 2021): nudge the
-		// levels so that long-run coverage tracks the target.
-		o.l90 = math.Min(math.Max(o.l90+aciRate*(0.9-hit90), 0.5), 0.999)
-		o.l99 = math.Min(math.Max(o.l99+aciRate*(0.99-hit99), 0.9), 0.9999)
-	}
-}
-
-// issue makes the point forecast after observation idx and remembers it.
-func (o *Online) issue(idx int) {
-	if o.model == nil {
-		return
-	}
-	point, err := o.model.Forecast(o.cfg.Horizon)
-	if err != nil || !allFinite(point) {
-		point = o.naive()
-	}
-	o.lastPoint = point
-	if o.offsets == nil || o.offAge >= min(6, o.cfg.Horizon) {
-		o.refreshOffsets()
-	}
-	o.offAge++
-	p := pending{origin: idx, point: point, q: Apply(point, o.offsets, o.nonNeg)}
-	if len(o.ring) < o.cfg.Horizon {
-		o.ring = append(o.ring, p)
-	} else {
-		copy(o.ring, o.ring[1:])
-		o.ring[len(o.ring)-1] = p
-	}
-}
-
-func (o *Online) refreshOffsets() {
-	o.cal.FallbackScale = seasonalScale(o.hist, 1)
-	o.offsets = o.cal.OffsetsAt(o.l90, o.l99)
-	o.offAge = 0
-	o.shiftTol = 0
-	if o.cal.Count(0) >= minCalib {
-		lo := conformalQuantile(sortedCopy(o.cal.res[0]), 0.01)
-		hi := conformalQuantile(sortedCopy(o.cal.res[0]), 0.99)
-		o.shiftTol = 2 * math.Max(math.Abs(lo), math.Abs(hi))
-	}
-}
-
-// aciRate is the step of the adaptive quantile levels per scored
-// (forecast, actual) pair.
-const aciRate = 0.002
-
-// shiftLen is the number of consecutive one-sided large one-step errors
-// taken as a level shift.
-func (o *Online) shiftLen() int { return max(6, o.cfg.Horizon/2) }
-
-// trackShift counts consecutive one-step errors beyond twice the calibrated
-// 1%/99% error quantiles, all of the same sign.
-func (o *Online) trackShift(r float64) {
-	if o.shiftTol <= 0 || math.Abs(r) <= o.shiftTol {
-		o.shiftRun = 0
-		return
-	}
-	if o.shiftRun > 0 && (r > 0) != (o.lastShiftSign > 0) {
-		o.shiftRun = 0
-	}
-	o.shiftRun++
-	o.lastShiftSign = r
-}
-
-// levelShift forgets the history before the shift, so that the model is
-// refitted on the new regime (falling back to simple models until enough
-// new history accumulates).
-func (o *Online) levelShift() {
-	keep := min(o.shiftRun, len(o.hist))
-	o.hist = append(o.hist[:0], o.hist[len(o.hist)-keep:]...)
-	o.shiftRun = 0
-	o.shifts++
-	o.fitLen = 0
-	o.model = nil
-}
-
 func (o *Online) naive() []float64 {
 	out := make([]float64, o.cfg.Horizon)
 	for i := range out {
@@ -331,7 +238,10 @@ func (o *Online) refit() {
 	if o.scale == 0 {
 		o.scale = seasonalScale(o.hist, 1)
 	}
-	m, res, err := fitCalibrated(o.cfg.Model, o.spec, o.hist, o.cfg.Horizon)
+	spec := o.spec
+	// Bind externals up to the next refit, so updates between refits see them.
+	spec.Events, spec.Regressors = o.ext.bind(len(o.hist), o.cfg.Horizon+o.cfg.RefitEvery, o.lastT, o.cfg.Interval)
+	m, res, err := fitCalibrated(o.cfg.Model, spec, o.hist, o.cfg.Horizon)
 	if err != nil {
 		if o.model != nil {
 			return
@@ -354,7 +264,7 @@ func (o *Online) Forecast() ([]Quantiles, error) {
 		return nil, fmt.Errorf("online forecast: no observations yet: %w", ErrEmpty)
 	}
 	o.refreshOffsets()
-	return Apply(o.lastPoint, o.offsets, o.nonNeg), nil
+	return Apply(o.point(), o.offsets, o.nonNeg), nil
 }
 
 // ModelName names the model in use (Auto reports its current choice).
@@ -377,11 +287,7 @@ func (o *Online) Metrics() ErrorMetrics {
 }
 
 // LastForecast returns the quantiles issued with the latest observation
-// (calibration at most a few observations old). It is cheaper than Forecast
-// and returns nil before the first observation.
-func (o *Online) LastForecast() []Quantiles {
-	if len(o.ring) == 0 {
-		return nil
-	}
-	return o.ring[len(o.ring)-1].q
-}
+// (with horizons beyond 500 steps: the latest of every few observations),
+// with calibration at most a few observations old. It is cheaper than
+// Forecast and returns nil before the first observation.
+func (o *Online) LastForecast() []Quantiles { return o.lastQ }

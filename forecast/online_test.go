@@ -152,3 +152,25 @@ func TestOnlineEveryModel(t *testing.T) {
 		}
 	}
 }
+
+// A long horizon stays cheap in memory and time.
+func TestOnlineLongHorizon(t *testing.T) {
+	if _, err := NewOnline(Config{Interval: time.Minute, Horizon: MaxHorizon + 1}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("horizon beyond MaxHorizon: %v", err)
+	}
+	o, err := NewOnline(Config{Interval: time.Minute, Horizon: 800, MaxHistory: 800})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 900; i++ {
+		o.Observe(t0.Add(time.Duration(i)*time.Minute), float64(i%60))
+	}
+	q, err := o.Forecast()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkQuantiles(t, q, 800)
+	if len(o.ring) > 800/2+1 { // stride 2
+		t.Errorf("%d pending forecasts kept", len(o.ring))
+	}
+}

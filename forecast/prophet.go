@@ -52,6 +52,8 @@ type Prophet struct {
 	phi   float64 // AR(1) coefficient of residuals
 	resid float64 // last residual
 	fit   bool
+	// events[i][t] reports whether event i is in force at position t.
+	events [][]bool
 }
 
 // NewProphet returns a Prophet-style regression model.
@@ -104,13 +106,10 @@ func (m *Prophet) row(t int, dst []float64) []float64 {
 			dst = append(dst, math.Sin(a), math.Cos(a))
 		}
 	}
-	for _, ev := range m.cfg.Events {
+	for _, on := range m.events {
 		v := 0.0
-		for _, s := range ev.Steps {
-			if s == t {
-				v = 1
-				break
-			}
+		if t < len(on) && on[t] {
+			v = 1
 		}
 		dst = append(dst, v)
 	}
@@ -145,6 +144,20 @@ func (m *Prophet) Fit(y []float64) error {
 	m.sd = math.Sqrt(ss / float64(n))
 	if m.sd == 0 || !isFinite(m.sd) {
 		m.sd = 1
+	}
+	m.events = m.events[:0]
+	for _, ev := range m.cfg.Events {
+		var on []bool
+		for _, s := range ev.Steps {
+			if s < 0 || s > 10*n+1000 {
+				continue
+			}
+			if s >= len(on) {
+				on = append(on, make([]bool, s+1-len(on))...)
+			}
+			on[s] = true
+		}
+		m.events = append(m.events, on)
 	}
 	ncp := min(m.cfg.Changepoints, n/8)
 	m.cps = m.cps[:0]

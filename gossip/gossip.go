@@ -121,6 +121,11 @@ func New(cfg Config) (*Gossip, error) {
 		mc.SuspicionMult = 2
 	}
 	mc.Name = cfg.Meta.ID
+	// Node IDs are permanent (kept in the data dir), so one that comes back
+	// at a new address is the same node moved: let it reclaim its name as
+	// soon as the old address is declared dead, instead of "conflicting
+	// address" forever.
+	mc.DeadNodeReclaimTime = time.Second
 	mc.BindAddr = cfg.BindAddr
 	mc.BindPort = cfg.BindPort
 	adv := cfg.AdvertiseAddr

@@ -34,6 +34,7 @@ type Result struct {
 	CapsBinding int      `json:"caps_binding"`
 	Fallback    bool     `json:"fallback,omitempty"`
 	Repeat      int      `json:"repeat"`
+	Explain     bool     `json:"explain"`
 }
 
 // Main runs `allot bench solver` with args (the words "bench solver"
@@ -47,6 +48,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	mps := fs.String("mps", "", "also write the LP in free MPS format to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	repeat := fs.Int("repeat", 5, "timed runs of each of solve and sort; the best of each is reported")
+	explain := fs.Bool("explain", false, "build every placement's explanation inside Solve (the default skips them: served on demand by bidding.Explain)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: allot bench solver --services N [--nodes M] [--seed S] [--mps FILE] [--repeat K] [--json]")
 		fs.PrintDefaults()
@@ -76,7 +78,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "allot bench solver: --repeat %d: must be in [1, 1000]\n", *repeat)
 		return 2
 	}
-	res, err := Run(*services, *nodes, *seed, *repeat, *mps)
+	res, err := Run(Config{Services: *services, Nodes: *nodes, Seed: *seed, Repeat: *repeat, MPS: *mps, Explain: *explain})
 	if err != nil {
 		fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
 		return 1
@@ -97,14 +99,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// Run builds the instance, solves it repeat times and sorts N values repeat
-// times, and reports the best time of each. With mpsPath it also writes the LP.
-func Run(services, nodes int, seed uint64, repeat int, mpsPath string) (*Result, error) {
+// Config is one benchmark run.
+type Config struct {
+	Services, Nodes int
+	Seed            uint64
+	Repeat          int    // timed runs of each of solve and sort
+	MPS             string // if set, write the LP there
+	Explain         bool   // build explanations inside Solve
+}
+
+// Run builds the instance, solves it Repeat times and sorts N values Repeat
+// times, and reports the best time of each. With MPS it also writes the LP.
+func Run(cfg Config) (*Result, error) {
+	services, nodes, seed, repeat, mpsPath := cfg.Services, cfg.Nodes, cfg.Seed, max(cfg.Repeat, 1), cfg.MPS
 	p, err := Instance(services, nodes, seed)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Services: services, Nodes: nodes, Placements: len(p.Bids), Repeat: repeat}
+	p.Options.SkipExplain = !cfg.Explain
+	res := &Result{Services: services, Nodes: nodes, Placements: len(p.Bids), Repeat: repeat, Explain: cfg.Explain}
 	var plan *bidding.Plan
 	solveBest, sortBest := time.Duration(1<<62), time.Duration(1<<62)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -135,13 +148,7 @@ func Run(services, nodes int, seed uint64, repeat int, mpsPath string) (*Result,
 	res.Ratio = float64(solveBest) / float64(max(sortBest, 1))
 	res.Objective, res.Gap, res.Hash = plan.Stats.Objective, plan.Stats.Gap, plan.Hash
 	res.Iterations, res.Fallback = plan.Stats.Iterations, plan.Stats.Fallback
-	for _, e := range plan.Explain {
-		for _, rx := range e.Resources {
-			if rx.Binding == "share cap" {
-				res.CapsBinding++
-			}
-		}
-	}
+	res.CapsBinding = plan.Stats.CapsBinding
 	if mpsPath != "" {
 		if err := writeMPS(mpsPath, p); err != nil {
 			return nil, err

@@ -236,6 +236,23 @@ func cmdOperator(e *env, args []string) int {
 	return e.usageErr("operator raft: unknown subcommand %q", args[1])
 }
 
+// cmdHealth exits 0 when the local agent answers /v1/health with 200 (it
+// serves and knows a leader), 1 otherwise: for container health checks,
+// where the FROM scratch image has no shell or curl.
+func cmdHealth(e *env, args []string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var out map[string]any
+	if _, err := e.client().Do(ctx, "GET", "/v1/health", nil, &out); err != nil {
+		return e.fail(err)
+	}
+	if e.g.json {
+		return e.printJSON(out)
+	}
+	fmt.Fprintln(e.stdout, "ok")
+	return exitOK
+}
+
 func cmdStatus(e *env, args []string) int {
 	ctx, cancel := e.ctx()
 	defer cancel()

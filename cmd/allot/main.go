@@ -46,6 +46,7 @@ Cluster:
   join ADDR...                        ask the local agent to join
   leave                               graceful leave
   operator raft list-peers            Raft configuration
+  health                              exit 0 when the agent serves and knows a leader (container health checks)
   operator raft remove-peer --id ID   remove a server from Raft
   status                              leader, peers, members, last plan at a glance
 Allocation:
@@ -120,6 +121,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return cmdOperator(e, cargs)
 	case "status":
 		return cmdStatus(e, cargs)
+	case "health":
+		return cmdHealth(e, cargs)
 	case "services":
 		return cmdServices(e, cargs)
 	case "service":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/allot-dev/allot/bidding/bench"
 	"github.com/allot-dev/allot/forecast/eval"
 )
 
@@ -8,7 +9,7 @@ func cmdBench(e *env, args []string) int {
 	if len(args) == 0 || args[0] != "solver" {
 		return e.usageErr("bench: expected 'bench solver --services N [--nodes M] [--json]'")
 	}
-	return benchMain(args[1:], e.stdout, e.stderr)
+	return bench.Main(args[1:], e.stdout, e.stderr)
 }
 
 func cmdForecastEval(e *env, args []string) int {

@@ -20,7 +20,7 @@ type m4Series struct {
 
 // defaultModels are scored when --model is not given; the benchmarks naive2
 // and snaive are always scored.
-var defaultModels = []string{"naive", "ses", "theta", "ets", "snaive-weekly", "mstl", "prophet", "auto"}
+var defaultModels = []string{"naive", "ses", "theta", "ets", "smean", "sdrift", "snaive-weekly", "smean-weekly", "mstl", "mstl-log", "prophet", "prophet-log", "auto"}
 
 func modelList(only string) []string {
 	models := []string{"naive2", "snaive"}
@@ -135,6 +135,6 @@ func runM4(o options, stderr io.Writer) (*Report, error) {
 		return out
 	})
 	rep := aggregate("m4-hourly", models, results, o.horizon, true)
-	rep.official = m4Official
+	rep.Official = m4Official
 	return rep, nil
 }

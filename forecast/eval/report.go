@@ -21,22 +21,26 @@ type Row struct {
 
 // Report is the JSON document printed with --json.
 type Report struct {
-	Dataset   string `json:"dataset"`
-	Series    int    `json:"series"`
-	Horizon   int    `json:"horizon"`
-	Models    []Row  `json:"models"`
-	Best      string `json:"best"`
-	official  []officialRow
+	Dataset string `json:"dataset"`
+	Series  int    `json:"series"`
+	Horizon int    `json:"horizon"`
+	Models  []Row  `json:"models"`
+	Best    string `json:"best"`
+	// Official holds the published M4 rows for comparison (m4-hourly only).
+	Official  []OfficialRow `json:"official,omitempty"`
 	perSeries []seriesRow
 }
 
-type officialRow struct {
-	name             string
-	smape, mase, owa float64
+// OfficialRow is a published M4 Hourly result.
+type OfficialRow struct {
+	Name  string  `json:"name"`
+	SMAPE float64 `json:"smape"`
+	MASE  float64 `json:"mase"`
+	OWA   float64 `json:"owa"`
 }
 
 // m4Official are the published M4 Hourly rows (Evaluation and Ranks.xlsx).
-var m4Official = []officialRow{
+var m4Official = []OfficialRow{
 	{"official Naive2", 18.383, 2.395, 1.000},
 	{"official sNaive", 13.912, 1.193, 0.627},
 	{"official best (#238 Doornik)", 8.913, 0.801, 0.410},
@@ -54,11 +58,12 @@ func round(v float64, d int) float64 {
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // pickBest names the non-benchmark row with the lowest OWA (or MASE when
-// OWA is absent).
+// OWA is absent); with only the benchmark rows, the better of them.
 func (r *Report) pickBest() {
 	best := math.Inf(1)
+	onlyBenchmarks := len(r.Models) <= 2
 	for _, m := range r.Models {
-		if m.Name == "naive2" || m.Name == "snaive" {
+		if !onlyBenchmarks && (m.Name == "naive2" || m.Name == "snaive") {
 			continue
 		}
 		s := m.MASE
@@ -88,8 +93,8 @@ func (r *Report) writeTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%.1f\t\n", m.Name, m.SMAPE, m.MASE, owa, m.Coverage90, m.Coverage99, m.Seconds)
 	}
-	for _, o := range r.official {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t-\t-\t-\t\n", o.name, o.smape, o.mase, o.owa)
+	for _, o := range r.Official {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t-\t-\t-\t\n", o.Name, o.SMAPE, o.MASE, o.OWA)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/forecast"
+)
+
+// Forecasts holds, per service and resource, the one-epoch-ahead forecast
+// the client's forecaster issued before each evaluated epoch, and its error
+// metrics at that moment.
+type Forecasts struct {
+	Q     [][nr][]forecast.Quantiles
+	Err   [][nr][]bidding.ForecastError
+	Model [][nr]string
+}
+
+// RunForecasts replays every series through forecast.Online exactly as a
+// client does (Observe each epoch's usage, then Forecast), observing the true
+// demand (see DESIGN.md: a client measures demand above its limit from
+// pressure and throttling counters). Because the observations do not depend
+// on the allocation, one pass serves every policy and contention level.
+// Series run in parallel on workers goroutines; done counts finished epochs.
+func RunForecasts(w *World, workers int, done *atomic.Int64) (*Forecasts, error) {
+	f := &Forecasts{Q: make([][nr][]forecast.Quantiles, len(w.Svcs)), Err: make([][nr][]bidding.ForecastError, len(w.Svcs)), Model: make([][nr]string, len(w.Svcs))}
+	type job struct{ s, r int }
+	jobs := make(chan job)
+	errs := make(chan error, len(w.Svcs)*nr)
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := forecastSeries(w, f, j.s, j.r, done); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for s := range w.Svcs {
+		for r := range nr {
+			if w.Svcs[s].Has[r] {
+				jobs <- job{s, r}
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// forecastHistory is the history a client keeps (two weeks of 5-minute steps).
+const forecastHistory = 4032
+
+func forecastSeries(w *World, f *Forecasts, s, r int, done *atomic.Int64) error {
+	name := w.Svcs[s].Def.Name
+	m, err := forecast.NewOnline(forecast.Config{Interval: w.Epoch, Horizon: 1, Model: "auto", MaxHistory: forecastHistory})
+	if err != nil {
+		return fmt.Errorf("forecaster for %s %s: %w", name, bidding.Resource(r), err)
+	}
+	d := w.Svcs[s].Demand[r]
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * w.Epoch) }
+	for i := 0; i < w.Warmup; i++ {
+		m.Observe(at(i), d[i])
+	}
+	q := make([]forecast.Quantiles, w.Steps)
+	fe := make([]bidding.ForecastError, w.Steps)
+	for k := 0; k < w.Steps; k++ {
+		if w.Warmup+k == 0 {
+			q[k] = forecast.Quantiles{} // nothing observed yet
+		} else {
+			fc, err := m.Forecast()
+			if err != nil || len(fc) == 0 {
+				return fmt.Errorf("forecasting %s %s at epoch %d: %v", name, bidding.Resource(r), k, err)
+			}
+			q[k] = fc[0]
+			mt := m.Metrics()
+			fe[k] = bidding.ForecastError{MASE: finite(mt.MASE), CoverageP90: clamp01(mt.CoverageP90), CoverageP99: clamp01(mt.CoverageP99)}
+		}
+		m.Observe(at(w.Warmup+k), d[w.Warmup+k])
+		if done != nil && r == firstResource(w.Svcs[s]) {
+			done.Add(1)
+		}
+	}
+	f.Q[s][r], f.Err[s][r], f.Model[s][r] = q, fe, m.ModelName()
+	return nil
+}
+
+func firstResource(s Svc) int {
+	for r := range nr {
+		if s.Has[r] {
+			return r
+		}
+	}
+	return 0
+}

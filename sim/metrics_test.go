@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"math"
+	"testing"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestSlackShortfallJain(t *testing.T) {
+	tests := []struct {
+		name             string
+		a, u             []float64
+		slack, shortfall float64
+	}{
+		{"exact", []float64{2, 3}, []float64{2, 3}, 0, 0},
+		// slack (1+0)/(4+2) ; shortfall (0+1)/(3+3)
+		{"mixed", []float64{4, 2}, []float64{3, 3}, 1.0 / 6, 1.0 / 6},
+		// all over: slack (2+1)/(4+3)=3/7
+		{"over", []float64{4, 3}, []float64{2, 2}, 3.0 / 7, 0},
+		// all under: shortfall (1+3)/(2+4)=4/6
+		{"under", []float64{1, 1}, []float64{2, 4}, 0, 4.0 / 6},
+		{"empty", nil, nil, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Slack(tc.a, tc.u); !near(got, tc.slack) {
+				t.Errorf("Slack = %v, want %v", got, tc.slack)
+			}
+			if got := Shortfall(tc.a, tc.u); !near(got, tc.shortfall) {
+				t.Errorf("Shortfall = %v, want %v", got, tc.shortfall)
+			}
+		})
+	}
+	jain := []struct {
+		x    []float64
+		want float64
+	}{
+		{[]float64{1, 1, 1, 1}, 1},
+		{[]float64{1, 0, 0, 0}, 0.25},       // (1)²/(4·1)
+		{[]float64{1, 0.5}, 2.25 / 2.5},     // (1.5)²/(2·1.25)
+		{[]float64{0.2, 0.2, 0.8}, 2.0 / 3}, // (1.2)²/(3·0.72) = 1.44/2.16
+		{nil, 1},
+	}
+	for _, tc := range jain {
+		if got := Jain(tc.x); !near(got, tc.want) {
+			t.Errorf("Jain(%v) = %v, want %v", tc.x, got, tc.want)
+		}
+	}
+}
+
+// TestAccumulator checks the run metrics on two services over two epochs,
+// computed by hand. Service 0 (critical, weight 8) has cpu with p95 10;
+// service 1 (batch, weight 1) has cpu with p95 10 and memory with p95 100.
+func TestAccumulator(t *testing.T) {
+	a := newAcc([][nr]float64{{10, 0}, {10, 100}}, [][nr]int64{{20, 200}})
+	has := [][nr]bool{{true, false}, {true, true}}
+	w := []float64{8, 1}
+	crit := []bool{true, false}
+	// epoch 1: s0 cpu a=10 u=8 (slack 2); s1 cpu a=5 u=10 (short 5), mem a=100 u=100
+	served := a.epoch([][nr]int64{{10, 0}, {5, 100}}, [][nr]float64{{8, 0}, {10, 100}}, has, w, crit)
+	if !near(served[0], 1) || !near(served[1], 0.75) {
+		t.Fatalf("served = %v, want [1 0.75]", served)
+	}
+	// epoch 2: s0 cpu a=6 u=8 (short 2); s1 cpu a=5 u=5, mem a=100 u=110 (short 10, OOM)
+	a.epoch([][nr]int64{{6, 0}, {5, 100}}, [][nr]float64{{8, 0}, {5, 110}}, has, w, crit)
+	m := a.metrics()
+	// normalised by p95: cpu /10, memory /100
+	sumA := (10+5+6+5)/10.0 + (100+100)/100.0
+	sumU := (8+10+8+5)/10.0 + (100+110)/100.0
+	slack := 2 / 10.0
+	short := (5+2)/10.0 + 10/100.0
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"slack", m.Slack, slack / sumA},
+		{"shortfall", m.Shortfall, short / sumU},
+		// weighted: s0 weight 8, s1 weight 1
+		{"shortfall_weighted", m.ShortfallW, (8*0.2 + 1*(0.5+0.1)) / (8*1.6 + 1*(1.0+0.5+2.1))},
+		{"shortfall_critical", m.ShortCritical, 0.2 / 1.6},
+		{"oom_risk", m.OOMRisk, 0.5},
+		{"short_intervals", m.ShortIntervals, 3.0 / 4},
+		// served over cluster capacity (cpu 20, memory 200): s0 cpu (8+6)/20 ×8;
+		// s1 cpu (5+5)/20, memory (100+100)/200 ×1
+		{"utility", m.Utility, 8*14/20.0 + 1*(10/20.0+1.0)},
+		// churn: epoch 2 vs 1: s0 |6−10|/10 = 0.4, others 0; over Σa of epoch 2 = 0.6+0.5+1
+		{"churn", m.Churn, 0.4 / 2.1},
+		// Jain: epoch 1 x=(1, 0.75); epoch 2 s0 0.75, s1 (1 + 100/110)/2
+		{"jain", m.Jain, (Jain([]float64{1, 0.75}) + Jain([]float64{0.75, (1 + 100.0/110) / 2})) / 2},
+	}
+	for _, c := range checks {
+		if !near(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestFitScalesDownInProportion(t *testing.T) {
+	w := &World{Nodes: []string{"n1"}, Svcs: []Svc{{Has: [nr]bool{true}}, {Has: [nr]bool{true}}}}
+	e := &env{w: w, eff: [][nr]int64{{100}}}
+	tests := []struct {
+		req  [][nr]float64
+		want [2]int64
+	}{
+		{[][nr]float64{{30}, {50}}, [2]int64{30, 50}},
+		{[][nr]float64{{150}, {50}}, [2]int64{75, 25}},
+		{[][nr]float64{{-5}, {50}}, [2]int64{0, 50}},
+	}
+	for _, tc := range tests {
+		got := e.fit(tc.req)
+		if got[0][0] != tc.want[0] || got[1][0] != tc.want[1] {
+			t.Errorf("fit(%v) = %v, %v; want %v", tc.req, got[0][0], got[1][0], tc.want)
+		}
+	}
+}
+
+func TestVPAHistogram(t *testing.T) {
+	h := &decayHist{first: 10}
+	for v := 1; v <= 100; v++ {
+		h.add(float64(v*10), 1) // 10 … 1000, uniform
+	}
+	p := h.percentile(0.9)
+	// the 90th sample is 900; VPA returns the end of its bucket (≤ 5% above)
+	if p < 900 || p > 900*vpaBucketRatio+10 {
+		t.Errorf("p90 = %v, want the end of the bucket holding 900", p)
+	}
+	// decay: a heavy recent sample dominates
+	h2 := &decayHist{first: 10}
+	h2.add(100, 1)
+	h2.add(1000, 9)
+	if got := h2.percentile(0.5); got < 1000 || got > 1100 {
+		t.Errorf("weighted p50 = %v, want ~1000", got)
+	}
+}

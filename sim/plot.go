@@ -1,0 +1,277 @@
+package sim
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/allot-dev/allot/bidding"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// WritePlots writes into dir: per policy and node, the stacked cpu
+// allocation of its services against their total usage over time
+// (alloc-POLICY-NODE.png, at the recorded contention); slack and shortfall
+// per policy (slack-shortfall.png) and the slack/shortfall trade-off at
+// every contention (tradeoff.png); forecast vs actual with p90/p99 bands for
+// a few services (forecast-SERVICE.png).
+func WritePlots(res *Result, contention []float64, policies []string, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	for _, run := range res.Runs {
+		if run.Alloc == nil {
+			continue
+		}
+		for n := range res.World.Nodes {
+			if err := plotNode(res.World, run, n, bidding.CPU, dir); err != nil {
+				return err
+			}
+		}
+	}
+	if err := plotBars(res, contention, policies, dir); err != nil {
+		return err
+	}
+	if err := plotTradeoff(res, contention, policies, dir); err != nil {
+		return err
+	}
+	for _, s := range forecastPlotServices(res.World, 4) {
+		if err := plotForecast(res, s, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func save(p *plot.Plot, w, h vg.Length, path string) error {
+	if err := p.Save(w, h, path); err != nil {
+		return fmt.Errorf("plot %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// hours gives the x of evaluated epoch k.
+func hours(w *World, k int) float64 { return float64(k) * w.Epoch.Hours() }
+
+func plotNode(w *World, run *Run, n int, r bidding.Resource, dir string) error {
+	var svcs []int
+	for s, sv := range w.Svcs {
+		if sv.Node == n && sv.Has[r] {
+			svcs = append(svcs, s)
+		}
+	}
+	if len(svcs) == 0 {
+		return nil
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s on %s at contention %.1f: %s allocation (stacked) vs usage", run.Policy, w.Nodes[n], run.Contention, r)
+	p.X.Label.Text = "hours"
+	p.Y.Label.Text = unitLabel(r)
+	p.Y.Min = 0
+	div := unitDiv(r)
+	cum := make([]float64, w.Steps)
+	use := make([]float64, w.Steps)
+	tops := make([]plotter.XYs, len(svcs))
+	for i, s := range svcs {
+		xy := make(plotter.XYs, w.Steps)
+		for k := range w.Steps {
+			cum[k] += run.Alloc[s][r][k] / div
+			use[k] += w.Svcs[s].Demand[r][w.Warmup+k] / div
+			xy[k] = plotter.XY{X: hours(w, k), Y: cum[k]}
+		}
+		tops[i] = xy
+	}
+	for i := len(svcs) - 1; i >= 0; i-- {
+		l, err := plotter.NewLine(tops[i])
+		if err != nil {
+			return fmt.Errorf("plot node: %w", err)
+		}
+		c := plotutil.Color(i)
+		l.FillColor = fade(c)
+		l.Color = c
+		l.Width = vg.Points(0.3)
+		p.Add(l)
+		p.Legend.Add(w.Svcs[svcs[i]].Def.Name+" ("+string(w.Svcs[svcs[i]].Def.Class)+")", l)
+	}
+	uxy := make(plotter.XYs, w.Steps)
+	for k := range w.Steps {
+		uxy[k] = plotter.XY{X: hours(w, k), Y: use[k]}
+	}
+	ul, err := plotter.NewLine(uxy)
+	if err != nil {
+		return fmt.Errorf("plot node: %w", err)
+	}
+	ul.Color = color.Black
+	ul.Width = vg.Points(0.8)
+	p.Add(ul)
+	p.Legend.Add("usage (total)", ul)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	name := fmt.Sprintf("alloc-%s-%s.png", run.Policy, w.Nodes[n])
+	return save(p, 14*vg.Inch, 5*vg.Inch, filepath.Join(dir, name))
+}
+
+func fade(c color.Color) color.Color {
+	r, g, b, _ := c.RGBA()
+	mix := func(x uint32) uint8 { return uint8((x>>8)/2 + 127) }
+	return color.RGBA{R: mix(r), G: mix(g), B: mix(b), A: 255}
+}
+
+func unitDiv(r bidding.Resource) float64 {
+	return [nr]float64{1000, 1 << 30, 1 << 20, 1e6}[r]
+}
+
+func unitLabel(r bidding.Resource) string {
+	return [nr]string{"cores", "GiB", "MiB/s", "Mbit/s"}[r]
+}
+
+func plotBars(res *Result, contention []float64, policies []string, dir string) error {
+	ci := recordedIndex(res, contention)
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("slack and shortfall per policy at contention %.1f", contention[ci])
+	p.Y.Label.Text = "%"
+	var slack, short plotter.Values
+	for pi := range policies {
+		m := res.Runs[ci*len(policies)+pi].Metrics
+		slack = append(slack, 100*m.Slack)
+		short = append(short, 100*m.Shortfall)
+	}
+	w := vg.Points(14)
+	b1, err := plotter.NewBarChart(slack, w)
+	if err != nil {
+		return fmt.Errorf("plot bars: %w", err)
+	}
+	b1.Color = plotutil.Color(0)
+	b1.Offset = -w / 2
+	b2, err := plotter.NewBarChart(short, w)
+	if err != nil {
+		return fmt.Errorf("plot bars: %w", err)
+	}
+	b2.Color = plotutil.Color(1)
+	b2.Offset = w / 2
+	p.Add(b1, b2)
+	p.Legend.Add("slack Σmax(0,a−u)/Σa", b1)
+	p.Legend.Add("shortfall Σmax(0,u−a)/Σu", b2)
+	p.Legend.Top = true
+	p.NominalX(policies...)
+	return save(p, 8*vg.Inch, 4*vg.Inch, filepath.Join(dir, "slack-shortfall.png"))
+}
+
+// recordedIndex is the contention index whose runs kept allocations (or 0).
+func recordedIndex(res *Result, contention []float64) int {
+	for _, r := range res.Runs {
+		if r.Alloc != nil {
+			for i, c := range contention {
+				if c == r.Contention {
+					return i
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func plotTradeoff(res *Result, contention []float64, policies []string, dir string) error {
+	p := plot.New()
+	p.Title.Text = "slack vs shortfall (lower left is better)"
+	p.X.Label.Text = "slack %"
+	p.Y.Label.Text = "shortfall %"
+	for ci, c := range contention {
+		var xys plotter.XYs
+		var labels []string
+		for pi, name := range policies {
+			m := res.Runs[ci*len(policies)+pi].Metrics
+			xys = append(xys, plotter.XY{X: 100 * m.Slack, Y: 100 * m.Shortfall})
+			labels = append(labels, name)
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return fmt.Errorf("plot tradeoff: %w", err)
+		}
+		sc.Color = plotutil.Color(ci)
+		sc.Shape = plotutil.Shape(ci)
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+		if err != nil {
+			return fmt.Errorf("plot tradeoff: %w", err)
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Color = plotutil.Color(ci)
+		}
+		p.Add(sc, lb)
+		p.Legend.Add(fmt.Sprintf("contention %.1f", c), sc)
+	}
+	p.Legend.Top = true
+	return save(p, 8*vg.Inch, 6*vg.Inch, filepath.Join(dir, "tradeoff.png"))
+}
+
+// forecastPlotServices picks up to n services, critical first, by name.
+func forecastPlotServices(w *World, n int) []int {
+	idx := make([]int, len(w.Svcs))
+	for i := range idx {
+		idx[i] = i
+	}
+	rank := map[bidding.Class]int{bidding.ClassCritical: 0, bidding.ClassStandard: 1, bidding.ClassBatch: 2}
+	sort.SliceStable(idx, func(a, b int) bool { return rank[w.Svcs[idx[a]].Def.Class] < rank[w.Svcs[idx[b]].Def.Class] })
+	return idx[:min(n, len(idx))]
+}
+
+// plotForecast draws the first resource of service s over the first two
+// evaluated days: actual usage, forecast p50 and the p90 and p99 bands.
+func plotForecast(res *Result, s int, dir string) error {
+	w, f := res.World, res.Forecasts
+	sv := w.Svcs[s]
+	r := firstResource(sv)
+	steps := min(w.Steps, int(48*60/w.Epoch.Minutes()))
+	div := unitDiv(bidding.Resource(r))
+	var act, p50, p90, p99 plotter.XYs
+	for k := range steps {
+		x := hours(w, k)
+		q := toQuantiles(f.Q[s][r][k])
+		act = append(act, plotter.XY{X: x, Y: sv.Demand[r][w.Warmup+k] / div})
+		p50 = append(p50, plotter.XY{X: x, Y: float64(q.P50) / div})
+		p90 = append(p90, plotter.XY{X: x, Y: float64(q.P90) / div})
+		p99 = append(p99, plotter.XY{X: x, Y: float64(q.P99) / div})
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s (%s) %s: forecast vs actual, %s", sv.Def.Name, sv.Def.Class, bidding.Resource(r), sv.Label[r])
+	p.X.Label.Text = "hours"
+	p.Y.Label.Text = unitLabel(bidding.Resource(r))
+	p.Y.Min = 0
+	band := func(hi plotter.XYs, c color.Color, label string) error {
+		l, err := plotter.NewLine(hi)
+		if err != nil {
+			return err
+		}
+		l.FillColor = c
+		l.Color = c
+		p.Add(l)
+		p.Legend.Add(label, l)
+		return nil
+	}
+	if err := band(p99, color.RGBA{R: 200, G: 220, B: 255, A: 255}, "p99"); err != nil {
+		return fmt.Errorf("plot forecast: %w", err)
+	}
+	if err := band(p90, color.RGBA{R: 150, G: 190, B: 250, A: 255}, "p90"); err != nil {
+		return fmt.Errorf("plot forecast: %w", err)
+	}
+	for _, l := range []struct {
+		xy    plotter.XYs
+		c     color.Color
+		label string
+	}{{p50, color.RGBA{B: 200, A: 255}, "p50"}, {act, color.Black, "actual"}} {
+		ln, err := plotter.NewLine(l.xy)
+		if err != nil {
+			return fmt.Errorf("plot forecast: %w", err)
+		}
+		ln.Color = l.c
+		p.Add(ln)
+		p.Legend.Add(l.label, ln)
+	}
+	p.Legend.Top = true
+	return save(p, 12*vg.Inch, 4*vg.Inch, filepath.Join(dir, fmt.Sprintf("forecast-%s.png", sv.Def.Name)))
+}

@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Policy names, in report order.
+const (
+	PolicyStatic       = "static"
+	PolicyReactive     = "reactive"
+	PolicyVPA          = "vpa"
+	PolicyAllot        = "allot"
+	PolicyAllotNoFair  = "allot-nofair"
+	PolicyAllotNoBoost = "allot-noboost"
+	PolicyOracle       = "oracle"
+)
+
+// AllPolicies lists every policy in report order.
+func AllPolicies() []string {
+	return []string{PolicyStatic, PolicyReactive, PolicyVPA, PolicyAllot, PolicyAllotNoFair, PolicyAllotNoBoost, PolicyOracle}
+}
+
+// policy decides each evaluated epoch's allocations. allocate(k) may read
+// demand up to evaluated epoch k−1 (the oracle alone reads epoch k);
+// observe(k, served) reports what happened in epoch k.
+type policy interface {
+	allocate(k int) ([][nr]int64, error)
+	observe(k int, served []float64)
+	stats() (boosts int, solveMS float64)
+}
+
+// env is what every policy of one run shares (read-only).
+type env struct {
+	w     *World
+	f     *Forecasts
+	nodes []bidding.Node // raw capacities
+	eff   [][nr]int64    // effective capacities (after the solver's headroom)
+}
+
+func newPolicy(name string, e *env) (policy, error) {
+	switch name {
+	case PolicyStatic:
+		return newStatic(e), nil
+	case PolicyReactive:
+		return &reactive{e: e}, nil
+	case PolicyVPA:
+		return newVPA(e), nil
+	case PolicyAllot:
+		return newAllot(e, allotCfg{fair: true, boost: true}), nil
+	case PolicyAllotNoFair:
+		return newAllot(e, allotCfg{fair: false, boost: true}), nil
+	case PolicyAllotNoBoost:
+		return newAllot(e, allotCfg{fair: true, boost: false}), nil
+	case PolicyOracle:
+		return newAllot(e, allotCfg{oracle: true}), nil
+	}
+	return nil, fmt.Errorf("unknown policy %q (allowed: %s)", name, strings.Join(AllPolicies(), ", "))
+}
+
+// observed is service s's usage of r at absolute epoch i (< Warmup+k).
+func (e *env) observed(s, r, i int) float64 { return e.w.Svcs[s].Demand[r][i] }
+
+// fit turns per-service requests into allocations that fit every node:
+// where a node's requests exceed its effective capacity, they are scaled
+// down in proportion, as a real node must (none of the baselines carries a
+// priority). Units are rounded down.
+func (e *env) fit(req [][nr]float64) [][nr]int64 {
+	out := make([][nr]int64, len(req))
+	sum := make([][nr]float64, len(e.eff))
+	for s, q := range req {
+		for r := range nr {
+			sum[e.w.Svcs[s].Node][r] += q[r]
+		}
+	}
+	for s, q := range req {
+		n := e.w.Svcs[s].Node
+		for r := range nr {
+			if !e.w.Svcs[s].Has[r] {
+				continue
+			}
+			x := math.Max(0, q[r])
+			if c := float64(e.eff[n][r]); sum[n][r] > c {
+				x *= c / sum[n][r]
+			}
+			out[s][r] = int64(math.Floor(x))
+		}
+	}
+	return out
+}
+
+// static sizes every service once, by hand, at the peak of its history.
+type static struct {
+	e   *env
+	req [][nr]float64
+}
+
+func newStatic(e *env) *static {
+	p := &static{e: e, req: make([][nr]float64, len(e.w.Svcs))}
+	for s, sv := range e.w.Svcs {
+		for r := range nr {
+			if sv.Has[r] && e.w.Warmup > 0 {
+				p.req[s][r] = slices.Max(sv.Demand[r][:e.w.Warmup])
+			}
+		}
+	}
+	return p
+}
+
+func (p *static) allocate(k int) ([][nr]int64, error) {
+	if p.e.w.Warmup == 0 && k == 0 {
+		return p.e.fit(p.req), nil
+	}
+	if p.e.w.Warmup == 0 && k == 1 { // no history: size from the first epoch
+		for s, sv := range p.e.w.Svcs {
+			for r := range nr {
+				if sv.Has[r] {
+					p.req[s][r] = sv.Demand[r][0]
+				}
+			}
+		}
+	}
+	return p.e.fit(p.req), nil
+}
+func (p *static) observe(int, []float64) {}
+func (p *static) stats() (int, float64)  { return 0, 0 }
+
+// reactiveMargin is the reactive baseline's margin over the last usage.
+const reactiveMargin = 0.15
+
+// reactive allocates the last observed usage plus 15%.
+type reactive struct{ e *env }
+
+func (p *reactive) allocate(k int) ([][nr]int64, error) {
+	i := p.e.w.Warmup + k - 1
+	req := make([][nr]float64, len(p.e.w.Svcs))
+	if i < 0 {
+		return p.e.fit(req), nil
+	}
+	for s, sv := range p.e.w.Svcs {
+		for r := range nr {
+			if sv.Has[r] {
+				req[s][r] = p.e.observed(s, r, i) * (1 + reactiveMargin)
+			}
+		}
+	}
+	return p.e.fit(req), nil
+}
+func (p *reactive) observe(int, []float64) {}
+func (p *reactive) stats() (int, float64)  { return 0, 0 }

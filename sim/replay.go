@@ -1,0 +1,209 @@
+package sim
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Run is one policy replayed at one contention level.
+type Run struct {
+	Policy     string
+	Contention float64
+	Metrics    Metrics
+	// Alloc is the allocation per service and resource at every evaluated
+	// epoch (kept only when the run was asked to record it, for plots).
+	Alloc [][nr][]float64
+}
+
+// Result is a whole simulation: one run per (contention, policy).
+type Result struct {
+	World     *World
+	Forecasts *Forecasts
+	Runs      []*Run // contention-major, policies in the order asked
+}
+
+// replayOne runs policy name on w at contention c, counting epochs in done.
+func replayOne(w *World, f *Forecasts, name string, c float64, record bool, done *atomic.Int64) (*Run, error) {
+	nodes := w.Capacities(c)
+	eff, err := effectiveCapacities(nodes)
+	if err != nil {
+		return nil, err
+	}
+	e := &env{w: w, f: f, nodes: nodes, eff: eff}
+	p, err := newPolicy(name, e)
+	if err != nil {
+		return nil, err
+	}
+	run := &Run{Policy: name, Contention: c}
+	n := len(w.Svcs)
+	if record {
+		run.Alloc = make([][nr][]float64, n)
+		for s := range run.Alloc {
+			for r := range nr {
+				if w.Svcs[s].Has[r] {
+					run.Alloc[s][r] = make([]float64, w.Steps)
+				}
+			}
+		}
+	}
+	has := make([][nr]bool, n)
+	weight := make([]float64, n)
+	crit := make([]bool, n)
+	for s, sv := range w.Svcs {
+		has[s] = sv.Has
+		weight[s] = sv.Def.EffectiveWeight()
+		crit[s] = sv.Def.Class == bidding.ClassCritical
+	}
+	a := newAcc(w.p95, eff)
+	demand := make([][nr]float64, n)
+	rec := newRecovery(w)
+	for k := 0; k < w.Steps; k++ {
+		alloc, err := p.allocate(k)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s at contention %.2f: %w", name, c, err)
+		}
+		for s, sv := range w.Svcs {
+			for r := range nr {
+				if sv.Has[r] {
+					demand[s][r] = sv.Demand[r][w.Warmup+k]
+					if record {
+						run.Alloc[s][r][k] = float64(alloc[s][r])
+					}
+				}
+			}
+		}
+		served := a.epoch(alloc, demand, has, weight, crit)
+		rec.epoch(k, alloc, demand, has, a.inv)
+		p.observe(k, served)
+		if done != nil {
+			done.Add(1)
+		}
+	}
+	run.Metrics = a.metrics()
+	run.Metrics.BoostRecoveryMin, run.Metrics.BreachShortfall = rec.result(w)
+	run.Metrics.Boosts, run.Metrics.SolveMS = p.stats()
+	return run, nil
+}
+
+// effectiveCapacities asks the solver what it will hand out per node (the
+// capacity after its reserve and headroom), so that every policy lives under
+// the same capacities without copying the solver's arithmetic.
+func effectiveCapacities(nodes []bidding.Node) ([][nr]int64, error) {
+	plan, err := bidding.Solve(bidding.Problem{Epoch: 1, Nodes: nodes, Options: bidding.DefaultOptions()})
+	if err != nil {
+		return nil, fmt.Errorf("effective capacities: %w", err)
+	}
+	out := make([][nr]int64, len(nodes))
+	for n, node := range nodes {
+		for _, np := range plan.Nodes {
+			if np.Node == node.Name {
+				out[n] = np.Capacity
+			}
+		}
+	}
+	return out, nil
+}
+
+// Replay runs every (contention, policy) pair on workers goroutines.
+// Runs at recordAt contention keep their allocations for plots.
+func Replay(w *World, f *Forecasts, policies []string, contention []float64, recordAt float64, workers int, done *atomic.Int64) (*Result, error) {
+	res := &Result{World: w, Forecasts: f, Runs: make([]*Run, len(contention)*len(policies))}
+	type job struct {
+		i int
+		c float64
+		p string
+	}
+	jobs := make(chan job)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				run, err := replayOne(w, f, j.p, j.c, j.c == recordAt, done)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				res.Runs[j.i] = run
+				mu.Unlock()
+			}
+		}()
+	}
+	// The solver-backed policies are the slow ones: start them first.
+	order := make([]job, 0, len(res.Runs))
+	for ci, c := range contention {
+		for pi, p := range policies {
+			order = append(order, job{ci*len(policies) + pi, c, p})
+		}
+	}
+	for _, solverFirst := range []bool{true, false} {
+		for _, j := range order {
+			if isSolverPolicy(j.p) == solverFirst {
+				jobs <- j
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	finishResult(res, policies, contention)
+	return res, nil
+}
+
+func isSolverPolicy(p string) bool {
+	return p == PolicyAllot || p == PolicyAllotNoFair || p == PolicyAllotNoBoost || p == PolicyOracle
+}
+
+// finishResult fills the utility ratios (against the oracle at the same
+// contention, which is replayed when not asked for) and forecast coverage.
+func finishResult(res *Result, policies []string, contention []float64) {
+	cov90, cov99 := coverage(res.World, res.Forecasts)
+	for ci := range contention {
+		row := res.Runs[ci*len(policies) : (ci+1)*len(policies)]
+		var oracle float64
+		for _, r := range row {
+			if r.Policy == PolicyOracle {
+				oracle = r.Metrics.Utility
+			}
+		}
+		for _, r := range row {
+			r.Metrics.UtilityRatio = ratio(r.Metrics.Utility, oracle)
+			if isSolverPolicy(r.Policy) && r.Policy != PolicyOracle {
+				r.Metrics.CoverageP90, r.Metrics.CoverageP99 = cov90, cov99
+			}
+		}
+	}
+}
+
+// coverage is the fraction of evaluated (service, resource, epoch) whose
+// demand was at or below the bid's p90 and p99.
+func coverage(w *World, f *Forecasts) (float64, float64) {
+	var n, c90, c99 int
+	for s, sv := range w.Svcs {
+		for r := range nr {
+			if !sv.Has[r] {
+				continue
+			}
+			for k := 0; k < w.Steps; k++ {
+				q := toQuantiles(f.Q[s][r][k])
+				u := sv.Demand[r][w.Warmup+k]
+				n++
+				if u <= float64(q.P90) {
+					c90++
+				}
+				if u <= float64(q.P99) {
+					c99++
+				}
+			}
+		}
+	}
+	return ratio(float64(c90), float64(n)), ratio(float64(c99), float64(n))
+}

@@ -1,0 +1,111 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Report is the --json document.
+type Report struct {
+	Scenario string         `json:"scenario"`
+	Services int            `json:"services"`
+	Nodes    int            `json:"nodes"`
+	Days     float64        `json:"days"`
+	Epoch    string         `json:"epoch"`
+	Breaches int            `json:"breaches"`
+	Results  []ReportLevel  `json:"results"`
+	Series   []ReportSeries `json:"series,omitempty"`
+	Seconds  float64        `json:"seconds"`
+}
+
+// ReportLevel is every policy at one contention level.
+type ReportLevel struct {
+	Contention float64        `json:"contention"`
+	Policies   []ReportPolicy `json:"policies"`
+}
+
+// ReportPolicy is one policy's metrics.
+type ReportPolicy struct {
+	Name string `json:"name"`
+	Metrics
+}
+
+// ReportSeries says which real series a service replays.
+type ReportSeries struct {
+	Service string            `json:"service"`
+	Class   string            `json:"class"`
+	Node    string            `json:"node"`
+	Series  map[string]string `json:"series"`
+	Models  map[string]string `json:"models,omitempty"`
+}
+
+// NewReport summarises a result.
+func NewReport(res *Result, contention []float64, policies []string) *Report {
+	w := res.World
+	rep := &Report{Scenario: w.Name, Services: len(w.Svcs), Nodes: len(w.Nodes), Days: float64(w.Steps) * w.Epoch.Hours() / 24, Epoch: w.Epoch.String(), Breaches: len(w.Breaches)}
+	for ci, c := range contention {
+		lv := ReportLevel{Contention: c}
+		for pi := range policies {
+			r := res.Runs[ci*len(policies)+pi]
+			lv.Policies = append(lv.Policies, ReportPolicy{Name: r.Policy, Metrics: r.Metrics})
+		}
+		rep.Results = append(rep.Results, lv)
+	}
+	for s, sv := range w.Svcs {
+		rs := ReportSeries{Service: sv.Def.Name, Class: string(sv.Def.Class), Node: w.Nodes[sv.Node], Series: map[string]string{}, Models: map[string]string{}}
+		for r := range nr {
+			if sv.Has[r] {
+				name := resName(r)
+				rs.Series[name] = sv.Label[r]
+				if res.Forecasts != nil {
+					rs.Models[name] = res.Forecasts.Model[s][r]
+				}
+			}
+		}
+		rep.Series = append(rep.Series, rs)
+	}
+	return rep
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func (rep *Report) WriteJSON(out io.Writer) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("writing json report: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes the human-readable table.
+func (rep *Report) WriteTable(out io.Writer) error {
+	fmt.Fprintf(out, "scenario %s: %d services, %d nodes, %.1f days at %s epochs, %d injected SLA breaches\n", rep.Scenario, rep.Services, rep.Nodes, rep.Days, rep.Epoch, rep.Breaches)
+	for _, lv := range rep.Results {
+		fmt.Fprintf(out, "\ncontention %.1f (Σp95 / capacity)\n", lv.Contention)
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "policy\tslack\tshortfall\tshort(w)\tshort intervals\toom_risk\tutility\tjain\tchurn\tboost rec.\tbreach short\tboosts\t")
+		for _, p := range lv.Policies {
+			m := p.Metrics
+			fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.2f%%\t%.1f%%\t%.2f%%\t%.1f%%\t%.3f\t%.3f\t%.0f min\t%.1f%%\t%d\t\n",
+				p.Name, 100*m.Slack, 100*m.Shortfall, 100*m.ShortfallW, 100*m.ShortIntervals, 100*m.OOMRisk, 100*m.UtilityRatio, m.Jain, m.Churn, m.BoostRecoveryMin, 100*m.BreachShortfall, m.Boosts)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("writing table: %w", err)
+		}
+	}
+	for _, lv := range rep.Results[:min(1, len(rep.Results))] {
+		for _, p := range lv.Policies {
+			if p.CoverageP90 > 0 {
+				fmt.Fprintf(out, "\nforecast coverage (bids' p90 / p99): %.1f%% / %.1f%%\n", 100*p.CoverageP90, 100*p.CoverageP99)
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func resName(r int) string {
+	return [nr]string{"cpu", "memory", "io", "net"}[r]
+}

@@ -1,0 +1,240 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// TestEndToEnd replays the example scenario (four services on the demo's
+// NAB traces, one day after one day of warm-up) through Main with --json,
+// and checks the document's shape and that the oracle is never beaten.
+func TestEndToEnd(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "1", "--warmup", "1", "--json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "100%") {
+		t.Errorf("no progress bar on stderr: %q", stderr.String())
+	}
+	var rep struct {
+		Scenario string  `json:"scenario"`
+		Services int     `json:"services"`
+		Nodes    int     `json:"nodes"`
+		Days     float64 `json:"days"`
+		Results  []struct {
+			Contention float64 `json:"contention"`
+			Policies   []struct {
+				Name         string   `json:"name"`
+				Slack        *float64 `json:"slack"`
+				Shortfall    *float64 `json:"shortfall"`
+				OOMRisk      *float64 `json:"oom_risk"`
+				UtilityRatio *float64 `json:"utility_ratio"`
+				Jain         *float64 `json:"jain"`
+				Churn        *float64 `json:"churn"`
+			} `json:"policies"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, stdout.String())
+	}
+	if rep.Scenario != "example" || rep.Services != 4 || rep.Nodes != 2 || rep.Days != 1 {
+		t.Errorf("header = %+v", rep)
+	}
+	if len(rep.Results) != 3 || rep.Results[1].Contention != 1.0 {
+		t.Fatalf("results = %+v", rep.Results)
+	}
+	for _, lv := range rep.Results {
+		var names []string
+		for _, p := range lv.Policies {
+			names = append(names, p.Name)
+			for _, v := range []*float64{p.Slack, p.Shortfall, p.OOMRisk, p.UtilityRatio, p.Jain, p.Churn} {
+				if v == nil || math.IsNaN(*v) || *v < 0 || *v > 1+1e-9 && v != p.Churn {
+					t.Errorf("contention %v policy %s: a metric is missing or out of range: %+v", lv.Contention, p.Name, p)
+				}
+			}
+		}
+		if strings.Join(names, ",") != strings.Join(AllPolicies(), ",") {
+			t.Errorf("policies %v, want %v", names, AllPolicies())
+		}
+		for _, p := range lv.Policies {
+			if *p.UtilityRatio > 1+1e-9 {
+				t.Errorf("%s at contention %.1f beats the oracle: utility ratio %v", p.Name, lv.Contention, *p.UtilityRatio)
+			}
+		}
+	}
+}
+
+// TestPlots writes the plots of a short replay of two policies.
+func TestPlots(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "0.5", "--warmup", "1", "--policy", "allot,vpa", "--contention", "1", "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "contention 1.0") {
+		t.Errorf("no table on stdout: %q", stdout.String())
+	}
+	for _, f := range []string{"slack-shortfall.png", "tradeoff.png", "alloc-allot-node-1.png", "alloc-vpa-node-2.png", "alloc-oracle-node-1.png", "forecast-web.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("plot %s missing: %v", f, err)
+		}
+	}
+}
+
+// TestOracleOptimalPerEpoch: on random one-epoch instances (random weights,
+// demands and capacities), no feasible allocation, random or from a
+// baseline, has more utility than the oracle's plan.
+func TestOracleOptimalPerEpoch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	classes := []bidding.Class{bidding.ClassCritical, bidding.ClassStandard, bidding.ClassBatch}
+	for inst := range 60 {
+		w := &World{Name: "rand", Epoch: 300e9, Warmup: 2, Steps: 1, Nodes: []string{"n1", "n2"}}
+		nsvc := 2 + rng.IntN(6)
+		for s := range nsvc {
+			sv := Svc{Def: bidding.Service{Name: string(rune('a' + s)), Class: classes[rng.IntN(3)]}, Node: rng.IntN(2)}
+			var p95 [nr]float64
+			for _, r := range []int{0, 1} {
+				sv.Has[r] = true
+				base := 100 + rng.Float64()*5000
+				if r == 1 {
+					base *= 1 << 20
+				}
+				sv.Demand[r] = []float64{base * rng.Float64(), base * rng.Float64(), base * 2 * rng.Float64()}
+				p95[r] = base
+			}
+			w.Svcs = append(w.Svcs, sv)
+			w.p95 = append(w.p95, p95)
+		}
+		c := 0.5 + rng.Float64()
+		nodes := w.Capacities(c)
+		eff, err := effectiveCapacities(nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &env{w: w, nodes: nodes, eff: eff}
+		utility := func(alloc [][nr]int64) float64 {
+			a := newAcc(w.p95, eff)
+			d := make([][nr]float64, nsvc)
+			has := make([][nr]bool, nsvc)
+			wt := make([]float64, nsvc)
+			for s, sv := range w.Svcs {
+				has[s], wt[s] = sv.Has, sv.Def.EffectiveWeight()
+				for r := range nr {
+					if sv.Has[r] {
+						d[s][r] = sv.Demand[r][w.Warmup]
+					}
+				}
+			}
+			a.epoch(alloc, d, has, wt, make([]bool, nsvc))
+			return a.util
+		}
+		oracle, err := newAllot(e, allotCfg{oracle: true}).allocate(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		best := utility(oracle)
+		var rivals [][][nr]int64
+		for _, p := range []policy{&reactive{e: e}, newVPA(e), newStatic(e)} {
+			a, err := p.allocate(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rivals = append(rivals, a)
+		}
+		for range 20 {
+			req := make([][nr]float64, nsvc)
+			for s := range req {
+				for r := range nr {
+					req[s][r] = rng.Float64() * 3 * w.p95[s][r]
+				}
+			}
+			rivals = append(rivals, e.fit(req))
+		}
+		for i, a := range rivals {
+			if u := utility(a); u > best*(1+1e-9)+1e-12 {
+				t.Errorf("instance %d: rival %d has utility %v > oracle's %v", inst, i, u, best)
+			}
+		}
+	}
+}
+
+func TestScenarioFileErrors(t *testing.T) {
+	base := `nodes = ["n1"]
+service "a" {
+  node = "n1"
+  series "cpu" {
+    file = "ec2_cpu_utilization_5f5533.csv"
+    %s
+  }
+}
+%s`
+	tests := []struct {
+		name, series, extra, want string
+	}{
+		{"no scale", "", "", "scale"},
+		{"both", `scale = 1
+    p95 = "1"`, "", "not both"},
+		{"bad p95", `p95 = "lots"`, "", "p95"},
+		{"unknown key", `scale = 1
+    colour = "red"`, "", "colour"},
+		{"unknown node", `scale = 1`, `service "b" {
+  node = "n9"
+  series "cpu" {
+    file = "ec2_cpu_utilization_5f5533.csv"
+    scale = 1
+  }
+}`, "unknown node"},
+		{"bad breach", `scale = 1`, `breach {
+  service = "a"
+  start = "soon"
+  duration = "1h"
+  factor = 2
+}`, "breach"},
+	}
+	dir := t.TempDir()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "s.hcl")
+			body := strings.Replace(strings.Replace(base, "%s", tc.series, 1), "%s", tc.extra, 1)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sc, err := LoadScenarioFile(p, "../demo/data")
+			if err == nil {
+				_, err = Build(sc)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := [][]string{
+		{},
+		{"--trace", "x", "--policy", "magic"},
+		{"--trace", "x", "--days", "0"},
+		{"--trace", "x", "extra"},
+	}
+	for _, args := range tests {
+		var out, errb bytes.Buffer
+		if code := Main(args, &out, &errb); code != 2 {
+			t.Errorf("Main(%q) = %d, want 2 (stderr %q)", args, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--trace", t.TempDir()}, &out, &errb); code != 1 {
+		t.Errorf("empty trace dir: exit %d, want 1", code)
+	}
+}

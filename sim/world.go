@@ -1,0 +1,173 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+const nr = bidding.NumResources
+
+// World is a scenario made concrete: demand per service and resource in
+// base units at every epoch (Warmup epochs of history, then Steps evaluated
+// epochs), injected surges included.
+type World struct {
+	Name     string
+	Epoch    time.Duration
+	Warmup   int
+	Steps    int
+	Nodes    []string
+	Svcs     []Svc
+	Breaches []WBreach
+	p95      [][nr]float64 // per service: organic 95th percentile over the evaluated window
+}
+
+// Svc is one service of a World.
+type Svc struct {
+	Def    bidding.Service
+	Node   int
+	Has    [nr]bool
+	Label  [nr]string    // series the resource replays
+	Demand [nr][]float64 // Warmup+Steps values (nil where !Has)
+}
+
+// WBreach is a breach with the service resolved to its index.
+type WBreach struct {
+	Svc           int
+	Start, Epochs int // evaluated-window epochs
+	Factor        float64
+}
+
+// Build materialises a scenario.
+func Build(sc *Scenario) (*World, error) {
+	if sc.Epoch <= 0 {
+		return nil, fmt.Errorf("scenario %s: epoch must be positive", sc.Name)
+	}
+	day := float64(24*time.Hour) / float64(sc.Epoch)
+	w := &World{Name: sc.Name, Epoch: sc.Epoch, Warmup: int(math.Round(sc.WarmupDays * day)), Steps: int(math.Round(sc.Days * day)), Nodes: slices.Clone(sc.Nodes)}
+	if w.Steps < 1 {
+		return nil, fmt.Errorf("scenario %s: %v days is less than one epoch", sc.Name, sc.Days)
+	}
+	if len(w.Nodes) == 0 || len(sc.Services) == 0 {
+		return nil, fmt.Errorf("scenario %s: needs at least one node and one service", sc.Name)
+	}
+	node := map[string]int{}
+	for i, n := range w.Nodes {
+		if err := bidding.ValidateName("node", n); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+		node[n] = i
+	}
+	total := w.Warmup + w.Steps
+	names := map[string]int{}
+	for _, sp := range sc.Services {
+		n, ok := node[sp.Node]
+		if !ok {
+			return nil, fmt.Errorf("scenario %s: service %s: unknown node %q", sc.Name, sp.Name, sp.Node)
+		}
+		s := Svc{Def: bidding.Service{Name: sp.Name, Class: sp.Class, Weight: sp.Weight, Min: sp.Min}, Node: n}
+		if err := s.Def.Validate(); err != nil {
+			return nil, fmt.Errorf("scenario %s: service %s: %w", sc.Name, sp.Name, err)
+		}
+		if _, dup := names[sp.Name]; dup {
+			return nil, fmt.Errorf("scenario %s: service %s appears twice", sc.Name, sp.Name)
+		}
+		names[sp.Name] = len(w.Svcs)
+		var p95 [nr]float64
+		for r, ss := range sp.Series {
+			if ss == nil || ss.Series == nil {
+				continue
+			}
+			v := regrid(ss.Series.Values, ss.Series.Step, sc.Epoch)
+			if ss.Offset < 0 || ss.Offset+total > len(v) {
+				return nil, fmt.Errorf("scenario %s: service %s %s: series %s has %d epochs, %d needed from offset %d", sc.Name, sp.Name, bidding.Resource(r), ss.Series.ID(), len(v), total, ss.Offset)
+			}
+			d := make([]float64, total)
+			for i := range d {
+				d[i] = math.Max(0, v[ss.Offset+i])
+			}
+			scale := ss.Scale
+			if scale <= 0 {
+				q := quantile(d[w.Warmup:], 0.95)
+				if q <= 0 {
+					q = slices.Max(d)
+				}
+				if q <= 0 {
+					return nil, fmt.Errorf("scenario %s: service %s %s: series %s is zero over the window", sc.Name, sp.Name, bidding.Resource(r), ss.Series.ID())
+				}
+				scale = ss.P95 / q
+			}
+			for i := range d {
+				d[i] *= scale
+			}
+			s.Has[r], s.Demand[r], s.Label[r] = true, d, ss.Series.ID()
+			p95[r] = quantile(d[w.Warmup:], 0.95)
+		}
+		if !slices.Contains(s.Has[:], true) {
+			return nil, fmt.Errorf("scenario %s: service %s has no series", sc.Name, sp.Name)
+		}
+		w.Svcs = append(w.Svcs, s)
+		w.p95 = append(w.p95, p95)
+	}
+	for _, b := range sc.Breaches {
+		i, ok := names[b.Service]
+		if !ok {
+			return nil, fmt.Errorf("scenario %s: breach: unknown service %q", sc.Name, b.Service)
+		}
+		if b.Start < 0 || b.Epochs < 1 || b.Factor <= 0 || math.IsNaN(b.Factor) {
+			return nil, fmt.Errorf("scenario %s: breach on %s: start %d, %d epochs, factor %v: want start ≥ 0, at least one epoch, factor > 0", sc.Name, b.Service, b.Start, b.Epochs, b.Factor)
+		}
+		if b.Start >= w.Steps {
+			continue // after the evaluated window (e.g. --days shortened it)
+		}
+		b.Epochs = min(b.Epochs, w.Steps-b.Start)
+		w.Breaches = append(w.Breaches, WBreach{Svc: i, Start: b.Start, Epochs: b.Epochs, Factor: b.Factor})
+		for r := range nr {
+			if r == int(bidding.Memory) || !w.Svcs[i].Has[r] {
+				continue
+			}
+			d := w.Svcs[i].Demand[r]
+			for k := b.Start; k < b.Start+b.Epochs; k++ {
+				d[w.Warmup+k] *= b.Factor
+			}
+		}
+	}
+	return w, nil
+}
+
+// Capacities returns the nodes with raw capacity such that, per node and
+// resource, Σ(services' organic p95) / capacity = contention.
+func (w *World) Capacities(contention float64) []bidding.Node {
+	out := make([]bidding.Node, len(w.Nodes))
+	for n, name := range w.Nodes {
+		out[n].Name = name
+	}
+	var sum = make([][nr]float64, len(w.Nodes))
+	for i, s := range w.Svcs {
+		for r := range nr {
+			sum[s.Node][r] += w.p95[i][r]
+		}
+	}
+	for n := range out {
+		for r := range nr {
+			out[n].Capacity[r] = int64(math.Ceil(sum[n][r] / contention))
+		}
+	}
+	return out
+}
+
+// quantile is the q-quantile of v by linear interpolation (v is not modified).
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(s)-1)
+	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
+}
