@@ -248,6 +248,8 @@ func (s *Server) finish(w http.ResponseWriter, err error) {
 		writeErr(w, http.StatusBadRequest, rej.Err)
 	case errors.Is(err, errNoLeader):
 		writeErr(w, http.StatusServiceUnavailable, err)
+	case errors.Is(err, context.Canceled):
+		// The caller went away (or the agent is stopping): nothing to answer.
 	default:
 		s.log.Error("request failed", "error", err)
 		writeErr(w, http.StatusServiceUnavailable, err)
@@ -393,7 +395,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body
 	req.Header.Set(headerForwarded, "1")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: forwarding to the leader at %s failed: %v", errNoLeader, addr, err)
+		return fmt.Errorf("%w: forwarding to %s failed: %w", errNoLeader, addr, err)
 	}
 	defer resp.Body.Close()
 	for _, h := range []string{"Content-Type", "X-Allot-Index", "X-Allot-Known-Leader"} {
@@ -419,10 +421,24 @@ func (s *Server) forwardToAnyServer(w http.ResponseWriter, r *http.Request) erro
 		}
 		body = b
 	}
+	// Try the live servers in turn: one that cannot even be dialled (dead or
+	// cut off, and gossip has not noticed yet) never saw the request, so the
+	// next one may have it; any other failure is returned as is.
+	var lastErr error
 	for _, m := range s.agent.Members() {
-		if m.Server && m.Status == gossip.StatusAlive && m.HTTPAddr != "" {
-			return s.proxy(w, r, m.HTTPAddr, body)
+		if !m.Server || m.Status != gossip.StatusAlive || m.HTTPAddr == "" {
+			continue
 		}
+		err := s.proxy(w, r, m.HTTPAddr, body)
+		var op *net.OpError
+		if err != nil && errors.As(err, &op) && op.Op == "dial" && r.Context().Err() == nil {
+			lastErr = err
+			continue
+		}
+		return err
+	}
+	if lastErr != nil {
+		return lastErr
 	}
 	return fmt.Errorf("%w: this client knows no live server", errNoLeader)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/allot-dev/allot/bidding"
@@ -86,12 +87,9 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 		}
 		delete(s.Services, c.Name)
 		delete(s.Boosts, c.Name)
-		for k, bids := range s.Bids {
-			for _, b := range bids {
-				if b.Service == c.Name {
-					delete(s.Bids, k)
-				}
-				break
+		for k := range s.Bids {
+			if svc, _, _ := strings.Cut(k, "/"); svc == c.Name {
+				delete(s.Bids, k)
 			}
 		}
 	case *SubmitBids:
@@ -145,12 +143,9 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 			return fmt.Errorf("id: member %q is not recorded", c.ID)
 		}
 		delete(s.Members, c.ID)
-		for k, bids := range s.Bids {
-			for _, b := range bids {
-				if b.Node == m.Name {
-					delete(s.Bids, k)
-				}
-				break
+		for k := range s.Bids {
+			if _, node, _ := strings.Cut(k, "/"); node == m.Name {
+				delete(s.Bids, k)
 			}
 		}
 	case *SetSettings:
