@@ -59,6 +59,7 @@ Allocation:
   boost SERVICE --factor F --ttl D --reason TEXT
 Tools:
   forecast eval ...                   score the forecasters (M4 Hourly, CSV series)
+  sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size
   keygen                              a gossip encryption key
   version
@@ -92,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return cmdAgent(e, cargs)
 	case "bench":
 		return cmdBench(e, cargs)
+	case "sim":
+		return cmdSim(e, cargs)
 	case "forecast":
 		if len(cargs) > 0 && cargs[0] == "eval" {
 			return cmdForecastEval(e, cargs[1:])

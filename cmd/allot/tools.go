@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/allot-dev/allot/bidding/bench"
 	"github.com/allot-dev/allot/forecast/eval"
+	"github.com/allot-dev/allot/sim"
 )
 
 func cmdBench(e *env, args []string) int {
@@ -14,4 +15,8 @@ func cmdBench(e *env, args []string) int {
 
 func cmdForecastEval(e *env, args []string) int {
 	return eval.Main(args, e.stdout, e.stderr)
+}
+
+func cmdSim(e *env, args []string) int {
+	return sim.Main(args, e.stdout, e.stderr)
 }
