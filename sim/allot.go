@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/allot-dev/allot/bidding"
 )
@@ -14,6 +15,7 @@ const (
 	slaServed   = 0.9
 	boostFactor = 3
 	boostTTL    = 12
+	slaEpochs   = 1 // consecutive breaching epochs before the probe boosts
 )
 
 type allotCfg struct {
@@ -25,21 +27,24 @@ type allotCfg struct {
 // allotPolicy runs the real solver every epoch on bids made from the
 // client's forecasts, as the leader does.
 type allotPolicy struct {
-	e       *env
-	cfg     allotCfg
-	svcs    []bidding.Service
-	index   map[string]int
-	prev    *bidding.Plan
-	boosts  []bidding.Boost
-	until   []int // per service: evaluated epoch at which its boost ends
-	nBoost  int
-	solveMS float64
-	solves  int
-	opts    bidding.Options
+	e        *env
+	cfg      allotCfg
+	svcs     []bidding.Service
+	index    map[string]int
+	prev     *bidding.Plan
+	boosts   []bidding.Boost
+	until    []int // per service: evaluated epoch at which its boost ends
+	shortRun []int // per service: consecutive epochs served below slaServed
+	nBoost   int
+	solveMS  float64
+	solves   int
+	opts     bidding.Options
+	live     *liveForecasts // ObserveCapped: the run's own forecasters
+	last     [][nr]int64    // the allocation of the last epoch
 }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {
-	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, until: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
+	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, until: make([]int, len(e.w.Svcs)), shortRun: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
 	for i, s := range e.w.Svcs {
 		def := s.Def
 		if cfg.oracle {
@@ -63,7 +68,11 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 	w := p.e.w
 	bids := make([]bidding.Bid, 0, len(w.Svcs))
 	for s := range w.Svcs {
-		bids = append(bids, p.bidFor(s, k))
+		b, err := p.bidFor(s, k)
+		if err != nil {
+			return nil, fmt.Errorf("epoch %d: %w", k, err)
+		}
+		bids = append(bids, b)
 	}
 	prob := bidding.Problem{Epoch: epochOf(k), Nodes: p.e.nodes, Services: p.svcs, Bids: bids, Boosts: p.boosts, Options: p.opts}
 	if !p.cfg.oracle {
@@ -72,6 +81,12 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 	plan, err := bidding.Solve(prob)
 	if err != nil {
 		return nil, fmt.Errorf("epoch %d: %w", k, err)
+	}
+	for _, pr := range plan.Problems {
+		if strings.Contains(pr, "ignored") {
+			// a simulated client must never send a bid the server drops
+			return nil, fmt.Errorf("epoch %d: %s", k, pr)
+		}
 	}
 	p.prev = plan
 	p.solveMS += plan.Stats.SolveMS
@@ -86,11 +101,12 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 			out[s][r] = a.Get(bidding.Resource(r))
 		}
 	}
+	p.last = out
 	return out, nil
 }
 
 // bidFor is the bid a client sends for service s before evaluated epoch k.
-func (p *allotPolicy) bidFor(s, k int) bidding.Bid {
+func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 	sv := p.e.w.Svcs[s]
 	b := bidding.Bid{Service: sv.Def.Name, Node: p.e.w.Nodes[sv.Node], Epoch: epochOf(k), Resources: map[string]bidding.Quantiles{}}
 	if !p.cfg.oracle {
@@ -108,7 +124,19 @@ func (p *allotPolicy) bidFor(s, k int) bidding.Bid {
 			b.Resources[name] = bidding.Quantiles{P90: u, P99: u}
 			continue
 		}
-		q := toQuantiles(p.e.f.Q[s][r][k])
+		fq, fe := p.e.f.Q[s][r][k], p.e.f.Err[s][r][k]
+		last := 0.0
+		if k > 0 {
+			last = p.e.observed(s, r, p.e.w.Warmup+k-1)
+		}
+		if p.live != nil {
+			var err error
+			if fq, fe, err = p.live.forecast(s, r); err != nil {
+				return b, err
+			}
+			last = p.live.last[s][r]
+		}
+		q := toQuantiles(fq)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
@@ -118,21 +146,32 @@ func (p *allotPolicy) bidFor(s, k int) bidding.Bid {
 			q = p.memoryBid(q)
 		} else {
 			q = throttleBid(q, sv.Def.Class)
+			if k < p.until[s] && k > 0 {
+				q = surgeBid(q, last)
+			}
 		}
 		b.Resources[name] = q
-		b.ForecastError[name] = p.e.f.Err[s][r][k]
+		b.ForecastError[name] = fe
 	}
-	return b
+	return b, nil
 }
 
 // observe is the SLA probe: a service served below slaServed raises a boost
 // starting at the next epoch, unless one is already in force.
 func (p *allotPolicy) observe(k int, served []float64) {
+	if p.live != nil {
+		p.live.observe(k, p.last)
+	}
 	if !p.cfg.boost {
 		return
 	}
 	for s, f := range served {
-		if f >= slaServed || k+1 < p.until[s] || p.svcs[s].Class == bidding.ClassBatch {
+		if f >= slaServed {
+			p.shortRun[s] = 0
+			continue
+		}
+		p.shortRun[s]++
+		if p.shortRun[s] < slaEpochs || k+1 < p.until[s] || p.svcs[s].Class == bidding.ClassBatch {
 			continue
 		}
 		p.boosts = append(p.boosts, bidding.Boost{Service: p.svcs[s].Name, Factor: boostFactor, StartEpoch: epochOf(k + 1), TTLEpochs: boostTTL, Reason: "sla probe: served below 90% of demand"})
@@ -155,37 +194,3 @@ func (p *allotPolicy) stats() (int, float64) {
 	}
 	return p.nBoost, p.solveMS / float64(p.solves)
 }
-
-// memoryBid pads a memory bid: usage above a memory allocation is an OOM
-// kill, not a throttle. The solver's deadband keeps a previous allocation
-// up to Deadband below the new grant, so the quantiles are raised by that
-// fraction (a kept allocation then still covers the forecast p99), and a max
-// one more p50→p99 spread above p99 asks for spare capacity (the utility
-// segment of least value, granted only where nobody else wants it).
-func (p *allotPolicy) memoryBid(q bidding.Quantiles) bidding.Quantiles {
-	pad := func(v int64) int64 { return int64(math.Ceil(float64(v) * (1 + p.opts.Deadband))) }
-	q.P50, q.P90, q.P99 = pad(q.P50), pad(q.P90), pad(q.P99)
-	q.Max = q.P99 + (q.P99 - q.P90)
-	return q
-}
-
-// throttleBid sets how far up the forecast distribution a throttled
-// resource (cpu, io, net: a shortfall slows the service, it does not kill
-// it) bids, by class: critical services up to p99, standard up to p95,
-// batch up to p90. The solver grants at most the bid's p99, so the top is
-// moved down to the class's quantile (p95 interpolated between p90 and p99
-// as for a normal distribution).
-func throttleBid(q bidding.Quantiles, c bidding.Class) bidding.Quantiles {
-	switch c {
-	case bidding.ClassCritical:
-	case bidding.ClassBatch:
-		q.P99 = q.P90
-	default:
-		q.P99 = q.P90 + int64(p95Between*float64(q.P99-q.P90))
-	}
-	return q
-}
-
-// p95Between places p95 between p90 and p99 as in a normal distribution:
-// (1.645−1.282)/(2.326−1.282).
-const p95Between = 0.348

@@ -28,6 +28,7 @@ type Options struct {
 	Contention []float64
 	Workers    int
 	Progress   bool
+	Observe    string
 	// Set records the flags given explicitly: they override a scenario file.
 	Set map[string]bool
 }
@@ -69,7 +70,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.Trace, "trace", "", "directory of CSV traces (every CSV below it; each numeric column is a candidate series)")
-	fs.Var(listFlag{&o.Policies}, "policy", "policy to replay (repeatable or comma-separated): "+strings.Join(AllPolicies(), ", ")+" (default all)")
+	fs.Var(listFlag{&o.Policies}, "policy", "policy to replay (repeatable or comma-separated): "+strings.Join(AllPolicies(), ", ")+" (default all; the oracle is always replayed)")
 	fs.StringVar(&o.Out, "out", "", "directory for PNG plots")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON document instead of the table")
 	fs.StringVar(&o.Scenario, "scenario", "", "scenario file (HCL or JSON) describing nodes, services, classes and series")
@@ -83,6 +84,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.Var(floatsFlag{&o.Contention}, "contention", "contention levels Σp95/capacity, comma-separated")
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.BoolVar(&o.Progress, "progress", true, "progress bar on stderr")
+	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (true demand, as measured from throttling and pressure) or capped (usage capped at the allocation)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -96,6 +98,9 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	}
 	if o.Days <= 0 || o.Warmup < 0 || o.Services < 1 || o.Nodes < 1 || o.Workers < 1 || o.Breaches < 0 {
 		return nil, errors.New("--days, --services, --nodes and --workers must be positive, --warmup and --breaches not negative")
+	}
+	if o.Observe != ObserveDemand && o.Observe != ObserveCapped {
+		return nil, fmt.Errorf("--observe %q: allowed: %s, %s", o.Observe, ObserveDemand, ObserveCapped)
 	}
 	if len(o.Policies) == 0 {
 		o.Policies = AllPolicies()
@@ -166,7 +171,7 @@ func Simulate(o *Options, stderr io.Writer) (*Result, []float64, []string, error
 			record = c
 		}
 	}
-	res, err := Replay(w, f, policies, contention, record, o.Workers, &done)
+	res, err := Replay(w, f, policies, contention, o.Observe, record, o.Workers, &done)
 	if err != nil {
 		return nil, nil, nil, err
 	}

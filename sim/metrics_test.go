@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -131,5 +132,23 @@ func TestVPAHistogram(t *testing.T) {
 	h2.add(1000, 9)
 	if got := h2.percentile(0.5); got < 1000 || got > 1100 {
 		t.Errorf("weighted p50 = %v, want ~1000", got)
+	}
+}
+
+// TestRecovery: one breach of 4 epochs on service 0; it is short in the
+// first two (served 50%, then 90%) and recovered from the third, so the
+// recovery takes 2 epochs = 10 minutes; breach shortfall (5+1)/(4·10).
+func TestRecovery(t *testing.T) {
+	w := &World{Epoch: 5 * time.Minute, Steps: 10, Breaches: []WBreach{{Svc: 0, Start: 3, Epochs: 4, Factor: 2}}}
+	rc := newRecovery(w)
+	has := [][nr]bool{{true}}
+	inv := [][nr]float64{{1}}
+	allocs := []int64{10, 10, 10, 5, 9, 10, 12, 10, 10, 10}
+	for k, a := range allocs {
+		rc.epoch(k, [][nr]int64{{a}}, [][nr]float64{{10}}, has, inv)
+	}
+	mins, short := rc.result(w)
+	if !near(mins, 10) || !near(short, 6.0/40) {
+		t.Errorf("recovery = %v min, breach shortfall %v; want 10 min, %v", mins, short, 6.0/40)
 	}
 }

@@ -21,6 +21,14 @@ import (
 // every contention (tradeoff.png); forecast vs actual with p90/p99 bands for
 // a few services (forecast-SERVICE.png).
 func WritePlots(res *Result, contention []float64, policies []string, dir string) error {
+	return writePlots(res, contention, policies, dir, 1)
+}
+
+// writePlots draws at scale times the default sizes.
+func writePlots(res *Result, contention []float64, policies []string, dir string, scale float64) error {
+	save := func(p *plot.Plot, w, h vg.Length, path string) error {
+		return savePNG(p, vg.Length(scale)*w, vg.Length(scale)*h, path)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("plots: %w", err)
 	}
@@ -29,26 +37,28 @@ func WritePlots(res *Result, contention []float64, policies []string, dir string
 			continue
 		}
 		for n := range res.World.Nodes {
-			if err := plotNode(res.World, run, n, bidding.CPU, dir); err != nil {
+			if err := plotNode(res.World, run, n, bidding.CPU, dir, save); err != nil {
 				return err
 			}
 		}
 	}
-	if err := plotBars(res, contention, policies, dir); err != nil {
+	if err := plotBars(res, contention, policies, dir, save); err != nil {
 		return err
 	}
-	if err := plotTradeoff(res, contention, policies, dir); err != nil {
+	if err := plotTradeoff(res, contention, policies, dir, save); err != nil {
 		return err
 	}
 	for _, s := range forecastPlotServices(res.World, 4) {
-		if err := plotForecast(res, s, dir); err != nil {
+		if err := plotForecast(res, s, dir, save); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func save(p *plot.Plot, w, h vg.Length, path string) error {
+type saver func(p *plot.Plot, w, h vg.Length, path string) error
+
+func savePNG(p *plot.Plot, w, h vg.Length, path string) error {
 	if err := p.Save(w, h, path); err != nil {
 		return fmt.Errorf("plot %s: %w", filepath.Base(path), err)
 	}
@@ -58,7 +68,7 @@ func save(p *plot.Plot, w, h vg.Length, path string) error {
 // hours gives the x of evaluated epoch k.
 func hours(w *World, k int) float64 { return float64(k) * w.Epoch.Hours() }
 
-func plotNode(w *World, run *Run, n int, r bidding.Resource, dir string) error {
+func plotNode(w *World, run *Run, n int, r bidding.Resource, dir string, save saver) error {
 	var svcs []int
 	for s, sv := range w.Svcs {
 		if sv.Node == n && sv.Has[r] {
@@ -130,7 +140,7 @@ func unitLabel(r bidding.Resource) string {
 	return [nr]string{"cores", "GiB", "MiB/s", "Mbit/s"}[r]
 }
 
-func plotBars(res *Result, contention []float64, policies []string, dir string) error {
+func plotBars(res *Result, contention []float64, policies []string, dir string, save saver) error {
 	ci := recordedIndex(res, contention)
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("slack and shortfall per policy at contention %.1f", contention[ci])
@@ -176,7 +186,7 @@ func recordedIndex(res *Result, contention []float64) int {
 	return 0
 }
 
-func plotTradeoff(res *Result, contention []float64, policies []string, dir string) error {
+func plotTradeoff(res *Result, contention []float64, policies []string, dir string, save saver) error {
 	p := plot.New()
 	p.Title.Text = "slack vs shortfall (lower left is better)"
 	p.X.Label.Text = "slack %"
@@ -222,7 +232,7 @@ func forecastPlotServices(w *World, n int) []int {
 
 // plotForecast draws the first resource of service s over the first two
 // evaluated days: actual usage, forecast p50 and the p90 and p99 bands.
-func plotForecast(res *Result, s int, dir string) error {
+func plotForecast(res *Result, s int, dir string, save saver) error {
 	w, f := res.World, res.Forecasts
 	sv := w.Svcs[s]
 	r := firstResource(sv)

@@ -40,6 +40,7 @@ type env struct {
 	f     *Forecasts
 	nodes []bidding.Node // raw capacities
 	eff   [][nr]int64    // effective capacities (after the solver's headroom)
+	obs   string         // ObserveDemand or ObserveCapped
 }
 
 func newPolicy(name string, e *env) (policy, error) {
@@ -51,11 +52,11 @@ func newPolicy(name string, e *env) (policy, error) {
 	case PolicyVPA:
 		return newVPA(e), nil
 	case PolicyAllot:
-		return newAllot(e, allotCfg{fair: true, boost: true}), nil
+		return newLiveAllot(e, allotCfg{fair: true, boost: true})
 	case PolicyAllotNoFair:
-		return newAllot(e, allotCfg{fair: false, boost: true}), nil
+		return newLiveAllot(e, allotCfg{fair: false, boost: true})
 	case PolicyAllotNoBoost:
-		return newAllot(e, allotCfg{fair: true, boost: false}), nil
+		return newLiveAllot(e, allotCfg{fair: true, boost: false})
 	case PolicyOracle:
 		return newAllot(e, allotCfg{oracle: true}), nil
 	}
@@ -152,3 +153,17 @@ func (p *reactive) allocate(k int) ([][nr]int64, error) {
 }
 func (p *reactive) observe(int, []float64) {}
 func (p *reactive) stats() (int, float64)  { return 0, 0 }
+
+// newLiveAllot is an Allot policy that, under ObserveCapped, runs its own
+// forecasters on the usage its allocations let through.
+func newLiveAllot(e *env, cfg allotCfg) (policy, error) {
+	p := newAllot(e, cfg)
+	if e.obs == ObserveCapped {
+		lf, err := newLiveForecasts(e.w)
+		if err != nil {
+			return nil, err
+		}
+		p.live = lf
+	}
+	return p, nil
+}

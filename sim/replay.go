@@ -26,13 +26,13 @@ type Result struct {
 }
 
 // replayOne runs policy name on w at contention c, counting epochs in done.
-func replayOne(w *World, f *Forecasts, name string, c float64, record bool, done *atomic.Int64) (*Run, error) {
+func replayOne(w *World, f *Forecasts, name string, c float64, obs string, record bool, done *atomic.Int64) (*Run, error) {
 	nodes := w.Capacities(c)
 	eff, err := effectiveCapacities(nodes)
 	if err != nil {
 		return nil, err
 	}
-	e := &env{w: w, f: f, nodes: nodes, eff: eff}
+	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: obs}
 	p, err := newPolicy(name, e)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func effectiveCapacities(nodes []bidding.Node) ([][nr]int64, error) {
 
 // Replay runs every (contention, policy) pair on workers goroutines.
 // Runs at recordAt contention keep their allocations for plots.
-func Replay(w *World, f *Forecasts, policies []string, contention []float64, recordAt float64, workers int, done *atomic.Int64) (*Result, error) {
+func Replay(w *World, f *Forecasts, policies []string, contention []float64, obs string, recordAt float64, workers int, done *atomic.Int64) (*Result, error) {
 	res := &Result{World: w, Forecasts: f, Runs: make([]*Run, len(contention)*len(policies))}
 	type job struct {
 		i int
@@ -125,7 +125,7 @@ func Replay(w *World, f *Forecasts, policies []string, contention []float64, rec
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				run, err := replayOne(w, f, j.p, j.c, j.c == recordAt, done)
+				run, err := replayOne(w, f, j.p, j.c, obs, j.c == recordAt, done)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err

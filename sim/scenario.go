@@ -138,7 +138,7 @@ func DefaultScenario(all []*Series, o GenOptions) (*Scenario, error) {
 		}
 	}
 	if len(picked) < o.Services {
-		return nil, fmt.Errorf("default scenario: %d services wanted, only %d usable series groups of at least %d steps", o.Services, len(picked), need)
+		return nil, fmt.Errorf("default scenario: %d services wanted, only %d usable series groups of at least %d epochs (lower --services, --days or --warmup, or add traces)", o.Services, len(picked), need)
 	}
 	used := map[*Series]bool{}
 	for _, c := range picked {

@@ -73,16 +73,24 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// TestPlots writes the plots of a short replay of two policies.
+// TestPlots writes the plots of a short replay of two policies (small, to
+// keep the race detector's PNG encoding fast), and checks the table.
 func TestPlots(t *testing.T) {
 	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "0.5", "--warmup", "1", "--policy", "allot,vpa", "--contention", "1", "--out", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	o, err := ParseArgs([]string{"--scenario", "testdata/example.hcl", "--days", "0.5", "--warmup", "1", "--policy", "allot,vpa", "--contention", "1", "--progress=false"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "contention 1.0") {
-		t.Errorf("no table on stdout: %q", stdout.String())
+	res, contention, policies, err := Simulate(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := NewReport(res, contention, policies).WriteTable(&table); err != nil || !strings.Contains(table.String(), "contention 1.0") {
+		t.Errorf("table: %v\n%s", err, table.String())
+	}
+	if err := writePlots(res, contention, policies, out, 0.3); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range []string{"slack-shortfall.png", "tradeoff.png", "alloc-allot-node-1.png", "alloc-vpa-node-2.png", "alloc-oracle-node-1.png", "forecast-web.png"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
@@ -236,5 +244,42 @@ func TestUsageErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := Main([]string{"--trace", t.TempDir()}, &out, &errb); code != 1 {
 		t.Errorf("empty trace dir: exit %d, want 1", code)
+	}
+}
+
+func TestScenarioJSON(t *testing.T) {
+	sc, err := LoadScenarioFile("testdata/example.json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Name != "example-json" || len(w.Svcs) != 2 || w.Steps != 288 || w.Warmup != 288 || len(w.Breaches) != 1 {
+		t.Fatalf("world %s: %d services, %d+%d epochs, %d breaches", w.Name, len(w.Svcs), w.Warmup, w.Steps, len(w.Breaches))
+	}
+	web := w.Svcs[0]
+	if web.Def.Name != "web" {
+		web = w.Svcs[1]
+	}
+	if !web.Has[bidding.CPU] || !web.Has[bidding.Net] || web.Def.Min[bidding.CPU] != 100 || web.Def.Class != bidding.ClassCritical {
+		t.Errorf("web = %+v", web.Def)
+	}
+	// scale 10: the trace's percent of a core in millicores, before the breach
+	if got := web.Demand[bidding.CPU][0]; got < 300 || got > 700 {
+		t.Errorf("web cpu[0] = %v millicores, want 10 × a ~43%% trace value", got)
+	}
+}
+
+// TestObserveCapped runs Allot with forecasters fed the capped usage.
+func TestObserveCapped(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "0.5", "--warmup", "1", "--policy", "allot", "--contention", "1", "--observe", "capped", "--json", "--progress=false"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"name": "allot"`) {
+		t.Errorf("no allot result: %s", stdout.String())
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,5 +103,70 @@ func TestRegrid(t *testing.T) {
 	got := regrid([]float64{0, 12}, time.Hour, 5*time.Minute)
 	if len(got) != 13 || !near(got[1], 1) || !near(got[12], 12) {
 		t.Errorf("regrid = %v", got)
+	}
+}
+
+func TestDefaultScenario(t *testing.T) {
+	mk := func(file, col string, r bidding.Resource, n int, phase float64) *Series {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = 10 + float64((i+int(phase))%7)
+		}
+		return &Series{File: file, Column: col, Resource: r, Step: 5 * time.Minute, Values: v}
+	}
+	need := 2 * 288
+	all := []*Series{
+		mk("a.csv", "cpu", bidding.CPU, need, 0),
+		mk("a.csv", "mem", bidding.Memory, need, 1),
+		mk("b.csv", "value", bidding.CPU, need+100, 2),
+		mk("c.csv", "value", bidding.CPU, need, 3),
+		mk("c.csv", "value2", bidding.CPU, need, 4),
+		mk("d.csv", "short", bidding.CPU, need-1, 5), // too short
+		mk("e.csv", "m1", bidding.Memory, need, 6),
+		{File: "f.csv", Column: "flat", Resource: bidding.CPU, Step: 5 * time.Minute, Values: make([]float64, need)}, // no variation
+	}
+	sc, err := DefaultScenario(all, GenOptions{Services: 4, Nodes: 2, Days: 1, Warmup: 1, Seed: 3, Breaches: 2, Epoch: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Services) != 4 || len(sc.Nodes) != 2 {
+		t.Fatalf("%d services on %d nodes", len(sc.Services), len(sc.Nodes))
+	}
+	perNode := map[string]int{}
+	for _, s := range sc.Services {
+		perNode[s.Node]++
+		if s.Series[bidding.Memory] == nil {
+			t.Errorf("%s has no memory series", s.Name)
+		}
+		for _, ss := range s.Series {
+			if ss != nil && (ss.Series.Column == "short" || ss.Series.Column == "flat") {
+				t.Errorf("%s uses unusable series %s", s.Name, ss.Series.ID())
+			}
+		}
+	}
+	if perNode["node-1"] == 0 || perNode["node-2"] == 0 {
+		t.Errorf("services per node %v, want both nodes used", perNode)
+	}
+	w, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := w.Capacities(1)
+	for _, s := range w.Svcs {
+		for r := range nr {
+			if s.Has[r] && quantile(s.Demand[r][w.Warmup:], 0.95) <= 0 {
+				t.Errorf("%s: %s p95 is zero", s.Def.Name, bidding.Resource(r))
+			}
+		}
+	}
+	var sum float64
+	for i := range w.Svcs {
+		sum += w.p95[i][bidding.CPU]
+	}
+	if got := float64(caps[0].Capacity[bidding.CPU] + caps[1].Capacity[bidding.CPU]); math.Abs(got-sum) > 2 {
+		t.Errorf("cpu capacity at contention 1 = %v, want Σp95 = %v", got, sum)
+	}
+	if _, err := DefaultScenario(all, GenOptions{Services: 9, Nodes: 2, Days: 1, Warmup: 1, Epoch: 5 * time.Minute}); err == nil {
+		t.Error("9 services from 6 usable groups: want an error")
 	}
 }
