@@ -34,9 +34,9 @@ type AutoConfig struct {
 // over the end of the history: each candidate is fitted on the history
 // minus the validation window and forecasts Horizon steps from every origin
 // in it. The candidate (or median of the k best) with the lowest mean
-// absolute error is refitted on the whole history. The backtest errors of
-// the chosen forecaster are kept for conformal calibration (Residuals).
-// Short histories fall back to fewer, simpler candidates (down to naive).
+// absolute error is kept, its state already updated through the whole
+// history (see AutoConfig.Refit). Cross-fitted backtest errors of the
+// choice serve the conformal calibration (Residuals). Short histories fall back to fewer, simpler candidates (down to naive).
 type Auto struct {
 	cfg    AutoConfig
 	chosen []Model
@@ -64,7 +64,9 @@ func (a *Auto) Name() string {
 }
 
 // Residuals returns the signed backtest errors per horizon step of the
-// chosen forecaster (nil before Fit or when no backtest was possible).
+// chosen forecaster, cross-fitted: the choice made on one half of the
+// validation origins scored on the other half (nil before Fit or when no
+// backtest was possible).
 func (a *Auto) Residuals() [][]float64 { return a.res }
 
 func (a *Auto) candidates(n int) []string {
@@ -94,88 +96,133 @@ func (a *Auto) candidates(n int) []string {
 	return names
 }
 
+// candidate is one model's backtest.
+type candidate struct {
+	name  string
+	fcs   [][]float64 // forecasts from every validation origin
+	mae   float64
+	model Model // fitted on the history minus the validation window, updated through it
+}
+
 // Fit implements Model.
 func (a *Auto) Fit(y []float64) error {
 	n := len(y)
 	if n == 0 {
 		return fmt.Errorf("auto fit: %w", ErrEmpty)
 	}
-	h := a.cfg.Horizon
-	names := a.candidates(n)
 	val := a.cfg.Validation
 	if val <= 0 {
-		val = validationLength(n, h, a.cfg.Spec)
+		val = validationLength(n, a.cfg.Horizon, a.cfg.Spec)
 	}
-	type cand struct {
-		name  string
-		fcs   [][]float64
-		mae   float64
-		model Model // fitted on y[:split], updated through y
-	}
-	var cands []cand
 	split := n - val
+	var cands []candidate
 	if val >= 2 && split >= 2 {
-		for _, name := range names {
-			m, err := NewModel(name, a.cfg.Spec)
-			if err != nil {
-				return fmt.Errorf("auto: %w", err)
-			}
-			fcs, err := WalkForward(m, y, split, h)
-			if err != nil {
-				continue // candidate cannot handle this history
-			}
-			cands = append(cands, cand{name, fcs, walkMAE(fcs, y, split), m})
+		var err error
+		if cands, err = a.backtest(y, split); err != nil {
+			return err
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].mae < cands[j].mae })
-	var pick []string
-	var walked []Model
 	a.res = nil
-	if len(cands) == 0 {
-		pick = []string{"naive"}
-	} else {
-		bestK, bestMAE := 1, cands[0].mae
-		var bestFcs [][]float64 = cands[0].fcs
-		if a.cfg.Combine != CombineBest {
-			for k := 2; k <= len(cands); k++ {
-				if a.cfg.Combine == CombineMedian && k < len(cands) {
-					continue
-				}
-				sets := make([][][]float64, k)
-				for i := range sets {
-					sets[i] = cands[i].fcs
-				}
-				comb := combineForecasts(sets)
-				mae := walkMAE(comb, y, split)
-				if mae < bestMAE || a.cfg.Combine == CombineMedian {
-					bestK, bestMAE, bestFcs = k, mae, comb
-				}
-			}
-		}
-		for i := 0; i < bestK; i++ {
-			pick = append(pick, cands[i].name)
-			walked = append(walked, cands[i].model)
-		}
-		a.res = stepResiduals(bestFcs, y, split, h)
+	picked := []candidate{{name: "naive"}}
+	if len(cands) > 0 {
+		order, k, _ := a.chooseOn(cands, y, split, 0, len(cands[0].fcs))
+		picked = order[:k]
+		a.res = a.crossResiduals(cands, y, split)
 	}
-	a.chosen = a.chosen[:0]
-	var used []string
-	for i, name := range pick {
-		if !a.cfg.Refit && i < len(walked) {
-			// The walked model has absorbed all of y; keep its parameters.
-			a.chosen = append(a.chosen, walked[i])
-			used = append(used, name)
-			continue
-		}
+	return a.keep(picked, y)
+}
+
+// backtest walks every candidate through the validation window and
+// returns them sorted by mean absolute error.
+func (a *Auto) backtest(y []float64, split int) ([]candidate, error) {
+	var cands []candidate
+	for _, name := range a.candidates(len(y)) {
 		m, err := NewModel(name, a.cfg.Spec)
 		if err != nil {
-			return fmt.Errorf("auto: %w", err)
+			return nil, fmt.Errorf("auto: %w", err)
 		}
-		if err := m.Fit(y); err != nil {
+		fcs, err := WalkForward(m, y, split, a.cfg.Horizon)
+		if err != nil {
+			continue // this candidate cannot handle this history
+		}
+		cands = append(cands, candidate{name, fcs, walkMAE(fcs, y, split), m})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].mae < cands[j].mae })
+	return cands, nil
+}
+
+// chooseOn ranks the candidates by their error over validation origins
+// [lo, hi) and picks the best one or the median of the k best, whichever
+// has the lower error there. It returns the ranking, k, and the chosen
+// forecaster's forecasts from every origin.
+func (a *Auto) chooseOn(cands []candidate, y []float64, split, lo, hi int) ([]candidate, int, [][]float64) {
+	mae := func(fcs [][]float64) float64 { return walkMAE(fcs[lo:hi], y, split+lo) }
+	order := append([]candidate(nil), cands...)
+	errs := make(map[string]float64, len(order))
+	for _, c := range order {
+		errs[c.name] = mae(c.fcs)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return errs[order[i].name] < errs[order[j].name] })
+	bestK, bestMAE, bestFcs := 1, errs[order[0].name], order[0].fcs
+	if a.cfg.Combine == CombineBest {
+		return order, 1, bestFcs
+	}
+	for k := 2; k <= len(order); k++ {
+		if a.cfg.Combine == CombineMedian && k < len(order) {
 			continue
 		}
+		sets := make([][][]float64, k)
+		for i := range sets {
+			sets[i] = order[i].fcs
+		}
+		comb := combineForecasts(sets)
+		if e := mae(comb); e < bestMAE || a.cfg.Combine == CombineMedian {
+			bestK, bestMAE, bestFcs = k, e, comb
+		}
+	}
+	return order, bestK, bestFcs
+}
+
+// crossResiduals returns calibration errors without the optimism of
+// selection: the forecaster chosen on the first half of the validation
+// origins is scored on the second half, and vice versa.
+func (a *Auto) crossResiduals(cands []candidate, y []float64, split int) [][]float64 {
+	v := len(cands[0].fcs)
+	h := a.cfg.Horizon
+	mid := v / 2
+	if mid < 1 {
+		_, _, fcs := a.chooseOn(cands, y, split, 0, v)
+		return stepResiduals(fcs, y, split, h)
+	}
+	res := make([][]float64, h)
+	for _, p := range [][4]int{{mid, v, 0, mid}, {0, mid, mid, v}} {
+		_, _, fcs := a.chooseOn(cands, y, split, p[0], p[1])
+		r := stepResiduals(fcs[p[2]:p[3]], y, split+p[2], h)
+		for k := range res {
+			res[k] = append(res[k], r[k]...)
+		}
+	}
+	return res
+}
+
+// keep installs the picked models: the walked ones as they are, or refitted
+// on y with Refit (or when there was no backtest); naive as a last resort.
+func (a *Auto) keep(picked []candidate, y []float64) error {
+	a.chosen = a.chosen[:0]
+	var used []string
+	for _, c := range picked {
+		m := c.model
+		if m == nil || a.cfg.Refit {
+			var err error
+			if m, err = NewModel(c.name, a.cfg.Spec); err != nil {
+				return fmt.Errorf("auto: %w", err)
+			}
+			if err := m.Fit(y); err != nil {
+				continue
+			}
+		}
 		a.chosen = append(a.chosen, m)
-		used = append(used, name)
+		used = append(used, c.name)
 	}
 	if len(a.chosen) == 0 {
 		m := NewSNaive(1)

@@ -166,6 +166,8 @@ func (o *Online) Observe(t time.Time, v float64) {
 		o.dropped++
 		return
 	case steps == 0:
+		// The model has absorbed the first of the duplicates; the history
+		// (hence the next refit) holds their mean.
 		last := len(o.hist) - 1
 		o.hist[last] += (v - o.hist[last]) / float64(o.dupN+1)
 		o.dupN++
@@ -193,6 +195,7 @@ func (o *Online) restart() {
 	o.ring = o.ring[:0]
 	o.fitLen = 0
 	o.nonNeg = true
+	o.shiftRun = 0
 }
 
 func (o *Online) absorb(v float64, real bool) {

@@ -51,7 +51,7 @@ func (o *Online) issue(idx int) {
 		return
 	}
 	point := o.point()
-	if o.offsets == nil || o.offAge >= offsetsEvery {
+	if o.offsets == nil || o.offAge >= max(offsetsEvery, o.cfg.Horizon/8) {
 		o.refreshOffsets()
 	}
 	o.offAge += stride
@@ -87,7 +87,8 @@ func (o *Online) refreshOffsets() {
 }
 
 // offsetsEvery is how many observations the conformal offsets are reused
-// for by the internal forecasts (Forecast always recomputes them).
+// for by the internal forecasts (Horizon/8 for long horizons; Forecast
+// always recomputes them).
 const offsetsEvery = 6
 
 // aciRate is the step of the adaptive quantile levels per scored
@@ -116,7 +117,8 @@ func (o *Online) trackShift(r float64) {
 // refitted on the new regime (falling back to simple models until enough
 // new history accumulates).
 func (o *Online) levelShift() {
-	keep := min(o.shiftRun, len(o.hist))
+	// The run includes the actual being absorbed, which is not in hist yet.
+	keep := min(max(o.shiftRun-1, 0), len(o.hist))
 	o.hist = append(o.hist[:0], o.hist[len(o.hist)-keep:]...)
 	o.shiftRun = 0
 	o.shifts++

@@ -18,7 +18,8 @@ type timedEvent struct {
 	start, end time.Time
 }
 
-// maxExternal bounds the samples kept per regressor.
+// maxExternal bounds the samples kept per regressor and the events kept;
+// when full, those older than the history are forgotten first.
 const maxExternal = 100000
 
 // ObserveRegressor records the value of an external regressor (weather, a
@@ -39,17 +40,49 @@ func (o *Online) ObserveRegressor(name string, t time.Time, v float64) {
 		o.ext.regs[name] = m
 	}
 	if len(m) >= maxExternal {
-		return
+		o.pruneExternals()
+		if len(m) >= maxExternal {
+			return
+		}
 	}
 	m[t.UnixNano()] = v
+}
+
+// pruneExternals forgets regressor samples and events that ended before
+// the start of the history.
+func (o *Online) pruneExternals() {
+	if len(o.hist) == 0 {
+		return
+	}
+	first := o.lastT.Add(-time.Duration(len(o.hist)) * o.cfg.Interval).UnixNano()
+	for _, m := range o.ext.regs {
+		for ns := range m {
+			if ns < first {
+				delete(m, ns)
+			}
+		}
+	}
+	kept := o.ext.events[:0]
+	for _, e := range o.ext.events {
+		if e.end.UnixNano() >= first {
+			kept = append(kept, e)
+		}
+	}
+	o.ext.events = kept
 }
 
 // AddEvent marks [start, end) as an occurrence of a named event (holiday,
 // sale, deploy); each name becomes one indicator in the Prophet-style models
 // from the next refit on.
 func (o *Online) AddEvent(name string, start, end time.Time) {
-	if !end.After(start) || len(o.ext.events) >= maxExternal {
+	if !end.After(start) {
 		return
+	}
+	if len(o.ext.events) >= maxExternal {
+		o.pruneExternals()
+		if len(o.ext.events) >= maxExternal {
+			return
+		}
 	}
 	o.ext.events = append(o.ext.events, timedEvent{name, start, end})
 }

@@ -19,7 +19,7 @@ func TestOnlineRegressorsAndEvents(t *testing.T) {
 		}
 		return v
 	}
-	o, err := NewOnline(Config{Interval: iv, Horizon: h, Model: "prophet"})
+	o, err := NewOnline(Config{Interval: iv, Horizon: h, Model: "prophet", RefitEvery: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +63,23 @@ func TestBindRegressorFill(t *testing.T) {
 	}
 	if bindRegressor(map[int64]float64{t0.Add(-time.Hour).UnixNano(): 1}, t0, iv, 3) != nil {
 		t.Error("regressor without samples in range was bound")
+	}
+}
+
+func TestExternalsPruned(t *testing.T) {
+	o, _ := NewOnline(Config{Interval: time.Minute, Horizon: 2, MaxHistory: 10})
+	for i := 0; i < 20; i++ {
+		o.Observe(t0.Add(time.Duration(i)*time.Minute), 1)
+	}
+	for i := 0; i < maxExternal; i++ {
+		o.ObserveRegressor("x", t0.Add(time.Duration(i-maxExternal)*time.Second), 1)
+	}
+	o.AddEvent("old", t0.Add(-time.Hour), t0.Add(-time.Minute))
+	o.ObserveRegressor("x", t0.Add(time.Hour), 2) // triggers pruning
+	if n := len(o.ext.regs["x"]); n != 1 {
+		t.Errorf("%d samples kept, want 1", n)
+	}
+	if len(o.ext.events) != 0 {
+		t.Errorf("events not pruned: %v", o.ext.events)
 	}
 }

@@ -50,7 +50,7 @@ func TestNewOnlineConfig(t *testing.T) {
 func TestOnlineCalibrates(t *testing.T) {
 	const p = 288
 	y := noisy(seasonal(8*p, p, 50, 20, 0), 2, 5)
-	o, err := NewOnline(Config{Interval: 5 * time.Minute, Horizon: 12, Model: "auto", MaxHistory: 3 * p})
+	o, err := NewOnline(Config{Interval: 5 * time.Minute, Horizon: 12, Model: "auto", MaxHistory: 3 * p, RefitEvery: 2 * p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +133,9 @@ func TestOnlineLevelShift(t *testing.T) {
 	if q[0].P50 < 250 {
 		t.Errorf("forecast %v ignores the level shift (model %s)", q[0], o.ModelName())
 	}
+	if o.Metrics().LevelShifts == 0 {
+		t.Error("level shift not detected")
+	}
 }
 
 // Every model name works through the online API on a short history.
@@ -158,7 +161,7 @@ func TestOnlineLongHorizon(t *testing.T) {
 	if _, err := NewOnline(Config{Interval: time.Minute, Horizon: MaxHorizon + 1}); !errors.Is(err, ErrBadConfig) {
 		t.Errorf("horizon beyond MaxHorizon: %v", err)
 	}
-	o, err := NewOnline(Config{Interval: time.Minute, Horizon: 800, MaxHistory: 800})
+	o, err := NewOnline(Config{Interval: time.Minute, Horizon: 800, MaxHistory: 800, Model: "snaive"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,10 +50,11 @@ func MASE(insample, actual, fc []float64, m int) float64 {
 }
 
 // OWA is the M4 overall weighted average relative to Naive2, from
-// subset-level mean sMAPE and MASE.
-func OWA(smape, mase, smapeNaive2, maseNaive2 float64) float64 {
-	if smapeNaive2 == 0 || maseNaive2 == 0 {
-		return math.NaN()
+// subset-level mean sMAPE and MASE. ok is false (and owa 0) when it is
+// undefined: a Naive2 score is zero or not finite.
+func OWA(smape, mase, smapeNaive2, maseNaive2 float64) (owa float64, ok bool) {
+	if smapeNaive2 <= 0 || maseNaive2 <= 0 || !isFinite(smapeNaive2) || !isFinite(maseNaive2) {
+		return 0, false
 	}
-	return 0.5 * (smape/smapeNaive2 + mase/maseNaive2)
+	return 0.5 * (smape/smapeNaive2 + mase/maseNaive2), true
 }

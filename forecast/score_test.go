@@ -30,8 +30,11 @@ func TestScores(t *testing.T) {
 			}
 		})
 	}
-	if got := OWA(9, 1, 18, 2); got != 0.5 {
-		t.Errorf("OWA %g", got)
+	if got, ok := OWA(9, 1, 18, 2); got != 0.5 || !ok {
+		t.Errorf("OWA %g %v", got, ok)
+	}
+	if _, ok := OWA(9, 1, 0, 2); ok {
+		t.Error("OWA defined against a zero Naive2")
 	}
 }
 

@@ -17,6 +17,9 @@ type Row struct {
 	Coverage90 float64  `json:"coverage90"`
 	Coverage99 float64  `json:"coverage99"`
 	Seconds    float64  `json:"seconds"`
+	// Failed counts series the model could not forecast (left out of its
+	// averages).
+	Failed int `json:"failed,omitempty"`
 }
 
 // Report is the JSON document printed with --json.

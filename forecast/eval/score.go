@@ -66,8 +66,8 @@ func parallelMap[T any](n, workers int, f func(int) T) []T {
 }
 
 // aggregate averages per-series scores into report rows; results[i][j] is
-// series i, model j. Series where a model failed are scored with the
-// naive2 forecast's figures excluded for that model (counted as failures).
+// series i, model j. Series where a model failed are left out of its
+// averages and counted in its Failed field.
 func aggregate(dataset string, models []string, results [][]seriesScore, h int, withOWA bool) *Report {
 	rep := &Report{Dataset: dataset, Series: len(results), Horizon: h}
 	rows := make([]Row, len(models))
@@ -87,7 +87,7 @@ func aggregate(dataset string, models []string, results [][]seriesScore, h int, 
 			n += s.n
 			cnt++
 		}
-		row := Row{Name: name, Seconds: round(sec, 2)}
+		row := Row{Name: name, Seconds: round(sec, 2), Failed: len(results) - cnt}
 		if cnt > 0 {
 			row.SMAPE = sm / float64(cnt)
 			row.MASE = ma / float64(cnt)
@@ -98,9 +98,12 @@ func aggregate(dataset string, models []string, results [][]seriesScore, h int, 
 		}
 		rows[j] = row
 	}
-	if withOWA && rows[0].SMAPE > 0 && rows[0].MASE > 0 {
-		for j := range rows {
-			owa := round(forecast.OWA(rows[j].SMAPE, rows[j].MASE, rows[0].SMAPE, rows[0].MASE), 4)
+	for j := range rows {
+		if !withOWA {
+			break
+		}
+		if owa, ok := forecast.OWA(rows[j].SMAPE, rows[j].MASE, rows[0].SMAPE, rows[0].MASE); ok {
+			owa = round(owa, 4)
 			rows[j].OWA = &owa
 		}
 	}
