@@ -3,7 +3,8 @@ package bidding
 // applyDeadband keeps a placement's previous allocation of a resource when
 // the new one differs from it by at most Deadband·previous, the previous one
 // is within the placement's floor and bound, and keeping it breaks no node
-// capacity or share cap. Decreases kept first (they only free capacity),
+// capacity or share cap. Memory is only held up, never held down: keeping a
+// previous grant below a grown one would allocate under the forecast. Decreases kept first (they only free capacity),
 // then increases, each in placement order.
 func (in *instance) applyDeadband(prev *Plan, res *result) {
 	if prev == nil || in.opts.Deadband <= 0 || len(prev.Allocations) == 0 {
@@ -50,7 +51,7 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 			pl := &in.pls[i]
 			for r := range NumResources {
 				cur, was := res.alloc[i][r], old[i][r]
-				if was == cur || was < pl.floor[r] || was > pl.hi[r] {
+				if rp := &in.rp[r][i]; was == cur || was < rp.floor || was > rp.hi {
 					continue
 				}
 				diff := was - cur
@@ -59,6 +60,9 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 				}
 				if pass == 0 && diff > 0 || pass == 1 && diff < 0 {
 					continue
+				}
+				if diff < 0 && Resource(r) == Memory {
+					continue // never hold memory below a grown grant: a shortfall kills
 				}
 				if diff > 0 {
 					if nodeLeft[pl.node][r] < diff {

@@ -71,11 +71,12 @@ func (in *instance) jain(alloc []Vec) float64 {
 		pl := &in.pls[i]
 		sat, any := 1.0, false
 		for r := range NumResources {
-			if !pl.has[r] || pl.q[r].P50 <= 0 || in.capEff[pl.node][r] == 0 {
+			rp := &in.rp[r][i]
+			if !rp.has || rp.q.P50 <= 0 || in.capEff[pl.node][r] == 0 {
 				continue
 			}
 			any = true
-			sat = math.Min(sat, math.Min(1, float64(alloc[i][r])/float64(pl.q[r].P50)))
+			sat = math.Min(sat, math.Min(1, float64(alloc[i][r])/float64(rp.q.P50)))
 		}
 		if any {
 			n++
@@ -112,7 +113,7 @@ func (in *instance) explain(res *result, only int32) []Explanation {
 			continue
 		}
 		for r := range NumResources {
-			if in.pls[i].has[r] {
+			if in.rp[r][i].has {
 				nseg += NumSegments
 			}
 		}
@@ -128,15 +129,16 @@ func (in *instance) explain(res *result, only int32) []Explanation {
 		wid := in.wid[pl.svc]
 		for r := range NumResources {
 			lp := res.lps[r]
+			rp := &in.rp[r][i]
 			g := res.alloc[i][r]
-			if !pl.has[r] && g == 0 && pl.floor[r] == 0 {
+			if !rp.has && g == 0 && rp.floor == 0 {
 				continue // nothing asked, nothing given
 			}
-			ex := ResExplain{Floor: pl.floor[r], Granted: g, ShadowPrice: lp.nodePrice[pl.node], Binding: "none"}
-			if pl.has[r] && in.capEff[pl.node][r] > 0 {
+			ex := ResExplain{Floor: rp.floor, Granted: g, ShadowPrice: lp.nodePrice[pl.node], Binding: "none"}
+			if rp.has && in.capEff[pl.node][r] > 0 {
 				start := len(segs)
-				left := g - pl.floor[r]
-				for k, wd := range segmentWidths(pl.q[r], pl.floor[r], pl.hi[r]) {
+				left := g - rp.floor
+				for k, wd := range segmentWidths(rp.q, rp.floor, rp.hi) {
 					if wd <= 0 {
 						continue
 					}
@@ -149,7 +151,7 @@ func (in *instance) explain(res *result, only int32) []Explanation {
 			switch {
 			case in.capEff[pl.node][r] == 0:
 				ex.Binding = "not allocated"
-			case g >= pl.hi[r]:
+			case g >= rp.hi:
 				ex.Binding = "bid max"
 			case lp.capOf != nil && lp.capOf[pl.svc] >= 0 && lp.capPrice[lp.capOf[pl.svc]] > 0:
 				ex.Binding = "share cap"

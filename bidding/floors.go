@@ -51,37 +51,37 @@ func (in *instance) computeFloors(order, start []int32) {
 		for r := range NumResources {
 			c := in.capEff[n][r]
 			var m int64
+			rps := in.rp[r]
 			for _, i := range grp {
-				m += in.pls[i].min[r]
+				m += rps[i].min
 			}
 			if m > c {
 				in.problems = append(in.problems, fmt.Sprintf("node %s: the minimums of %s (%d) exceed its capacity %d: minimums scaled down", in.nodes[n].Name, Resource(r), m, c))
 				mins = mins[:0]
 				for _, i := range grp {
-					mins = append(mins, in.pls[i].min[r])
+					mins = append(mins, rps[i].min)
 				}
 				scaled := largestRemainder(mins, m, c)
 				for k, i := range grp {
-					in.pls[i].floor[r] = scaled[k]
+					rps[i].floor = scaled[k]
 				}
 				continue
 			}
 			spare[r] = c - m
 			for _, i := range grp {
-				pl := &in.pls[i]
-				pl.floor[r] = pl.min[r]
-				if d := medianDemand(pl, Resource(r)); d > 0 {
-					wsum[r] += in.base[pl.svc]
+				rp := &rps[i]
+				rp.floor = rp.min
+				if d := medianDemand(rp); d > 0 {
+					wsum[r] += in.base[in.pls[i].svc]
 				}
 			}
 		}
 		var used [NumResources]int64
 		for _, i := range grp {
-			pl := &in.pls[i]
-			w := in.base[pl.svc]
+			w := in.base[in.pls[i].svc]
 			phi := 1.0
 			for r := range NumResources {
-				d := medianDemand(pl, Resource(r))
+				d := medianDemand(&in.rp[r][i])
 				if d <= 0 || spare[r] == 0 {
 					continue
 				}
@@ -89,7 +89,8 @@ func (in *instance) computeFloors(order, start []int32) {
 				phi = min(phi, e/float64(d))
 			}
 			for r := range NumResources {
-				d := medianDemand(pl, Resource(r))
+				rp := &in.rp[r][i]
+				d := medianDemand(rp)
 				if d <= 0 || phi <= 0 {
 					continue
 				}
@@ -101,18 +102,18 @@ func (in *instance) computeFloors(order, start []int32) {
 					x = spare[r] - used[r]
 				}
 				used[r] += x
-				pl.floor[r] += x
+				rp.floor += x
 			}
 		}
 	}
 }
 
 // medianDemand is how far below its (bounded) median a placement's minimum is.
-func medianDemand(pl *placement, r Resource) int64 {
-	if !pl.has[r] || pl.hi[r] == 0 {
+func medianDemand(rp *resPl) int64 {
+	if !rp.has || rp.hi == 0 {
 		return 0
 	}
-	return max(0, min(pl.q[r].P50, pl.hi[r])-pl.min[r])
+	return max(0, min(rp.q.P50, rp.hi)-rp.min)
 }
 
 // largestRemainder scales amounts (summing to total > 0) so that they sum to

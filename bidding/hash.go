@@ -100,11 +100,12 @@ func (in *instance) hashPlan(alloc []Vec) string {
 		w.u64(uint64(pl.node))
 		w.u64(pl.epoch)
 		for r := range NumResources {
-			if !pl.has[r] {
+			rp := &in.rp[r][i]
+			if !rp.has {
 				w.u64(0)
 				continue
 			}
-			q := &pl.q[r]
+			q := &rp.q
 			w.u64(1)
 			w.i64(q.P50)
 			w.i64(q.P90)

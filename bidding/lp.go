@@ -4,7 +4,8 @@ import "slices"
 
 // resLP is the LP of one resource above the floors. Rows: one per node
 // (Σ x ≤ spare capacity) and one per service whose share cap could bind
-// (Σ x ≤ cap − Σ floors). Columns: one per utility segment, 0 ≤ x ≤ width.
+// (Σ x ≤ cap − Σ floors). Columns: one per utility segment, 0 ≤ x ≤ width,
+// stored in greedy order (value, highest first; ties by placement, segment).
 // Every column lies in exactly one node row and at most one cap row, so the
 // matrix is a network matrix (totally unimodular): vertex solutions are
 // integral, and the LP is solved as a max-value flow.
@@ -22,7 +23,6 @@ type resLP struct {
 	colV    []float64
 	colRank []int32 // rank of the column's segment key (0: highest value)
 	nRanks  int
-	order   []int32 // columns by value, highest first, ties by index
 	node    []int32 // node of each column
 
 	x         []int64   // solution
@@ -40,15 +40,15 @@ type resLP struct {
 // the rows, prices and figures.
 func (lp *resLP) release() {
 	lp.colPl, lp.colSeg, lp.colCap, lp.colU, lp.colV, lp.colRank = nil, nil, nil, nil, nil, nil
-	lp.order, lp.node, lp.x, lp.ws = nil, nil, nil, nil
+	lp.node, lp.x, lp.ws = nil, nil, nil
 }
 
 // lpWork holds the column arrays, reused from one resource to the next.
 type lpWork struct {
-	colPl, node, colCap, colRank, order, count []int32
-	colSeg                                     []uint8
-	colU, x, svcFloor, svcWant                 []int64
-	colV                                       []float64
+	colPl, node, colCap, colRank, count []int32
+	colSeg                              []uint8
+	colU, x, svcFloor, svcWant          []int64
+	colV                                []float64
 }
 
 func reuse[T any](s []T, n int) []T {
@@ -65,9 +65,10 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 		ws = &lpWork{}
 	}
 	lp := &resLP{r: r, nodeCap: make([]int64, len(in.nodes)), nRanks: in.nRanks, ws: ws}
+	rps := in.rp[r]
 	est := 0
-	for i := range in.pls {
-		if in.pls[i].has[r] {
+	for i := range rps {
+		if rps[i].has {
 			est += NumSegments
 		}
 	}
@@ -81,33 +82,55 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	clear(svcFloor)
 	clear(svcWant)
 	ws.svcFloor, ws.svcWant = svcFloor, svcWant
+	// Columns are written in greedy order — by value, highest first, ties by
+	// placement then segment — with a counting sort over the few value ranks:
+	// a first pass counts, the second writes each column into its slot.
+	count := reuse(ws.count, in.nRanks+1)[:in.nRanks+1]
+	clear(count)
+	ws.count = count
 	for i := range in.pls {
-		pl := &in.pls[i]
-		lp.nodeCap[pl.node] -= pl.floor[r]
-		svcFloor[pl.svc] += pl.floor[r]
-		svcWant[pl.svc] += pl.hi[r] - min(pl.floor[r], pl.hi[r])
-		if !pl.has[r] {
+		pl, rp := &in.pls[i], &rps[i]
+		lp.nodeCap[pl.node] -= rp.floor
+		svcFloor[pl.svc] += rp.floor
+		svcWant[pl.svc] += rp.hi - min(rp.floor, rp.hi)
+		if !rp.has {
+			continue
+		}
+		kr := &in.keyRank[in.wid[pl.svc]]
+		for k, wd := range segmentWidths(rp.q, rp.floor, rp.hi) {
+			if wd > 0 {
+				count[kr[k]+1]++
+			}
+		}
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	m := int(count[in.nRanks])
+	lp.colPl, lp.node, lp.colSeg = lp.colPl[:m], lp.node[:m], lp.colSeg[:m]
+	lp.colU, lp.colV, lp.colRank = lp.colU[:m], lp.colV[:m], lp.colRank[:m]
+	for i := range in.pls {
+		pl, rp := &in.pls[i], &rps[i]
+		if !rp.has {
 			continue
 		}
 		wid := in.wid[pl.svc]
-		widths := segmentWidths(pl.q[r], pl.floor[r], pl.hi[r])
-		for k, wd := range widths {
+		for k, wd := range segmentWidths(rp.q, rp.floor, rp.hi) {
 			if wd <= 0 {
 				continue
 			}
-			lp.colPl = append(lp.colPl, int32(i))
-			lp.node = append(lp.node, pl.node)
-			lp.colSeg = append(lp.colSeg, uint8(k))
-			lp.colU = append(lp.colU, wd)
-			lp.colRank = append(lp.colRank, in.keyRank[wid][k])
-			lp.colV = append(lp.colV, float64(in.keyVal[wid][k]*resourceScale[r]))
+			rk := in.keyRank[wid][k]
+			j := count[rk]
+			count[rk]++
+			lp.colPl[j], lp.node[j], lp.colSeg[j] = int32(i), pl.node, uint8(k)
+			lp.colU[j], lp.colRank[j] = wd, rk
+			lp.colV[j] = float64(in.keyVal[wid][k] * resourceScale[r])
 		}
 	}
 	ws.colPl, ws.node, ws.colSeg, ws.colU, ws.colV, ws.colRank = lp.colPl, lp.node, lp.colSeg, lp.colU, lp.colV, lp.colRank
 	for n := range lp.nodeCap {
 		lp.nodeCap[n] = max(lp.nodeCap[n], 0)
 	}
-	m := len(lp.colU)
 	lp.colCap = reuse(ws.colCap, m)[:m]
 	ws.colCap = lp.colCap
 	for j := range lp.colCap {
@@ -147,33 +170,12 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	return lp
 }
 
-// greedyOrder sets lp.order: the columns by value, highest first, ties by
-// column index (placement order, then segment). Values take few distinct
-// keys, so this is a counting sort over their ranks.
-func (lp *resLP) greedyOrder() {
-	count := reuse(lp.ws.count, lp.nRanks+1)[:lp.nRanks+1]
-	clear(count)
-	lp.ws.count = count
-	for _, rk := range lp.colRank {
-		count[rk+1]++
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	lp.order = reuse(lp.ws.order, len(lp.colRank))[:len(lp.colRank)]
-	lp.ws.order = lp.order
-	for j, rk := range lp.colRank {
-		lp.order[count[rk]] = int32(j)
-		count[rk]++
-	}
-}
-
 // greedy fills columns by value, each up to its bound, its node's spare
 // capacity and its cap row: the fallback plan when the simplex hits its cap.
 func (lp *resLP) greedy() {
 	nodeLeft := slices.Clone(lp.nodeCap)
 	capLeft := slices.Clone(lp.capK)
-	for _, j := range lp.order {
+	for j := range lp.colU { // columns are in greedy order
 		n := lp.node[j]
 		a := min(lp.colU[j], nodeLeft[n])
 		if c := lp.colCap[j]; c >= 0 {

@@ -343,7 +343,7 @@ type Options struct {
 	HeadroomFrac  float64 `json:"headroom_frac"`  // fraction of each node's capacity kept free (0..0.5)
 	Reserve       Vec     `json:"reserve"`        // system reserve per node, taken off before headroom
 	ShareCap      float64 `json:"share_cap"`      // max fraction of the cluster's resource per service (0: none)
-	BoostCapFrac  float64 `json:"boost_cap_frac"` // total extra weight from boosts, as a fraction of all weight
+	BoostCapFrac  float64 `json:"boost_cap_frac"` // total extra weight from boosts, as a fraction of all weight (0: no cap)
 	Deadband      float64 `json:"deadband"`       // relative change below which the previous allocation is kept
 	MaxIterations int     `json:"max_iterations"` // simplex iteration cap (0: solver default)
 	// SkipExplain leaves Plan.Explain empty (for large clusters: the

@@ -162,3 +162,27 @@ func TestPropertyNeverPanics(t *testing.T) {
 		}
 	})
 }
+
+// Memory grows by a little: the deadband must not keep the smaller grant.
+func TestDeadbandNeverHoldsMemoryDown(t *testing.T) {
+	p := Problem{
+		Nodes:    []Node{{Name: "n1", Capacity: Vec{Memory: 64 << 30}}},
+		Services: []Service{{Name: "a"}},
+		Bids: []Bid{{Service: "a", Node: "n1", Resources: map[string]Quantiles{
+			"memory": {P50: 1 << 30, P90: 2 << 30, P99: 3 << 30}}}},
+		Options: DefaultOptions(),
+	}
+	first, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Previous = first
+	p.Bids[0].Resources["memory"] = Quantiles{P50: 1 << 30, P90: 2 << 30, P99: 3<<30 + 1<<24}
+	second, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := second.Allocations[0].Memory, int64(3<<30+1<<24); got != want {
+		t.Fatalf("memory %d, want the new p99 %d (previous %d)", got, want, first.Allocations[0].Memory)
+	}
+}

@@ -33,7 +33,10 @@ type network struct {
 	kids         []int32 // scratch: children, CSR by parent
 	kidStart     []int32
 	queue        []int32
-	eps          float64
+	child        [][]int32 // children of each node (any order)
+	childPos     []int32   // a node's index in its parent's child list
+
+	eps float64
 }
 
 func newNetwork(nodes, arcs int) *network {
@@ -148,7 +151,46 @@ func (s *network) retree() error {
 	if len(q) != V {
 		return fmt.Errorf("basis is not a spanning tree (%d of %d nodes reached)", len(q), V)
 	}
+	s.child = make([][]int32, V)
+	s.childPos = make([]int32, V)
+	for v := 1; v < V; v++ {
+		s.attach(int32(v))
+	}
 	return nil
+}
+
+func (s *network) attach(v int32) {
+	p := s.parent[v]
+	s.childPos[v] = int32(len(s.child[p]))
+	s.child[p] = append(s.child[p], v)
+}
+
+func (s *network) detach(v int32) {
+	p := s.parent[v]
+	kids := s.child[p]
+	i, last := s.childPos[v], kids[len(kids)-1]
+	kids[i], s.childPos[last] = last, i
+	s.child[p] = kids[:len(kids)-1]
+}
+
+// refresh recomputes depth and potential in the subtree rooted at q from
+// q's parent (after a pivot re-hung that subtree).
+func (s *network) refresh(q int32) {
+	stack := append(s.queue[:0], q)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		u := s.parent[v]
+		c := s.cost[s.pred[v]]
+		s.depth[v] = s.depth[u] + 1
+		if s.up[v] {
+			s.pi[v] = s.pi[u] + c
+		} else {
+			s.pi[v] = s.pi[u] - c
+		}
+		stack = append(stack, s.child[v]...)
+	}
+	s.queue = stack[:0]
 }
 
 // violation is how much arc a's reduced cost says to move it (0: none).
@@ -168,36 +210,49 @@ func (s *network) violation(a int) float64 {
 }
 
 // run pivots until no arc prices out (optimal) or maxIter pivots. Pricing
-// scans blocks of arcs cyclically and enters the most violated arc of the
-// first block that has one (ties: lowest index).
+// keeps a candidate list: a cyclic scan collects violated arcs until the
+// list is full (or every arc was seen), then each pivot takes the most
+// violated arc still on it (ties: first on the list) and drops arcs no
+// longer violated; an empty list triggers the next scan.
 func (s *network) run(maxIter int) (int, error) {
 	A := len(s.state)
-	block := max(64, int(math.Sqrt(float64(A))))
+	size := max(16, int(math.Sqrt(float64(A))/2))
+	cand := make([]int32, 0, size)
 	next := 0
-	for it := 0; ; it++ {
-		best, bestV := -1, 0.0
-		for scanned := 0; scanned < A && best < 0; {
-			end := min(next+block, A)
-			for a := next; a < end; a++ {
-				if v := s.violation(a); v > bestV {
+	for it := 0; ; {
+		if len(cand) == 0 {
+			for scanned := 0; scanned < A && len(cand) < size; scanned++ {
+				if s.violation(next) > 0 {
+					cand = append(cand, int32(next))
+				}
+				if next++; next == A {
+					next = 0
+				}
+			}
+			if len(cand) == 0 {
+				return it, nil
+			}
+		}
+		best, bestV, keep := int32(-1), 0.0, cand[:0]
+		for _, a := range cand {
+			if v := s.violation(int(a)); v > 0 {
+				keep = append(keep, a)
+				if v > bestV {
 					best, bestV = a, v
 				}
 			}
-			scanned += end - next
-			next = end
-			if next == A {
-				next = 0
-			}
 		}
+		cand = keep
 		if best < 0 {
-			return it, nil
+			continue
 		}
 		if it >= maxIter {
 			return it, errIterationCap
 		}
-		if err := s.pivot(int32(best)); err != nil {
+		if err := s.pivot(best); err != nil {
 			return it, err
 		}
+		it++
 	}
 }
 
@@ -300,11 +355,14 @@ func (s *network) pivot(e int32) error {
 	prevNode, prevArc, cur := p, e, q
 	for {
 		np, na := s.parent[cur], s.pred[cur]
+		s.detach(cur)
 		s.parent[cur], s.pred[cur], s.up[cur] = prevNode, prevArc, s.tail[prevArc] == cur
+		s.attach(cur)
 		if cur == leave {
 			break
 		}
 		prevNode, prevArc, cur = cur, na, np
 	}
-	return s.retree()
+	s.refresh(q)
+	return nil
 }

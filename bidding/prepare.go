@@ -11,12 +11,18 @@ import (
 // placement is one (service, node) pair with a bid, after canonicalisation.
 type placement struct {
 	svc, node int32
-	epoch     uint64                  // the bid's epoch
-	has       [NumResources]bool      // the bid names the resource
-	q         [NumResources]Quantiles // the bid's quantiles (zero if absent)
-	min       [NumResources]int64     // guaranteed minimum (before admission scaling)
-	hi        [NumResources]int64     // most the placement can use
-	floor     [NumResources]int64     // min + fair entitlement
+	epoch     uint64 // the bid's epoch
+}
+
+// resPl is one placement's figures for one resource. They are kept per
+// resource (instance.rp[r][i]) so that each resource's passes stream
+// through a compact array.
+type resPl struct {
+	q     Quantiles // the bid's quantiles (zero if absent)
+	min   int64     // guaranteed minimum (before admission scaling)
+	hi    int64     // most the placement can use
+	floor int64     // min + fair entitlement
+	has   bool      // the bid names the resource
 }
 
 // instance is a Problem in canonical order with everything the solver derives.
@@ -35,6 +41,7 @@ type instance struct {
 	nRanks   int
 	bids     []*Bid // per placement: its bid (pointing into the Problem)
 	pls      []placement
+	rp       [NumResources][]resPl // per resource, indexed like pls
 	problems []string
 	prevHash string
 }
@@ -175,14 +182,18 @@ func (in *instance) selectBids(bids []Bid) {
 	}
 	in.bids = make([]*Bid, len(sorted))
 	in.pls = make([]placement, len(sorted))
+	for r := range in.rp {
+		in.rp[r] = make([]resPl, len(sorted))
+	}
+	var qs [NumResources]Quantiles
+	var has [NumResources]bool
 	np, si := 0, 0
 	for i, b := range sorted {
 		if i > 0 && sorted[i-1].Service == b.Service && sorted[i-1].Node == b.Node {
 			in.problems = append(in.problems, fmt.Sprintf("bid %s/%s epoch %d: superseded by another bid for the same placement", b.Service, b.Node, b.Epoch))
 			continue
 		}
-		pl := &in.pls[np]
-		if !fastBidCheck(b, pl) {
+		if !fastBidCheck(b, &qs, &has) {
 			if err := b.Validate(); err != nil {
 				in.problems = append(in.problems, fmt.Sprintf("bid %s/%s: ignored: %v", b.Service, b.Node, err))
 				continue
@@ -201,17 +212,23 @@ func (in *instance) selectBids(bids []Bid) {
 			continue
 		}
 		in.bids[np] = b
-		pl.svc, pl.node, pl.epoch = int32(si), ni, b.Epoch
+		in.pls[np] = placement{svc: int32(si), node: ni, epoch: b.Epoch}
+		for r := range NumResources {
+			in.rp[r][np] = resPl{q: qs[r], has: has[r]}
+		}
 		np++
 	}
 	in.bids, in.pls = in.bids[:np], in.pls[:np]
+	for r := range in.rp {
+		in.rp[r] = in.rp[r][:np]
+	}
 }
 
-// fastBidCheck reads the bid's quantiles into pl and reports, without
-// allocating, that the bid is valid; when it says no, Bid.Validate decides
-// and names the field.
-func fastBidCheck(b *Bid, pl *placement) bool {
-	pl.has = [NumResources]bool{}
+// fastBidCheck reads the bid's quantiles into qs and has and reports,
+// without allocating, that the bid is valid; when it says no, Bid.Validate
+// decides and names the field.
+func fastBidCheck(b *Bid, qs *[NumResources]Quantiles, has *[NumResources]bool) bool {
+	*has = [NumResources]bool{}
 	for name, q := range b.Resources { // one pass over the small map
 		var r Resource
 		switch name {
@@ -226,23 +243,24 @@ func fastBidCheck(b *Bid, pl *placement) bool {
 		default:
 			return false
 		}
-		pl.q[r], pl.has[r] = q, true
+		qs[r], has[r] = q, true
 	}
 	known := 0
 	for r := range NumResources {
-		if !pl.has[r] {
-			pl.q[r] = Quantiles{}
+		if !has[r] {
+			qs[r] = Quantiles{}
 			continue
 		}
-		q := pl.q[r]
+		q := qs[r]
 		known++
 		if q.P50 < 0 || q.Min < 0 || q.Max < 0 || q.P99 > MaxQuantity || q.Min > MaxQuantity || q.Max > MaxQuantity ||
 			q.P50 > q.P90 || q.P90 > q.P99 || q.Max > 0 && (q.Max < q.P99 || q.Min > q.Max) {
 			return false
 		}
 	}
-	return known > 0 && known == len(b.Resources) && len(b.ForecastError) == 0 &&
-		len(b.Service) <= MaxNameLen && len(b.Node) <= MaxNameLen && validName(b.Service) && validName(b.Node)
+	// Names need no check here: a bid is used only if its service and node
+	// match ones already validated.
+	return known > 0 && known == len(b.Resources) && len(b.ForecastError) == 0
 }
 
 // buildPlacements derives each placement's minimum and upper bound per resource.
@@ -255,7 +273,8 @@ func (in *instance) buildPlacements() {
 			if c[r] == 0 {
 				continue
 			}
-			q, ok := pl.q[r], pl.has[r]
+			rp := &in.rp[r][i]
+			q, ok := rp.q, rp.has
 			m := s.Min[r]
 			hi := m
 			if ok {
@@ -270,8 +289,8 @@ func (in *instance) buildPlacements() {
 				hi = min(hi, s.Max[r])
 			}
 			hi = max(hi, m)
-			pl.min[r] = min(m, c[r])
-			pl.hi[r] = min(hi, c[r])
+			rp.min = min(m, c[r])
+			rp.hi = min(hi, c[r])
 		}
 	}
 }

@@ -185,11 +185,11 @@ func checkPlan(t *rapid.T, in *instance, plan *Plan) {
 		for r := range NumResources {
 			g := a.Get(Resource(r))
 			f := ex.Resources[resourceNames[r]].Floor
-			if g < f || g > max(pl.hi[r], f) || g < 0 {
-				t.Fatalf("%s/%s %s: %d outside [floor %d, hi %d]", a.Service, a.Node, Resource(r), g, f, pl.hi[r])
+			if g < f || g > max(in.rp[r][i].hi, f) || g < 0 {
+				t.Fatalf("%s/%s %s: %d outside [floor %d, hi %d]", a.Service, a.Node, Resource(r), g, f, in.rp[r][i].hi)
 			}
-			if f < pl.min[r] && len(plan.Problems) == 0 {
-				t.Fatalf("%s/%s %s: floor %d below min %d with no problem reported", a.Service, a.Node, Resource(r), f, pl.min[r])
+			if f < in.rp[r][i].min && len(plan.Problems) == 0 {
+				t.Fatalf("%s/%s %s: floor %d below min %d with no problem reported", a.Service, a.Node, Resource(r), f, in.rp[r][i].min)
 			}
 			used[pl.node][r] += g
 			svcUsed[pl.svc][r] += g
@@ -228,7 +228,7 @@ func checkPlan(t *rapid.T, in *instance, plan *Plan) {
 				n := in.pls[i].node
 				for k := range in.pls {
 					o := &in.pls[k]
-					if o.node == n && int(o.svc) != s && plan.Allocations[k].Get(Resource(r)) < o.hi[r] && used[n][r] < in.capEff[n][r] {
+					if o.node == n && int(o.svc) != s && plan.Allocations[k].Get(Resource(r)) < in.rp[r][k].hi && used[n][r] < in.capEff[n][r] {
 						t.Fatalf("service %s above its %s cap on node %s while %s wants more", in.svcNames[s], Resource(r), in.nodes[n].Name, in.svcNames[o.svc])
 					}
 				}

@@ -7,4 +7,4 @@ package bidding
 const maxOraclePlacements = 100
 
 // maxOracleColumns bounds the LPs handed to the gonum oracle.
-const maxOracleColumns = 150
+const maxOracleColumns = 60

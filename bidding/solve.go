@@ -41,8 +41,10 @@ func (in *instance) solve() (*result, error) {
 	order, start := in.byNode()
 	in.computeFloors(order, start)
 	res := &result{alloc: make([]Vec, len(in.pls))}
-	for i := range in.pls {
-		res.alloc[i] = in.pls[i].floor
+	for r := range NumResources {
+		for i, rp := range in.rp[r] {
+			res.alloc[i][r] = rp.floor
+		}
 	}
 	ws := &lpWork{}
 	for _, r := range Resources() {

@@ -13,7 +13,7 @@ func (lp *resLP) spill() {
 	for j, x := range lp.x {
 		left[lp.node[j]] -= x
 	}
-	for _, j := range lp.order {
+	for j := range lp.colU { // columns are in greedy order
 		if lp.colCap[j] < 0 || lp.x[j] >= lp.colU[j] {
 			continue
 		}

@@ -94,7 +94,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "services %d  nodes %d  placements %d\nsolve %.3f ms  sort %.3f ms  ratio %.2f\nobjective %.9g  gap %.3g  iterations %d  caps binding %d\nhash %s\n",
 		res.Services, res.Nodes, res.Placements, res.SolveMS, res.SortMS, res.Ratio, res.Objective, res.Gap, res.Iterations, res.CapsBinding, res.Hash)
 	if res.LPObjective != nil {
-		fmt.Fprintf(stdout, "lp_objective %.12g (MPS written to %s)\n", *res.LPObjective, *&*mps)
+		fmt.Fprintf(stdout, "lp_objective %.12g (MPS written to %s)\n", *res.LPObjective, *mps)
 	}
 	return 0
 }
