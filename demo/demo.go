@@ -22,6 +22,7 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
+	"github.com/allot-dev/allot/monitor"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -185,42 +186,14 @@ func (d *Demo) bid(ctx context.Context, epoch uint64, t0 time.Time) error {
 			if err != nil || len(q) == 0 {
 				return fmt.Errorf("forecasting %s %s: %v", s.def.Name, se.resource, err)
 			}
-			b.Resources[se.resource.String()] = toQuantiles(q[0])
-			m := se.model.Metrics()
-			b.ForecastError[se.resource.String()] = bidding.ForecastError{MASE: finite(m.MASE), CoverageP90: clamp01(m.CoverageP90), CoverageP99: clamp01(m.CoverageP99)}
+			b.Resources[se.resource.String()] = monitor.ClientBid(se.resource, s.def.Class, q[0], bidding.DefaultOptions().Deadband)
+			b.ForecastError[se.resource.String()] = monitor.ForecastError(se.model.Metrics())
 		}
 		bids = append(bids, b)
 	}
 	d.step++
 	_, err := d.c.Do(ctx, "PUT", "/v1/bids", bids, nil)
 	return err
-}
-
-func toQuantiles(q forecast.Quantiles) bidding.Quantiles {
-	r := func(v float64) int64 {
-		if math.IsNaN(v) || v < 0 {
-			return 0
-		}
-		return int64(math.Round(v))
-	}
-	p50, p90, p99 := r(q.P50), r(q.P90), r(q.P99)
-	p90 = max(p90, p50)
-	p99 = max(p99, p90)
-	return bidding.Quantiles{P50: p50, P90: p90, P99: p99}
-}
-
-func finite(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return 0
-	}
-	return v
-}
-
-func clamp01(v float64) float64 {
-	if math.IsNaN(v) || v < 0 {
-		return 0
-	}
-	return math.Min(v, 1)
 }
 
 // enforce hands the plan to the enforcement reconciler (a dry run in dev

@@ -85,7 +85,7 @@ func forecastSeries(w *World, f *Forecasts, s, r int, done *atomic.Int64) error 
 			}
 			q[k] = fc[0]
 			mt := m.Metrics()
-			fe[k] = bidding.ForecastError{MASE: finite(mt.MASE), CoverageP90: clamp01(mt.CoverageP90), CoverageP99: clamp01(mt.CoverageP99)}
+			fe[k] = forecastError(mt)
 		}
 		m.Observe(at(w.Warmup+k), d[w.Warmup+k])
 		if done != nil && r == firstResource(w.Svcs[s]) {

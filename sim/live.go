@@ -56,7 +56,7 @@ func (lf *liveForecasts) forecast(s, r int) (forecast.Quantiles, bidding.Forecas
 		return forecast.Quantiles{}, bidding.ForecastError{}, fmt.Errorf("forecasting %s %s: %v", lf.w.Svcs[s].Def.Name, bidding.Resource(r), err)
 	}
 	mt := lf.m[s][r].Metrics()
-	return q[0], bidding.ForecastError{MASE: finite(mt.MASE), CoverageP90: clamp01(mt.CoverageP90), CoverageP99: clamp01(mt.CoverageP99)}, nil
+	return q[0], forecastError(mt), nil
 }
 
 // observe feeds evaluated epoch k's usage capped at the allocation.

@@ -1,0 +1,101 @@
+// Package monitor holds the client side of the feedback loop that both the
+// node agent and the simulator run: how a forecast becomes a bid. Keeping it
+// in one place is what lets `allot sim` claim it replays the agent's own
+// bidding rather than a copy of it.
+package monitor
+
+import (
+	"math"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/forecast"
+)
+
+// BidQuantiles converts a forecast into a bid's quantiles: rounded to base
+// units, negatives and NaN to zero, capped at bidding.MaxQuantity, and made
+// non-decreasing.
+func BidQuantiles(q forecast.Quantiles) bidding.Quantiles {
+	r := func(v float64) int64 {
+		if math.IsNaN(v) || v < 0 {
+			return 0
+		}
+		return int64(math.Round(math.Min(v, float64(bidding.MaxQuantity))))
+	}
+	p50, p90, p99 := r(q.P50), r(q.P90), r(q.P99)
+	p90 = max(p90, p50)
+	p99 = max(p99, p90)
+	return bidding.Quantiles{P50: p50, P90: p90, P99: p99}
+}
+
+// ForecastError reports a forecaster's running error in a bid, with
+// non-finite or out-of-range values replaced so the bid always validates.
+func ForecastError(m forecast.ErrorMetrics) bidding.ForecastError {
+	return bidding.ForecastError{MASE: nonNegative(m.MASE), CoverageP90: unit(m.CoverageP90), CoverageP99: unit(m.CoverageP99)}
+}
+
+func nonNegative(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return 0
+	}
+	return v
+}
+
+func unit(v float64) float64 {
+	if math.IsNaN(v) || v < 0 {
+		return 0
+	}
+	return math.Min(v, 1)
+}
+
+// MemoryBid pads a memory bid: usage above a memory allocation is an OOM
+// kill, not a throttle. The quantiles are raised by the solver's deadband
+// fraction (a previous allocation kept by the deadband still covers the
+// forecast p99), and a max one more p90→p99 spread above p99 asks for spare
+// capacity (the utility segment of least value, granted only where nobody
+// else wants it).
+func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {
+	pad := func(v int64) int64 { return min(int64(math.Ceil(float64(v)*(1+deadband))), bidding.MaxQuantity) }
+	q.P50, q.P90, q.P99 = pad(q.P50), pad(q.P90), pad(q.P99)
+	q.Max = min(q.P99+(q.P99-q.P90), bidding.MaxQuantity)
+	return q
+}
+
+// ThrottleBid sets how far up the forecast distribution a throttled resource
+// (cpu, io, net: a shortfall slows the service, it does not kill it) bids,
+// by class: critical services up to p99, standard up to p95, batch up to
+// p90. The solver grants at most the bid's p99, so the top is moved down to
+// the class's quantile (p95 interpolated between p90 and p99 as for a normal
+// distribution).
+func ThrottleBid(q bidding.Quantiles, c bidding.Class) bidding.Quantiles {
+	switch c {
+	case bidding.ClassCritical:
+	case bidding.ClassBatch:
+		q.P99 = q.P90
+	default:
+		q.P99 = q.P90 + int64(P95Between*float64(q.P99-q.P90))
+	}
+	return q
+}
+
+// P95Between places p95 between p90 and p99 as in a normal distribution:
+// (1.645−1.282)/(2.326−1.282).
+const P95Between = 0.348
+
+// SurgeBid is a boosted service's bid: its SLA probe has just seen it
+// starved, so the forecast (which lags a surge) is floored at the last
+// measured demand, and the top at that demand plus margin.
+func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
+	l := int64(math.Ceil(last))
+	q.P90 = max(q.P90, l)
+	q.P99 = max(q.P99, int64(math.Ceil(last*(1+margin))))
+	return q
+}
+
+// ClientBid is the whole rule a client applies to one resource's forecast.
+func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64) bidding.Quantiles {
+	b := BidQuantiles(q)
+	if r == bidding.Memory {
+		return MemoryBid(b, deadband)
+	}
+	return ThrottleBid(b, c)
+}

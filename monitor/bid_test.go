@@ -1,0 +1,41 @@
+package monitor
+
+import (
+	"math"
+	"testing"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/forecast"
+)
+
+func TestClientBidsAlwaysValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		r    bidding.Resource
+		c    bidding.Class
+		q    forecast.Quantiles
+		want bidding.Quantiles
+	}{
+		{"rounding and order", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 10.4, P90: 9, P99: math.NaN()}, bidding.Quantiles{P50: 10, P90: 10, P99: 10}},
+		{"negative to zero", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: -3, P90: 2, P99: 5}, bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
+		{"batch stops at p90", bidding.CPU, bidding.ClassBatch, forecast.Quantiles{P50: 1, P90: 2, P99: 9}, bidding.Quantiles{P50: 1, P90: 2, P99: 2}},
+		{"standard at p95", bidding.Net, bidding.ClassStandard, forecast.Quantiles{P50: 0, P90: 1000, P99: 2000}, bidding.Quantiles{P50: 0, P90: 1000, P99: 1348}},
+		{"memory padded", bidding.Memory, bidding.ClassBatch, forecast.Quantiles{P50: 100, P90: 200, P99: 300}, bidding.Quantiles{P50: 102, P90: 204, P99: 306, Max: 408}},
+		{"huge memory", bidding.Memory, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: 1e300, P99: 1e300}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity, Max: bidding.MaxQuantity}},
+		{"huge", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: math.Inf(1), P99: math.Inf(1)}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity}},
+	}
+	for _, c := range cases {
+		got := ClientBid(c.r, c.c, c.q, 0.02)
+		if got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+		b := bidding.Bid{Service: "s", Node: "n", Resources: map[string]bidding.Quantiles{c.r.String(): got}}
+		if err := b.Validate(); err != nil {
+			t.Errorf("%s: bid does not validate: %v", c.name, err)
+		}
+	}
+	fe := ForecastError(forecast.ErrorMetrics{MASE: math.NaN(), CoverageP90: 1.5, CoverageP99: -1})
+	if fe != (bidding.ForecastError{MASE: 0, CoverageP90: 1, CoverageP99: 0}) {
+		t.Fatalf("%+v", fe)
+	}
+}
