@@ -208,6 +208,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("HTTP server stopped", "error", err)
 		}
 	}()
+	if cfg.Client && !cfg.Dev { // the dev demo enforces (dry run) on its own
+		wg.Add(1)
+		go func() { defer wg.Done(); a.clientLoop(ctx) }()
+	}
 	a.log.Info("agent running", "http", "http://"+ln.Addr().String(), "ui", "http://"+ln.Addr().String()+"/ui/", "gossip", g.LocalAddr())
 
 	select {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
@@ -72,6 +73,9 @@ type Server struct {
 	metrics  *Metrics
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
+	// lastServer is the HTTP address of the server a client-only agent
+	// last forwarded to successfully.
+	lastServer atomic.Value
 }
 
 // Options configure the API server.
@@ -424,16 +428,30 @@ func (s *Server) forwardToAnyServer(w http.ResponseWriter, r *http.Request) erro
 	// Try the live servers in turn: one that cannot even be dialled (dead or
 	// cut off, and gossip has not noticed yet) never saw the request, so the
 	// next one may have it; any other failure is returned as is.
-	var lastErr error
+	// The server that answered last is tried first (sticky), so one that
+	// is down costs at most one failed dial.
+	var addrs []string
+	last, _ := s.lastServer.Load().(string)
 	for _, m := range s.agent.Members() {
 		if !m.Server || m.Status != gossip.StatusAlive || m.HTTPAddr == "" {
 			continue
 		}
-		err := s.proxy(w, r, m.HTTPAddr, body)
+		if m.HTTPAddr == last {
+			addrs = append([]string{last}, addrs...)
+		} else {
+			addrs = append(addrs, m.HTTPAddr)
+		}
+	}
+	var lastErr error
+	for _, addr := range addrs {
+		err := s.proxy(w, r, addr, body)
 		var op *net.OpError
 		if err != nil && errors.As(err, &op) && op.Op == "dial" && r.Context().Err() == nil {
 			lastErr = err
 			continue
+		}
+		if err == nil {
+			s.lastServer.Store(addr)
 		}
 		return err
 	}

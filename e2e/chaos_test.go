@@ -105,7 +105,7 @@ func runSchedule(t *testing.T, c Cluster, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 0xa110c))
 	setup(t, c)
 	rec := newRecorder()
-	load := startLoad(t, c, rec, seed)
+	load := startLoadN(t, c, rec, seed, 12)
 	fs := chaosFaults(c)
 	for step := 0; step < 3; step++ {
 		f := fs[r.IntN(len(fs))]

@@ -255,6 +255,15 @@ func (c *dockerCluster) Kill(name string) error {
 	return err
 }
 
+// DiedAt is when the node's container last exited, as Docker recorded it.
+func (c *dockerCluster) DiedAt(name string) (time.Time, error) {
+	out, err := docker("inspect", "-f", "{{.State.FinishedAt}}", c.container(name))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, out)
+}
+
 func (c *dockerCluster) Stop(name string) error {
 	c.setUp(name, false)
 	_, err := docker("stop", "-t", "15", c.container(name))
@@ -429,5 +438,3 @@ func closeShared() {
 func sanitize(s string) string {
 	return strings.NewReplacer("/", "_", " ", "_").Replace(s)
 }
-
-var _ = time.Second

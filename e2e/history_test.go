@@ -191,6 +191,12 @@ type Load struct {
 
 // startLoad begins the load; Stop ends it. keys use the current epoch.
 func startLoad(t testing.TB, c Cluster, rec *Recorder, seed uint64) *Load {
+	return startLoadN(t, c, rec, seed, 8)
+}
+
+// startLoadN is startLoad with n workers (more where a cut-off node makes
+// every operation sent to it wait for its bounded refusal).
+func startLoadN(t testing.TB, c Cluster, rec *Recorder, seed uint64, workers int) *Load {
 	t.Helper()
 	var e uint64
 	for _, s := range upServers(c) {
@@ -198,10 +204,14 @@ func startLoad(t testing.TB, c Cluster, rec *Recorder, seed uint64) *Load {
 			e = p.Epoch
 		}
 	}
-	l := &Load{c: c, rec: rec, workers: 6, maxOps: 20000, rnd: rand.New(rand.NewPCG(seed, 7))}
-	for _, svc := range testServices {
-		for _, cl := range c.Clients() {
-			l.keys = append(l.keys, bidKey{svc, cl, e + 1})
+	l := &Load{c: c, rec: rec, workers: workers, maxOps: 20000, rnd: rand.New(rand.NewPCG(seed, 7))}
+	// several epochs per (service, client): more registers, fewer
+	// operations (and unknown outcomes) per register for porcupine
+	for de := uint64(1); de <= 3; de++ {
+		for _, svc := range testServices {
+			for _, cl := range c.Clients() {
+				l.keys = append(l.keys, bidKey{svc, cl, e + de})
+			}
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -263,8 +273,10 @@ func (l *Load) put(ctx context.Context, client int, node string, k bidKey) {
 	v := 1000 + l.val.Add(1)
 	in := opInput{"put", k.String(), v}
 	call := l.rec.now()
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	code, body, _, err := call2(rctx, "PUT", l.c.HTTP(node), "/v1/bids", bidBody(k, v))
+	// longer than the server's own bounded wait for a leader (5 s), so
+	// that most writes end with a definite answer rather than unknown
+	rctx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	code, body, _, err := callWith(slowc, rctx, "PUT", l.c.HTTP(node), "/v1/bids", bidBody(k, v))
 	cancel()
 	ret := l.rec.now()
 	switch {

@@ -212,3 +212,47 @@ func TestProcBadInput(t *testing.T) {
 	}
 	_ = json.Valid
 }
+
+// TestProcDeadServerRemoved: with dead_server_grace 3s and min_quorum 2, a
+// server killed for good is kept (marked failed) during the grace, then
+// removed; started again on its data, it is re-added and promoted.
+func TestProcDeadServerRemoved(t *testing.T) {
+	cfg := strings.Replace(clusterConfig(), `dead_server_grace = "5m"`, `dead_server_grace = "3s"
+  min_quorum = 2`, 1)
+	c := newProcClusterCfg(t, 1, cfg)
+	setup(t, c)
+	l := waitLeader(t, c, 30*time.Second)
+	waitVoters(t, c, 3, 30*time.Second)
+	victim := others(c.Servers(), l)[0]
+	must(t, c.Kill(victim))
+	killed := time.Now()
+	// marked failed, still a voter, during the grace
+	end := time.Now().Add(15 * time.Second)
+	for {
+		var nodes []struct{ Name, Status string }
+		failed := false
+		if getJSON(c.HTTP(l), "/v1/nodes", &nodes) == nil {
+			for _, n := range nodes {
+				failed = failed || (n.Name == victim && n.Status == "failed")
+			}
+		}
+		if failed {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s not marked failed within 15 s: %+v", victim, nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var ps []peer
+	must(t, getJSON(c.HTTP(l), "/v1/status/peers", &ps))
+	if len(ps) != 3 {
+		t.Fatalf("%s removed before the grace ended: %+v", victim, ps)
+	}
+	t.Logf("%s marked failed %s after the kill, still in raft", victim, time.Since(killed).Round(time.Millisecond))
+	ps = waitVoters(t, c, 2, 30*time.Second)
+	t.Logf("%s removed %s after the kill: voters %s", victim, time.Since(killed).Round(time.Millisecond), voterNames(ps))
+	must(t, c.Start(victim))
+	ps = waitVoters(t, c, 3, 30*time.Second)
+	t.Logf("%s re-added and promoted: voters %s", victim, voterNames(ps))
+}

@@ -36,10 +36,14 @@ type procNode struct {
 }
 
 func newProcCluster(t testing.TB, clients int) *procCluster {
+	return newProcClusterCfg(t, clients, clusterConfig())
+}
+
+func newProcClusterCfg(t testing.TB, clients int, cfg string) *procCluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &procCluster{t: t, dir: dir, node: map[string]*procNode{}, cfg: filepath.Join(dir, "allot.hcl")}
-	if err := os.WriteFile(c.cfg, []byte(clusterConfig()), 0o644); err != nil {
+	if err := os.WriteFile(c.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,9 +93,10 @@ type Config struct {
 
 // Gossip is a running memberlist with Allot metadata.
 type Gossip struct {
-	ml     *memberlist.Memberlist
-	log    hclog.Logger
-	events chan Event
+	ml        *memberlist.Memberlist
+	localAddr string
+	log       hclog.Logger
+	events    chan Event
 
 	mu      sync.Mutex
 	meta    Meta
@@ -150,14 +152,15 @@ func New(cfg Config) (*Gossip, error) {
 		return nil, fmt.Errorf("starting gossip on %s:%d: %w", cfg.BindAddr, cfg.BindPort, err)
 	}
 	g.ml = ml
+	// Read once: LocalNode points into memberlist's state, which UpdateNode
+	// (a metadata change, e.g. a leave) rewrites under its own lock.
+	n := ml.LocalNode()
+	g.localAddr = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	return g, nil
 }
 
 // LocalAddr is the gossip address this node advertises.
-func (g *Gossip) LocalAddr() string {
-	n := g.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (g *Gossip) LocalAddr() string { return g.localAddr }
 
 // Events delivers membership changes.
 func (g *Gossip) Events() <-chan Event { return g.events }
@@ -168,10 +171,22 @@ func (g *Gossip) Join(addrs []string) (int, error) {
 	if n > 0 {
 		return n, nil
 	}
-	if err == nil {
-		err = fmt.Errorf("no node answered")
+	reason := "no node answered"
+	if err != nil {
+		// memberlist returns a multi-line multierror: keep one line per address
+		var parts []string
+		for _, l := range strings.Split(err.Error(), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "* ") {
+				parts = append(parts, strings.TrimPrefix(l, "* "))
+			}
+		}
+		if len(parts) > 0 {
+			reason = strings.Join(parts, "; ")
+		} else {
+			reason = strings.Join(strings.Fields(err.Error()), " ")
+		}
 	}
-	return 0, fmt.Errorf("joining %v: %w", addrs, err)
+	return 0, fmt.Errorf("no Allot agent answered at %s (expected a gossip address, port 7481 by default): %s", strings.Join(addrs, ", "), reason)
 }
 
 // JoinRetry keeps trying to join until one address answers or ctx ends,
