@@ -192,6 +192,13 @@ func (c *Config) Validate() error {
 	if n != 0 && n != 3 {
 		return errf("%s: mutual TLS needs all of --tls-ca, --tls-cert and --tls-key", c.Source("tls.ca_file"))
 	}
+	// Refuse rather than run without the protection the operator asked for.
+	if n == 3 {
+		return errf("%s: mutual TLS is not available in this build yet; remove the tls settings or use a build that has it", c.Source("tls.ca_file"))
+	}
+	if c.ACLEnabled {
+		return errf("%s: ACLs are not available in this build yet; remove acl { enabled = true }", c.Source("acl.enabled"))
+	}
 	switch strings.ToLower(c.LogLevel) {
 	case "trace", "debug", "info", "warn", "error":
 	default:

@@ -164,3 +164,18 @@ func FuzzParseServices(f *testing.F) {
 		}
 	})
 }
+
+func TestUnavailableSecurityIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "x.pem")
+	os.WriteFile(f, []byte("x"), 0o600)
+	_, err := Load([]string{"--server", "--data-dir", "d", "--tls-ca", f, "--tls-cert", f, "--tls-key", f}, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "flag --tls-ca") {
+		t.Fatalf("TLS settings silently accepted: %v", err)
+	}
+	acl := filepath.Join(dir, "acl.hcl")
+	os.WriteFile(acl, []byte("acl { enabled = true }"), 0o600)
+	if _, err := Load([]string{"--server", "--data-dir", "d", "--config", acl}, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "acl.enabled") {
+		t.Fatalf("ACL setting silently accepted: %v", err)
+	}
+}

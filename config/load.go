@@ -567,6 +567,7 @@ func (c *Config) mergeFile(path string) error {
 	}
 	if a := f.ACL; a != nil && a.Enabled != nil {
 		c.ACLEnabled = *a.Enabled
+		c.set("acl.enabled", "acl.enabled"+in)
 	}
 	for _, sb := range f.Services {
 		svc, err := sb.toService(path)
