@@ -135,7 +135,14 @@ func (lp *resLP) solveReduced(maxIter int) error {
 	}
 	// Displacement arcs, least valuable units first; units of one node with
 	// the same value share an arc (values take few distinct levels).
-	rd.nextCol = make([]int32, len(lp.colU))
+	// Only the entries of columns on a displacement arc are written and read,
+	// so a reused array needs no clearing.
+	if lp.ws != nil {
+		rd.nextCol = reuse(lp.ws.nextCol, len(lp.colU))[:len(lp.colU)]
+		lp.ws.nextCol = rd.nextCol
+	} else {
+		rd.nextCol = make([]int32, len(lp.colU))
+	}
 	dispFirst := make([]int32, nN) // per node: its first (cheapest) displacement arc, or -1
 	dispNext := make([]int32, 0, 4*nN)
 	dispLastOf := make([]int32, nN)

@@ -76,7 +76,7 @@ func (in *instance) jain(alloc []Vec) float64 {
 				continue
 			}
 			any = true
-			sat = math.Min(sat, math.Min(1, float64(alloc[i][r])/float64(rp.q.P50)))
+			sat = min(sat, 1, float64(alloc[i][r])/float64(rp.q.P50)) // builtin min: same NaN and ±0 rules as math.Min, no call
 		}
 		if any {
 			n++
@@ -172,7 +172,7 @@ func Explain(p Problem, plan *Plan, service string) ([]Explanation, error) {
 	if plan == nil {
 		return nil, fmt.Errorf("bidding: explain %s: no plan", service)
 	}
-	in, err := prepare(p)
+	in, err := prepare(p, new(solveWork))
 	if err != nil {
 		return nil, fmt.Errorf("bidding: explain %s: %w", service, err)
 	}

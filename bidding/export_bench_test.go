@@ -6,13 +6,13 @@ func PhaseNames() []string {
 }
 
 func Phase(p Problem, name string) func() {
-	in, _ := prepare(p)
+	in, _ := prepare(p, new(solveWork))
 	order, start := in.byNode()
 	in.computeFloors(order, start)
 	res, _ := in.solve()
 	switch name {
 	case "prepare":
-		return func() { prepare(p) }
+		return func() { prepare(p, new(solveWork)) }
 	case "floors":
 		return func() { in.computeFloors(order, start) }
 	case "lp":

@@ -40,23 +40,46 @@ const fairFloorFrac = 0.5
 // When the minimums alone exceed a node, they are scaled down by largest
 // remainder and the problem is reported.
 func (in *instance) computeFloors(order, start []int32) {
+	// The passes over placements run in placement order, which is each
+	// node's group order (byNode keeps it), so every per-node sum and the
+	// running "used" below accumulate in the same order as a walk of each
+	// group would — the same floats — while reading the arrays sequentially.
+	nN := len(in.nodes)
+	type nodeSums struct {
+		min   [NumResources]int64
+		spare [NumResources]int64
+		used  [NumResources]int64
+		wsum  [NumResources]float64
+	}
+	ns := make([]nodeSums, nN)
+	for r := range NumResources {
+		rps := in.rp[r]
+		for i := range in.pls {
+			rp := &rps[i]
+			t := &ns[in.pls[i].node]
+			t.min[r] += rp.min
+			if d := medianDemand(rp); d > 0 {
+				t.wsum[r] += in.base[in.pls[i].svc]
+			}
+		}
+	}
 	var mins []int64
-	for n := range in.nodes {
+	var scaledRes [NumResources]bool
+	anyScaled := false
+	scaledNode := make([][NumResources]bool, 0)
+	for n := range nN {
 		grp := order[start[n]:start[n+1]]
 		if len(grp) == 0 {
 			continue
 		}
-		var spare [NumResources]int64
-		var wsum [NumResources]float64
+		t := &ns[n]
+		scaledRes = [NumResources]bool{}
 		for r := range NumResources {
 			c := in.capEff[n][r]
-			var m int64
-			rps := in.rp[r]
-			for _, i := range grp {
-				m += rps[i].min
-			}
+			m := t.min[r]
 			if m > c {
 				in.problems = append(in.problems, fmt.Sprintf("node %s: the minimums of %s (%d) exceed its capacity %d: minimums scaled down", in.nodes[n].Name, Resource(r), m, c))
+				rps := in.rp[r]
 				mins = mins[:0]
 				for _, i := range grp {
 					mins = append(mins, rps[i].min)
@@ -65,45 +88,55 @@ func (in *instance) computeFloors(order, start []int32) {
 				for k, i := range grp {
 					rps[i].floor = scaled[k]
 				}
+				scaledRes[r] = true
 				continue
 			}
-			spare[r] = c - m
-			for _, i := range grp {
-				rp := &rps[i]
-				rp.floor = rp.min
-				if d := medianDemand(rp); d > 0 {
-					wsum[r] += in.base[in.pls[i].svc]
-				}
+			t.spare[r] = c - m
+		}
+		if scaledRes != ([NumResources]bool{}) {
+			if !anyScaled {
+				scaledNode = make([][NumResources]bool, nN)
+				anyScaled = true
+			}
+			scaledNode[n] = scaledRes
+		}
+	}
+	for i := range in.pls {
+		pl := &in.pls[i]
+		t := &ns[pl.node]
+		var rps [NumResources]*resPl
+		for r := range NumResources {
+			rps[r] = &in.rp[r][i]
+			if !anyScaled || !scaledNode[pl.node][r] {
+				rps[r].floor = rps[r].min
 			}
 		}
-		var used [NumResources]int64
-		for _, i := range grp {
-			w := in.base[in.pls[i].svc]
-			phi := 1.0
-			for r := range NumResources {
-				d := medianDemand(&in.rp[r][i])
-				if d <= 0 || spare[r] == 0 {
-					continue
-				}
-				e := float64(float64(float64(spare[r])*fairFloorFrac)*w) / wsum[r]
-				phi = min(phi, e/float64(d))
+		w := in.base[pl.svc]
+		phi := 1.0
+		var ds [NumResources]int64
+		for r := range NumResources {
+			d := medianDemand(rps[r])
+			ds[r] = d
+			if d <= 0 || t.spare[r] == 0 {
+				continue
 			}
-			for r := range NumResources {
-				rp := &in.rp[r][i]
-				d := medianDemand(rp)
-				if d <= 0 || phi <= 0 {
-					continue
-				}
-				if spare[r] == 0 {
-					continue
-				}
-				x := min(int64(float64(phi*float64(d))), d)
-				if used[r]+x > spare[r] {
-					x = spare[r] - used[r]
-				}
-				used[r] += x
-				rp.floor += x
+			e := float64(float64(float64(t.spare[r])*fairFloorFrac)*w) / t.wsum[r]
+			phi = min(phi, e/float64(d))
+		}
+		for r := range NumResources {
+			d := ds[r]
+			if d <= 0 || phi <= 0 {
+				continue
 			}
+			if t.spare[r] == 0 {
+				continue
+			}
+			x := min(int64(float64(phi*float64(d))), d)
+			if t.used[r]+x > t.spare[r] {
+				x = t.spare[r] - t.used[r]
+			}
+			t.used[r] += x
+			rps[r].floor += x
 		}
 	}
 }

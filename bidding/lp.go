@@ -46,8 +46,10 @@ func (lp *resLP) release() {
 // lpWork holds the column arrays, reused from one resource to the next.
 type lpWork struct {
 	colPl, node, colCap, colRank, count []int32
+	nextCol                             []int32 // solveReduced's column links
 	colSeg                              []uint8
 	colU, x, svcFloor, svcWant          []int64
+	widths                              [][NumSegments]int64 // per placement, pass 1 → pass 2
 	colV                                []float64
 }
 
@@ -66,12 +68,7 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	}
 	lp := &resLP{r: r, nodeCap: make([]int64, len(in.nodes)), nRanks: in.nRanks, ws: ws}
 	rps := in.rp[r]
-	est := 0
-	for i := range rps {
-		if rps[i].has {
-			est += NumSegments
-		}
-	}
+	est := NumSegments * len(rps) // capacity only: the arrays are cut to the column count below
 	lp.colPl, lp.node, lp.colSeg = reuse(ws.colPl, est), reuse(ws.node, est), reuse(ws.colSeg, est)
 	lp.colU, lp.colV, lp.colRank = reuse(ws.colU, est), reuse(ws.colV, est), reuse(ws.colRank, est)
 	for n := range in.nodes {
@@ -88,16 +85,20 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	count := reuse(ws.count, in.nRanks+1)[:in.nRanks+1]
 	clear(count)
 	ws.count = count
+	widths := reuse(ws.widths, len(in.pls))[:len(in.pls)]
+	ws.widths = widths
 	for i := range in.pls {
 		pl, rp := &in.pls[i], &rps[i]
 		lp.nodeCap[pl.node] -= rp.floor
 		svcFloor[pl.svc] += rp.floor
 		svcWant[pl.svc] += rp.hi - min(rp.floor, rp.hi)
 		if !rp.has {
+			widths[i] = [NumSegments]int64{}
 			continue
 		}
 		kr := &in.keyRank[in.wid[pl.svc]]
-		for k, wd := range segmentWidths(rp.q, rp.floor, rp.hi) {
+		widths[i] = segmentWidths(rp.q, rp.floor, rp.hi)
+		for k, wd := range widths[i] {
 			if wd > 0 {
 				count[kr[k]+1]++
 			}
@@ -109,22 +110,25 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	m := int(count[in.nRanks])
 	lp.colPl, lp.node, lp.colSeg = lp.colPl[:m], lp.node[:m], lp.colSeg[:m]
 	lp.colU, lp.colV, lp.colRank = lp.colU[:m], lp.colV[:m], lp.colRank[:m]
+	scale := resourceScale[r]
 	for i := range in.pls {
-		pl, rp := &in.pls[i], &rps[i]
-		if !rp.has {
+		pl := &in.pls[i]
+		wds := &widths[i]
+		if wds[0]|wds[1]|wds[2]|wds[3] == 0 { // widths are never negative
 			continue
 		}
 		wid := in.wid[pl.svc]
-		for k, wd := range segmentWidths(rp.q, rp.floor, rp.hi) {
+		kr, kv := &in.keyRank[wid], &in.keyVal[wid]
+		for k, wd := range wds {
 			if wd <= 0 {
 				continue
 			}
-			rk := in.keyRank[wid][k]
+			rk := kr[k]
 			j := count[rk]
 			count[rk]++
 			lp.colPl[j], lp.node[j], lp.colSeg[j] = int32(i), pl.node, uint8(k)
 			lp.colU[j], lp.colRank[j] = wd, rk
-			lp.colV[j] = float64(in.keyVal[wid][k] * resourceScale[r])
+			lp.colV[j] = float64(kv[k] * scale)
 		}
 	}
 	ws.colPl, ws.node, ws.colSeg, ws.colU, ws.colV, ws.colRank = lp.colPl, lp.node, lp.colSeg, lp.colU, lp.colV, lp.colRank

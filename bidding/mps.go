@@ -18,7 +18,7 @@ import (
 // `glpsol --freemps FILE --max` solves it independently; its optimum
 // equals Stats.Objective.
 func WriteMPS(w io.Writer, p Problem) error {
-	in, err := prepare(p)
+	in, err := prepare(p, new(solveWork))
 	if err != nil {
 		return fmt.Errorf("bidding: mps: %w", err)
 	}

@@ -36,7 +36,18 @@ type network struct {
 	child        [][]int32 // children of each node (any order)
 	childPos     []int32   // a node's index in its parent's child list
 
+	// pa packs what pricing reads of each arc into one record (set by
+	// start; capacities and costs do not change during the simplex). An arc
+	// of capacity 0 is stored as a zero-cost loop at the root, so its
+	// reduced cost is 0 and it never prices out, as violation requires.
+	pa []priceArc
+
 	eps float64
+}
+
+type priceArc struct {
+	cost       float64
+	tail, head int32
 }
 
 func newNetwork(nodes, arcs int) *network {
@@ -90,6 +101,17 @@ func (s *network) start(tree []int32) error {
 		maxC = math.Max(maxC, math.Abs(c))
 	}
 	s.eps = float64(maxC * 1e-12)
+	if cap(s.pa) < len(s.tail) {
+		s.pa = make([]priceArc, len(s.tail))
+	}
+	s.pa = s.pa[:len(s.tail)]
+	for a := range s.pa {
+		if s.ucap[a] == 0 {
+			s.pa[a] = priceArc{}
+			continue
+		}
+		s.pa[a] = priceArc{cost: s.cost[a], tail: s.tail[a], head: s.head[a]}
+	}
 	for v := 1; v < len(s.parent); v++ {
 		a := tree[v]
 		if a < 0 || int(a) >= len(s.tail) || s.tail[a] != int32(v) && s.head[a] != int32(v) {
@@ -193,20 +215,38 @@ func (s *network) refresh(q int32) {
 	s.queue = stack[:0]
 }
 
-// violation is how much arc a's reduced cost says to move it (0: none).
+// violation is how much arc a's reduced cost says to move it (0: none):
+// d = cost − π(tail) + π(head) is −d for an arc at its lower bound when
+// d < −eps, d for one at its upper bound when d > eps. Written without
+// branches on the state: atLower is 1 and atUpper −1, so −state·d is that
+// figure exactly (a product by ±1 is an exact negation), and 0 for a basic
+// arc; an arc of capacity 0 has d = 0 (see pa).
 func (s *network) violation(a int) float64 {
-	st := s.state[a]
-	if st == basic || s.ucap[a] == 0 {
-		return 0
-	}
-	d := s.cost[a] - s.pi[s.tail[a]] + s.pi[s.head[a]]
-	if st == atLower && d < -s.eps {
-		return -d
-	}
-	if st == atUpper && d > s.eps {
-		return d
+	p := &s.pa[a]
+	v := float64(float64(-s.state[a]) * (p.cost - s.pi[p.tail] + s.pi[p.head]))
+	if v > s.eps {
+		return v
 	}
 	return 0
+}
+
+// scan appends to cand the violated arcs from next on, cyclically, until
+// cand holds size arcs or every arc was seen; it returns cand and the arc
+// to scan next. Same test as violation, on locals for a tight loop.
+func (s *network) scan(cand []int32, next, size int) ([]int32, int) {
+	state, pi, eps := s.state, s.pi, s.eps
+	A := len(state)
+	pa := s.pa[:A]
+	for scanned := 0; scanned < A && len(cand) < size; scanned++ {
+		p := &pa[next]
+		if v := float64(float64(-state[next]) * (p.cost - pi[p.tail] + pi[p.head])); v > eps {
+			cand = append(cand, int32(next))
+		}
+		if next++; next == A {
+			next = 0
+		}
+	}
+	return cand, next
 }
 
 // run pivots until no arc prices out (optimal) or maxIter pivots. Pricing
@@ -221,14 +261,7 @@ func (s *network) run(maxIter int) (int, error) {
 	next := 0
 	for it := 0; ; {
 		if len(cand) == 0 {
-			for scanned := 0; scanned < A && len(cand) < size; scanned++ {
-				if s.violation(next) > 0 {
-					cand = append(cand, int32(next))
-				}
-				if next++; next == A {
-					next = 0
-				}
-			}
+			cand, next = s.scan(cand, next, size)
 			if len(cand) == 0 {
 				return it, nil
 			}

@@ -44,6 +44,7 @@ type instance struct {
 	rp       [NumResources][]resPl // per resource, indexed like pls
 	problems []string
 	prevHash string
+	work     *solveWork // scratch arrays, reused across solves
 }
 
 func validateOptions(o Options) error {
@@ -86,11 +87,11 @@ func effectiveCapacity(c Vec, o Options) Vec {
 // solver cannot use (reported in problems), and derives each placement's
 // bounds. It returns an error for inconsistent input (duplicate or invalid
 // nodes and services, capacities out of range, bad options).
-func prepare(p Problem) (*instance, error) {
+func prepare(p Problem, w *solveWork) (*instance, error) {
 	if err := validateOptions(p.Options); err != nil {
 		return nil, err
 	}
-	in := &instance{epoch: p.Epoch, opts: p.Options}
+	in := &instance{epoch: p.Epoch, opts: p.Options, work: w}
 	if p.Previous != nil {
 		in.prevHash = p.Previous.Hash
 	}
@@ -137,7 +138,6 @@ func prepare(p Problem) (*instance, error) {
 	in.mult = boostMultipliers(in.svcNames, in.base, p.Boosts, p.Epoch, p.Options.BoostCapFrac)
 	in.rankKeys()
 	in.selectBids(p.Bids)
-	in.buildPlacements()
 	return in, nil
 }
 
@@ -171,7 +171,9 @@ func bidWords(b *Bid) []int64 {
 }
 
 func (in *instance) selectBids(bids []Bid) {
-	sorted := make([]*Bid, len(bids))
+	w := in.work
+	sorted := reuse(w.sorted, len(bids))[:len(bids)]
+	w.sorted = sorted
 	for i := range bids {
 		sorted[i] = &bids[i]
 	}
@@ -180,20 +182,23 @@ func (in *instance) selectBids(bids []Bid) {
 	for i, n := range in.nodes {
 		nodeIdx[n.Name] = int32(i)
 	}
-	in.bids = make([]*Bid, len(sorted))
-	in.pls = make([]placement, len(sorted))
+	n := len(sorted)
+	in.bids = reuse(w.bids, n)[:n]
+	in.pls = reuse(w.pls, n)[:n]
+	slab := reuse(w.rp, NumResources*n)[:NumResources*n]
+	w.bids, w.pls, w.rp = in.bids, in.pls, slab
 	for r := range in.rp {
-		in.rp[r] = make([]resPl, len(sorted))
+		in.rp[r] = slab[r*n : (r+1)*n : (r+1)*n]
 	}
-	var qs [NumResources]Quantiles
-	var has [NumResources]bool
 	np, si := 0, 0
 	for i, b := range sorted {
 		if i > 0 && sorted[i-1].Service == b.Service && sorted[i-1].Node == b.Node {
 			in.problems = append(in.problems, fmt.Sprintf("bid %s/%s epoch %d: superseded by another bid for the same placement", b.Service, b.Node, b.Epoch))
 			continue
 		}
-		if !fastBidCheck(b, &qs, &has) {
+		// The bid's figures go straight into slot np; a bid that is then
+		// dropped leaves them to be overwritten by the next one (or cut off).
+		if !fastBidCheck(b, np, &in.rp) {
 			if err := b.Validate(); err != nil {
 				in.problems = append(in.problems, fmt.Sprintf("bid %s/%s: ignored: %v", b.Service, b.Node, err))
 				continue
@@ -213,9 +218,7 @@ func (in *instance) selectBids(bids []Bid) {
 		}
 		in.bids[np] = b
 		in.pls[np] = placement{svc: int32(si), node: ni, epoch: b.Epoch}
-		for r := range NumResources {
-			in.rp[r][np] = resPl{q: qs[r], has: has[r]}
-		}
+		in.placementBounds(np)
 		np++
 	}
 	in.bids, in.pls = in.bids[:np], in.pls[:np]
@@ -224,74 +227,61 @@ func (in *instance) selectBids(bids []Bid) {
 	}
 }
 
-// fastBidCheck reads the bid's quantiles into qs and has and reports,
-// without allocating, that the bid is valid; when it says no, Bid.Validate
-// decides and names the field.
-func fastBidCheck(b *Bid, qs *[NumResources]Quantiles, has *[NumResources]bool) bool {
-	*has = [NumResources]bool{}
-	for name, q := range b.Resources { // one pass over the small map
-		var r Resource
-		switch name {
-		case "cpu":
-			r = CPU
-		case "memory":
-			r = Memory
-		case "io":
-			r = IO
-		case "net":
-			r = Net
-		default:
-			return false
-		}
-		qs[r], has[r] = q, true
-	}
-	known := 0
+// fastBidCheck reads the bid's quantiles into rp[r][np] (q and has; the
+// rest zeroed) and reports, without allocating, that the bid is valid; when
+// it says no, Bid.Validate decides and names the field.
+func fastBidCheck(b *Bid, np int, rp *[NumResources][]resPl) bool {
+	// Four direct lookups (small maps are scanned without hashing) instead
+	// of iterating the map; a key other than the four resources makes
+	// len(b.Resources) exceed known below, and Bid.Validate decides.
+	known, ok := 0, true
 	for r := range NumResources {
-		if !has[r] {
-			qs[r] = Quantiles{}
+		dst := &rp[r][np]
+		q, has := b.Resources[resourceNames[r]]
+		*dst = resPl{q: q, has: has}
+		if !has {
 			continue
 		}
-		q := qs[r]
 		known++
 		if q.P50 < 0 || q.Min < 0 || q.Max < 0 || q.P99 > MaxQuantity || q.Min > MaxQuantity || q.Max > MaxQuantity ||
 			q.P50 > q.P90 || q.P90 > q.P99 || q.Max > 0 && (q.Max < q.P99 || q.Min > q.Max) {
-			return false
+			ok = false
 		}
 	}
 	// Names need no check here: a bid is used only if its service and node
 	// match ones already validated.
-	return known > 0 && known == len(b.Resources) && len(b.ForecastError) == 0
+	return ok && known > 0 && known == len(b.Resources) && len(b.ForecastError) == 0
 }
 
-// buildPlacements derives each placement's minimum and upper bound per resource.
-func (in *instance) buildPlacements() {
-	for i := range in.pls {
-		pl := &in.pls[i]
-		s := in.svcs[pl.svc]
-		c := in.capEff[pl.node]
-		for r := range NumResources {
-			if c[r] == 0 {
-				continue
-			}
-			rp := &in.rp[r][i]
-			q, ok := rp.q, rp.has
-			m := s.Min[r]
-			hi := m
-			if ok {
-				m = max(m, q.Min)
-				hi = q.P99
-				if q.Max > 0 {
-					hi = q.Max
-				}
-			}
-			if s.Max[r] > 0 {
-				m = min(m, s.Max[r])
-				hi = min(hi, s.Max[r])
-			}
-			hi = max(hi, m)
-			rp.min = min(m, c[r])
-			rp.hi = min(hi, c[r])
+// placementBounds derives placement i's minimum and upper bound per
+// resource (selectBids calls it as each placement is accepted, while its
+// figures are in cache).
+func (in *instance) placementBounds(i int) {
+	pl := &in.pls[i]
+	s := in.svcs[pl.svc]
+	c := &in.capEff[pl.node]
+	for r := range NumResources {
+		if c[r] == 0 {
+			continue
 		}
+		rp := &in.rp[r][i]
+		q, ok := rp.q, rp.has
+		m := s.Min[r]
+		hi := m
+		if ok {
+			m = max(m, q.Min)
+			hi = q.P99
+			if q.Max > 0 {
+				hi = q.Max
+			}
+		}
+		if s.Max[r] > 0 {
+			m = min(m, s.Max[r])
+			hi = min(hi, s.Max[r])
+		}
+		hi = max(hi, m)
+		rp.min = min(m, c[r])
+		rp.hi = min(hi, c[r])
 	}
 }
 
@@ -300,12 +290,26 @@ func (in *instance) buildPlacements() {
 func (in *instance) rankKeys() {
 	in.wid = make([]int32, len(in.svcs))
 	seen := make(map[float64]int32)
+	var wts []float64 // distinct weights, by id
 	for i := range in.svcs {
 		w := float64(in.base[i] * in.mult[i])
-		id, ok := seen[w]
+		// Few distinct weights: scan them before falling back on the map
+		// (same ids: first appearance order, == on the weight either way).
+		id, ok := int32(-1), false
+		if len(in.keyVal) <= 16 {
+			for d := range in.keyVal {
+				if wts[d] == w {
+					id, ok = int32(d), true
+					break
+				}
+			}
+		} else {
+			id, ok = seen[w]
+		}
 		if !ok {
 			id = int32(len(in.keyVal))
 			seen[w] = id
+			wts = append(wts, w)
 			var kv [NumSegments]float64
 			for k := range kv {
 				kv[k] = segmentKey(w, k)

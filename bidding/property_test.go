@@ -119,7 +119,7 @@ func gonumOptimum(l *resLP) (float64, error) {
 func TestPropertyMatchesGonumAndHolds(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := genProblem(t, maxOraclePlacements)
-		in, err := prepare(p)
+		in, err := prepare(p, new(solveWork))
 		if err != nil {
 			t.Fatal(err)
 		}

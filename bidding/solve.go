@@ -10,14 +10,16 @@ import (
 // spill, deadband against p.Previous, explanations and the plan hash. The
 // same Problem (in any input order) gives the same plan and hash. Solve
 // never panics: inconsistent input is returned as an error.
-func Solve(p Problem) (plan *Plan, err error) {
+func Solve(p Problem) (*Plan, error) { return solveWith(p, new(solveWork)) }
+
+func solveWith(p Problem, w *solveWork) (plan *Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			plan, err = nil, fmt.Errorf("bidding: solve epoch %d: internal error: %v", p.Epoch, r)
 		}
 	}()
 	began := time.Now()
-	in, err := prepare(p)
+	in, err := prepare(p, w)
 	if err != nil {
 		return nil, fmt.Errorf("bidding: solve epoch %d: %w", p.Epoch, err)
 	}
@@ -27,6 +29,7 @@ func Solve(p Problem) (plan *Plan, err error) {
 	}
 	in.applyDeadband(p.Previous, res)
 	plan = in.buildPlan(res)
+	in.releaseWork()
 	plan.Stats.SolveMS = float64(time.Since(began).Microseconds()) / 1000
 	return plan, nil
 }
@@ -40,13 +43,22 @@ type result struct {
 func (in *instance) solve() (*result, error) {
 	order, start := in.byNode()
 	in.computeFloors(order, start)
-	res := &result{alloc: make([]Vec, len(in.pls))}
+	res := &result{}
+	if in.work != nil {
+		res.alloc = reuse(in.work.alloc, len(in.pls))[:len(in.pls)]
+		in.work.alloc = res.alloc
+	} else {
+		res.alloc = make([]Vec, len(in.pls))
+	}
 	for r := range NumResources {
 		for i, rp := range in.rp[r] {
 			res.alloc[i][r] = rp.floor
 		}
 	}
 	ws := &lpWork{}
+	if in.work != nil {
+		ws = &in.work.lp
+	}
 	for _, r := range Resources() {
 		lp := in.buildLP(r, ws)
 		if err := lp.solve(in.opts.MaxIterations); err != nil {

@@ -137,7 +137,7 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 	prob := bidding.Problem{Epoch: in.Epoch, Nodes: in.Nodes, Services: in.Services, Bids: in.Bids,
 		Boosts: in.Boosts, Previous: in.Previous, Options: in.Settings.Options}
 	t0 := time.Now()
-	plan, err := solve(prob)
+	plan, err := s.solve(prob)
 	if err != nil {
 		return fmt.Errorf("solving epoch %d: %w", in.Epoch, err)
 	}
@@ -155,13 +155,13 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 
 // solve calls the solver and turns a panic into an error: a solver bug must
 // not take the leader down with it.
-func solve(p bidding.Problem) (plan *bidding.Plan, err error) {
+func (s *Server) solve(p bidding.Problem) (plan *bidding.Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("solver panicked: %v", r)
 		}
 	}()
-	plan, err = bidding.Solve(p)
+	plan, err = s.solver.Solve(p)
 	if err == nil && plan == nil {
 		err = fmt.Errorf("solver returned no plan")
 	}

@@ -65,6 +65,7 @@ type Server struct {
 	log       hclog.Logger
 	raft      *raft.Raft
 	fsm       *fsm.FSM
+	solver    bidding.Solver // keeps its scratch memory between epochs
 	transport raft.Transport
 	closers   []io.Closer
 	notify    chan bool

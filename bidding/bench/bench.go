@@ -122,10 +122,11 @@ func Run(cfg Config) (*Result, error) {
 	solveBest, sortBest := time.Duration(1<<62), time.Duration(1<<62)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	vals := make([]float64, services)
+	var solver bidding.Solver // reused across runs, as a leader reuses it across epochs
 	for range repeat {
 		runtime.GC()
 		t0 := time.Now()
-		pl, err := bidding.Solve(p)
+		pl, err := solver.Solve(p)
 		d := time.Since(t0)
 		if err != nil {
 			return nil, fmt.Errorf("solve: %w", err)
