@@ -103,8 +103,10 @@ type serviceBlock struct {
 	} `hcl:"sla,block"`
 }
 
-// parseFile parses HCL or JSON (by extension, or by a leading '{').
-func parseFile(name string, src []byte) (*file, error) {
+// DecodeFile decodes an HCL file (or its JSON form: a .json name or a
+// leading '{') into target, a struct with hcl tags. The contract's one-line
+// blocks are accepted; errors are one line with the file position.
+func DecodeFile(name string, src []byte, target any) error {
 	p := hclparse.NewParser()
 	var f *hcl.File
 	var diags hcl.Diagnostics
@@ -115,11 +117,19 @@ func parseFile(name string, src []byte) (*file, error) {
 		f, diags = p.ParseHCL(expandOneLineBlocks(src), name)
 	}
 	if diags.HasErrors() {
-		return nil, errf("%s", oneLine(diags))
+		return errf("%s", oneLine(diags))
 	}
+	if d := gohcl.DecodeBody(f.Body, nil, target); d.HasErrors() {
+		return errf("%s", oneLine(d))
+	}
+	return nil
+}
+
+// parseFile parses an agent config or service file.
+func parseFile(name string, src []byte) (*file, error) {
 	var out file
-	if d := gohcl.DecodeBody(f.Body, nil, &out); d.HasErrors() {
-		return nil, errf("%s", oneLine(d))
+	if err := DecodeFile(name, src, &out); err != nil {
+		return nil, err
 	}
 	if out.Remain != nil {
 		attrs, _ := out.Remain.JustAttributes()

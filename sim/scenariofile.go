@@ -9,9 +9,6 @@ import (
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/config"
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 )
 
 // scenarioFile is the HCL (or JSON) form of a Scenario; see
@@ -68,20 +65,9 @@ func LoadScenarioFile(path, traceDir string) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading scenario: %w", err)
 	}
-	p := hclparse.NewParser()
-	var f *hcl.File
-	var diags hcl.Diagnostics
-	if strings.HasSuffix(path, ".json") || strings.HasPrefix(strings.TrimSpace(string(src)), "{") {
-		f, diags = p.ParseJSON(src, path)
-	} else {
-		f, diags = p.ParseHCL(src, path)
-	}
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("scenario %s: %s", path, firstError(diags))
-	}
 	var sf scenarioFile
-	if d := gohcl.DecodeBody(f.Body, nil, &sf); d.HasErrors() {
-		return nil, fmt.Errorf("scenario %s: %s", path, firstError(d))
+	if err := config.DecodeFile(path, src, &sf); err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	base := filepath.Dir(path)
 	if traceDir != "" {
@@ -94,19 +80,6 @@ func LoadScenarioFile(path, traceDir string) (*Scenario, error) {
 		}
 	}
 	return sf.scenario(path, base)
-}
-
-func firstError(d hcl.Diagnostics) string {
-	for _, x := range d {
-		if x.Severity == hcl.DiagError {
-			loc := ""
-			if x.Subject != nil {
-				loc = x.Subject.String() + ": "
-			}
-			return strings.ReplaceAll(loc+x.Summary+": "+x.Detail, "\n", " ")
-		}
-	}
-	return d.Error()
 }
 
 func (sf *scenarioFile) scenario(path, base string) (*Scenario, error) {
