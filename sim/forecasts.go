@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,31 +27,17 @@ type Forecasts struct {
 func RunForecasts(w *World, workers int, done *atomic.Int64) (*Forecasts, error) {
 	f := &Forecasts{Q: make([][nr][]forecast.Quantiles, len(w.Svcs)), Err: make([][nr][]bidding.ForecastError, len(w.Svcs)), Model: make([][nr]string, len(w.Svcs))}
 	type job struct{ s, r int }
-	jobs := make(chan job)
-	errs := make(chan error, len(w.Svcs)*nr)
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if err := forecastSeries(w, f, j.s, j.r, done); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
+	var jobs []job
 	for s := range w.Svcs {
 		for r := range nr {
 			if w.Svcs[s].Has[r] {
-				jobs <- job{s, r}
+				jobs = append(jobs, job{s, r})
 			}
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := parallel(len(jobs), workers, func(i int) error {
+		return forecastSeries(w, f, jobs[i].s, jobs[i].r, done)
+	}); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/allot-dev/allot/bidding"
@@ -116,43 +115,24 @@ func Replay(w *World, f *Forecasts, policies []string, contention []float64, obs
 		c float64
 		p string
 	}
-	jobs := make(chan job)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				run, err := replayOne(w, f, j.p, j.c, obs, j.c == recordAt, done)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				res.Runs[j.i] = run
-				mu.Unlock()
-			}
-		}()
-	}
 	// The solver-backed policies are the slow ones: start them first.
-	order := make([]job, 0, len(res.Runs))
-	for ci, c := range contention {
-		for pi, p := range policies {
-			order = append(order, job{ci*len(policies) + pi, c, p})
-		}
-	}
+	var order []job
 	for _, solverFirst := range []bool{true, false} {
-		for _, j := range order {
-			if isSolverPolicy(j.p) == solverFirst {
-				jobs <- j
+		for ci, c := range contention {
+			for pi, p := range policies {
+				if isSolverPolicy(p) == solverFirst {
+					order = append(order, job{ci*len(policies) + pi, c, p})
+				}
 			}
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := parallel(len(order), workers, func(k int) error {
+		j := order[k]
+		run, err := replayOne(w, f, j.p, j.c, obs, j.c == recordAt, done)
+		res.Runs[j.i] = run
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	finishResult(res, policies, contention)
 	return res, nil
