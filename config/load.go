@@ -56,10 +56,10 @@ type serverBlock struct {
 }
 
 type clientBlock struct {
-	Enabled      *bool          `hcl:"enabled,optional"`
-	Enforce      *string        `hcl:"enforce,optional"`
-	CgroupParent *string        `hcl:"cgroup_parent,optional"`
-	Capacity     *quantityBlock `hcl:"capacity,block"`
+	Enabled      *bool       `hcl:"enabled,optional"`
+	Enforce      *string     `hcl:"enforce,optional"`
+	CgroupParent *string     `hcl:"cgroup_parent,optional"`
+	Capacity     *Quantities `hcl:"capacity,block"`
 }
 
 type gossipBlock struct {
@@ -76,7 +76,9 @@ type aclBlock struct {
 	Enabled *bool `hcl:"enabled,optional"`
 }
 
-type quantityBlock struct {
+// Quantities is a block of per-resource quantities in a config, service or
+// scenario file: { cpu = "250m"  memory = "256MiB"  io = "200MiB/s"  net = "500Mbit" }.
+type Quantities struct {
 	CPU    *string `hcl:"cpu,optional"`
 	Memory *string `hcl:"memory,optional"`
 	IO     *string `hcl:"io,optional"`
@@ -84,13 +86,13 @@ type quantityBlock struct {
 }
 
 type serviceBlock struct {
-	Name      string         `hcl:"name,label"`
-	Class     *string        `hcl:"class,optional"`
-	Weight    *float64       `hcl:"weight,optional"`
-	Cgroup    *string        `hcl:"cgroup,optional"`
-	Interface *string        `hcl:"interface,optional"`
-	Min       *quantityBlock `hcl:"min,block"`
-	Max       *quantityBlock `hcl:"max,block"`
+	Name      string      `hcl:"name,label"`
+	Class     *string     `hcl:"class,optional"`
+	Weight    *float64    `hcl:"weight,optional"`
+	Cgroup    *string     `hcl:"cgroup,optional"`
+	Interface *string     `hcl:"interface,optional"`
+	Min       *Quantities `hcl:"min,block"`
+	Max       *Quantities `hcl:"max,block"`
 	Forecast  *struct {
 		Model    *string `hcl:"model,optional"`
 		Horizon  *int    `hcl:"horizon,optional"`
@@ -201,10 +203,10 @@ func (sb serviceBlock) toService(file string) (bidding.Service, error) {
 		s.Interface = *sb.Interface
 	}
 	var err error
-	if s.Min, err = sb.Min.vec(fmt.Sprintf("service %q min in %s", sb.Name, file)); err != nil {
+	if s.Min, err = sb.Min.Vec(fmt.Sprintf("service %q min in %s", sb.Name, file)); err != nil {
 		return s, err
 	}
-	if s.Max, err = sb.Max.vec(fmt.Sprintf("service %q max in %s", sb.Name, file)); err != nil {
+	if s.Max, err = sb.Max.Vec(fmt.Sprintf("service %q max in %s", sb.Name, file)); err != nil {
 		return s, err
 	}
 	if sb.Forecast != nil {
@@ -240,7 +242,8 @@ func (sb serviceBlock) toService(file string) (bidding.Service, error) {
 	return s, nil
 }
 
-func (q *quantityBlock) vec(where string) (bidding.Vec, error) {
+// Vec parses the block into base units; where prefixes error messages.
+func (q *Quantities) Vec(where string) (bidding.Vec, error) {
 	var v bidding.Vec
 	if q == nil {
 		return v, nil
@@ -560,7 +563,7 @@ func (c *Config) mergeFile(path string) error {
 		s("client.enforce", &c.Enforce, cl.Enforce)
 		s("client.cgroup_parent", &c.CgroupParent, cl.CgroupParent)
 		if cl.Capacity != nil {
-			v, err := cl.Capacity.vec("client.capacity" + in)
+			v, err := cl.Capacity.Vec("client.capacity" + in)
 			if err != nil {
 				return err
 			}

@@ -26,19 +26,12 @@ type scenarioFile struct {
 }
 
 type svcBlock struct {
-	Name   string        `hcl:"name,label"`
-	Class  *string       `hcl:"class,optional"`
-	Weight *float64      `hcl:"weight,optional"`
-	Node   string        `hcl:"node"`
-	Min    *vecBlock     `hcl:"min,block"`
-	Series []seriesBlock `hcl:"series,block"`
-}
-
-type vecBlock struct {
-	CPU    *string `hcl:"cpu,optional"`
-	Memory *string `hcl:"memory,optional"`
-	IO     *string `hcl:"io,optional"`
-	Net    *string `hcl:"net,optional"`
+	Name   string             `hcl:"name,label"`
+	Class  *string            `hcl:"class,optional"`
+	Weight *float64           `hcl:"weight,optional"`
+	Node   string             `hcl:"node"`
+	Min    *config.Quantities `hcl:"min,block"`
+	Series []seriesBlock      `hcl:"series,block"`
 }
 
 type seriesBlock struct {
@@ -133,16 +126,11 @@ func (sb svcBlock) spec(base string, epoch time.Duration, cache map[string][]*Se
 		sp.Weight = *sb.Weight
 	}
 	if sb.Min != nil {
-		for r, s := range []*string{sb.Min.CPU, sb.Min.Memory, sb.Min.IO, sb.Min.Net} {
-			if s == nil {
-				continue
-			}
-			v, err := config.ParseQuantity(bidding.Resource(r), *s)
-			if err != nil {
-				return sp, fmt.Errorf("min.%s: %w", bidding.Resource(r), err)
-			}
-			sp.Min[r] = v
+		v, err := sb.Min.Vec("min")
+		if err != nil {
+			return sp, err
 		}
+		sp.Min = v
 	}
 	if len(sb.Series) == 0 {
 		return sp, fmt.Errorf("no series block (expected series \"cpu\" { file = … })")
