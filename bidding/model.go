@@ -6,8 +6,9 @@ package bidding
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -241,7 +242,7 @@ func (b *Bid) Validate() error {
 	if len(b.Resources) == 0 {
 		return fmt.Errorf("resources: at least one of cpu, memory, io, net is required")
 	}
-	for _, name := range sortedKeys(b.Resources) {
+	for _, name := range slices.Sorted(maps.Keys(b.Resources)) {
 		q := b.Resources[name]
 		if _, err := ParseResource(name); err != nil {
 			return fmt.Errorf("resources.%s: %w", name, err)
@@ -268,7 +269,7 @@ func (b *Bid) Validate() error {
 			return fmt.Errorf("%s.min: %d is above max %d", f, q.Min, q.Max)
 		}
 	}
-	for _, name := range sortedKeys(b.ForecastError) {
+	for _, name := range slices.Sorted(maps.Keys(b.ForecastError)) {
 		fe := b.ForecastError[name]
 		if _, err := ParseResource(name); err != nil {
 			return fmt.Errorf("forecast_error.%s: %w", name, err)
@@ -466,13 +467,4 @@ type Segment struct {
 	Width   int64   `json:"width"`   // units in the segment
 	Value   float64 `json:"value"`   // utility per unit
 	Granted int64   `json:"granted"` // units granted in the segment
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -320,7 +322,7 @@ func (f *FSM) Services() []bidding.Service {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	out := make([]bidding.Service, 0, len(f.st.Services))
-	for _, k := range sortedStrings(f.st.Services) {
+	for _, k := range slices.Sorted(maps.Keys(f.st.Services)) {
 		out = append(out, f.st.Services[k])
 	}
 	return out
@@ -339,7 +341,7 @@ func (f *FSM) Bids() []bidding.Bid {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	var out []bidding.Bid
-	for _, k := range sortedStrings(f.st.Bids) {
+	for _, k := range slices.Sorted(maps.Keys(f.st.Bids)) {
 		for _, e := range sortedEpochs(f.st.Bids[k]) {
 			out = append(out, f.st.Bids[k][e])
 		}
@@ -366,7 +368,7 @@ func (f *FSM) Boosts() []bidding.Boost {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	out := make([]bidding.Boost, 0, len(f.st.Boosts))
-	for _, k := range sortedStrings(f.st.Boosts) {
+	for _, k := range slices.Sorted(maps.Keys(f.st.Boosts)) {
 		out = append(out, f.st.Boosts[k])
 	}
 	return out
@@ -377,7 +379,7 @@ func (f *FSM) Members() []Member {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	out := make([]Member, 0, len(f.st.Members))
-	for _, k := range sortedStrings(f.st.Members) {
+	for _, k := range slices.Sorted(maps.Keys(f.st.Members)) {
 		out = append(out, f.st.Members[k])
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -443,17 +445,17 @@ func (f *FSM) SolveInputs() Inputs {
 	defer f.mu.RUnlock()
 	s := f.st
 	in := Inputs{Index: s.Index, Epoch: s.latestEpoch() + 1, Settings: s.settings()}
-	for _, k := range sortedStrings(s.Services) {
+	for _, k := range slices.Sorted(maps.Keys(s.Services)) {
 		in.Services = append(in.Services, s.Services[k])
 	}
-	for _, k := range sortedStrings(s.Members) {
+	for _, k := range slices.Sorted(maps.Keys(s.Members)) {
 		m := s.Members[k]
 		if m.Client {
 			in.Nodes = append(in.Nodes, bidding.Node{Name: m.Name, Capacity: m.Capacity})
 		}
 	}
 	sort.SliceStable(in.Nodes, func(i, j int) bool { return in.Nodes[i].Name < in.Nodes[j].Name })
-	for _, k := range sortedStrings(s.Bids) {
+	for _, k := range slices.Sorted(maps.Keys(s.Bids)) {
 		eps := sortedEpochs(s.Bids[k])
 		var best *bidding.Bid
 		for i := len(eps) - 1; i >= 0; i-- {
@@ -476,7 +478,7 @@ func (f *FSM) SolveInputs() Inputs {
 		}
 		in.Bids = append(in.Bids, *best)
 	}
-	for _, k := range sortedStrings(s.Boosts) {
+	for _, k := range slices.Sorted(maps.Keys(s.Boosts)) {
 		in.Boosts = append(in.Boosts, s.Boosts[k])
 	}
 	if p, ok := s.Plans[s.latestEpoch()]; ok {

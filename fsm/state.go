@@ -101,15 +101,6 @@ func (s *state) hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-func sortedStrings[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 func sortedEpochs[V any](m map[uint64]V) []uint64 {
 	ks := make([]uint64, 0, len(m))
 	for k := range m {
