@@ -1,5 +1,7 @@
 package bidding
 
+import "fmt"
+
 // PhaseNames and Phase let the benchmarks time each stage of Solve.
 func PhaseNames() []string {
 	return []string{"prepare", "floors", "lp", "plan", "explain", "hash", "jain"}
@@ -18,7 +20,7 @@ func Phase(p Problem, name string) func() {
 	case "lp":
 		return func() {
 			for _, r := range Resources() {
-				lp := in.buildLP(r, nil)
+				lp := in.buildLP(r, nil, fullLP)
 				lp.solve(0)
 				lp.spill()
 			}
@@ -33,4 +35,36 @@ func Phase(p Problem, name string) func() {
 		return func() { in.jain(res.alloc) }
 	}
 	return nil
+}
+
+// CompareShapes solves p with the full and the grouped LP and reports, per
+// placement, the allocations that differ, and each resource's objectives.
+func CompareShapes(p Problem) (diffs []string, objs [][2]float64, err error) {
+	solve := func(shape lpShape) (*instance, *result, error) {
+		in, err := prepare(p, new(solveWork))
+		if err != nil {
+			return nil, nil, err
+		}
+		in.shape = shape
+		res, err := in.solve()
+		return in, res, err
+	}
+	in, f, err := solve(fullLP)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, g, err := solve(groupedLP)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range f.alloc {
+		if f.alloc[i] != g.alloc[i] {
+			pl := in.pls[i]
+			diffs = append(diffs, fmt.Sprintf("placement %d (svc %d node %d): full %v grouped %v", i, pl.svc, pl.node, f.alloc[i], g.alloc[i]))
+		}
+	}
+	for r := range NumResources {
+		objs = append(objs, [2]float64{f.lps[r].objective, g.lps[r].objective})
+	}
+	return diffs, objs, nil
 }

@@ -32,7 +32,8 @@ type resLP struct {
 	bound     float64
 	iters     int
 	fallback  bool
-	capsTight int // cap rows at their limit in the LP optimum
+	capsTight int  // cap rows at their limit in the LP optimum
+	grouped   bool // columns of uncapped placements merged per (node, rank): see groupedLP
 	ws        *lpWork
 }
 
@@ -48,7 +49,7 @@ type lpWork struct {
 	colPl, node, colCap, colRank, count []int32
 	nextCol                             []int32 // solveReduced's column links
 	colSeg                              []uint8
-	colU, x, svcFloor, svcWant          []int64
+	colU, x, svcFloor, svcWant, group   []int64
 	widths                              [][NumSegments]int64 // per placement, pass 1 → pass 2
 	colV                                []float64
 }
@@ -60,17 +61,49 @@ func reuse[T any](s []T, n int) []T {
 	return s[:0]
 }
 
+// lpShape says how buildLP lays out the columns.
+type lpShape uint8
+
+const (
+	// fullLP has one column per (placement, segment): the LP as stated,
+	// written by WriteMPS and checked against gonum in the tests.
+	fullLP lpShape = iota
+	// groupedLP merges the columns of uncapped placements that share a node
+	// and a value rank into one column of their summed width. Such columns
+	// lie in the same single row with the same value, so they are
+	// interchangeable and the merged LP has the same optimum and the same
+	// dual; ungroup hands a merged column's amount back to its members in
+	// greedy order (by placement), which is how the full LP's greedy fills
+	// them. With few distinct weights this cuts ~40 000 columns to a few
+	// thousand at 10 000 placements. Columns of capped services stay whole:
+	// their cap rows tell them apart.
+	groupedLP
+)
+
+// autoLP (the instance's default) picks groupedLP while its group table
+// (nodes × ranks) is no larger than the full LP could be, so that many
+// distinct weights on many nodes cannot make it bigger than the LP it
+// replaces; the tests set a shape to compare both.
+const autoLP lpShape = 255
+
+func (in *instance) lpShape() lpShape {
+	if in.shape != autoLP {
+		return in.shape
+	}
+	if len(in.nodes)*in.nRanks <= NumSegments*len(in.pls) {
+		return groupedLP
+	}
+	return fullLP
+}
+
 // buildLP derives the LP of resource r from the floors. Its column arrays
 // live in ws (nil: fresh ones) and are valid until ws is used again.
-func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
+func (in *instance) buildLP(r Resource, ws *lpWork, shape lpShape) *resLP {
 	if ws == nil {
 		ws = &lpWork{}
 	}
 	lp := &resLP{r: r, nodeCap: make([]int64, len(in.nodes)), nRanks: in.nRanks, ws: ws}
 	rps := in.rp[r]
-	est := NumSegments * len(rps) // capacity only: the arrays are cut to the column count below
-	lp.colPl, lp.node, lp.colSeg = reuse(ws.colPl, est), reuse(ws.node, est), reuse(ws.colSeg, est)
-	lp.colU, lp.colV, lp.colRank = reuse(ws.colU, est), reuse(ws.colV, est), reuse(ws.colRank, est)
 	for n := range in.nodes {
 		lp.nodeCap[n] = in.capEff[n][r]
 	}
@@ -79,12 +112,17 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 	clear(svcFloor)
 	clear(svcWant)
 	ws.svcFloor, ws.svcWant = svcFloor, svcWant
-	// Columns are written in greedy order — by value, highest first, ties by
-	// placement then segment — with a counting sort over the few value ranks:
-	// a first pass counts, the second writes each column into its slot.
+	// count[rank+1] counts the columns of each value rank (full), or group
+	// holds the summed width per (node, rank) (grouped).
 	count := reuse(ws.count, in.nRanks+1)[:in.nRanks+1]
 	clear(count)
 	ws.count = count
+	var group []int64
+	if shape == groupedLP {
+		group = reuse(ws.group, len(in.nodes)*in.nRanks)[:len(in.nodes)*in.nRanks]
+		clear(group)
+		ws.group = group
+	}
 	widths := reuse(ws.widths, len(in.pls))[:len(in.pls)]
 	ws.widths = widths
 	for i := range in.pls {
@@ -98,27 +136,94 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 		}
 		kr := &in.keyRank[in.wid[pl.svc]]
 		widths[i] = segmentWidths(rp.q, rp.floor, rp.hi)
+		if group != nil {
+			g := group[int(pl.node)*in.nRanks:]
+			for k, wd := range widths[i] {
+				g[kr[k]] += wd // widths are never negative
+			}
+			continue
+		}
 		for k, wd := range widths[i] {
 			if wd > 0 {
 				count[kr[k]+1]++
 			}
 		}
 	}
+	for n := range lp.nodeCap {
+		lp.nodeCap[n] = max(lp.nodeCap[n], 0)
+	}
+	in.capRows(lp, r, svcFloor, svcWant)
+	if group != nil {
+		in.groupedColumns(lp, ws, group, count)
+	} else {
+		in.fullColumns(lp, ws, count)
+	}
+	m := len(lp.colU)
+	lp.x = reuse(ws.x, m)[:m]
+	clear(lp.x)
+	ws.x = lp.x
+	lp.nodePrice = make([]float64, len(in.nodes))
+	lp.capPrice = make([]float64, len(lp.capK))
+	return lp
+}
+
+// capRows adds a row for each service whose share cap could bind: it could
+// want more above its floors than the cap leaves it.
+func (in *instance) capRows(lp *resLP, r Resource, svcFloor, svcWant []int64) {
+	if in.opts.ShareCap <= 0 {
+		return
+	}
+	var cluster int64
+	for n := range in.nodes {
+		cluster += in.capEff[n][r]
+	}
+	limit := int64(float64(in.opts.ShareCap * float64(cluster)))
+	for s := range in.svcs {
+		k := max(limit-svcFloor[s], 0)
+		if svcWant[s] > k {
+			if lp.capOf == nil {
+				lp.capOf = make([]int32, len(in.svcs))
+				for i := range lp.capOf {
+					lp.capOf[i] = -1
+				}
+			}
+			lp.capOf[s] = int32(len(lp.capSvc))
+			lp.capSvc = append(lp.capSvc, int32(s))
+			lp.capK = append(lp.capK, k)
+		}
+	}
+}
+
+// allocColumns cuts the workspace's column arrays to m columns.
+func (lp *resLP) allocColumns(ws *lpWork, m int) {
+	lp.colPl, lp.node, lp.colSeg = reuse(ws.colPl, m)[:m], reuse(ws.node, m)[:m], reuse(ws.colSeg, m)[:m]
+	lp.colU, lp.colV, lp.colRank = reuse(ws.colU, m)[:m], reuse(ws.colV, m)[:m], reuse(ws.colRank, m)[:m]
+	lp.colCap = reuse(ws.colCap, m)[:m]
+	ws.colPl, ws.node, ws.colSeg, ws.colU, ws.colV, ws.colRank = lp.colPl, lp.node, lp.colSeg, lp.colU, lp.colV, lp.colRank
+	ws.colCap = lp.colCap
+}
+
+// fullColumns writes one column per (placement, segment) in greedy order —
+// by value, highest first, ties by placement then segment — with a counting
+// sort over the few value ranks (count holds each rank's column count).
+func (in *instance) fullColumns(lp *resLP, ws *lpWork, count []int32) {
 	for i := 1; i < len(count); i++ {
 		count[i] += count[i-1]
 	}
-	m := int(count[in.nRanks])
-	lp.colPl, lp.node, lp.colSeg = lp.colPl[:m], lp.node[:m], lp.colSeg[:m]
-	lp.colU, lp.colV, lp.colRank = lp.colU[:m], lp.colV[:m], lp.colRank[:m]
-	scale := resourceScale[r]
+	lp.allocColumns(ws, int(count[in.nRanks]))
+	scale := resourceScale[lp.r]
 	for i := range in.pls {
 		pl := &in.pls[i]
-		wds := &widths[i]
+		wds := &ws.widths[i]
 		if wds[0]|wds[1]|wds[2]|wds[3] == 0 { // widths are never negative
 			continue
 		}
 		wid := in.wid[pl.svc]
 		kr, kv := &in.keyRank[wid], &in.keyVal[wid]
+		capRow := int32(-1)
+		if lp.capOf != nil {
+			capRow = lp.capOf[pl.svc]
+		}
 		for k, wd := range wds {
 			if wd <= 0 {
 				continue
@@ -126,52 +231,130 @@ func (in *instance) buildLP(r Resource, ws *lpWork) *resLP {
 			rk := kr[k]
 			j := count[rk]
 			count[rk]++
-			lp.colPl[j], lp.node[j], lp.colSeg[j] = int32(i), pl.node, uint8(k)
+			lp.colPl[j], lp.node[j], lp.colSeg[j], lp.colCap[j] = int32(i), pl.node, uint8(k), capRow
 			lp.colU[j], lp.colRank[j] = wd, rk
 			lp.colV[j] = float64(kv[k] * scale)
 		}
 	}
-	ws.colPl, ws.node, ws.colSeg, ws.colU, ws.colV, ws.colRank = lp.colPl, lp.node, lp.colSeg, lp.colU, lp.colV, lp.colRank
-	for n := range lp.nodeCap {
-		lp.nodeCap[n] = max(lp.nodeCap[n], 0)
-	}
-	lp.colCap = reuse(ws.colCap, m)[:m]
-	ws.colCap = lp.colCap
-	for j := range lp.colCap {
-		lp.colCap[j] = -1
-	}
-	if in.opts.ShareCap > 0 {
-		var cluster int64
-		for n := range in.nodes {
-			cluster += in.capEff[n][r]
-		}
-		limit := int64(float64(in.opts.ShareCap * float64(cluster)))
-		for s := range in.svcs {
-			k := max(limit-svcFloor[s], 0)
-			if svcWant[s] > k {
-				if lp.capOf == nil {
-					lp.capOf = make([]int32, len(in.svcs))
-					for i := range lp.capOf {
-						lp.capOf[i] = -1
-					}
+}
+
+// placementsOf is the range of placements of service s (placements are in
+// service order).
+func (in *instance) placementsOf(s int32) (int, int) {
+	lo, _ := slices.BinarySearchFunc(in.pls, s, func(p placement, s int32) int { return int(p.svc - s) })
+	hi, _ := slices.BinarySearchFunc(in.pls, s+1, func(p placement, s int32) int { return int(p.svc - s) })
+	return lo, hi
+}
+
+// groupedColumns writes the grouped LP's columns in greedy order: per value
+// rank, first one column per node with uncapped width at that rank (colPl
+// −1), then the capped placements' own columns by placement and segment.
+// group holds the summed widths of all placements; the capped ones are
+// taken out of it here.
+func (in *instance) groupedColumns(lp *resLP, ws *lpWork, group []int64, count []int32) {
+	nR := in.nRanks
+	for _, s := range lp.capSvc {
+		lo, hi := in.placementsOf(s)
+		for i := lo; i < hi; i++ {
+			g := group[int(in.pls[i].node)*nR:]
+			kr := &in.keyRank[in.wid[s]]
+			for k, wd := range ws.widths[i] {
+				if wd > 0 {
+					g[kr[k]] -= wd
+					count[kr[k]+1]++
 				}
-				lp.capOf[s] = int32(len(lp.capSvc))
-				lp.capSvc = append(lp.capSvc, int32(s))
-				lp.capK = append(lp.capK, k)
-			}
-		}
-		if lp.capOf != nil {
-			for j, i := range lp.colPl {
-				lp.colCap[j] = lp.capOf[in.pls[i].svc]
 			}
 		}
 	}
-	lp.x = reuse(ws.x, m)[:m]
-	clear(lp.x)
-	ws.x = lp.x
-	lp.nodePrice = make([]float64, len(in.nodes))
-	lp.capPrice = make([]float64, len(lp.capK))
-	return lp
+	for n := range in.nodes {
+		for rk, w := range group[n*nR : (n+1)*nR] {
+			if w > 0 {
+				count[rk+1]++
+			}
+		}
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	lp.allocColumns(ws, int(count[nR]))
+	scale := resourceScale[lp.r]
+	for rk := range nR {
+		v := float64(in.rankKey[rk] * scale)
+		for n := range in.nodes {
+			w := group[n*nR+rk]
+			if w <= 0 {
+				continue
+			}
+			j := count[rk]
+			count[rk]++
+			lp.colPl[j], lp.node[j], lp.colSeg[j], lp.colCap[j] = -1, int32(n), 0, -1
+			lp.colU[j], lp.colRank[j], lp.colV[j] = w, int32(rk), v
+		}
+	}
+	for c, s := range lp.capSvc {
+		lo, hi := in.placementsOf(s)
+		wid := in.wid[s]
+		kr, kv := &in.keyRank[wid], &in.keyVal[wid]
+		for i := lo; i < hi; i++ {
+			for k, wd := range ws.widths[i] {
+				if wd <= 0 {
+					continue
+				}
+				rk := kr[k]
+				j := count[rk]
+				count[rk]++
+				lp.colPl[j], lp.node[j], lp.colSeg[j], lp.colCap[j] = int32(i), in.pls[i].node, uint8(k), int32(c)
+				lp.colU[j], lp.colRank[j] = wd, rk
+				lp.colV[j] = float64(kv[k] * scale)
+			}
+		}
+	}
+	lp.grouped = true
+}
+
+// addTo adds the LP's solution to alloc (per placement). A grouped column's
+// amount goes to its members in placement order, each up to its width: the
+// order in which the full LP's greedy fills columns of equal value, and
+// its simplex takes back the last ones first.
+func (in *instance) addTo(lp *resLP, alloc []Vec) {
+	r := lp.r
+	for j, x := range lp.x {
+		if i := lp.colPl[j]; i >= 0 {
+			alloc[i][r] += x
+		}
+	}
+	if !lp.grouped {
+		return
+	}
+	nR := in.nRanks
+	left := lp.ws.group // reused: the members' remaining share per group
+	clear(left)
+	for j, x := range lp.x {
+		if lp.colPl[j] < 0 {
+			left[int(lp.node[j])*nR+int(lp.colRank[j])] = x
+		}
+	}
+	for i := range in.pls {
+		pl := &in.pls[i]
+		if lp.capOf != nil && lp.capOf[pl.svc] >= 0 {
+			continue
+		}
+		wds := &lp.ws.widths[i]
+		if wds[0]|wds[1]|wds[2]|wds[3] == 0 {
+			continue
+		}
+		g := left[int(pl.node)*nR:]
+		kr := &in.keyRank[in.wid[pl.svc]]
+		var got int64
+		for k, wd := range wds {
+			if wd > 0 {
+				a := min(wd, g[kr[k]])
+				g[kr[k]] -= a
+				got += a
+			}
+		}
+		alloc[i][r] += got
+	}
 }
 
 // greedy fills columns by value, each up to its bound, its node's spare

@@ -28,7 +28,7 @@ func WriteMPS(w io.Writer, p Problem) error {
 	fmt.Fprintf(bw, "NAME allot-epoch-%d\nROWS\n N obj\n", in.epoch)
 	lps := make([]*resLP, NumResources)
 	for _, r := range Resources() {
-		lps[r] = in.buildLP(r, nil)
+		lps[r] = in.buildLP(r, nil, fullLP)
 		for n := range lps[r].nodeCap {
 			fmt.Fprintf(bw, " L n%d_%s\n", n, r)
 		}

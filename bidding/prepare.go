@@ -39,12 +39,14 @@ type instance struct {
 	keyVal   [][NumSegments]float64 // per distinct weight: segmentKey
 	keyRank  [][NumSegments]int32   // per distinct weight: rank of the key, 0 highest
 	nRanks   int
-	bids     []*Bid // per placement: its bid (pointing into the Problem)
+	rankKey  []float64 // per rank: its segment key (rank 0 highest)
+	bids     []*Bid    // per placement: its bid (pointing into the Problem)
 	pls      []placement
 	rp       [NumResources][]resPl // per resource, indexed like pls
 	problems []string
 	prevHash string
 	work     *solveWork // scratch arrays, reused across solves
+	shape    lpShape    // autoLP; the tests set fullLP or groupedLP to compare
 }
 
 func validateOptions(o Options) error {
@@ -91,7 +93,7 @@ func prepare(p Problem, w *solveWork) (*instance, error) {
 	if err := validateOptions(p.Options); err != nil {
 		return nil, err
 	}
-	in := &instance{epoch: p.Epoch, opts: p.Options, work: w}
+	in := &instance{epoch: p.Epoch, opts: p.Options, work: w, shape: autoLP}
 	if p.Previous != nil {
 		in.prevHash = p.Previous.Hash
 	}
@@ -325,6 +327,10 @@ func (in *instance) rankKeys() {
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	in.nRanks = len(keys)
+	in.rankKey = make([]float64, len(keys))
+	for i, key := range keys {
+		in.rankKey[len(keys)-1-i] = key
+	}
 	in.keyRank = make([][NumSegments]int32, len(in.keyVal))
 	for d, kv := range in.keyVal {
 		for k, key := range kv {

@@ -126,7 +126,7 @@ func TestPropertyMatchesGonumAndHolds(t *testing.T) {
 		order, start := in.byNode()
 		in.computeFloors(order, start)
 		for _, r := range Resources() {
-			l := in.buildLP(r, nil)
+			l := in.buildLP(r, nil, fullLP)
 			if err := l.solve(0); err != nil {
 				t.Fatal(err)
 			}
@@ -135,6 +135,16 @@ func TestPropertyMatchesGonumAndHolds(t *testing.T) {
 			}
 			if g := relGap(l.objective, l.bound); g > 1e-9 {
 				t.Fatalf("%s: gap %g", r, g)
+			}
+			gl := in.buildLP(r, nil, groupedLP)
+			if err := gl.solve(0); err != nil {
+				t.Fatal(err)
+			}
+			if d := math.Abs(gl.objective - l.objective); d > 1e-9*math.Max(math.Abs(l.objective), 1e-9) || gl.fallback {
+				t.Fatalf("%s: grouped objective %.12g (fallback %v), full %.12g", r, gl.objective, gl.fallback, l.objective)
+			}
+			if g := relGap(gl.objective, gl.bound); g > 1e-9 {
+				t.Fatalf("%s: grouped gap %g", r, g)
 			}
 			if len(l.colU) > maxOracleColumns {
 				continue
@@ -152,6 +162,16 @@ func TestPropertyMatchesGonumAndHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkPlan(t, in, plan)
+		for _, shape := range []lpShape{fullLP, groupedLP} {
+			forced, err := solveWith(p, new(solveWork), shape)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, in, forced)
+			if d := math.Abs(forced.Stats.Objective - plan.Stats.Objective); d > 1e-9*math.Max(math.Abs(plan.Stats.Objective), 1e-9) {
+				t.Fatalf("shape %d: objective %.12g, solve %.12g", shape, forced.Stats.Objective, plan.Stats.Objective)
+			}
+		}
 		shuffled := shuffle(t, p)
 		plan2, err := Solve(shuffled)
 		if err != nil {

@@ -10,9 +10,9 @@ import (
 // spill, deadband against p.Previous, explanations and the plan hash. The
 // same Problem (in any input order) gives the same plan and hash. Solve
 // never panics: inconsistent input is returned as an error.
-func Solve(p Problem) (*Plan, error) { return solveWith(p, new(solveWork)) }
+func Solve(p Problem) (*Plan, error) { return solveWith(p, new(solveWork), autoLP) }
 
-func solveWith(p Problem, w *solveWork) (plan *Plan, err error) {
+func solveWith(p Problem, w *solveWork, shape lpShape) (plan *Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			plan, err = nil, fmt.Errorf("bidding: solve epoch %d: internal error: %v", p.Epoch, r)
@@ -23,6 +23,7 @@ func solveWith(p Problem, w *solveWork) (plan *Plan, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bidding: solve epoch %d: %w", p.Epoch, err)
 	}
+	in.shape = shape
 	res, err := in.solve()
 	if err != nil {
 		return nil, fmt.Errorf("bidding: solve epoch %d: %w", p.Epoch, err)
@@ -59,15 +60,14 @@ func (in *instance) solve() (*result, error) {
 	if in.work != nil {
 		ws = &in.work.lp
 	}
+	shape := in.lpShape()
 	for _, r := range Resources() {
-		lp := in.buildLP(r, ws)
+		lp := in.buildLP(r, ws, shape)
 		if err := lp.solve(in.opts.MaxIterations); err != nil {
 			return nil, fmt.Errorf("%s: %w", r, err)
 		}
 		lp.spill()
-		for j, x := range lp.x {
-			res.alloc[lp.colPl[j]][r] += x
-		}
+		in.addTo(lp, res.alloc)
 		lp.release()
 		res.lps[r] = lp
 	}

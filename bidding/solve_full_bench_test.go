@@ -41,3 +41,18 @@ func BenchmarkPhases100k(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkSolverReuse10k(b *testing.B) {
+	p, err := bench.Instance(10000, 100, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Options.SkipExplain = true
+	var s bidding.Solver
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Solve(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func (s *Solver) Solve(p Problem) (*Plan, error) {
 	if s.work == nil {
 		s.work = new(solveWork)
 	}
-	return solveWith(p, s.work)
+	return solveWith(p, s.work, autoLP)
 }
 
 // releaseWork detaches in from its scratch arrays; in must not be used
