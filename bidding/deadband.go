@@ -3,7 +3,7 @@ package bidding
 // applyDeadband keeps a placement's previous allocation of a resource when
 // the new one differs from it by at most Deadband·previous, the previous one
 // is within the placement's floor and bound, and keeping it breaks no node
-// capacity or share cap. Memory is only held up, never held down: keeping a
+// capacity, share cap or cluster budget. Memory is only held up, never held down: keeping a
 // previous grant below a grown one would allocate under the forecast. Decreases kept first (they only free capacity),
 // then increases, each in placement order.
 func (in *instance) applyDeadband(prev *Plan, res *result) {
@@ -26,6 +26,7 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 	}
 	nodeLeft := make([]Vec, len(in.nodes))
 	svcUsed := make([]Vec, len(in.svcs))
+	budgetLeft := in.opts.Budget // per resource; used only where > 0
 	for n := range in.nodes {
 		nodeLeft[n] = in.capEff[n]
 	}
@@ -33,6 +34,7 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 		for r := range NumResources {
 			nodeLeft[in.pls[i].node][r] -= res.alloc[i][r]
 			svcUsed[in.pls[i].svc][r] += res.alloc[i][r]
+			budgetLeft[r] -= res.alloc[i][r]
 		}
 	}
 	var limit Vec
@@ -71,10 +73,14 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 					if in.opts.ShareCap > 0 && svcUsed[pl.svc][r]+diff > limit[r] {
 						continue
 					}
+					if in.opts.Budget[r] > 0 && budgetLeft[r] < diff {
+						continue
+					}
 				}
 				res.alloc[i][r] = was
 				nodeLeft[pl.node][r] -= diff
 				svcUsed[pl.svc][r] += diff
+				budgetLeft[r] -= diff
 			}
 		}
 	}

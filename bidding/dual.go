@@ -22,8 +22,11 @@ func (lp *resLP) dualBound() float64 {
 	for c, k := range lp.capK {
 		s += float64(float64(k) * lp.capPrice[c])
 	}
+	if lp.hasBudget {
+		s += float64(float64(lp.budget) * lp.budgetPrice)
+	}
 	for j, u := range lp.colU {
-		red := lp.colV[j] - lp.nodePrice[lp.node[j]]
+		red := lp.colV[j] - lp.nodePrice[lp.node[j]] - lp.budgetPrice
 		if c := lp.colCap[j]; c >= 0 {
 			red -= lp.capPrice[c]
 		}
@@ -39,6 +42,7 @@ func (lp *resLP) dualBound() float64 {
 func (lp *resLP) greedyPrices() {
 	nodeUsed := make([]int64, len(lp.nodeCap))
 	capUsed := make([]int64, len(lp.capK))
+	budgetFull := lp.hasBudget && lp.budgetLeft() <= 0
 	for j, x := range lp.x {
 		nodeUsed[lp.node[j]] += x
 		if c := lp.colCap[j]; c >= 0 {
@@ -47,6 +51,10 @@ func (lp *resLP) greedyPrices() {
 	}
 	for j, x := range lp.x {
 		if x >= lp.colU[j] {
+			continue
+		}
+		if budgetFull {
+			lp.budgetPrice = math.Max(lp.budgetPrice, lp.colV[j])
 			continue
 		}
 		if c := lp.colCap[j]; c >= 0 && capUsed[c] >= lp.capK[c] {

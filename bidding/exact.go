@@ -18,12 +18,18 @@ import (
 // is then computed from the prices as a certificate. If the simplex hits
 // its iteration cap, the greedy with caps stands, flagged as a fallback.
 func (lp *resLP) solve(maxIter int) error {
-	err := lp.solveReduced(maxIter)
+	var err error
+	if lp.hasBudget {
+		err = lp.solveNetwork(maxIter)
+	} else {
+		err = lp.solveReduced(maxIter)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, errIterationCap):
 		clear(lp.nodePrice)
 		clear(lp.capPrice)
+		lp.budgetPrice = 0
 		lp.greedy()
 		lp.greedyPrices()
 		lp.fallback = true
@@ -43,7 +49,8 @@ func (lp *resLP) solve(maxIter int) error {
 			lp.capsTight++
 		}
 	}
-	return nil
+	lp.budgetTight = lp.hasBudget && lp.budgetLeft() <= 0
+	return lp.checkBudget()
 }
 
 // reduced maps the network's arcs back to the LP's columns.

@@ -40,6 +40,12 @@ func (in *instance) buildPlan(res *result) *Plan {
 		st.Iterations += lp.iters
 		st.Fallback = st.Fallback || lp.fallback
 		st.CapsBinding += lp.capsTight
+		if lp.hasBudget {
+			if st.BudgetPrices == nil {
+				st.BudgetPrices = make(map[string]float64, NumResources)
+			}
+			st.BudgetPrices[lp.r.String()] = lp.budgetPrice
+		}
 	}
 	st.Objective = obj
 	st.Gap = relGap(obj, bound)
@@ -157,6 +163,8 @@ func (in *instance) explain(res *result, only int32) []Explanation {
 				ex.Binding = "share cap"
 			case nodeUsed[pl.node][r] >= in.capEff[pl.node][r]:
 				ex.Binding = nodeBinding[pl.node][r]
+			case lp.hasBudget && lp.budgetPrice > 0:
+				ex.Binding = "cluster budget"
 			}
 			e.Resources[resourceNames[r]] = ex
 		}

@@ -139,6 +139,7 @@ func (in *instance) computeFloors(order, start []int32) {
 			rps[r].floor += x
 		}
 	}
+	in.trimFloors()
 }
 
 // medianDemand is how far below its (bounded) median a placement's minimum is.

@@ -66,6 +66,7 @@ func (in *instance) hashPlan(alloc []Vec) string {
 	w.f64(o.HeadroomFrac)
 	w.vec(o.Reserve)
 	w.f64(o.ShareCap)
+	w.vec(o.Budget)
 	w.f64(o.BoostCapFrac)
 	w.f64(o.Deadband)
 	w.i64(int64(o.MaxIterations))

@@ -32,9 +32,15 @@ type resLP struct {
 	bound     float64
 	iters     int
 	fallback  bool
-	capsTight int  // cap rows at their limit in the LP optimum
-	grouped   bool // columns of uncapped placements merged per (node, rank): see groupedLP
-	ws        *lpWork
+	capsTight int // cap rows at their limit in the LP optimum
+	// The cluster budget row, present when the columns could exceed it:
+	// Σ x ≤ budget (what the budget leaves above all floors).
+	hasBudget   bool
+	budget      int64
+	budgetPrice float64
+	budgetTight bool
+	grouped     bool // columns of uncapped placements merged per (node, rank): see groupedLP
+	ws          *lpWork
 }
 
 // release drops the column arrays (they belong to the workspace), keeping
@@ -157,6 +163,18 @@ func (in *instance) buildLP(r Resource, ws *lpWork, shape lpShape) *resLP {
 		in.groupedColumns(lp, ws, group, count)
 	} else {
 		in.fullColumns(lp, ws, count)
+	}
+	if b := in.opts.Budget[r]; b > 0 {
+		var floors, want int64
+		for _, f := range svcFloor {
+			floors += f
+		}
+		for _, u := range lp.colU {
+			want += u
+		}
+		if left := max(0, b-floors); want > left {
+			lp.hasBudget, lp.budget = true, left
+		}
 	}
 	m := len(lp.colU)
 	lp.x = reuse(ws.x, m)[:m]
@@ -362,15 +380,18 @@ func (in *instance) addTo(lp *resLP, alloc []Vec) {
 func (lp *resLP) greedy() {
 	nodeLeft := slices.Clone(lp.nodeCap)
 	capLeft := slices.Clone(lp.capK)
+	clear(lp.x)
+	budgetLeft := lp.budgetLeft()
 	for j := range lp.colU { // columns are in greedy order
 		n := lp.node[j]
-		a := min(lp.colU[j], nodeLeft[n])
+		a := min(lp.colU[j], nodeLeft[n], budgetLeft)
 		if c := lp.colCap[j]; c >= 0 {
 			a = min(a, capLeft[c])
 		}
 		a = max(a, 0)
 		lp.x[j] = a
 		nodeLeft[n] -= a
+		budgetLeft -= a
 		if c := lp.colCap[j]; c >= 0 {
 			capLeft[c] -= a
 		}

@@ -344,6 +344,7 @@ type Options struct {
 	HeadroomFrac  float64 `json:"headroom_frac"`  // fraction of each node's capacity kept free (0..0.5)
 	Reserve       Vec     `json:"reserve"`        // system reserve per node, taken off before headroom
 	ShareCap      float64 `json:"share_cap"`      // max fraction of the cluster's resource per service (0: none)
+	Budget        Vec     `json:"budget"`         // most granted in all per resource across the cluster (0: no budget)
 	BoostCapFrac  float64 `json:"boost_cap_frac"` // total extra weight from boosts, as a fraction of all weight (0: no cap)
 	Deadband      float64 `json:"deadband"`       // relative change below which the previous allocation is kept
 	MaxIterations int     `json:"max_iterations"` // simplex iteration cap (0: solver default)
@@ -427,6 +428,9 @@ type Stats struct {
 	Iterations   int     `json:"iterations"`
 	Fallback     bool    `json:"fallback,omitempty"`     // greedy plan used after the iteration cap
 	CapsBinding  int     `json:"caps_binding,omitempty"` // share caps (service × resource) at their limit in the LP
+	// BudgetPrices is the shadow price of each resource's cluster budget
+	// whose row was in the LP (0: it did not bind).
+	BudgetPrices map[string]float64 `json:"budget_prices,omitempty"`
 }
 
 // Plan is the committed result of one epoch.

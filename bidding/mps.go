@@ -10,7 +10,8 @@ import (
 // WriteMPS writes the LP that Solve solves for p (above the floors, before
 // spill, deadband and integer rounding) in free MPS format: one objective
 // row "obj" to be maximised, rows n<node>_<res> (spare node capacity) and
-// c<service>_<res> (share caps that can bind), columns x<res>_<j> bounded by
+// c<service>_<res> (share caps that can bind), b_<res> (the cluster
+// budget, when it can bind), columns x<res>_<j> bounded by
 // their segment widths. Quantities are written in cores, GiB, MiB/s and
 // Mbit/s rather than base units (the same LP with its columns scaled, so
 // the objective is unchanged): LP solvers' tolerances (1e-7 on reduced
@@ -35,6 +36,9 @@ func WriteMPS(w io.Writer, p Problem) error {
 		for c := range lps[r].capK {
 			fmt.Fprintf(bw, " L c%d_%s\n", lps[r].capSvc[c], r)
 		}
+		if lps[r].hasBudget {
+			fmt.Fprintf(bw, " L b_%s\n", r)
+		}
 	}
 	bw.WriteString("COLUMNS\n")
 	for _, r := range Resources() {
@@ -43,6 +47,9 @@ func WriteMPS(w io.Writer, p Problem) error {
 			fmt.Fprintf(bw, " x%s_%d obj %s n%d_%s 1\n", r, j, ftoa(float64(lp.colV[j]*resourceUnit[r])), lp.node[j], r)
 			if c := lp.colCap[j]; c >= 0 {
 				fmt.Fprintf(bw, " x%s_%d c%d_%s 1\n", r, j, lp.capSvc[c], r)
+			}
+			if lp.hasBudget {
+				fmt.Fprintf(bw, " x%s_%d b_%s 1\n", r, j, r)
 			}
 		}
 	}
@@ -58,6 +65,9 @@ func WriteMPS(w io.Writer, p Problem) error {
 			if k != 0 {
 				fmt.Fprintf(bw, " RHS c%d_%s %s\n", lp.capSvc[c], r, units(k, r))
 			}
+		}
+		if lp.hasBudget && lp.budget != 0 {
+			fmt.Fprintf(bw, " RHS b_%s %s\n", r, units(lp.budget, r))
 		}
 	}
 	bw.WriteString("BOUNDS\n")

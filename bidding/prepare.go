@@ -49,6 +49,9 @@ type instance struct {
 	shape    lpShape    // autoLP; the tests set fullLP or groupedLP to compare
 }
 
+// Validate checks the options; the error names the field.
+func (o Options) Validate() error { return validateOptions(o) }
+
 func validateOptions(o Options) error {
 	bad := func(x float64, lo, hi float64) bool { return math.IsNaN(x) || x < lo || x > hi }
 	switch {
@@ -66,6 +69,9 @@ func validateOptions(o Options) error {
 	for _, r := range Resources() {
 		if o.Reserve[r] < 0 || o.Reserve[r] > MaxQuantity {
 			return fmt.Errorf("options: reserve.%s %d is outside [0, %d]", r, o.Reserve[r], MaxQuantity)
+		}
+		if o.Budget[r] < 0 || o.Budget[r] > MaxQuantity {
+			return fmt.Errorf("options: budget.%s %d is outside [0, %d]", r, o.Budget[r], MaxQuantity)
 		}
 	}
 	return nil

@@ -27,6 +27,16 @@ func genProblem(t *rapid.T, maxPl int) Problem {
 		c[Net] = rapid.SampledFrom([]int64{0, 5000}).Draw(t, "net")
 		p.Nodes = append(p.Nodes, Node{Name: fmt.Sprintf("n%02d", n), Capacity: c})
 	}
+	if rapid.IntRange(0, 2).Draw(t, "hasbudget") == 0 {
+		for _, r := range Resources() {
+			var total int64
+			for _, n := range p.Nodes {
+				total += n.Capacity[r]
+			}
+			frac := rapid.SampledFrom([]float64{0, 0.05, 0.3, 0.6, 0.9}).Draw(t, "budget")
+			p.Options.Budget[r] = int64(frac * float64(total))
+		}
+	}
 	classes := []Class{ClassCritical, ClassStandard, ClassBatch}
 	for s := range nSvcs {
 		sv := Service{Name: fmt.Sprintf("s%03d", s), Class: rapid.SampledFrom(classes).Draw(t, "class")}
@@ -82,7 +92,11 @@ func gonumOptimum(l *resLP) (float64, error) {
 	if m == 0 {
 		return 0, nil
 	}
-	rows, cols := m+nN+nC, 2*m+nN+nC
+	nB := 0
+	if l.hasBudget {
+		nB = 1
+	}
+	rows, cols := m+nN+nC+nB, 2*m+nN+nC+nB
 	A := mat.NewDense(rows, cols, nil)
 	b := make([]float64, rows)
 	c := make([]float64, cols)
@@ -100,6 +114,9 @@ func gonumOptimum(l *resLP) (float64, error) {
 		if k := l.colCap[j]; k >= 0 {
 			A.Set(m+nN+int(k), j, 1)
 		}
+		if nB > 0 {
+			A.Set(m+nN+nC, j, 1)
+		}
 		basis[j] = m + j
 	}
 	for n := range nN {
@@ -111,6 +128,11 @@ func gonumOptimum(l *resLP) (float64, error) {
 		A.Set(m+nN+k, 2*m+nN+k, 1)
 		b[m+nN+k] = float64(l.capK[k])
 		basis[m+nN+k] = 2*m + nN + k
+	}
+	if nB > 0 {
+		A.Set(m+nN+nC, 2*m+nN+nC, 1)
+		b[m+nN+nC] = float64(l.budget)
+		basis[m+nN+nC] = 2*m + nN + nC
 	}
 	opt, _, err := lp.Simplex(c, A, b, 1e-12, basis)
 	return -opt * maxV, err
@@ -215,11 +237,18 @@ func checkPlan(t *rapid.T, in *instance, plan *Plan) {
 			svcUsed[pl.svc][r] += g
 		}
 	}
+	var total Vec
 	for n := range in.nodes {
 		for r := range NumResources {
 			if used[n][r] > in.capEff[n][r] {
 				t.Fatalf("node %s %s: %d > capacity %d", in.nodes[n].Name, Resource(r), used[n][r], in.capEff[n][r])
 			}
+			total[r] += used[n][r]
+		}
+	}
+	for r, b := range in.opts.Budget {
+		if b > 0 && total[r] > b {
+			t.Fatalf("cluster %s: %d granted > budget %d", Resource(r), total[r], b)
 		}
 	}
 	if in.opts.ShareCap <= 0 {
@@ -238,6 +267,15 @@ func checkPlan(t *rapid.T, in *instance, plan *Plan) {
 					floors += plan.Explain[i].Resources[resourceNames[r]].Floor
 				}
 			}
+			var mins int64
+			for i := range in.pls {
+				if int(in.pls[i].svc) == s {
+					mins += in.rp[r][i].min
+				}
+			}
+			if floors > limit && floors > mins {
+				t.Fatalf("service %s %s: floors %d above its share cap %d and its minimums %d", in.svcNames[s], Resource(r), floors, limit, mins)
+			}
 			if floors >= svcUsed[s][r] {
 				continue
 			}
@@ -248,7 +286,8 @@ func checkPlan(t *rapid.T, in *instance, plan *Plan) {
 				n := in.pls[i].node
 				for k := range in.pls {
 					o := &in.pls[k]
-					if o.node == n && int(o.svc) != s && plan.Allocations[k].Get(Resource(r)) < in.rp[r][k].hi && used[n][r] < in.capEff[n][r] {
+					// o at its own cap competes for the spill by value.
+					if o.node == n && int(o.svc) != s && plan.Allocations[k].Get(Resource(r)) < in.rp[r][k].hi && used[n][r] < in.capEff[n][r] && svcUsed[o.svc][r] < limit {
 						t.Fatalf("service %s above its %s cap on node %s while %s wants more", in.svcNames[s], Resource(r), in.nodes[n].Name, in.svcNames[o.svc])
 					}
 				}

@@ -32,9 +32,11 @@ type Result struct {
 	LPObjective *float64 `json:"lp_objective,omitempty"`
 	Iterations  int      `json:"iterations"`
 	CapsBinding int      `json:"caps_binding"`
-	Fallback    bool     `json:"fallback,omitempty"`
-	Repeat      int      `json:"repeat"`
-	Explain     bool     `json:"explain"`
+	// BudgetPrices is set with --budget: each budget row's shadow price.
+	BudgetPrices map[string]float64 `json:"budget_prices,omitempty"`
+	Fallback     bool               `json:"fallback,omitempty"`
+	Repeat       int                `json:"repeat"`
+	Explain      bool               `json:"explain"`
 }
 
 // Main runs `allot bench solver` with args (the words "bench solver"
@@ -48,9 +50,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	mps := fs.String("mps", "", "also write the LP in free MPS format to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	repeat := fs.Int("repeat", 5, "timed runs of each of solve and sort; the best of each is reported")
+	budget := fs.Float64("budget", 0, "cluster budget per resource as a fraction `F` of the cluster's capacity (0: none)")
 	explain := fs.Bool("explain", false, "build every placement's explanation inside Solve (the default skips them: served on demand by bidding.Explain)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: allot bench solver --services N [--nodes M] [--seed S] [--mps FILE] [--repeat K] [--json]")
+		fmt.Fprintln(stderr, "usage: allot bench solver --services N [--nodes M] [--seed S] [--budget F] [--mps FILE] [--repeat K] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,11 +77,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "allot bench solver: --nodes %d: must be in [1, 100000]\n", *nodes)
 		return 2
 	}
+	if !(*budget >= 0 && *budget <= 1) {
+		fmt.Fprintf(stderr, "allot bench solver: --budget %v: must be in [0, 1]\n", *budget)
+		return 2
+	}
 	if *repeat < 1 || *repeat > 1000 {
 		fmt.Fprintf(stderr, "allot bench solver: --repeat %d: must be in [1, 1000]\n", *repeat)
 		return 2
 	}
-	res, err := Run(Config{Services: *services, Nodes: *nodes, Seed: *seed, Repeat: *repeat, MPS: *mps, Explain: *explain})
+	res, err := Run(Config{Services: *services, Nodes: *nodes, Seed: *seed, Repeat: *repeat, MPS: *mps, Explain: *explain, Budget: *budget})
 	if err != nil {
 		fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
 		return 1
@@ -103,9 +110,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 type Config struct {
 	Services, Nodes int
 	Seed            uint64
-	Repeat          int    // timed runs of each of solve and sort
-	MPS             string // if set, write the LP there
-	Explain         bool   // build explanations inside Solve
+	Repeat          int     // timed runs of each of solve and sort
+	MPS             string  // if set, write the LP there
+	Explain         bool    // build explanations inside Solve
+	Budget          float64 // cluster budget per resource, as a fraction of the cluster's capacity (0: none)
 }
 
 // Run builds the instance, solves it Repeat times and sorts N values Repeat
@@ -117,6 +125,15 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	p.Options.SkipExplain = !cfg.Explain
+	if cfg.Budget > 0 {
+		for _, r := range bidding.Resources() {
+			var total int64
+			for _, n := range p.Nodes {
+				total += n.Capacity[r]
+			}
+			p.Options.Budget[r] = int64(float64(cfg.Budget * float64(total)))
+		}
+	}
 	res := &Result{Services: services, Nodes: nodes, Placements: len(p.Bids), Repeat: repeat, Explain: cfg.Explain}
 	var plan *bidding.Plan
 	solveBest, sortBest := time.Duration(1<<62), time.Duration(1<<62)
@@ -150,6 +167,7 @@ func Run(cfg Config) (*Result, error) {
 	res.Objective, res.Gap, res.Hash = plan.Stats.Objective, plan.Stats.Gap, plan.Hash
 	res.Iterations, res.Fallback = plan.Stats.Iterations, plan.Stats.Fallback
 	res.CapsBinding = plan.Stats.CapsBinding
+	res.BudgetPrices = plan.Stats.BudgetPrices
 	if mpsPath != "" {
 		if err := writeMPS(mpsPath, p); err != nil {
 			return nil, err
