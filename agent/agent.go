@@ -116,7 +116,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		ccfg := cluster.Config{ID: id, Name: cfg.NodeName, DataDir: cfg.DataDir, BindAddr: cfg.Bind, RaftPort: cfg.RaftPort,
 			AdvertiseAddr: cfg.AdvertiseIP(), BootstrapExpect: cfg.BootstrapExpect, Heartbeat: cfg.RaftHeartbeat,
 			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, Logger: a.log,
-			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum}
+			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum,
+			Options: cfg.Solver}
 		if cfg.Dev {
 			ccfg.DataDir = ""
 			_, ccfg.Transport = raft.NewInmemTransport(raft.ServerAddress("dev-" + id))

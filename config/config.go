@@ -42,6 +42,7 @@ type Config struct {
 	LogLevel        string
 	LogJSON         bool
 	Services        []bidding.Service
+	Solver          bidding.Options // server.solver: the negotiation options a leader replicates
 
 	// RaftHeartbeat and friends are tuning knobs (config file only).
 	RaftHeartbeat time.Duration
@@ -74,6 +75,7 @@ func Defaults() *Config {
 		ServerStabilization: 10 * time.Second,
 		DeadServerGrace:     5 * time.Minute,
 		MinQuorum:           3,
+		Solver:              bidding.DefaultOptions(),
 		src:                 map[string]string{},
 	}
 }

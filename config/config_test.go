@@ -179,3 +179,51 @@ func TestUnavailableSecurityIsRefused(t *testing.T) {
 		t.Fatalf("ACL setting silently accepted: %v", err)
 	}
 }
+
+func TestSolverBlock(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "solver.hcl")
+	os.WriteFile(good, []byte(`
+data_dir = "/tmp/s"
+server {
+  enabled = true
+  solver {
+    headroom  = 0.1
+    share_cap = 0.25
+    deadband  = 0
+    explain   = false
+    reserve { cpu = "500m"  memory = "1GiB" }
+    budget  { cpu = "800"   net = "40Gbit" }
+  }
+}
+`), 0o644)
+	c, err := Load([]string{"--config", good}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Solver
+	if o.HeadroomFrac != 0.1 || o.ShareCap != 0.25 || o.Deadband != 0 || o.BoostCapFrac != 0.3 || !o.SkipExplain ||
+		o.Reserve[bidding.CPU] != 500 || o.Reserve[bidding.Memory] != 1<<30 || o.Budget[bidding.CPU] != 800_000 || o.Budget[bidding.Net] != 40e9 {
+		t.Fatalf("solver options %+v", o)
+	}
+	d, err := Load([]string{"--server", "--data-dir", "d"}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Solver != bidding.DefaultOptions() {
+		t.Fatalf("default solver options %+v, want %+v", d.Solver, bidding.DefaultOptions())
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`server { solver { share_cap = 1.5 } }`, "share_cap"},
+		{`server { solver { headroom = -0.1 } }`, "headroom_frac"},
+		{`server { solver { budget { cpu = "lots" } } }`, "server.solver.budget"},
+		{`server { solver { unknown = 1 } }`, "unknown"},
+	} {
+		f := filepath.Join(dir, "bad.hcl")
+		os.WriteFile(f, []byte(tc.body), 0o644)
+		_, err := Load([]string{"--server", "--data-dir", "d", "--config", f}, nil, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one naming %q", tc.body, err, tc.want)
+		}
+	}
+}

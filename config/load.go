@@ -43,16 +43,65 @@ type portsBlock struct {
 }
 
 type serverBlock struct {
-	Enabled         *bool   `hcl:"enabled,optional"`
-	BootstrapExpect *int    `hcl:"bootstrap_expect,optional"`
-	Epoch           *string `hcl:"epoch,optional"`
-	BidTTL          *int    `hcl:"bid_ttl,optional"`
-	PlanHistory     *int    `hcl:"plan_history,optional"`
-	RaftHeartbeat   *string `hcl:"raft_heartbeat,optional"`
-	RaftElection    *string `hcl:"raft_election,optional"`
-	Stabilization   *string `hcl:"server_stabilization_time,optional"`
-	DeadServerGrace *string `hcl:"dead_server_grace,optional"`
-	MinQuorum       *int    `hcl:"min_quorum,optional"`
+	Enabled         *bool        `hcl:"enabled,optional"`
+	BootstrapExpect *int         `hcl:"bootstrap_expect,optional"`
+	Epoch           *string      `hcl:"epoch,optional"`
+	BidTTL          *int         `hcl:"bid_ttl,optional"`
+	PlanHistory     *int         `hcl:"plan_history,optional"`
+	RaftHeartbeat   *string      `hcl:"raft_heartbeat,optional"`
+	RaftElection    *string      `hcl:"raft_election,optional"`
+	Stabilization   *string      `hcl:"server_stabilization_time,optional"`
+	DeadServerGrace *string      `hcl:"dead_server_grace,optional"`
+	MinQuorum       *int         `hcl:"min_quorum,optional"`
+	Solver          *solverBlock `hcl:"solver,block"`
+}
+
+// solverBlock sets the negotiation options a leader replicates (server.solver).
+type solverBlock struct {
+	Headroom      *float64    `hcl:"headroom,optional"`
+	ShareCap      *float64    `hcl:"share_cap,optional"`
+	BoostCap      *float64    `hcl:"boost_cap,optional"`
+	Deadband      *float64    `hcl:"deadband,optional"`
+	MaxIterations *int        `hcl:"max_iterations,optional"`
+	Explain       *bool       `hcl:"explain,optional"`
+	Reserve       *Quantities `hcl:"reserve,block"`
+	Budget        *Quantities `hcl:"budget,block"`
+}
+
+// apply sets the options o from the block; where names the file.
+func (b *solverBlock) apply(o *bidding.Options, where string) error {
+	for _, f := range []struct {
+		dst *float64
+		v   *float64
+	}{{&o.HeadroomFrac, b.Headroom}, {&o.ShareCap, b.ShareCap}, {&o.BoostCapFrac, b.BoostCap}, {&o.Deadband, b.Deadband}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if b.MaxIterations != nil {
+		o.MaxIterations = *b.MaxIterations
+	}
+	if b.Explain != nil {
+		o.SkipExplain = !*b.Explain
+	}
+	if b.Reserve != nil {
+		v, err := b.Reserve.Vec("server.solver.reserve" + where)
+		if err != nil {
+			return err
+		}
+		o.Reserve = v
+	}
+	if b.Budget != nil {
+		v, err := b.Budget.Vec("server.solver.budget" + where)
+		if err != nil {
+			return err
+		}
+		o.Budget = v
+	}
+	if err := o.Validate(); err != nil {
+		return errf("server.solver%s: %v", where, err)
+	}
+	return nil
 }
 
 type clientBlock struct {
@@ -553,6 +602,12 @@ func (c *Config) mergeFile(path string) error {
 		if sv.PlanHistory != nil {
 			c.PlanHistory = *sv.PlanHistory
 			c.set("server.plan_history", "server.plan_history"+in)
+		}
+		if sv.Solver != nil {
+			if err := sv.Solver.apply(&c.Solver, in); err != nil {
+				return err
+			}
+			c.set("server.solver", "server.solver"+in)
 		}
 	}
 	if cl := f.Client; cl != nil {
