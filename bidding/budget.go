@@ -47,12 +47,8 @@ func (lp *resLP) solveNetwork(maxIter int) error {
 	if err := net.start(tree); err != nil {
 		return err
 	}
-	if maxIter <= 0 {
-		maxIter = 50*len(net.tail) + 1000
-	}
 	var err error
-	lp.iters, err = net.run(maxIter)
-	if err != nil {
+	if lp.iters, err = net.runCapped(maxIter); err != nil {
 		return err
 	}
 	for j, a := range colArc {

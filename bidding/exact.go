@@ -200,12 +200,8 @@ func (lp *resLP) solveReduced(maxIter int) error {
 			return err
 		}
 	}
-	if maxIter <= 0 {
-		maxIter = 50*len(net.tail) + 1000
-	}
 	var err error
-	lp.iters, err = net.run(maxIter)
-	if err != nil {
+	if lp.iters, err = net.runCapped(maxIter); err != nil {
 		return err
 	}
 	rd.extract(lp)

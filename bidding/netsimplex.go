@@ -249,6 +249,15 @@ func (s *network) scan(cand []int32, next, size int) ([]int32, int) {
 	return cand, next
 }
 
+// runCapped runs the simplex for at most maxIter pivots (≤ 0: 50 per arc
+// plus 1000, far above what any instance seen needs).
+func (s *network) runCapped(maxIter int) (int, error) {
+	if maxIter <= 0 {
+		maxIter = 50*len(s.tail) + 1000
+	}
+	return s.run(maxIter)
+}
+
 // run pivots until no arc prices out (optimal) or maxIter pivots. Pricing
 // keeps a candidate list: a cyclic scan collects violated arcs until the
 // list is full (or every arc was seen), then each pivot takes the most
