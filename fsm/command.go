@@ -29,6 +29,9 @@ const (
 	CmdUpsertMember      CommandType = 7
 	CmdRemoveMember      CommandType = 8
 	CmdSetSettings       CommandType = 9
+	CmdACLBootstrap      CommandType = 10
+	CmdACLTokenCreate    CommandType = 11
+	CmdACLTokenDelete    CommandType = 12
 )
 
 func (t CommandType) String() string {
@@ -51,6 +54,12 @@ func (t CommandType) String() string {
 		return "remove-member"
 	case CmdSetSettings:
 		return "set-settings"
+	case CmdACLBootstrap:
+		return "acl-bootstrap"
+	case CmdACLTokenCreate:
+		return "acl-token-create"
+	case CmdACLTokenDelete:
+		return "acl-token-delete"
 	}
 	return fmt.Sprintf("command(%d)", byte(t))
 }
@@ -102,6 +111,24 @@ type SetSettings struct {
 	Settings Settings `json:"settings"`
 }
 
+// ACLBootstrap creates the first operator token and marks the ACL system
+// bootstrapped; a second bootstrap is rejected. The caller (the API on the
+// leader) generates the accessor ID and the secret from a CSPRNG and puts
+// only the secret's SHA-256 in the command: the log never holds a secret.
+type ACLBootstrap struct {
+	Token ACLToken `json:"token"`
+}
+
+// ACLTokenCreate adds a token (accessor ID and secret hash decided by the caller).
+type ACLTokenCreate struct {
+	Token ACLToken `json:"token"`
+}
+
+// ACLTokenDelete removes a token by its accessor ID.
+type ACLTokenDelete struct {
+	AccessorID string `json:"accessor_id"`
+}
+
 // Encode builds a command envelope: version byte, type byte, JSON payload.
 func Encode(t CommandType, payload any) ([]byte, error) {
 	b, err := json.Marshal(payload)
@@ -146,6 +173,12 @@ func Decode(data []byte) (CommandType, any, error) {
 		v = &RemoveMember{}
 	case CmdSetSettings:
 		v = &SetSettings{}
+	case CmdACLBootstrap:
+		v = &ACLBootstrap{}
+	case CmdACLTokenCreate:
+		v = &ACLTokenCreate{}
+	case CmdACLTokenDelete:
+		v = &ACLTokenDelete{}
 	default:
 		if byte(t)&IgnorableFlag != 0 {
 			return t, nil, ErrUnknownIgnorable

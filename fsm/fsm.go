@@ -156,6 +156,8 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 			return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
 		}
 		s.Settings = &st
+	case *ACLBootstrap, *ACLTokenCreate, *ACLTokenDelete:
+		return applyACLLocked(s, index, cmd)
 	default:
 		return fmt.Errorf("no handler for %T", cmd)
 	}
@@ -274,6 +276,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	if st.Plans == nil {
 		st.Plans = fresh.Plans
+	}
+	if len(st.ACLTokens) == 0 {
+		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike
 	}
 	f.mu.Lock()
 	f.st = st

@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -38,6 +40,16 @@ func member(id, name string) Member {
 	return Member{ID: id, Name: name, Server: true, Client: true, Capacity: bidding.Vec{4000, 8 << 30}}
 }
 
+// secretHash is the hex SHA-256 the API stores for a secret.
+func secretHash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func aclToken(accessor, secret, policy, service string) ACLToken {
+	return ACLToken{AccessorID: accessor, SecretHash: secretHash(secret), Policy: policy, Service: service, Description: "test " + policy}
+}
+
 // sampleLog is a log that exercises every command type.
 func sampleLog(t testing.TB) [][]byte {
 	var log [][]byte
@@ -57,6 +69,10 @@ func sampleLog(t testing.TB) [][]byte {
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("batch", "n1", 5, 100)}})
 	add(CmdDeregisterService, DeregisterService{Name: "db"})
 	add(CmdRemoveMember, RemoveMember{ID: "id-2"})
+	add(CmdACLBootstrap, ACLBootstrap{Token: aclToken("acc-boot", "s-boot", PolicyOperator, "")})
+	add(CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("acc-bid", "s-bid", PolicyBid, "web")})
+	add(CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("acc-read", "s-read", PolicyRead, "")})
+	add(CmdACLTokenDelete, ACLTokenDelete{AccessorID: "acc-read"})
 	// Rejected commands still move the index and nothing else.
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("nope", "n1", 5, 100)}})
 	add(CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: 2}})
@@ -240,8 +256,18 @@ func TestNoClockOrRandomness(t *testing.T) {
 	}
 }
 
+// hashIgnoringIndex hashes the state as if the applied index had not moved.
+func hashIgnoringIndex(f *FSM) string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	st := *f.st
+	st.Index = 0
+	return st.hash()
+}
+
 // TestWellFormedInvalidCommandsNeverPanic drives random, decodable but often
-// invalid commands into two FSMs: no panic, and identical state.
+// invalid commands (ACL ones included) into two FSMs: no panic, identical
+// state, and a rejected command changes nothing but the applied index.
 func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 	names := []string{"web", "db", "", "bad name", "n1", "n2"}
 	rapid.Check(t, func(rt *rapid.T) {
@@ -251,7 +277,7 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			var data []byte
 			name := rapid.SampledFrom(names).Draw(rt, "name")
 			node := rapid.SampledFrom(names).Draw(rt, "node")
-			switch rapid.IntRange(0, 8).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 11).Draw(rt, "kind") {
 			case 0:
 				data = mustEncode(rt, CmdRegisterService, RegisterService{Service: bidding.Service{Name: name, Class: bidding.Class(rapid.SampledFrom([]string{"critical", "batch", "x"}).Draw(rt, "class")), Min: bidding.Vec{rapid.Int64Range(-5, 5000).Draw(rt, "min")}}})
 			case 1:
@@ -271,8 +297,24 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 				data = mustEncode(rt, CmdRemoveMember, RemoveMember{ID: name})
 			case 8:
 				data = mustEncode(rt, CmdSetSettings, SetSettings{Settings: Settings{EpochMS: rapid.Int64Range(-1, 10).Draw(rt, "ms"), BidTTL: rapid.Uint64Range(0, 3).Draw(rt, "ttl"), PlanHistory: rapid.IntRange(-1, 3).Draw(rt, "h")}})
+			case 9, 10:
+				tok := ACLToken{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc"),
+					SecretHash:  rapid.SampledFrom([]string{secretHash("s1"), secretHash("s2"), secretHash("s3"), "zz", ""}).Draw(rt, "hash"),
+					Policy:      rapid.SampledFrom([]string{PolicyOperator, PolicyRead, PolicyBid, "root", ""}).Draw(rt, "policy"),
+					Service:     rapid.SampledFrom(names).Draw(rt, "scope"),
+					CreateIndex: rapid.Uint64Range(0, 5).Draw(rt, "ci")}
+				if rapid.Bool().Draw(rt, "bootstrap") {
+					data = mustEncode(rt, CmdACLBootstrap, ACLBootstrap{Token: tok})
+				} else {
+					data = mustEncode(rt, CmdACLTokenCreate, ACLTokenCreate{Token: tok})
+				}
+			case 11:
+				data = mustEncode(rt, CmdACLTokenDelete, ACLTokenDelete{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc")})
 			}
-			_ = a.ApplyCommand(uint64(i+1), data)
+			before := hashIgnoringIndex(a)
+			if err := a.ApplyCommand(uint64(i+1), data); err != nil && hashIgnoringIndex(a) != before {
+				rt.Fatalf("rejected command changed more than the applied index: %v", err)
+			}
 			_ = b.ApplyCommand(uint64(i+1), data)
 		}
 		if a.Hash() != b.Hash() {
@@ -301,4 +343,124 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %s does not re-encode: %v", ct, err)
 		}
 	})
+}
+
+func TestACLTokens(t *testing.T) {
+	f := New()
+	idx := uint64(0)
+	apply := func(ct CommandType, v any) error {
+		idx++
+		return f.ApplyCommand(idx, mustEncode(t, ct, v))
+	}
+	// Before bootstrap: no tokens, and the state hash is that of an FSM
+	// that never heard of ACLs (the ACL fields are omitted while empty).
+	if f.ACLBootstrapIndex() != 0 || len(f.ACLTokens()) != 0 {
+		t.Fatal("fresh FSM has ACL state")
+	}
+	if err := apply(CmdACLBootstrap, ACLBootstrap{Token: aclToken("boot", "s-boot", PolicyOperator, "")}); err != nil {
+		t.Fatal(err)
+	}
+	if f.ACLBootstrapIndex() != 1 {
+		t.Fatalf("bootstrap index %d, want 1", f.ACLBootstrapIndex())
+	}
+	if err := apply(CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("bid-web", "s-web", PolicyBid, "web")}); err != nil {
+		t.Fatal(err)
+	}
+	invalid := []struct {
+		name string
+		ct   CommandType
+		v    any
+		want string
+	}{
+		{"second bootstrap", CmdACLBootstrap, ACLBootstrap{Token: aclToken("boot2", "s-boot2", PolicyOperator, "")}, "no longer allowed"},
+		{"unknown policy", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("x", "s-x", "root", "")}, "policy"},
+		{"bid without service", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("x", "s-x", PolicyBid, "")}, "service"},
+		{"bid with a bad service name", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("x", "s-x", PolicyBid, "bad name")}, "service"},
+		{"read with a service", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("x", "s-x", PolicyRead, "web")}, "service"},
+		{"duplicate accessor", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("bid-web", "s-other", PolicyRead, "")}, "already exists"},
+		{"duplicate secret", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("y", "s-web", PolicyRead, "")}, "secret_hash"},
+		{"empty accessor", CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("", "s-z", PolicyRead, "")}, "accessor_id"},
+		{"secret in clear instead of a hash", CmdACLTokenCreate, ACLTokenCreate{Token: ACLToken{AccessorID: "z", SecretHash: "hunter2", Policy: PolicyRead}}, "secret_hash"},
+		{"uppercase hash", CmdACLTokenCreate, ACLTokenCreate{Token: ACLToken{AccessorID: "z", SecretHash: strings.ToUpper(secretHash("q")), Policy: PolicyRead}}, "secret_hash"},
+		{"long description", CmdACLTokenCreate, ACLTokenCreate{Token: ACLToken{AccessorID: "z", SecretHash: secretHash("q"), Policy: PolicyRead, Description: strings.Repeat("d", MaxACLDescription+1)}}, "description"},
+		{"delete unknown", CmdACLTokenDelete, ACLTokenDelete{AccessorID: "ghost"}, "does not exist"},
+		{"delete the last operator", CmdACLTokenDelete, ACLTokenDelete{AccessorID: "boot"}, "last operator"},
+	}
+	for _, c := range invalid {
+		t.Run(c.name, func(t *testing.T) {
+			before := hashIgnoringIndex(f)
+			err := apply(c.ct, c.v)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one naming %q", err, c.want)
+			}
+			if hashIgnoringIndex(f) != before {
+				t.Fatal("a rejected command changed the state")
+			}
+		})
+	}
+	toks := f.ACLTokens()
+	if len(toks) != 2 || toks[0].AccessorID != "bid-web" || toks[1].AccessorID != "boot" || toks[0].CreateIndex != 2 {
+		t.Fatalf("tokens %+v", toks)
+	}
+	// Resolution by secret hash.
+	sum := sha256.Sum256([]byte("s-web"))
+	if tok, ok := f.ResolveACLToken(sum[:]); !ok || tok.AccessorID != "bid-web" || tok.Service != "web" {
+		t.Fatalf("resolve s-web: %+v %v", tok, ok)
+	}
+	sum = sha256.Sum256([]byte("s-nope"))
+	if _, ok := f.ResolveACLToken(sum[:]); ok {
+		t.Fatal("an unknown secret resolved")
+	}
+	if _, ok := f.ResolveACLToken(nil); ok {
+		t.Fatal("an empty hash resolved")
+	}
+	// A second operator makes the first deletable.
+	if err := apply(CmdACLTokenCreate, ACLTokenCreate{Token: aclToken("op2", "s-op2", PolicyOperator, "")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(CmdACLTokenDelete, ACLTokenDelete{AccessorID: "boot"}); err != nil {
+		t.Fatal(err)
+	}
+	sum = sha256.Sum256([]byte("s-boot"))
+	if _, ok := f.ResolveACLToken(sum[:]); ok {
+		t.Fatal("a deleted token still resolves")
+	}
+	// Snapshot round trip carries tokens and the bootstrap marker, and the
+	// snapshot bytes hold no secret.
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink memSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s-boot", "s-web", "s-op2"} {
+		if bytes.Contains(sink.Bytes(), []byte(`"`+secret+`"`)) {
+			t.Fatalf("snapshot holds the secret %q", secret)
+		}
+	}
+	g := New()
+	if err := g.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	if g.Hash() != f.Hash() || g.ACLBootstrapIndex() != 1 || len(g.ACLTokens()) != 2 {
+		t.Fatalf("restored ACL state differs: %+v", g.ACLTokens())
+	}
+	if err := g.ApplyCommand(idx+1, mustEncode(t, CmdACLBootstrap, ACLBootstrap{Token: aclToken("again", "s-again", PolicyOperator, "")})); err == nil {
+		t.Fatal("bootstrap allowed again after restore")
+	}
+}
+
+// TestNoACLStateKeepsOldEncoding: a state that never used ACLs encodes
+// without ACL fields, so snapshots and hashes of existing clusters stay as they were.
+func TestNoACLStateKeepsOldEncoding(t *testing.T) {
+	f := New()
+	replay(t, f, sampleLog(t)[:5])
+	snap, _ := f.Snapshot()
+	var sink memSink
+	_ = snap.Persist(&sink)
+	if bytes.Contains(sink.Bytes(), []byte("acl")) {
+		t.Fatalf("ACL fields in a state without ACLs: %s", sink.Bytes())
+	}
 }

@@ -60,6 +60,11 @@ type state struct {
 	Settings *Settings                         `json:"settings,omitempty"`
 	Index    uint64                            `json:"index"`      // last applied log index
 	PlanIdx  uint64                            `json:"plan_index"` // index of the latest plan entry
+	// ACL state: tokens by accessor ID (secrets only as SHA-256) and the
+	// index of the bootstrap (0: not bootstrapped). Both are omitted while
+	// empty, so a cluster that never used ACLs keeps its state bytes and hash.
+	ACLTokens         map[string]ACLToken `json:"acl_tokens,omitempty"`
+	ACLBootstrapIndex uint64              `json:"acl_bootstrap_index,omitempty"`
 }
 
 func newState() *state {
