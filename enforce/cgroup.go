@@ -1,0 +1,136 @@
+package enforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sync"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/hashicorp/go-hclog"
+)
+
+// hierarchy writes allocations into one cgroup version's files. rel is the
+// service's cgroup relative to the hierarchy root ("allot/web").
+type hierarchy interface {
+	name() string
+	// prepare creates the parent cgroup and makes the controllers usable
+	// below it; it fails when the hierarchy cannot be written.
+	prepare(parentRel string) error
+	apply(rel string, a bidding.Allocation) error
+	// ioOff says why io is not enforced ("" when it is).
+	ioOff() string
+}
+
+// CgroupConfig is what both cgroup versions need besides their mount points.
+type CgroupConfig struct {
+	Parent   string   // client.cgroup_parent, e.g. "/allot"
+	Devices  []Device // block devices io limits apply to (none: io is not enforced)
+	Resolver Resolver // where services live (nil: cgroup = service name)
+	Log      hclog.Logger
+}
+
+// Cgroup is the cgroup driver (v1 or v2). It only ever creates directories
+// and writes limits; it removes nothing, and a service missing from a plan
+// keeps the limits it had.
+type Cgroup struct {
+	h        hierarchy
+	parent   string
+	resolver Resolver
+	log      hclog.Logger
+
+	mu       sync.Mutex
+	prepared bool
+	ioWarned bool
+}
+
+func newCgroup(h hierarchy, cfg CgroupConfig) *Cgroup {
+	if cfg.Resolver == nil {
+		cfg.Resolver = Targets{}
+	}
+	return &Cgroup{h: h, parent: cfg.Parent, resolver: cfg.Resolver, log: cfg.Log.Named(h.name())}
+}
+
+// Name implements Driver.
+func (c *Cgroup) Name() string { return c.h.name() }
+
+// Prepare creates the parent cgroup and enables the controllers it needs.
+// New calls it once: its failure is how "this hierarchy is not writable
+// here" shows.
+func (c *Cgroup) Prepare(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.prepareLocked(ctx)
+}
+
+func (c *Cgroup) prepareLocked(ctx context.Context) error {
+	if c.prepared {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := noDotDot("client.cgroup_parent", c.parent); err != nil {
+		return fmt.Errorf("%s: %w", c.h.name(), err)
+	}
+	if err := c.h.prepare(parentRel(c.parent)); err != nil {
+		return fmt.Errorf("%s: preparing parent cgroup %s: %w", c.h.name(), c.parent, err)
+	}
+	c.prepared = true
+	return nil
+}
+
+// Apply implements Driver: every allocated service's cgroup gets its limits.
+// A service that fails does not stop the others; all errors come back
+// joined, and the reconciler retries the whole (idempotent) plan.
+func (c *Cgroup) Apply(ctx context.Context, allocs []bidding.Allocation) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.prepareLocked(ctx); err != nil {
+		return err
+	}
+	placed, errs := place(ctx, c.resolver, allocs)
+	for _, p := range placed {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if p.IO > 0 && !c.ioWarned {
+			if why := c.h.ioOff(); why != "" {
+				c.log.Warn("io allocations are not enforced", "reason", why)
+				c.ioWarned = true
+			}
+		}
+		rel, err := cgroupPath(c.parent, p.Service, p.target.Cgroup)
+		if err == nil {
+			err = c.h.apply(rel, p.Allocation)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", p.Service, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parentRel(parent string) string {
+	p := path.Clean("/" + parent)
+	return p[1:]
+}
+
+// cpuPeriod is the CFS period written with every quota (100 ms, the kernel's default).
+const cpuPeriod = 100000
+
+// cpuQuota turns millicores into a CFS quota per cpuPeriod (µs); -1 is no
+// limit (an allocation of 0 means the plan sets none here). The kernel
+// refuses quotas under 1 ms, so the smallest limit is 10 millicores.
+func cpuQuota(millicores int64) int64 {
+	if millicores <= 0 {
+		return -1
+	}
+	return max(millicores*cpuPeriod/1000, 1000)
+}
+
+// memoryHigh is the soft limit written below a hard memory limit: 95%, so
+// the kernel reclaims (v2) or prefers the cgroup under pressure (v1) before
+// anything hits the hard limit.
+func memoryHigh(limit int64) int64 { return limit - limit/20 }

@@ -1,0 +1,108 @@
+package enforce
+
+import (
+	"context"
+	"maps"
+	"path/filepath"
+	"testing"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+func fakeV1(root string, blkio bool) V1Mounts {
+	m := V1Mounts{CPU: filepath.Join(root, "cpu,cpuacct"), Memory: filepath.Join(root, "memory")}
+	if blkio {
+		m.Blkio = filepath.Join(root, "blkio")
+	}
+	return m
+}
+
+// TestCgroupV1Files checks the exact files and values the v1 driver writes
+// into fake cpu, memory and blkio hierarchies.
+func TestCgroupV1Files(t *testing.T) {
+	dev := []Device{{254, 0}}
+	cases := []struct {
+		name    string
+		blkio   bool
+		devices []Device
+		targets Targets
+		allocs  []bidding.Allocation
+		want    map[string]string
+		absent  []string
+	}{{
+		name: "limits", blkio: true, devices: dev,
+		allocs: []bidding.Allocation{alloc("web", 250, mib256, 1<<20)},
+		want: map[string]string{
+			"cpu,cpuacct/allot/web/cpu.cfs_period_us":         "100000",
+			"cpu,cpuacct/allot/web/cpu.cfs_quota_us":          "25000",
+			"memory/allot/web/memory.soft_limit_in_bytes":     "255013684",
+			"memory/allot/web/memory.limit_in_bytes":          "268435456",
+			"blkio/allot/web/blkio.throttle.read_bps_device":  "254:0 1048576",
+			"blkio/allot/web/blkio.throttle.write_bps_device": "254:0 1048576",
+		},
+	}, {
+		name: "zero means no limit", blkio: true, devices: dev,
+		allocs: []bidding.Allocation{alloc("web", 0, 0, 0)},
+		want: map[string]string{
+			"cpu,cpuacct/allot/web/cpu.cfs_quota_us":          "-1",
+			"memory/allot/web/memory.soft_limit_in_bytes":     "-1",
+			"memory/allot/web/memory.limit_in_bytes":          "-1",
+			"blkio/allot/web/blkio.throttle.read_bps_device":  "254:0 0",
+			"blkio/allot/web/blkio.throttle.write_bps_device": "254:0 0",
+		},
+	}, {
+		name: "cgroup from the service definition", blkio: true,
+		targets: Targets{"web": {Cgroup: "svc/web"}},
+		allocs:  []bidding.Allocation{alloc("web", 1500, 0, 0)},
+		want:    map[string]string{"cpu,cpuacct/allot/svc/web/cpu.cfs_quota_us": "150000"},
+		absent:  []string{"cpu,cpuacct/allot/web/"},
+	}, {
+		name: "no devices: blkio untouched", blkio: true,
+		allocs: []bidding.Allocation{alloc("web", 100, 0, 1<<20)},
+		absent: []string{"blkio/"},
+	}, {
+		name: "no blkio hierarchy: io skipped", devices: dev,
+		allocs: []bidding.Allocation{alloc("web", 100, 0, 1<<20)},
+		want:   map[string]string{"cpu,cpuacct/allot/web/cpu.cfs_quota_us": "10000"},
+		absent: []string{"blkio/"},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			d := NewCgroupV1(fakeV1(root, tc.blkio), CgroupConfig{Parent: "/allot", Devices: tc.devices, Resolver: tc.targets})
+			if err := d.Apply(context.Background(), tc.allocs); err != nil {
+				t.Fatal(err)
+			}
+			checkTree(t, root, tc.want, tc.absent)
+		})
+	}
+}
+
+func TestCgroupV1IdempotentAndRemovesNothing(t *testing.T) {
+	root := t.TempDir()
+	files(t, root, map[string]string{"memory/other/memory.limit_in_bytes": "1024", "cpu,cpuacct/allot/old/cpu.cfs_quota_us": "5000"})
+	d := NewCgroupV1(fakeV1(root, true), CgroupConfig{Parent: "/allot", Devices: []Device{{8, 0}}})
+	ctx := context.Background()
+	plan := []bidding.Allocation{alloc("web", 250, mib256, 1<<20)}
+	if err := d.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	first := tree(t, root)
+	if err := d.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if second := tree(t, root); !maps.Equal(first, second) {
+		t.Fatalf("re-applying changed the tree:\n%v\n%v", first, second)
+	}
+	checkTree(t, root, map[string]string{"memory/other/memory.limit_in_bytes": "1024", "cpu,cpuacct/allot/old/cpu.cfs_quota_us": "5000"}, nil)
+}
+
+func TestCgroupV1NeedsCPUAndMemory(t *testing.T) {
+	root := t.TempDir()
+	m := fakeV1(root, true)
+	m.Memory = ""
+	errHas(t, NewCgroupV1(m, CgroupConfig{Parent: "/allot"}).Prepare(context.Background()), "cpu and memory hierarchies")
+}

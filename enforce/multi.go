@@ -1,0 +1,48 @@
+package enforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Multi applies each allocation with several drivers in turn (cgroups,
+// then tc). All of them run even when one fails; the errors come back
+// joined, each prefixed with its driver's name.
+type Multi struct {
+	Drivers []Driver
+	close   func()
+}
+
+// Name implements Driver: the drivers' names joined with "+".
+func (m *Multi) Name() string {
+	names := make([]string, len(m.Drivers))
+	for i, d := range m.Drivers {
+		names[i] = d.Name()
+	}
+	return strings.Join(names, "+")
+}
+
+// Apply implements Driver.
+func (m *Multi) Apply(ctx context.Context, allocs []bidding.Allocation) error {
+	var errs []error
+	for _, d := range m.Drivers {
+		if err := d.Apply(ctx, allocs); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases what New opened for the drivers (the netlink socket).
+// Limits already written stay: they are the plan in force.
+func (m *Multi) Close() error {
+	if m.close != nil {
+		m.close()
+		m.close = nil
+	}
+	return nil
+}
