@@ -18,6 +18,7 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/gossip"
+	"github.com/allot-dev/allot/tlsutil"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -49,6 +50,9 @@ type Config struct {
 	Logger            hclog.Logger
 	// Transport, if set, replaces the TCP transport (in-memory tests).
 	Transport raft.Transport
+	// TLS, if set, makes the TCP transport mutual TLS (cluster/tls.go):
+	// only peers with a server certificate of the same CA are accepted.
+	TLS *tlsutil.Certs
 }
 
 // Members is the gossip view the cluster reconciles from (consumed interface).
@@ -144,6 +148,16 @@ func New(cfg Config) (*Server, error) {
 		snaps = fss
 	}
 	trans := cfg.Transport
+	if trans == nil && cfg.TLS != nil {
+		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
+		nt, err := newTLSTransport(bind, cfg.AdvertiseAddr, cfg.TLS, log)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("starting raft TLS transport on %s: %w", bind, err)
+		}
+		trans = nt
+		s.closers = append(s.closers, nt)
+	}
 	if trans == nil {
 		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
 		adv, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(cfg.AdvertiseAddr, strconv.Itoa(cfg.RaftPort)))
