@@ -6,9 +6,11 @@ package agent
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,12 +18,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/config"
+	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/gossip"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -39,7 +43,11 @@ type Agent struct {
 	api    *api.Server
 	http   *http.Server
 	ln     net.Listener
+	// bound is the API's bound address, published once ln (and tls) are
+	// set: other goroutines (the dev demo, tests) poll HTTPAddr for it.
+	bound atomic.Pointer[string]
 
+	tls       *agentTLS // nil without mutual TLS (agent/tls.go)
 	leaveOnce sync.Once
 	left      chan struct{}
 	extra     map[string]http.Handler
@@ -105,11 +113,31 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// Enforcement is chosen before anything binds: an explicit cgroup mode
+	// this host cannot honour stops the agent here.
+	var driver enforce.Driver
+	if cfg.Client && !cfg.Dev {
+		if driver, err = a.driver(ctx); err != nil {
+			return fmt.Errorf("client enforcement: %w", err)
+		}
+		if c, ok := driver.(io.Closer); ok {
+			defer c.Close()
+		}
+	}
+
+	if a.tls, err = newAgentTLS(cfg); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("binding HTTP API on %s: %w", cfg.HTTPAddr, err)
 	}
+	if a.tls != nil {
+		ln = tls.NewListener(ln, a.tls.certs.ServerConfig(""))
+	}
 	a.ln = ln
+	bound := ln.Addr().String()
+	a.bound.Store(&bound)
 	httpAddr := advertised(ln.Addr().String(), cfg.AdvertiseIP())
 
 	if cfg.Server {
@@ -118,6 +146,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, Logger: a.log,
 			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum,
 			Options: cfg.Solver}
+		if a.tls != nil {
+			ccfg.TLS = a.tls.certs
+		}
 		if cfg.Dev {
 			ccfg.DataDir = ""
 			_, ccfg.Transport = raft.NewInmemTransport(raft.ServerAddress("dev-" + id))
@@ -196,12 +227,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 
-	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra}
+	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled}
+	if a.tls != nil {
+		opts.ForwardTLS = a.tls.forward
+	}
 	if a.server != nil {
 		opts.Cluster = a.server
 	}
 	a.api = api.NewServer(opts)
-	a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: a.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -211,9 +246,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	if cfg.Client && !cfg.Dev { // the dev demo enforces (dry run) on its own
 		wg.Add(1)
-		go func() { defer wg.Done(); a.clientLoop(ctx) }()
+		go func() { defer wg.Done(); a.clientLoop(ctx, driver) }()
 	}
-	a.log.Info("agent running", "http", "http://"+ln.Addr().String(), "ui", "http://"+ln.Addr().String()+"/ui/", "gossip", g.LocalAddr())
+	base := a.Scheme() + "://" + ln.Addr().String()
+	a.log.Info("agent running", "http", base, "ui", base+"/ui/", "gossip", g.LocalAddr(), "tls", a.tls != nil)
 
 	select {
 	case <-ctx.Done():
@@ -241,10 +277,10 @@ func (a *Agent) closeServer() {
 
 // HTTPAddr is the bound API address (after Run has bound it).
 func (a *Agent) HTTPAddr() string {
-	if a.ln == nil {
-		return ""
+	if p := a.bound.Load(); p != nil {
+		return *p
 	}
-	return a.ln.Addr().String()
+	return ""
 }
 
 func advertised(bound, ip string) string {
@@ -265,7 +301,7 @@ func (a *Agent) probePeer(ctx context.Context, m gossip.Member) (bool, error) {
 	var out struct {
 		Configured bool `json:"configured"`
 	}
-	c := api.NewClient(m.HTTPAddr, "")
+	c := a.peerClient(m.HTTPAddr)
 	if _, err := c.Do(ctx, "GET", "/v1/internal/raft-configured", nil, &out); err != nil {
 		return false, err
 	}
@@ -348,7 +384,7 @@ func (a *Agent) leaveRaft(ctx context.Context) error {
 		}
 	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		if !a.inRaft() {
+		if !a.inRaft(ctx) {
 			a.log.Info("leaving: removed from the raft configuration")
 			return nil
 		}
@@ -367,13 +403,13 @@ func (a *Agent) leaveRaft(ctx context.Context) error {
 
 // inRaft reports whether this server is still in the configuration, as the
 // leader sees it when reachable (the removed server may never learn it was removed).
-func (a *Agent) inRaft() bool {
+func (a *Agent) inRaft(ctx context.Context) bool {
 	srv := a.server
 	if _, lid := srv.Leader(); lid != "" && lid != a.id {
 		if addr := a.httpAddrOf(lid); addr != "" {
 			var peers []cluster.Peer
 			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, err := api.NewClient(addr, "").Do(cctx, "GET", "/v1/status/peers", nil, &peers)
+			_, err := a.peerAPI(ctx, addr).Do(cctx, "GET", "/v1/status/peers", nil, &peers)
 			cancel()
 			if err == nil {
 				for _, p := range peers {
@@ -412,7 +448,7 @@ func (a *Agent) removeSelf(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := api.NewClient(addr, "").Do(cctx, "DELETE", "/v1/operator/raft/peer?id="+a.id, nil, nil)
+	_, err := a.peerAPI(ctx, addr).Do(cctx, "DELETE", "/v1/operator/raft/peer?id="+a.id, nil, nil)
 	return err
 }
 

@@ -273,6 +273,9 @@ func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
 	if len(bids) > MaxBidsPerRequest {
 		return badRequest("body: %d bids, at most %d per request", len(bids), MaxBidsPerRequest)
 	}
+	if err := checkBidScope(r.Context(), bids); err != nil {
+		return err
+	}
 	for i := range bids {
 		if err := bids[i].Validate(); err != nil {
 			if len(bids) == 1 {

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,9 +71,11 @@ type Server struct {
 	epoch    func() time.Duration
 	mux      *http.ServeMux
 	client   *http.Client
+	scheme   string // of forwarded requests: "http", or "https" with ForwardTLS
 	metrics  *Metrics
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
+	acl      bool // every request but the open ones needs a token (see acl.go)
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -85,6 +88,13 @@ type Options struct {
 	Logger        hclog.Logger
 	NoLeaderWait  time.Duration
 	ExtraHandlers map[string]http.Handler // e.g. "GET /v1/forecast/{service}"
+	// ForwardTLS, when set, makes forwarding to other agents use HTTPS with
+	// this configuration (the agent's certificate; servers verified as
+	// tlsutil.ServerName). Every agent of a TLS cluster serves HTTPS.
+	ForwardTLS *tls.Config
+	// ACLEnabled makes every endpoint but the open ones (acl.go) check the
+	// X-Allot-Token. Every agent of a cluster must have the same setting.
+	ACLEnabled bool
 }
 
 // NewServer builds the handler tree.
@@ -94,11 +104,16 @@ func NewServer(o Options) *Server {
 		log = hclog.NewNullLogger()
 	}
 	s := &Server{cluster: o.Cluster, agent: o.Agent, log: log.Named("http"), mux: http.NewServeMux(),
-		client: forwardClient(), metrics: newMetrics(), noLeader: o.NoLeaderWait}
+		client: forwardClient(o.ForwardTLS), metrics: newMetrics(), noLeader: o.NoLeaderWait, scheme: "http"}
+	if o.ForwardTLS != nil {
+		s.scheme = "https"
+	}
 	if s.noLeader == 0 {
 		s.noLeader = 5 * time.Second
 	}
+	s.acl = o.ACLEnabled
 	s.routes()
+	s.aclRoutes()
 	for pattern, h := range o.ExtraHandlers {
 		s.mux.Handle(pattern, h)
 	}
@@ -109,8 +124,11 @@ func NewServer(o Options) *Server {
 // long enough for blocking queries, but a peer that cannot be reached (dead,
 // or cut off by a partition) fails the dial within a second instead of
 // holding the request until the caller gives up.
-func forwardClient() *http.Client {
+func forwardClient(tc *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if tc != nil {
+		tr.TLSClientConfig = tc
+	}
 	tr.DialContext = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 6 * time.Minute
 	return &http.Client{Timeout: 6 * time.Minute, Transport: tr}
@@ -172,6 +190,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(rec, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed))
 			return
 		}
+	}
+	if s.acl {
+		ar, err := s.authorize(r, pattern)
+		if err != nil {
+			s.finish(rec, err)
+			return
+		}
+		r = ar
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
 	s.mux.ServeHTTP(rec, r)
@@ -382,7 +408,7 @@ func (s *Server) httpAddrOf(id string) string {
 
 // proxy forwards a request to another agent's API and copies its answer back.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body []byte) error {
-	u := "http://" + addr + r.URL.RequestURI()
+	u := s.scheme + "://" + addr + r.URL.RequestURI()
 	var rd io.Reader
 	if body != nil {
 		rd = strings.NewReader(string(body))

@@ -36,8 +36,10 @@ type Config struct {
 	TLSCert         string
 	TLSKey          string
 	ACLEnabled      bool
+	ACLAgentToken   string // acl.tokens.agent: the token this agent's own API calls carry
 	Enforce         string
 	CgroupParent    string
+	IODevices       []string    // client.io_devices: block devices ("MAJ:MIN") io limits apply to
 	Capacity        bidding.Vec // client capacity; cpu/memory 0 = read from the machine
 	LogLevel        string
 	LogJSON         bool
@@ -179,27 +181,14 @@ func (c *Config) Validate() error {
 			return errf("%s: %v", c.Source("gossip.encrypt"), err)
 		}
 	}
-	tls := []string{c.TLSCA, c.TLSCert, c.TLSKey}
-	n := 0
-	for i, f := range tls {
-		if f == "" {
-			continue
-		}
-		n++
-		if _, err := os.Stat(f); err != nil {
-			k := []string{"tls.ca_file", "tls.cert_file", "tls.key_file"}[i]
-			return errf("%s: %q cannot be read: %v", c.Source(k), f, err)
-		}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
-	if n != 0 && n != 3 {
-		return errf("%s: mutual TLS needs all of --tls-ca, --tls-cert and --tls-key", c.Source("tls.ca_file"))
+	if err := c.validateIODevices(); err != nil {
+		return err
 	}
-	// Refuse rather than run without the protection the operator asked for.
-	if n == 3 {
-		return errf("%s: mutual TLS is not available in this build yet; remove the tls settings or use a build that has it", c.Source("tls.ca_file"))
-	}
-	if c.ACLEnabled {
-		return errf("%s: ACLs are not available in this build yet; remove acl { enabled = true }", c.Source("acl.enabled"))
+	if strings.ContainsAny(c.ACLAgentToken, " \t\r\n") {
+		return errf("%s: the token must not contain whitespace", c.Source("acl.tokens.agent"))
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "trace", "debug", "info", "warn", "error":

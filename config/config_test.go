@@ -173,11 +173,6 @@ func TestUnavailableSecurityIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "flag --tls-ca") {
 		t.Fatalf("TLS settings silently accepted: %v", err)
 	}
-	acl := filepath.Join(dir, "acl.hcl")
-	os.WriteFile(acl, []byte("acl { enabled = true }"), 0o600)
-	if _, err := Load([]string{"--server", "--data-dir", "d", "--config", acl}, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "acl.enabled") {
-		t.Fatalf("ACL setting silently accepted: %v", err)
-	}
 }
 
 func TestSolverBlock(t *testing.T) {

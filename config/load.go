@@ -108,6 +108,7 @@ type clientBlock struct {
 	Enabled      *bool       `hcl:"enabled,optional"`
 	Enforce      *string     `hcl:"enforce,optional"`
 	CgroupParent *string     `hcl:"cgroup_parent,optional"`
+	IODevices    []string    `hcl:"io_devices,optional"`
 	Capacity     *Quantities `hcl:"capacity,block"`
 }
 
@@ -122,7 +123,13 @@ type tlsBlock struct {
 }
 
 type aclBlock struct {
-	Enabled *bool `hcl:"enabled,optional"`
+	Enabled *bool           `hcl:"enabled,optional"`
+	Tokens  *aclTokensBlock `hcl:"tokens,block"`
+}
+
+// aclTokensBlock is acl { tokens { agent = "…" } }, as in Consul.
+type aclTokensBlock struct {
+	Agent *string `hcl:"agent,optional"`
 }
 
 // Quantities is a block of per-resource quantities in a config, service or
@@ -481,6 +488,7 @@ func (c *Config) mergeEnv(getenv func(string) string) error {
 		{"ALLOT_TLS_KEY", "tls.key_file", &c.TLSKey},
 		{"ALLOT_ENFORCE", "client.enforce", &c.Enforce},
 		{"ALLOT_LOG_LEVEL", "log_level", &c.LogLevel},
+		{"ALLOT_ACL_AGENT_TOKEN", "acl.tokens.agent", &c.ACLAgentToken},
 	}
 	for _, s := range strs {
 		if v := getenv(s.env); v != "" {
@@ -491,7 +499,7 @@ func (c *Config) mergeEnv(getenv func(string) string) error {
 	bools := []struct {
 		env, key string
 		dst      *bool
-	}{{"ALLOT_SERVER", "server", &c.Server}, {"ALLOT_CLIENT", "client", &c.Client}, {"ALLOT_DEV", "dev", &c.Dev}, {"ALLOT_LOG_JSON", "log_json", &c.LogJSON}}
+	}{{"ALLOT_SERVER", "server", &c.Server}, {"ALLOT_CLIENT", "client", &c.Client}, {"ALLOT_DEV", "dev", &c.Dev}, {"ALLOT_LOG_JSON", "log_json", &c.LogJSON}, {"ALLOT_ACL_ENABLED", "acl.enabled", &c.ACLEnabled}}
 	for _, b := range bools {
 		if v := getenv(b.env); v != "" {
 			x, err := strconv.ParseBool(v)
@@ -617,6 +625,10 @@ func (c *Config) mergeFile(path string) error {
 		}
 		s("client.enforce", &c.Enforce, cl.Enforce)
 		s("client.cgroup_parent", &c.CgroupParent, cl.CgroupParent)
+		if cl.IODevices != nil {
+			c.IODevices = cl.IODevices
+			c.set("client.io_devices", "client.io_devices"+in)
+		}
 		if cl.Capacity != nil {
 			v, err := cl.Capacity.Vec("client.capacity" + in)
 			if err != nil {
@@ -633,9 +645,14 @@ func (c *Config) mergeFile(path string) error {
 		s("tls.cert_file", &c.TLSCert, t.Cert)
 		s("tls.key_file", &c.TLSKey, t.Key)
 	}
-	if a := f.ACL; a != nil && a.Enabled != nil {
-		c.ACLEnabled = *a.Enabled
-		c.set("acl.enabled", "acl.enabled"+in)
+	if a := f.ACL; a != nil {
+		if a.Enabled != nil {
+			c.ACLEnabled = *a.Enabled
+			c.set("acl.enabled", "acl.enabled"+in)
+		}
+		if a.Tokens != nil {
+			s("acl.tokens.agent", &c.ACLAgentToken, a.Tokens.Agent)
+		}
 	}
 	for _, sb := range f.Services {
 		svc, err := sb.toService(path)

@@ -26,7 +26,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-func (e *env) client() *api.Client { return api.NewClient(e.g.httpAddr, e.g.token) }
+func (e *env) client() *api.Client {
+	return api.NewClientTLS(e.g.httpAddr, e.g.token, e.tlsConfig)
+}
 
 func (e *env) ctx() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -93,9 +95,16 @@ func cmdAgent(e *env, args []string) int {
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
-		fmt.Fprintf(e.stdout, "Allot dev agent: API http://%s/v1/  UI http://%s/ui/  (Ctrl-C to stop)\n", a.HTTPAddr(), a.HTTPAddr())
-		d := demo.New(api.NewClient(a.HTTPAddr(), ""), cfg.NodeName, log.Named("demo"), e.stdout)
+		fmt.Fprintf(e.stdout, "Allot dev agent: API %s://%s/v1/  UI %s://%s/ui/  (Ctrl-C to stop)\n", a.Scheme(), a.HTTPAddr(), a.Scheme(), a.HTTPAddr())
+		dc := a.LocalClient()
 		go func() {
+			if cfg.ACLEnabled { // in-memory state: bootstrap, and drive the demo with that token
+				if err := devBootstrapACL(ctx, dc, e.stdout); err != nil {
+					log.Error("demo stopped: ACL bootstrap failed", "error", err)
+					return
+				}
+			}
+			d := demo.New(dc, cfg.NodeName, log.Named("demo"), e.stdout)
 			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("demo stopped", "error", err)
 			}

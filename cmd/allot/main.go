@@ -2,6 +2,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -16,14 +17,20 @@ type globals struct {
 	httpAddr string
 	token    string
 	caFile   string
-	json     bool
+	// Mutual TLS: a client certificate and key for agents that require one,
+	// and the name to verify the agent's certificate under (cmd/allot/tls.go).
+	clientCert    string
+	clientKey     string
+	tlsServerName string
+	json          bool
 }
 
 type env struct {
-	g      globals
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
+	g         globals
+	tlsConfig *tls.Config // nil: plain HTTP (see loadTLS)
+	stdout    io.Writer
+	stderr    io.Writer
+	getenv    func(string) string
 }
 
 // exit codes
@@ -57,13 +64,22 @@ Allocation:
   plan [--epoch N] [--wait]           the committed plan
   plan explain SERVICE                why a service got what it got
   boost SERVICE --factor F --ttl D --reason TEXT
+ACLs (acl { enabled = true } on every agent):
+  acl bootstrap                       the first operator token (once per cluster)
+  acl token create --policy operator|read|bid [--service NAME] [--description D]
+  acl token list | acl token self | acl token delete ACCESSOR
 Tools:
   forecast eval ...                   score the forecasters (M4 Hourly, CSV series)
   sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size
   keygen                              a gossip encryption key
+  tls ca create [--dir D]             a cluster CA: allot-agent-ca.pem, allot-agent-ca-key.pem
+  tls cert create --server|--client   a certificate signed by it: dc-server-allot-N.pem, -key.pem
   version
-Global flags: --http-addr (ALLOT_HTTP_ADDR, default 127.0.0.1:7480), --token (ALLOT_TOKEN), --ca-file, --json
+Global flags: --http-addr (ALLOT_HTTP_ADDR, default 127.0.0.1:7480), --token (ALLOT_TOKEN), --json,
+  --ca-file (ALLOT_CA_FILE), --client-cert (ALLOT_CLIENT_CERT), --client-key (ALLOT_CLIENT_KEY),
+  --tls-server-name (ALLOT_TLS_SERVER_NAME): HTTPS with mutual TLS when a CA file is given or the
+  address starts with https://
 `
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -73,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		e.g.httpAddr = "127.0.0.1:7480"
 	}
 	e.g.token = getenv("ALLOT_TOKEN")
+	e.g.caFile, e.g.clientCert, e.g.clientKey = getenv("ALLOT_CA_FILE"), getenv("ALLOT_CLIENT_CERT"), getenv("ALLOT_CLIENT_KEY")
+	e.g.tlsServerName = getenv("ALLOT_TLS_SERVER_NAME")
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -109,11 +127,19 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprintln(stderr, "allot:", err)
 		return exitUsage
 	}
+	if err := e.loadTLS(cmd); err != nil {
+		fmt.Fprintln(stderr, "allot:", err)
+		return exitUsage
+	}
 	switch cmd {
 	case "version":
 		return cmdVersion(e, cargs)
 	case "keygen":
 		return cmdKeygen(e, cargs)
+	case "acl":
+		return cmdACL(e, cargs)
+	case "tls":
+		return cmdTLS(e, cargs)
 	case "members":
 		return cmdMembers(e, cargs)
 	case "join":
@@ -177,6 +203,12 @@ func (e *env) takeGlobals(args []string, leading bool) ([]string, error) {
 			e.g.token, err = take()
 		case "ca-file":
 			e.g.caFile, err = take()
+		case "client-cert":
+			e.g.clientCert, err = take()
+		case "client-key":
+			e.g.clientKey, err = take()
+		case "tls-server-name":
+			e.g.tlsServerName, err = take()
 		default:
 			if leading {
 				return append(out, args[i:]...), nil

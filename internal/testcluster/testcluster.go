@@ -60,8 +60,14 @@ func (a agentView) Members() []gossip.Member         { return a.c.Members() }
 func (a agentView) Join(addrs []string) (int, error) { return 0, fmt.Errorf("no gossip in tests") }
 func (a agentView) Leave(ctx context.Context) error  { return fmt.Errorf("no gossip in tests") }
 
+// Option changes how Start builds the cluster.
+type Option func(*api.Options)
+
+// WithACL turns ACLs on in every node's API.
+func WithACL() Option { return func(o *api.Options) { o.ACLEnabled = true } }
+
 // Start starts n servers that bootstrap with bootstrap-expect n.
-func Start(t testing.TB, n int, epoch time.Duration) *Cluster {
+func Start(t testing.TB, n int, epoch time.Duration, opts ...Option) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
 	w := &testWriter{t: t}
@@ -77,7 +83,11 @@ func Start(t testing.TB, n int, epoch time.Duration) *Cluster {
 			t.Fatal(err)
 		}
 		node := &Node{ID: id, Name: fmt.Sprintf("n%d", i), Server: srv, Trans: trans}
-		node.HTTP = httptest.NewServer(api.NewServer(api.Options{Cluster: srv, Agent: agentView{c: c, self: node}, Logger: log, NoLeaderWait: time.Second}))
+		ao := api.Options{Cluster: srv, Agent: agentView{c: c, self: node}, Logger: log, NoLeaderWait: time.Second}
+		for _, o := range opts {
+			o(&ao)
+		}
+		node.HTTP = httptest.NewServer(api.NewServer(ao))
 		c.Nodes = append(c.Nodes, node)
 	}
 	for _, a := range c.Nodes {
@@ -172,6 +182,11 @@ func (c *Cluster) Followers() []*Node {
 
 // Client returns an API client for a node.
 func (n *Node) Client() *api.Client { return api.NewClient(n.HTTP.Listener.Addr().String(), "") }
+
+// ClientWithToken returns an API client for a node that sends an ACL token.
+func (n *Node) ClientWithToken(token string) *api.Client {
+	return api.NewClient(n.HTTP.Listener.Addr().String(), token)
+}
 
 type testWriter struct {
 	t    testing.TB
