@@ -34,7 +34,11 @@ type running struct {
 func (r *running) client() *api.Client { return api.NewClient(r.http, "") }
 
 // startServers runs n server agents in this process on loopback.
-func startServers(t *testing.T, n int) []*running {
+func startServers(t *testing.T, n int) []*running { return startServersWith(t, n, "n", nil) }
+
+// startServersWith names the agents prefix1…prefixN and adds extra(i)'s
+// flags to agent i's (extra may be nil).
+func startServersWith(t *testing.T, n int, prefix string, extra func(i int) []string) []*running {
 	t.Helper()
 	gports := make([]int, n)
 	for i := range gports {
@@ -42,11 +46,14 @@ func startServers(t *testing.T, n int) []*running {
 	}
 	var out []*running
 	for i := 0; i < n; i++ {
-		r := &running{name: fmt.Sprintf("n%d", i+1), http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), done: make(chan error, 1)}
+		r := &running{name: fmt.Sprintf("%s%d", prefix, i+1), http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), done: make(chan error, 1)}
 		args := []string{"--server", "--bootstrap-expect", fmt.Sprint(n), "--node", r.name,
 			"--data-dir", t.TempDir(), "--bind", "127.0.0.1", "--advertise", "127.0.0.1",
 			"--http-addr", r.http, "--gossip-port", fmt.Sprint(gports[i]),
 			"--raft-port", fmt.Sprint(freePort(t)), "--epoch", "1s"}
+		if extra != nil {
+			args = append(args, extra(i)...)
+		}
 		for j := 0; j < n; j++ {
 			if j != i {
 				args = append(args, "--join", fmt.Sprintf("127.0.0.1:%d", gports[j]))

@@ -4,17 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/config"
 	"github.com/allot-dev/allot/tlsutil"
-	"github.com/hashicorp/go-hclog"
 )
 
 // TestMutualTLSCluster runs three server agents with --tls-ca/--tls-cert/
@@ -51,41 +47,10 @@ func TestMutualTLSCluster(t *testing.T) {
 	}
 
 	const n = 3
-	gports := make([]int, n)
-	for i := range gports {
-		gports[i] = freePort(t)
-	}
-	var rs []*running
-	for i := 0; i < n; i++ {
-		r := &running{name: fmt.Sprintf("t%d", i+1), http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), done: make(chan error, 1)}
+	rs := startServersWith(t, n, "t", func(int) []string {
 		c, k := cert(tlsutil.RoleServer)
-		args := []string{"--server", "--bootstrap-expect", fmt.Sprint(n), "--node", r.name,
-			"--data-dir", t.TempDir(), "--bind", "127.0.0.1", "--advertise", "127.0.0.1",
-			"--http-addr", r.http, "--gossip-port", fmt.Sprint(gports[i]),
-			"--raft-port", fmt.Sprint(freePort(t)), "--epoch", "1s",
-			"--tls-ca", ca, "--tls-cert", c, "--tls-key", k}
-		for j := 0; j < n; j++ {
-			if j != i {
-				args = append(args, "--join", fmt.Sprintf("127.0.0.1:%d", gports[j]))
-			}
-		}
-		cfg, err := config.Load(args, func(string) string { return "" }, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := New(cfg, hclog.NewNullLogger(), "test")
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { r.done <- a.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case <-r.done:
-			case <-time.After(20 * time.Second):
-				t.Errorf("agent %s did not stop", r.name)
-			}
-		})
-		rs = append(rs, r)
-	}
+		return []string{"--tls-ca", ca, "--tls-cert", c, "--tls-key", k}
+	})
 
 	cli, cliKey := cert(tlsutil.RoleClient)
 	good, err := tlsutil.ClientFiles(ca, cli, cliKey, "")

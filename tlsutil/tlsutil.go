@@ -63,35 +63,20 @@ type CertOptions struct {
 
 // GenerateCA makes a self-signed CA certificate and its key, PEM-encoded.
 func GenerateCA(o CAOptions) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	nk, err := newKey(o.Now, o.Days, 1825)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generating CA key: %w", err)
+		return nil, nil, fmt.Errorf("CA: %w", err)
 	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, nil, err
-	}
-	now := o.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	days := o.Days
-	if days <= 0 {
-		days = 1825
-	}
+	key, serial, skid, now, notAfter := nk.key, nk.serial, nk.skid, nk.now, nk.notAfter
 	cn := o.CommonName
 	if cn == "" {
 		cn = "Allot Agent CA " + serial.Text(10)[:8]
-	}
-	skid, err := keyID(&key.PublicKey)
-	if err != nil {
-		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"Allot"}},
 		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(time.Duration(days) * 24 * time.Hour),
+		NotAfter:              notAfter,
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		MaxPathLenZero:        true,
@@ -139,23 +124,11 @@ func GenerateCert(caCertPEM, caKeyPEM []byte, o CertOptions) (certPEM, keyPEM []
 	if !samePublicKey(ca.PublicKey, caKey.Public()) {
 		return nil, nil, errors.New("CA key does not belong to the CA certificate")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generating key: %w", err)
-	}
-	serial, err := serialNumber()
+	nk, err := newKey(o.Now, o.Days, 365)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := o.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	days := o.Days
-	if days <= 0 {
-		days = 365
-	}
-	notAfter := now.Add(time.Duration(days) * 24 * time.Hour)
+	key, serial, skid, now, notAfter := nk.key, nk.serial, nk.skid, nk.now, nk.notAfter
 	if notAfter.After(ca.NotAfter) {
 		notAfter = ca.NotAfter // a leaf outliving its CA would fail verification anyway
 	}
@@ -165,10 +138,6 @@ func GenerateCert(caCertPEM, caKeyPEM []byte, o CertOptions) (certPEM, keyPEM []
 		if !containsIP(ips, ip) {
 			ips = append(ips, ip)
 		}
-	}
-	skid, err := keyID(&key.PublicKey)
-	if err != nil {
-		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -283,6 +252,39 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// keyMaterial is what every new certificate starts from: a P-256 key, a
+// random serial, the key's ID and the validity window.
+type keyMaterial struct {
+	key           *ecdsa.PrivateKey
+	serial        *big.Int
+	skid          []byte
+	now, notAfter time.Time
+}
+
+// newKey makes a certificate's key material valid from now (zero: the
+// clock) for days (≤ 0: defaultDays).
+func newKey(now time.Time, days, defaultDays int) (*keyMaterial, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating key: %w", err)
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return nil, err
+	}
+	skid, err := keyID(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if days <= 0 {
+		days = defaultDays
+	}
+	return &keyMaterial{key: key, serial: serial, skid: skid, now: now, notAfter: now.Add(time.Duration(days) * 24 * time.Hour)}, nil
 }
 
 func serialNumber() (*big.Int, error) {
