@@ -139,3 +139,55 @@ func TestShareCapTrimsFloors(t *testing.T) {
 		}
 	}
 }
+
+// With a budget the whole LP goes through the network simplex from the zero
+// flow; at an iteration cap of 1 it must fall back to the greedy, flagged,
+// and the greedy must still keep the budget, and the deadband too.
+func TestBudgetFallbackAndDeadbandKeepBudget(t *testing.T) {
+	p := Problem{Epoch: 1, Nodes: []Node{cpuNode("n1", 16000), cpuNode("n2", 16000)},
+		Services: []Service{svc("a", ClassCritical, 0), svc("b", ClassStandard, 0), svc("c", ClassBatch, 0)},
+		Bids: []Bid{cpuBid("a", "n1", q(3000, 4000, 5000)), cpuBid("b", "n1", q(3000, 4000, 5000)),
+			cpuBid("b", "n2", q(3000, 4000, 5000)), cpuBid("c", "n2", q(3000, 4000, 5000))}}
+	p.Options.Budget[CPU] = 9000
+	p.Options.Deadband = 0.5
+	sum := func(pl *Plan) (s int64) {
+		for _, a := range pl.Allocations {
+			s += a.CPU
+		}
+		return s
+	}
+	exact, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped := p
+	capped.Options.MaxIterations = 1
+	fb, err := Solve(capped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fb.Stats.Fallback || exact.Stats.Fallback {
+		t.Fatalf("fallback flags: capped %v, exact %v", fb.Stats.Fallback, exact.Stats.Fallback)
+	}
+	if s := sum(fb); s > 9000 {
+		t.Fatalf("greedy fallback granted %d above the budget", s)
+	}
+	if fb.Stats.Objective > exact.Stats.Objective+1e-9 {
+		t.Fatalf("fallback objective %v above the optimum %v", fb.Stats.Objective, exact.Stats.Objective)
+	}
+	// A previous plan that granted more everywhere: the deadband may not
+	// hold it up past the budget.
+	prev := *exact
+	prev.Allocations = append([]Allocation(nil), exact.Allocations...)
+	for i := range prev.Allocations {
+		prev.Allocations[i].CPU += prev.Allocations[i].CPU / 4
+	}
+	p.Previous = &prev
+	next, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sum(next); s > 9000 {
+		t.Fatalf("deadband held %d above the budget", s)
+	}
+}
