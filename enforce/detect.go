@@ -16,6 +16,9 @@ type Layout struct {
 	NoV2 string
 	// V1 are the v1 mounts of cpu, memory and blkio ("" for those absent).
 	V1 V1Mounts
+	// V1CPUAcct is the v1 mount of cpuacct ("" when absent): usually the
+	// same as V1.CPU ("cpu,cpuacct"). Only usage readers need it.
+	V1CPUAcct string
 }
 
 // V1OK reports whether the v1 driver can work: cpu and memory are mounted.
@@ -79,7 +82,7 @@ func detect(ms []mount) Layout {
 			for _, c := range []struct {
 				name string
 				dst  *string
-			}{{"cpu", &l.V1.CPU}, {"memory", &l.V1.Memory}, {"blkio", &l.V1.Blkio}} {
+			}{{"cpu", &l.V1.CPU}, {"memory", &l.V1.Memory}, {"blkio", &l.V1.Blkio}, {"cpuacct", &l.V1CPUAcct}} {
 				if *c.dst == "" && slices.Contains(m.Super, c.name) {
 					*c.dst = m.Point
 				}
