@@ -32,6 +32,7 @@ const (
 	CmdACLBootstrap      CommandType = 10
 	CmdACLTokenCreate    CommandType = 11
 	CmdACLTokenDelete    CommandType = 12
+	CmdReportUsage       CommandType = 13
 )
 
 func (t CommandType) String() string {
@@ -60,6 +61,8 @@ func (t CommandType) String() string {
 		return "acl-token-create"
 	case CmdACLTokenDelete:
 		return "acl-token-delete"
+	case CmdReportUsage:
+		return "report-usage"
 	}
 	return fmt.Sprintf("command(%d)", byte(t))
 }
@@ -179,6 +182,8 @@ func Decode(data []byte) (CommandType, any, error) {
 		v = &ACLTokenCreate{}
 	case CmdACLTokenDelete:
 		v = &ACLTokenDelete{}
+	case CmdReportUsage:
+		v = &ReportUsage{}
 	default:
 		if byte(t)&IgnorableFlag != 0 {
 			return t, nil, ErrUnknownIgnorable

@@ -94,6 +94,7 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 				delete(s.Bids, k)
 			}
 		}
+		dropUsageLocked(s, func(svc, _ string) bool { return svc == c.Name })
 	case *SubmitBids:
 		if len(c.Bids) == 0 {
 			return errors.New("bids: empty")
@@ -150,12 +151,15 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 				delete(s.Bids, k)
 			}
 		}
+		dropUsageLocked(s, func(_, node string) bool { return node == m.Name })
 	case *SetSettings:
 		st := c.Settings
 		if st.EpochMS <= 0 || st.BidTTL == 0 || st.PlanHistory <= 0 {
 			return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
 		}
 		s.Settings = &st
+	case *ReportUsage:
+		return applyUsageLocked(s, c.Report)
 	case *ACLBootstrap, *ACLTokenCreate, *ACLTokenDelete:
 		return applyACLLocked(s, index, cmd)
 	default:
@@ -190,6 +194,22 @@ func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
 		if len(bids) == 0 {
 			delete(s.Bids, k)
 		}
+	}
+	// Usage older than the plans kept goes with them.
+	for k, pairs := range s.Usage {
+		i := 0
+		for i < len(pairs) && pairs[i].Epoch+uint64(set.PlanHistory) <= p.Epoch {
+			i++
+		}
+		switch {
+		case i == len(pairs):
+			delete(s.Usage, k)
+		case i > 0:
+			s.Usage[k] = slices.Clone(pairs[i:])
+		}
+	}
+	if len(s.Usage) == 0 {
+		s.Usage = nil
 	}
 	for name, b := range s.Boosts {
 		if b.ExpireEpoch() <= p.Epoch {

@@ -66,6 +66,8 @@ func sampleLog(t testing.TB) [][]byte {
 	for e := uint64(1); e <= 4; e++ {
 		add(CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: e, Hash: "sha256:x", Allocations: []bidding.Allocation{{Service: "web", Node: "n1", CPU: 600}}}})
 	}
+	add(CmdReportUsage, ReportUsage{Report: UsageReport{Node: "n1", Epoch: 3, Services: []ServiceUsage{{Service: "web", Actual: map[string]int64{"cpu": 550, "memory": 300 << 20}}}}})
+	add(CmdReportUsage, ReportUsage{Report: UsageReport{Node: "n2", Epoch: 4, Services: []ServiceUsage{{Service: "db", Actual: map[string]int64{"cpu": 650}}}}})
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("batch", "n1", 5, 100)}})
 	add(CmdDeregisterService, DeregisterService{Name: "db"})
 	add(CmdRemoveMember, RemoveMember{ID: "id-2"})
@@ -277,7 +279,7 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			var data []byte
 			name := rapid.SampledFrom(names).Draw(rt, "name")
 			node := rapid.SampledFrom(names).Draw(rt, "node")
-			switch rapid.IntRange(0, 11).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 12).Draw(rt, "kind") {
 			case 0:
 				data = mustEncode(rt, CmdRegisterService, RegisterService{Service: bidding.Service{Name: name, Class: bidding.Class(rapid.SampledFrom([]string{"critical", "batch", "x"}).Draw(rt, "class")), Min: bidding.Vec{rapid.Int64Range(-5, 5000).Draw(rt, "min")}}})
 			case 1:
@@ -308,6 +310,9 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 				} else {
 					data = mustEncode(rt, CmdACLTokenCreate, ACLTokenCreate{Token: tok})
 				}
+			case 12:
+				data = mustEncode(rt, CmdReportUsage, ReportUsage{Report: UsageReport{Node: node, Epoch: rapid.Uint64Range(0, 10).Draw(rt, "ue"),
+					Services: []ServiceUsage{{Service: name, Actual: map[string]int64{rapid.SampledFrom([]string{"cpu", "memory", "gpu"}).Draw(rt, "res"): rapid.Int64Range(-5, 5000).Draw(rt, "actual")}}}}})
 			case 11:
 				data = mustEncode(rt, CmdACLTokenDelete, ACLTokenDelete{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc")})
 			}
@@ -331,6 +336,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{EnvelopeVersion})
 	f.Add([]byte{EnvelopeVersion, byte(CmdSubmitBids), '{', '"', 'b', '"', ':', 'n', 'u', 'l', 'l', '}'})
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":null}}`...))
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":[{"service":"web","actual":{"cpu":-1}}]}}`...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ct, v, err := Decode(data)
 		if err != nil {

@@ -65,6 +65,10 @@ type state struct {
 	// empty, so a cluster that never used ACLs keeps its state bytes and hash.
 	ACLTokens         map[string]ACLToken `json:"acl_tokens,omitempty"`
 	ACLBootstrapIndex uint64              `json:"acl_bootstrap_index,omitempty"`
+	// Usage is what clients reported each placement used, paired with its
+	// bid, for the last plan_history epochs (placement key -> pairs, oldest
+	// first). Omitted while empty, like the ACL state.
+	Usage map[string][]UsagePair `json:"usage,omitempty"`
 }
 
 func newState() *state {
