@@ -27,6 +27,7 @@ import (
 	"github.com/allot-dev/allot/config"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/gossip"
+	"github.com/allot-dev/allot/usage"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
@@ -51,6 +52,9 @@ type Agent struct {
 	leaveOnce sync.Once
 	left      chan struct{}
 	extra     map[string]http.Handler
+	// usageCfg overrides where the bidder reads usage (tests: a fake
+	// cgroup tree); nil detects the host's hierarchies.
+	usageCfg *usage.Config
 }
 
 // New prepares an agent; nothing binds until Run.
@@ -247,6 +251,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if cfg.Client && !cfg.Dev { // the dev demo enforces (dry run) on its own
 		wg.Add(1)
 		go func() { defer wg.Done(); a.clientLoop(ctx, driver) }()
+		wg.Add(1)
+		go func() { defer wg.Done(); a.bidLoop(ctx) }()
 	}
 	base := a.Scheme() + "://" + ln.Addr().String()
 	a.log.Info("agent running", "http", base, "ui", base+"/ui/", "gossip", g.LocalAddr(), "tls", a.tls != nil)

@@ -45,7 +45,7 @@ func accessFor(pattern string) access {
 		return accessAnyToken
 	case "GET /v1/acl/tokens":
 		return accessOperator
-	case "PUT /v1/bids":
+	case "PUT /v1/bids", "PUT /v1/usage":
 		return accessBid
 	}
 	if strings.HasPrefix(pattern, "GET ") {

@@ -86,6 +86,10 @@ func bidJSON(service string) string {
 	return fmt.Sprintf(`{"service":%q,"node":"n1","epoch":1,"resources":{"cpu":{"p50":100,"p90":150,"p99":200}}}`, service)
 }
 
+func usageJSON(service string) string {
+	return fmt.Sprintf(`{"node":"n1","epoch":1,"services":[{"service":%q,"actual":{"cpu":120}}]}`, service)
+}
+
 // aclCluster starts one ACL-enabled server with services web and db and
 // client node n1 known, bootstrapped, with a read and a bid(web) token.
 func aclCluster(t *testing.T) (base string, op, read, bid api.ACLTokenView, n *testcluster.Node) {
@@ -139,6 +143,10 @@ func TestACLPolicyMatrix(t *testing.T) {
 		{"PUT", "/v1/bids", bidJSON("web"), want{"bid": 200, "operator": 200}},
 		{"PUT", "/v1/bids", bidJSON("db"), want{"operator": 200}},
 		{"PUT", "/v1/bids", "[" + bidJSON("web") + "," + bidJSON("db") + "]", want{"operator": 200}},
+		// Past the token check, a report for epoch 1 before any plan is a 400.
+		{"PUT", "/v1/usage", usageJSON("web"), want{"bid": 400, "operator": 400}},
+		{"PUT", "/v1/usage", usageJSON("db"), want{"operator": 400}},
+		{"GET", "/v1/forecast/web", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"PUT", "/v1/service/web", `{"class":"critical"}`, want{"operator": 200}},
 		{"DELETE", "/v1/service/ghost", "", want{"operator": 404}},
 		{"PUT", "/v1/boost/web", `{"factor":2,"ttl":"1m"}`, want{"operator": 200}},

@@ -87,7 +87,7 @@ type Options struct {
 	Agent         Agent
 	Logger        hclog.Logger
 	NoLeaderWait  time.Duration
-	ExtraHandlers map[string]http.Handler // e.g. "GET /v1/forecast/{service}"
+	ExtraHandlers map[string]http.Handler // e.g. "GET /v1/debug/x"
 	// ForwardTLS, when set, makes forwarding to other agents use HTTPS with
 	// this configuration (the agent's certificate; servers verified as
 	// tlsutil.ServerName). Every agent of a TLS cluster serves HTTPS.
@@ -159,6 +159,8 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /v1/boost/{service}", s.server(s.putBoost))
 	m.HandleFunc("DELETE /v1/boost/{service}", s.server(s.deleteBoost))
 	m.HandleFunc("GET /v1/nodes", s.server(s.listNodes))
+	m.HandleFunc("PUT /v1/usage", s.server(s.putUsage))
+	m.HandleFunc("GET /v1/forecast/{service}", s.server(s.getForecast))
 	m.HandleFunc("DELETE /v1/operator/raft/peer", s.server(s.removePeer))
 	m.HandleFunc("GET /metrics", s.local(s.serveMetrics))
 	m.Handle("GET /ui/", uiHandler())

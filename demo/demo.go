@@ -22,6 +22,7 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
+	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/monitor"
 	"github.com/hashicorp/go-hclog"
 )
@@ -174,14 +175,20 @@ func (d *Demo) register(ctx context.Context) error {
 	return nil
 }
 
-// bid observes one more trace step per service and bids its forecast.
+// bid observes one more trace step per service, reports it as the actual
+// usage of the epoch just committed (epoch-1: the step the previous bid
+// forecast), and bids the forecast of the next step for epoch.
 func (d *Demo) bid(ctx context.Context, epoch uint64, t0 time.Time) error {
 	var bids []bidding.Bid
+	rep := fsm.UsageReport{Node: d.node, Epoch: epoch - 1}
 	for _, s := range d.svcs {
+		actual := map[string]int64{}
 		b := bidding.Bid{Service: s.def.Name, Node: d.node, Epoch: epoch, Resources: map[string]bidding.Quantiles{}, ForecastError: map[string]bidding.ForecastError{}}
 		for _, se := range s.series {
 			i := d.step % len(se.values)
-			se.model.Observe(t0.Add(time.Duration(d.step)*stepInterval), se.values[i]*se.scale)
+			v := se.values[i] * se.scale
+			actual[se.resource.String()] = int64(math.Round(math.Max(v, 0)))
+			se.model.Observe(t0.Add(time.Duration(d.step)*stepInterval), v)
 			q, err := se.model.Forecast()
 			if err != nil || len(q) == 0 {
 				return fmt.Errorf("forecasting %s %s: %v", s.def.Name, se.resource, err)
@@ -190,8 +197,14 @@ func (d *Demo) bid(ctx context.Context, epoch uint64, t0 time.Time) error {
 			b.ForecastError[se.resource.String()] = monitor.ForecastError(se.model.Metrics())
 		}
 		bids = append(bids, b)
+		rep.Services = append(rep.Services, fsm.ServiceUsage{Service: s.def.Name, Actual: actual})
 	}
 	d.step++
+	if rep.Epoch >= 1 {
+		if _, err := d.c.Do(ctx, "PUT", "/v1/usage", rep, nil); err != nil {
+			d.log.Warn("reporting usage", "epoch", rep.Epoch, "error", err)
+		}
+	}
 	_, err := d.c.Do(ctx, "PUT", "/v1/bids", bids, nil)
 	return err
 }

@@ -543,6 +543,77 @@ func cmdBoost(e *env, args []string) int {
 	return exitOK
 }
 
+// cmdForecast prints forecast vs actual for one service: per node and
+// resource the latest epoch's actual and bid quantiles, and the score over
+// the epochs kept (coverage of p90/p99, MAE and MASE of p50).
 func cmdForecast(e *env, args []string) int {
-	return e.usageErr("forecast: expected 'forecast eval …' (per-service forecasts come with the node agent)")
+	fs := newFlags("forecast", e)
+	epochs := fs.Int("epochs", 0, "also list the last N epochs of each node and resource")
+	var svc []string
+	for len(args) > 0 { // SERVICE may come before or after the flags
+		if err := fs.Parse(args); err != nil {
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		svc = append(svc, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(svc) != 1 {
+		return e.usageErr("forecast: expected one SERVICE (or 'forecast eval …')")
+	}
+	ctx, cancel := e.ctx()
+	defer cancel()
+	var v api.ForecastView
+	var raw json.RawMessage
+	if _, err := e.client().Do(ctx, "GET", "/v1/forecast/"+svc[0], nil, &raw); err != nil {
+		return e.fail(err)
+	}
+	if e.g.json {
+		fmt.Fprintln(e.stdout, string(raw))
+		return exitOK
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return e.fail(err)
+	}
+	if len(v.Nodes) == 0 {
+		fmt.Fprintf(e.stdout, "No usage reported for %s yet (clients report once per epoch).\n", v.Service)
+		return exitOK
+	}
+	q := func(res bidding.Resource, p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return config.FormatQuantity(res, *p)
+	}
+	var rows, detail [][]string
+	for _, n := range v.Nodes {
+		names := make([]string, 0, len(n.Resources))
+		for r := range n.Resources {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		for _, rn := range names {
+			r := n.Resources[rn]
+			res, _ := bidding.ParseResource(rn)
+			if len(r.Points) == 0 {
+				continue
+			}
+			last := r.Points[len(r.Points)-1]
+			s := r.Summary
+			rows = append(rows, []string{n.Node, rn, fmt.Sprint(last.Epoch), config.FormatQuantity(res, last.Actual), q(res, last.P50), q(res, last.P90), q(res, last.P99),
+				fmt.Sprintf("%d/%d", s.Forecasts, s.Epochs), fmt.Sprintf("%.2f", s.CoverageP90), fmt.Sprintf("%.2f", s.CoverageP99), config.FormatQuantity(res, int64(s.MAE+0.5)), fmt.Sprintf("%.2f", s.MASE)})
+			for _, p := range r.Points[max(0, len(r.Points)-*epochs):] {
+				detail = append(detail, []string{n.Node, rn, fmt.Sprint(p.Epoch), config.FormatQuantity(res, p.Actual), q(res, p.P50), q(res, p.P90), q(res, p.P99)})
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "Forecast vs actual for %s (quantiles of the bid in force; MAE/MASE of p50, MASE against last epoch's actual)\n", v.Service)
+	e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99\tFORECASTS\tCOV90\tCOV99\tMAE\tMASE", rows)
+	if *epochs > 0 {
+		fmt.Fprintln(e.stdout)
+		e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99", detail)
+	}
+	return exitOK
 }

@@ -69,6 +69,7 @@ ACLs (acl { enabled = true } on every agent):
   acl token create --policy operator|read|bid [--service NAME] [--description D]
   acl token list | acl token self | acl token delete ACCESSOR
 Tools:
+  forecast SERVICE [--epochs N]       forecast vs actual per node and resource, with intervals
   forecast eval ...                   score the forecasters (M4 Hourly, CSV series)
   sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size

@@ -1,0 +1,258 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/forecast"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/monitor"
+	"github.com/allot-dev/allot/usage"
+	"github.com/hashicorp/go-hclog"
+)
+
+// bidder is a client's forecast→bid loop for the services of its own
+// config: each committed plan marks an epoch boundary; it then measures
+// what each service used while the previous plan was in force, reports
+// those actuals, feeds them to one forecast.Online per (service, resource),
+// and bids the forecast for the epoch after the next solve — one batched
+// PUT /v1/bids for this node.
+type bidder struct {
+	api      *api.Client
+	node     string
+	log      hclog.Logger
+	reader   *usage.Reader
+	services []bidding.Service // config service blocks that name a cgroup
+	deadband float64
+
+	registered map[string]bool
+	models     map[string]*forecast.Online // "service/resource"
+	interval   time.Duration               // epoch length, from the plan cadence
+	prev       *bidding.Plan
+	failing    map[string]bool // services whose last read failed (warned once)
+	now        func() time.Time
+}
+
+// bidHorizon: a sample taken when plan E is committed covers epoch E-1;
+// the bid made then is for epoch E+1, two steps ahead.
+const bidHorizon = 2
+
+// bidLoop runs the bidder for this agent's service blocks until ctx ends.
+// It does nothing when no service block names a cgroup, or no cgroup
+// hierarchy can be read; it never stops the agent.
+func (a *Agent) bidLoop(ctx context.Context) {
+	log := a.log.Named("bidder")
+	var svcs []bidding.Service
+	var skipped []string
+	for _, s := range a.cfg.Services {
+		if s.Cgroup == "" {
+			skipped = append(skipped, s.Name)
+			continue
+		}
+		svcs = append(svcs, s)
+	}
+	if len(skipped) > 0 {
+		log.Warn("services without a cgroup are not measured, forecast or bid for", "services", strings.Join(skipped, ","))
+	}
+	if len(svcs) == 0 {
+		return
+	}
+	ucfg := a.usageCfg
+	if ucfg == nil {
+		c, err := usage.Detect(a.cfg.Enforce, "")
+		if err != nil {
+			log.Warn("cannot measure service usage: no bids will be sent", "error", err)
+			return
+		}
+		ucfg = &c
+	}
+	c := *ucfg
+	c.Parent = a.cfg.CgroupParent
+	b := &bidder{api: a.localAPI(), node: a.cfg.NodeName, log: log, reader: usage.New(c), services: svcs,
+		deadband: bidding.DefaultOptions().Deadband, registered: map[string]bool{}, models: map[string]*forecast.Online{},
+		failing: map[string]bool{}, now: time.Now}
+	b.run(ctx)
+}
+
+func (b *bidder) run(ctx context.Context) {
+	const minBackoff, maxBackoff = 500 * time.Millisecond, 30 * time.Second
+	backoff := minBackoff
+	wait := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+		return true
+	}
+	var index uint64
+	for ctx.Err() == nil {
+		if err := b.register(ctx); err != nil {
+			b.log.Debug("registering local services", "error", err)
+		}
+		var p bidding.Plan
+		_, err := b.api.Do(ctx, "GET", fmt.Sprintf("/v1/plan?index=%d&wait=60s", index), nil, &p)
+		var ae *api.Error
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if !(errors.As(err, &ae) && ae.Code == 404) { // 404: no plan yet
+				b.log.Debug("plan watch failed", "error", err)
+			}
+			if !wait() {
+				return
+			}
+			continue
+		}
+		if p.Index <= index {
+			continue
+		}
+		index = p.Index
+		if err := b.epoch(ctx, p); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.Warn("bidding failed; the next epoch tries again", "epoch", p.Epoch+1, "error", err)
+			if !wait() {
+				return
+			}
+			continue
+		}
+		backoff = minBackoff
+	}
+}
+
+// register puts each local service into the registry if it is not there
+// yet (as a Consul agent registers its services); an existing registration
+// (an operator's) is left alone.
+func (b *bidder) register(ctx context.Context) error {
+	var errs []error
+	for _, s := range b.services {
+		if b.registered[s.Name] {
+			continue
+		}
+		_, err := b.api.Do(ctx, "GET", "/v1/service/"+s.Name, nil, nil)
+		var ae *api.Error
+		if errors.As(err, &ae) && ae.Code == 404 {
+			_, err = b.api.Do(ctx, "PUT", "/v1/service/"+s.Name, s, nil)
+			if err == nil {
+				b.log.Info("registered local service", "service", s.Name)
+			} else if errors.As(err, &ae) && ae.Code == 403 {
+				b.log.Warn("cannot register local service: the agent token may not (register it as an operator)", "service", s.Name, "error", err)
+				b.registered[s.Name] = true // do not ask again every epoch
+				continue
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
+			continue
+		}
+		b.registered[s.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// epoch handles one newly committed plan p: sample, observe, report, bid.
+func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
+	prev := b.prev
+	b.prev = &p
+	if b.interval == 0 && prev != nil && p.Epoch > prev.Epoch && p.Created.After(prev.Created) {
+		b.interval = max(p.Created.Sub(prev.Created)/time.Duration(p.Epoch-prev.Epoch), time.Millisecond).Round(time.Millisecond)
+		b.log.Info("epoch length from the plan cadence", "interval", b.interval)
+	}
+	at := p.Created
+	if at.IsZero() {
+		at = b.now()
+	}
+	// The interval just sampled is exactly the previous epoch only when
+	// no plan was missed in between.
+	whole := prev != nil && p.Epoch == prev.Epoch+1
+	rep := fsm.UsageReport{Node: b.node, Epoch: p.Epoch - 1}
+	var bids []bidding.Bid
+	for _, s := range b.services {
+		u, err := b.reader.Read(s.Name, enforce.Target{Cgroup: s.Cgroup, Interface: s.Interface}, b.now())
+		switch {
+		case err != nil && !b.failing[s.Name]:
+			b.log.Warn("reading usage", "service", s.Name, "error", err)
+			b.failing[s.Name] = true
+		case err != nil:
+			b.log.Debug("reading usage", "service", s.Name, "error", err)
+		case b.failing[s.Name]:
+			b.log.Info("reading usage works again", "service", s.Name)
+			delete(b.failing, s.Name)
+		}
+		actual := map[string]int64{}
+		bid := bidding.Bid{Service: s.Name, Node: b.node, Epoch: p.Epoch + 1,
+			Resources: map[string]bidding.Quantiles{}, ForecastError: map[string]bidding.ForecastError{}}
+		for _, r := range bidding.Resources() {
+			if !u.Have[r] {
+				continue
+			}
+			v := u.Value[r]
+			actual[r.String()] = int64(math.Round(math.Min(v, float64(bidding.MaxQuantity))))
+			m, err := b.model(s, r)
+			if err != nil {
+				return err
+			}
+			if m == nil { // the epoch length is not known yet
+				continue
+			}
+			m.Observe(at, v)
+			q, err := m.Forecast()
+			if err != nil || len(q) == 0 {
+				continue
+			}
+			bid.Resources[r.String()] = monitor.ClientBid(r, s.Class, q[len(q)-1], b.deadband)
+			bid.ForecastError[r.String()] = monitor.ForecastError(m.Metrics())
+		}
+		if whole && p.Epoch > 1 && len(actual) > 0 {
+			rep.Services = append(rep.Services, fsm.ServiceUsage{Service: s.Name, Actual: actual})
+		}
+		if len(bid.Resources) > 0 {
+			bids = append(bids, bid)
+		}
+	}
+	var errs []error
+	if len(rep.Services) > 0 {
+		if _, err := b.api.Do(ctx, "PUT", "/v1/usage", rep, nil); err != nil {
+			errs = append(errs, fmt.Errorf("reporting usage of epoch %d: %w", rep.Epoch, err))
+		}
+	}
+	if len(bids) > 0 {
+		if _, err := b.api.Do(ctx, "PUT", "/v1/bids", bids, nil); err != nil {
+			errs = append(errs, fmt.Errorf("bidding for epoch %d: %w", p.Epoch+1, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// model is the forecaster of (service, resource), created once the epoch
+// length is known (nil before).
+func (b *bidder) model(s bidding.Service, r bidding.Resource) (*forecast.Online, error) {
+	k := s.Name + "/" + r.String()
+	if m, ok := b.models[k]; ok {
+		return m, nil
+	}
+	if b.interval == 0 {
+		return nil, nil
+	}
+	name := "auto"
+	if s.Forecast != nil && s.Forecast.Model != "" {
+		name = s.Forecast.Model
+	}
+	m, err := forecast.NewOnline(forecast.Config{Interval: b.interval, Horizon: bidHorizon, Model: name})
+	if err != nil {
+		return nil, fmt.Errorf("forecaster for %s %s: %w", s.Name, r, err)
+	}
+	b.models[k] = m
+	return m, nil
+}
