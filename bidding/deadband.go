@@ -78,6 +78,10 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 					}
 				}
 				res.alloc[i][r] = was
+				if res.held == nil {
+					res.held = make([][NumResources]bool, len(in.pls))
+				}
+				res.held[i][r] = true
 				nodeLeft[pl.node][r] -= diff
 				svcUsed[pl.svc][r] += diff
 				budgetLeft[r] -= diff

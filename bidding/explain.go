@@ -157,6 +157,8 @@ func (in *instance) explain(res *result, only int32) []Explanation {
 			switch {
 			case in.capEff[pl.node][r] == 0:
 				ex.Binding = "not allocated"
+			case res.held != nil && res.held[i][r]:
+				ex.Binding = "deadband (previous grant kept)"
 			case g >= rp.hi:
 				ex.Binding = "bid max"
 			case lp.capOf != nil && lp.capOf[pl.svc] >= 0 && lp.capPrice[lp.capOf[pl.svc]] > 0:

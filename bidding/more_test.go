@@ -186,3 +186,28 @@ func TestDeadbandNeverHoldsMemoryDown(t *testing.T) {
 		t.Fatalf("memory %d, want the new p99 %d (previous %d)", got, want, first.Allocations[0].Memory)
 	}
 }
+
+// A grant the deadband kept is explained as such, not as unbound.
+func TestDeadbandIsExplained(t *testing.T) {
+	p := Problem{Epoch: 1, Nodes: []Node{cpuNode("n1", 8000)}, Services: []Service{svc("a", ClassStandard, 0)},
+		Bids: []Bid{cpuBid("a", "n1", q(1000, 2000, 3000))}, Options: DefaultOptions()}
+	first, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Epoch, p.Previous = 2, first
+	p.Bids[0].Resources["cpu"] = q(1000, 2000, 3030) // 1%: inside the 2% deadband
+	second, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Allocations[0].CPU != 3000 || second.Allocations[0].CPU != 3000 {
+		t.Fatalf("cpu %d then %d, want 3000 kept", first.Allocations[0].CPU, second.Allocations[0].CPU)
+	}
+	if b := second.Explain[0].Resources["cpu"].Binding; b != "deadband (previous grant kept)" {
+		t.Fatalf("binding %q, want the deadband named", b)
+	}
+	if b := first.Explain[0].Resources["cpu"].Binding; b != "bid max" {
+		t.Fatalf("first plan binding %q, want bid max", b)
+	}
+}

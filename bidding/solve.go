@@ -39,6 +39,7 @@ func solveWith(p Problem, w *solveWork, shape lpShape) (plan *Plan, err error) {
 type result struct {
 	alloc []Vec // per placement
 	lps   [NumResources]*resLP
+	held  [][NumResources]bool // per placement: the deadband kept the previous grant (nil: none kept)
 }
 
 func (in *instance) solve() (*result, error) {
