@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +39,8 @@ type bidder struct {
 	interval   time.Duration               // epoch length, from the plan cadence
 	prev       *bidding.Plan
 	failing    map[string]bool // services whose last read failed (warned once)
+	regNames   []string        // regressors any local service names (sorted)
+	regWarned  map[string]bool // "name" or "service/name" already warned about
 	now        func() time.Time
 }
 
@@ -77,7 +81,7 @@ func (a *Agent) bidLoop(ctx context.Context) {
 	c.Parent = a.cfg.CgroupParent
 	b := &bidder{api: a.localAPI(), node: a.cfg.NodeName, log: log, reader: usage.New(c), services: svcs,
 		deadband: bidding.DefaultOptions().Deadband, registered: map[string]bool{}, models: map[string]*forecast.Online{},
-		failing: map[string]bool{}, now: time.Now}
+		failing: map[string]bool{}, now: time.Now, regNames: regressorNames(svcs), regWarned: map[string]bool{}}
 	b.run(ctx)
 }
 
@@ -177,6 +181,7 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 	// no plan was missed in between.
 	whole := prev != nil && p.Epoch == prev.Epoch+1
 	rep := fsm.UsageReport{Node: b.node, Epoch: p.Epoch - 1}
+	regs := b.regressors(ctx)
 	var bids []bidding.Bid
 	for _, s := range b.services {
 		u, err := b.reader.Read(s.Name, enforce.Target{Cgroup: s.Cgroup, Interface: s.Interface}, b.now())
@@ -205,6 +210,11 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 			}
 			if m == nil { // the epoch length is not known yet
 				continue
+			}
+			if regs != nil {
+				if missing := feedRegressors(m, s, regs); len(missing) > 0 {
+					b.warnMissing(s.Name, missing)
+				}
 			}
 			m.Observe(at, v)
 			q, err := m.Forecast()
@@ -235,6 +245,37 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 	return errors.Join(errs...)
 }
 
+// regressors fetches this epoch's regressor values for the local services
+// (nil when none names any, or when the read failed: the forecasters keep
+// what they were fed before).
+func (b *bidder) regressors(ctx context.Context) map[string][]fsm.RegressorPoint {
+	if len(b.regNames) == 0 {
+		return nil
+	}
+	vals, err := b.fetchRegressors(ctx, b.regNames)
+	if err != nil {
+		if !b.regWarned[""] {
+			b.log.Warn("cannot read regressors; forecasting with the values already fed", "error", err)
+			b.regWarned[""] = true
+		} else {
+			b.log.Debug("cannot read regressors", "error", err)
+		}
+		return nil
+	}
+	delete(b.regWarned, "")
+	return vals
+}
+
+// warnMissing warns once per (service, regressor) that has no values yet.
+func (b *bidder) warnMissing(service string, names []string) {
+	for _, n := range names {
+		if k := service + "/" + n; !b.regWarned[k] {
+			b.log.Warn("regressor has no values (PUT /v1/regressors); the forecast does without it until it has", "service", service, "regressor", n)
+			b.regWarned[k] = true
+		}
+	}
+}
+
 // model is the forecaster of (service, resource), created once the epoch
 // length is known (nil before).
 func (b *bidder) model(s bidding.Service, r bidding.Resource) (*forecast.Online, error) {
@@ -245,14 +286,95 @@ func (b *bidder) model(s bidding.Service, r bidding.Resource) (*forecast.Online,
 	if b.interval == 0 {
 		return nil, nil
 	}
-	name := "auto"
-	if s.Forecast != nil && s.Forecast.Model != "" {
-		name = s.Forecast.Model
-	}
-	m, err := forecast.NewOnline(forecast.Config{Interval: b.interval, Horizon: bidHorizon, Model: name})
+	m, err := newForecaster(s, b.interval)
 	if err != nil {
 		return nil, fmt.Errorf("forecaster for %s %s: %w", s.Name, r, err)
 	}
 	b.models[k] = m
 	return m, nil
+}
+
+// regressorRefitEvery is how often (in epochs) the forecaster of a service
+// that names regressors refits. forecast binds regressor values to its grid
+// only at a refit (steps past the last value known then repeat it until the
+// next one), so a refit every epoch is what lets the values posted since —
+// the future ones above all (an event announced, a revised weather
+// forecast) — reach the bid; with the default cycle (up to a day of
+// epochs) they would arrive too late. The cost is one fit per epoch and
+// resource of such a service.
+const regressorRefitEvery = 1
+
+// newForecaster builds the forecaster of one of service s's resources for
+// epochs of length interval: the service's model (default auto), the bid
+// horizon, and a shorter refit cycle when the service names regressors.
+func newForecaster(s bidding.Service, interval time.Duration) (*forecast.Online, error) {
+	cfg := forecast.Config{Interval: interval, Horizon: bidHorizon, Model: "auto"}
+	if f := s.Forecast; f != nil {
+		if f.Model != "" {
+			cfg.Model = f.Model
+		}
+		if len(f.Regressors) > 0 {
+			cfg.RefitEvery = regressorRefitEvery
+		}
+	}
+	m, err := forecast.NewOnline(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("new forecaster: %w", err)
+	}
+	return m, nil
+}
+
+// regressorNames is the sorted union of the regressors the services name.
+func regressorNames(svcs []bidding.Service) []string {
+	var names []string
+	for _, s := range svcs {
+		if s.Forecast == nil {
+			continue
+		}
+		for _, r := range s.Forecast.Regressors {
+			if !slices.Contains(names, r) {
+				names = append(names, r)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// fetchRegressors reads the values of the named regressors (GET
+// /v1/regressors?name=...). A failure is returned; the caller keeps the
+// values its forecasters already hold.
+func (b *bidder) fetchRegressors(ctx context.Context, names []string) (map[string][]fsm.RegressorPoint, error) {
+	q := url.Values{"name": names}
+	var v api.RegressorsView
+	if _, err := b.api.Do(ctx, "GET", "/v1/regressors?"+q.Encode(), nil, &v); err != nil {
+		return nil, fmt.Errorf("reading regressors %s: %w", strings.Join(names, ","), err)
+	}
+	return v.Regressors, nil
+}
+
+// feedRegressors passes service s's regressor values to its forecaster m:
+// every stored point, past (aligned by forecast to the observations'
+// grid) and future (the horizon). forecast keys points by time, so feeding
+// the same point every epoch is harmless and a revised value replaces the
+// old one. A regressor with no values is simply absent from the model
+// (forecast then fits without it); grid points between values take the
+// nearest earlier value (before the first: the first), and steps past the
+// last value repeat it. It returns the names without values.
+func feedRegressors(m *forecast.Online, s bidding.Service, vals map[string][]fsm.RegressorPoint) []string {
+	if s.Forecast == nil {
+		return nil
+	}
+	var missing []string
+	for _, name := range s.Forecast.Regressors {
+		pts := vals[name]
+		if len(pts) == 0 {
+			missing = append(missing, name)
+			continue
+		}
+		for _, p := range pts {
+			m.ObserveRegressor(name, p.Time, p.Value)
+		}
+	}
+	return missing
 }

@@ -43,8 +43,10 @@ func accessFor(pattern string) access {
 		return accessOpen
 	case "GET /v1/acl/token/self":
 		return accessAnyToken
-	case "GET /v1/acl/tokens":
+	case "GET /v1/acl/tokens", "PUT /v1/regressors":
 		return accessOperator
+	case "GET /v1/regressors":
+		return accessRead
 	case "PUT /v1/bids", "PUT /v1/usage":
 		return accessBid
 	}

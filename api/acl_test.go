@@ -147,6 +147,8 @@ func TestACLPolicyMatrix(t *testing.T) {
 		{"PUT", "/v1/usage", usageJSON("web"), want{"bid": 400, "operator": 400}},
 		{"PUT", "/v1/usage", usageJSON("db"), want{"operator": 400}},
 		{"GET", "/v1/forecast/web", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"GET", "/v1/regressors", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"PUT", "/v1/regressors", `{"regressors":{"temperature":[{"time":"2026-12-01T10:00:00Z","value":12.5}]}}`, want{"operator": 200}},
 		{"PUT", "/v1/service/web", `{"class":"critical"}`, want{"operator": 200}},
 		{"DELETE", "/v1/service/ghost", "", want{"operator": 404}},
 		{"PUT", "/v1/boost/web", `{"factor":2,"ttl":"1m"}`, want{"operator": 200}},

@@ -161,6 +161,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/nodes", s.server(s.listNodes))
 	m.HandleFunc("PUT /v1/usage", s.server(s.putUsage))
 	m.HandleFunc("GET /v1/forecast/{service}", s.server(s.getForecast))
+	m.HandleFunc("GET /v1/regressors", s.server(s.getRegressors))
+	m.HandleFunc("PUT /v1/regressors", s.server(s.putRegressors))
 	m.HandleFunc("DELETE /v1/operator/raft/peer", s.server(s.removePeer))
 	m.HandleFunc("GET /metrics", s.local(s.serveMetrics))
 	m.Handle("GET /ui/", uiHandler())

@@ -133,11 +133,17 @@ func ValidateName(field, s string) error {
 	return nil
 }
 
+// MaxForecastRegressors bounds the regressors one service's forecast names.
+const MaxForecastRegressors = 16
+
 // ForecastSpec is how a client forecasts a service.
 type ForecastSpec struct {
 	Model    string `json:"model,omitempty"`
 	Horizon  int    `json:"horizon,omitempty"`
 	Interval string `json:"interval,omitempty"`
+	// Regressors names external regressors (PUT /v1/regressors) the
+	// client feeds into this service's forecasts.
+	Regressors []string `json:"regressors,omitempty"`
 }
 
 // SLASpec is what makes a client boost a service on its own.
@@ -196,6 +202,19 @@ func (s *Service) Validate() error {
 	}
 	if s.Forecast != nil && (s.Forecast.Horizon < 0 || s.Forecast.Horizon > 10000) {
 		return fmt.Errorf("forecast.horizon: %d is outside [0, 10000]", s.Forecast.Horizon)
+	}
+	if s.Forecast != nil {
+		if len(s.Forecast.Regressors) > MaxForecastRegressors {
+			return fmt.Errorf("forecast.regressors: %d names, at most %d", len(s.Forecast.Regressors), MaxForecastRegressors)
+		}
+		for i, r := range s.Forecast.Regressors {
+			if err := ValidateName(fmt.Sprintf("forecast.regressors[%d]", i), r); err != nil {
+				return err
+			}
+			if slices.Contains(s.Forecast.Regressors[:i], r) {
+				return fmt.Errorf("forecast.regressors[%d]: %q appears twice", i, r)
+			}
+		}
 	}
 	if s.SLA != nil && (math.IsNaN(s.SLA.ErrorRateAbove) || s.SLA.ErrorRateAbove < 0 || s.SLA.ErrorRateAbove > 1) {
 		return fmt.Errorf("sla.error_rate_above: %v is outside [0, 1]", s.SLA.ErrorRateAbove)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,23 @@ server {
 		_, err := Load([]string{"--server", "--data-dir", "d", "--config", f}, nil, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one naming %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestForecastRegressors(t *testing.T) {
+	svcs, err := ParseServices("s.hcl", []byte(`service "shop" { class = "standard"
+  forecast { model = "auto"  horizon = 12  interval = "5m"  regressors = ["temperature", "black_friday"] } }`))
+	if err != nil || len(svcs) != 1 || !slices.Equal(svcs[0].Forecast.Regressors, []string{"temperature", "black_friday"}) {
+		t.Fatalf("%+v %v", svcs, err)
+	}
+	for bad, want := range map[string]string{
+		`service "s" { forecast { regressors = ["bad name"] } }`:  "forecast.regressors[0]",
+		`service "s" { forecast { regressors = ["t", "t"] } }`:    "appears twice",
+		`service "s" { forecast { regressors = "temperature" } }`: "list of string",
+	} {
+		if _, err := ParseServices("s.hcl", []byte(bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one naming %q", bad, err, want)
 		}
 	}
 }

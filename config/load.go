@@ -150,9 +150,10 @@ type serviceBlock struct {
 	Min       *Quantities `hcl:"min,block"`
 	Max       *Quantities `hcl:"max,block"`
 	Forecast  *struct {
-		Model    *string `hcl:"model,optional"`
-		Horizon  *int    `hcl:"horizon,optional"`
-		Interval *string `hcl:"interval,optional"`
+		Model      *string  `hcl:"model,optional"`
+		Horizon    *int     `hcl:"horizon,optional"`
+		Interval   *string  `hcl:"interval,optional"`
+		Regressors []string `hcl:"regressors,optional"`
 	} `hcl:"forecast,block"`
 	SLA *struct {
 		ErrorRateAbove  *float64 `hcl:"error_rate_above,optional"`
@@ -279,6 +280,7 @@ func (sb serviceBlock) toService(file string) (bidding.Service, error) {
 			}
 			s.Forecast.Interval = *sb.Forecast.Interval
 		}
+		s.Forecast.Regressors = sb.Forecast.Regressors
 	}
 	if sb.SLA != nil {
 		s.SLA = &bidding.SLASpec{}

@@ -33,6 +33,7 @@ const (
 	CmdACLTokenCreate    CommandType = 11
 	CmdACLTokenDelete    CommandType = 12
 	CmdReportUsage       CommandType = 13
+	CmdSetRegressors     CommandType = 14
 )
 
 func (t CommandType) String() string {
@@ -63,6 +64,8 @@ func (t CommandType) String() string {
 		return "acl-token-delete"
 	case CmdReportUsage:
 		return "report-usage"
+	case CmdSetRegressors:
+		return "set-regressors"
 	}
 	return fmt.Sprintf("command(%d)", byte(t))
 }
@@ -184,6 +187,8 @@ func Decode(data []byte) (CommandType, any, error) {
 		v = &ACLTokenDelete{}
 	case CmdReportUsage:
 		v = &ReportUsage{}
+	case CmdSetRegressors:
+		v = &SetRegressors{}
 	default:
 		if byte(t)&IgnorableFlag != 0 {
 			return t, nil, ErrUnknownIgnorable

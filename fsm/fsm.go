@@ -160,6 +160,8 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 		s.Settings = &st
 	case *ReportUsage:
 		return applyUsageLocked(s, c.Report)
+	case *SetRegressors:
+		return applyRegressorsLocked(s, c.Regressors)
 	case *ACLBootstrap, *ACLTokenCreate, *ACLTokenDelete:
 		return applyACLLocked(s, index, cmd)
 	default:
@@ -296,6 +298,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	if st.Plans == nil {
 		st.Plans = fresh.Plans
+	}
+	if len(st.Regressors) == 0 {
+		st.Regressors = nil // as newState, like the ACL tokens below
 	}
 	if len(st.ACLTokens) == 0 {
 		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike

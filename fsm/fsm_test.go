@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/hashicorp/raft"
@@ -68,6 +69,11 @@ func sampleLog(t testing.TB) [][]byte {
 	}
 	add(CmdReportUsage, ReportUsage{Report: UsageReport{Node: "n1", Epoch: 3, Services: []ServiceUsage{{Service: "web", Actual: map[string]int64{"cpu": 550, "memory": 300 << 20}}}}})
 	add(CmdReportUsage, ReportUsage{Report: UsageReport{Node: "n2", Epoch: 4, Services: []ServiceUsage{{Service: "db", Actual: map[string]int64{"cpu": 650}}}}})
+	add(CmdSetRegressors, SetRegressors{Regressors: map[string][]RegressorPoint{
+		"temperature":  {{Time: regT(0), Value: 12.5}, {Time: regT(1), Value: 13}},
+		"black_friday": {{Time: regT(0), Value: 0}, {Time: regT(2), Value: 1}},
+	}})
+	add(CmdSetRegressors, SetRegressors{Regressors: map[string][]RegressorPoint{"temperature": {{Time: regT(1), Value: 14}}}}) // replaces
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("batch", "n1", 5, 100)}})
 	add(CmdDeregisterService, DeregisterService{Name: "db"})
 	add(CmdRemoveMember, RemoveMember{ID: "id-2"})
@@ -279,7 +285,7 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			var data []byte
 			name := rapid.SampledFrom(names).Draw(rt, "name")
 			node := rapid.SampledFrom(names).Draw(rt, "node")
-			switch rapid.IntRange(0, 12).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 13).Draw(rt, "kind") {
 			case 0:
 				data = mustEncode(rt, CmdRegisterService, RegisterService{Service: bidding.Service{Name: name, Class: bidding.Class(rapid.SampledFrom([]string{"critical", "batch", "x"}).Draw(rt, "class")), Min: bidding.Vec{rapid.Int64Range(-5, 5000).Draw(rt, "min")}}})
 			case 1:
@@ -313,6 +319,17 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			case 12:
 				data = mustEncode(rt, CmdReportUsage, ReportUsage{Report: UsageReport{Node: node, Epoch: rapid.Uint64Range(0, 10).Draw(rt, "ue"),
 					Services: []ServiceUsage{{Service: name, Actual: map[string]int64{rapid.SampledFrom([]string{"cpu", "memory", "gpu"}).Draw(rt, "res"): rapid.Int64Range(-5, 5000).Draw(rt, "actual")}}}}})
+			case 13:
+				set := map[string][]RegressorPoint{}
+				for j := rapid.IntRange(0, 3).Draw(rt, "rn"); j > 0; j-- {
+					var pts []RegressorPoint
+					for k := rapid.IntRange(0, 4).Draw(rt, "rp"); k > 0; k-- {
+						pts = append(pts, RegressorPoint{Time: regT(rapid.IntRange(-1, 8).Draw(rt, "rt")).Add(time.Duration(rapid.SampledFrom([]int64{0, 1, -1 << 62}).Draw(rt, "far"))),
+							Value: rapid.SampledFrom([]float64{0, 1.5, -3, 2e15}).Draw(rt, "rv")})
+					}
+					set[rapid.SampledFrom(names).Draw(rt, "rname")] = pts
+				}
+				data = mustEncode(rt, CmdSetRegressors, SetRegressors{Regressors: set})
 			case 11:
 				data = mustEncode(rt, CmdACLTokenDelete, ACLTokenDelete{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc")})
 			}
@@ -338,6 +355,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{EnvelopeVersion, byte(CmdSubmitBids), '{', '"', 'b', '"', ':', 'n', 'u', 'l', 'l', '}'})
 	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":null}}`...))
 	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":[{"service":"web","actual":{"cpu":-1}}]}}`...))
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"2026-12-01T10:00:00Z","value":1}],"gone":null}}`...))
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"0001-01-01T00:00:00Z","value":1e300}]}}`...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ct, v, err := Decode(data)
 		if err != nil {

@@ -69,6 +69,9 @@ type state struct {
 	// bid, for the last plan_history epochs (placement key -> pairs, oldest
 	// first). Omitted while empty, like the ACL state.
 	Usage map[string][]UsagePair `json:"usage,omitempty"`
+	// Regressors are external regressor values by name, oldest first, at
+	// most RegressorKeep(plan_history) per name. Omitted while empty.
+	Regressors map[string][]RegressorPoint `json:"regressors,omitempty"`
 }
 
 func newState() *state {
