@@ -91,11 +91,14 @@ func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
 }
 
 // peers is the Raft configuration as r sees it; leader is the leader's name.
-func peers(r *running) (voters int, leader string) {
+func peers(r *running) (voters int, leader string) { return peersVia(r.client()) }
+
+// peersVia is peers through a given API client (TLS, tokens).
+func peersVia(c *api.Client) (voters int, leader string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var ps []cluster.Peer
-	if _, err := r.client().Do(ctx, "GET", "/v1/status/peers", nil, &ps); err != nil {
+	if _, err := c.Do(ctx, "GET", "/v1/status/peers", nil, &ps); err != nil {
 		return -1, ""
 	}
 	for _, p := range ps {

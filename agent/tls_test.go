@@ -58,30 +58,9 @@ func TestMutualTLSCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := func(r *running, tc *tls.Config) *api.Client { return api.NewClientTLS(r.http, "", tc) }
-	peersTLS := func(r *running) (voters int, leader string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		var ps []struct {
-			Name   string `json:"name"`
-			Voter  bool   `json:"voter"`
-			Leader bool   `json:"leader"`
-		}
-		if _, err := client(r, good).Do(ctx, "GET", "/v1/status/peers", nil, &ps); err != nil {
-			return -1, ""
-		}
-		for _, p := range ps {
-			if p.Voter {
-				voters++
-			}
-			if p.Leader {
-				leader = p.Name
-			}
-		}
-		return voters, leader
-	}
 	var lname string
 	waitFor(t, "a leader with 3 voters over TLS", 60*time.Second, func() bool {
-		v, l := peersTLS(rs[0])
+		v, l := peersVia(client(rs[0], good))
 		lname = l
 		return v == 3 && l != ""
 	})
