@@ -35,26 +35,27 @@ func TestBidderAgainstRealServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The "kernel": the cpu counter is computed when it is read, from the
+	// same clock the reader stamps its readings with, so the rate is 500
+	// millicores however the test is scheduled (a file rewritten by a
+	// goroutine would lag by however long that goroutine was held up).
 	start := time.Now()
-	writeFake := func() {
-		// 500 millicores: half a second of cpu per second.
-		ns := time.Since(start).Nanoseconds() / 2
-		_ = os.WriteFile(cpuFile, []byte(strconv.FormatInt(ns, 10)+"\n"), 0o644)
-		_ = os.WriteFile(memFile, []byte(strconv.Itoa(mem)+"\n"), 0o644)
-	}
-	writeFake()
-	ctx, cancel := context.WithCancel(context.Background())
-	writerDone := make(chan struct{})
-	go func() { // the "kernel": bounded by ctx
-		defer close(writerDone)
-		for ctx.Err() == nil {
-			writeFake()
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
-			}
+	readFile := func(name string) ([]byte, error) {
+		switch name {
+		case cpuFile:
+			ns := time.Since(start).Nanoseconds() / 2 // half a second of cpu per second
+			return []byte(strconv.FormatInt(ns, 10) + "\n"), nil
+		case memFile:
+			return []byte(strconv.Itoa(mem) + "\n"), nil
 		}
-	}()
+		return os.ReadFile(name)
+	}
+	for _, f := range []string{cpuFile, memFile} { // present for anything that stats them
+		if err := os.WriteFile(f, []byte("0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 
 	cfgFile := filepath.Join(root, "agent.hcl")
 	if err := os.WriteFile(cfgFile, []byte(`
@@ -73,12 +74,11 @@ service "nocg" { class = "batch" }
 		t.Fatal(err)
 	}
 	a := New(cfg, hclog.NewNullLogger(), "test")
-	a.usageCfg = &usage.Config{V1: usage.V1{CPUAcct: filepath.Join(root, "cpuacct"), Memory: filepath.Join(root, "memory")}}
+	a.usageCfg = &usage.Config{V1: usage.V1{CPUAcct: filepath.Join(root, "cpuacct"), Memory: filepath.Join(root, "memory")}, ReadFile: readFile}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-writerDone
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):

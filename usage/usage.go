@@ -30,6 +30,9 @@ type Config struct {
 	V1      V1
 	Parent  string // client.cgroup_parent, as enforce uses it
 	NetRoot string // default /sys/class/net
+	// ReadFile reads a kernel file (nil: os.ReadFile). Tests stand in for
+	// the kernel with it, so a counter can be a function of the read time.
+	ReadFile func(name string) ([]byte, error)
 }
 
 // Detect picks the hierarchy to read from a mountinfo file with the same
@@ -108,7 +111,7 @@ func (r *Reader) Read(service string, t enforce.Target, now time.Time) (Usage, e
 	}
 	var errs []error
 	counter := func(res bidding.Resource, file string, parse func([]byte) (uint64, error), perSecond float64) {
-		v, err := readWith(file, parse)
+		v, err := r.readWith(file, parse)
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -118,7 +121,7 @@ func (r *Reader) Read(service string, t enforce.Target, now time.Time) (Usage, e
 		}
 	}
 	gauge := func(res bidding.Resource, file string) {
-		v, err := readWith(file, parseSingle)
+		v, err := r.readWith(file, parseSingle)
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -175,8 +178,12 @@ func (r *Reader) Forget(service string) {
 	}
 }
 
-func readWith(file string, parse func([]byte) (uint64, error)) (uint64, error) {
-	b, err := os.ReadFile(file)
+func (r *Reader) readWith(file string, parse func([]byte) (uint64, error)) (uint64, error) {
+	read := r.cfg.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	b, err := read(file)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", file, err)
 	}
