@@ -181,6 +181,7 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 	// no plan was missed in between.
 	whole := prev != nil && p.Epoch == prev.Epoch+1
 	rep := fsm.UsageReport{Node: b.node, Epoch: p.Epoch - 1}
+	b.refreshDeadband(ctx)
 	regs := b.regressors(ctx)
 	var bids []bidding.Bid
 	for _, s := range b.services {
@@ -377,4 +378,17 @@ func feedRegressors(m *forecast.Online, s bidding.Service, vals map[string][]fsm
 		}
 	}
 	return missing
+}
+
+// refreshDeadband takes the cluster's replicated deadband (server.solver),
+// by which memory bids are padded; on error the last one stays.
+func (b *bidder) refreshDeadband(ctx context.Context) {
+	var st fsm.Settings
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := b.api.Do(cctx, "GET", "/v1/settings", nil, &st); err != nil {
+		b.log.Debug("reading the cluster's settings; keeping the last deadband", "error", err)
+		return
+	}
+	b.deadband = st.Options.Deadband
 }

@@ -136,6 +136,7 @@ func TestACLPolicyMatrix(t *testing.T) {
 		{"GET", "/v1/agent/self", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/agent/members", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/nodes", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"GET", "/v1/settings", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/metrics", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/plan", "", want{"read": 404, "bid": 404, "operator": 404}}, // allowed; no plan yet
 		{"GET", "/v1/acl/token/self", "", want{"read": 200, "bid": 200, "operator": 200}},

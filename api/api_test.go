@@ -14,6 +14,7 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/internal/testcluster"
 )
 
@@ -163,4 +164,16 @@ func FuzzBidBody(f *testing.F) {
 		}
 		_ = bid.Validate() // must not panic
 	})
+}
+
+func TestSettingsAreServed(t *testing.T) {
+	c := testcluster.Start(t, 1, time.Hour)
+	n := c.Leader(10 * time.Second)
+	var st fsm.Settings
+	if _, err := api.NewClient(strings.TrimPrefix(n.HTTP.URL, "http://"), "").Do(context.Background(), "GET", "/v1/settings", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.EpochMS <= 0 || st.BidTTL == 0 || st.Options.Deadband != bidding.DefaultOptions().Deadband || st.Options.ShareCap != bidding.DefaultOptions().ShareCap {
+		t.Fatalf("settings %+v: want the epoch and the default solver options", st)
+	}
 }

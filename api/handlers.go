@@ -444,6 +444,14 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s.fsm().Members())
 }
 
+// getSettings answers the negotiation settings in force: the epoch length,
+// bid TTL, plan history and the solver options a leader replicated (the
+// defaults until one has), so clients bid with the cluster's deadband.
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	st, _ := s.fsm().Settings()
+	return writeJSON(w, http.StatusOK, st)
+}
+
 func (s *Server) removePeer(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("id")
 	if id == "" {

@@ -159,6 +159,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /v1/boost/{service}", s.server(s.putBoost))
 	m.HandleFunc("DELETE /v1/boost/{service}", s.server(s.deleteBoost))
 	m.HandleFunc("GET /v1/nodes", s.server(s.listNodes))
+	m.HandleFunc("GET /v1/settings", s.server(s.getSettings))
 	m.HandleFunc("PUT /v1/usage", s.server(s.putUsage))
 	m.HandleFunc("GET /v1/forecast/{service}", s.server(s.getForecast))
 	m.HandleFunc("GET /v1/regressors", s.server(s.getRegressors))
