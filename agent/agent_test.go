@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,10 +65,14 @@ func startServersWith(t *testing.T, n int, prefix string, extra func(i int) []st
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := New(cfg, hclog.NewNullLogger(), "test")
+		logs := &lockedBuffer{}
+		a := New(cfg, hclog.New(&hclog.LoggerOptions{Name: r.name, Output: logs, Level: hclog.Debug}), "test")
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { r.done <- a.Run(ctx) }()
 		t.Cleanup(func() {
+			if t.Failed() { // the agents' own account of what went wrong
+				t.Logf("log of agent %s:\n%s", r.name, logs.String())
+			}
 			cancel()
 			select {
 			case <-r.done:
@@ -170,4 +176,22 @@ func TestLeave(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "last voter") {
 		t.Fatalf("removing the last voter: %v", err)
 	}
+}
+
+// lockedBuffer collects an agent's log for printing when a test fails.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -120,6 +120,9 @@ type policy struct {
 	Stable    time.Duration
 	Grace     time.Duration
 	MinQuorum int
+	// Removed: servers removed by request (a graceful leave) and when; an
+	// alive member among them is not added back (see removalHold).
+	Removed map[string]time.Time
 }
 
 // decide compares gossip with the Raft configuration and returns the changes
@@ -164,6 +167,9 @@ func decide(now time.Time, p policy, members []gossip.Member, conf []raft.Server
 				}
 			}
 			switch {
+			case !ok && !p.Removed[m.ID].IsZero():
+				// Removed by request moments ago: its leaving flag has not
+				// reached us yet. Adding it back would undo its leave.
 			case !ok:
 				acts = append(acts, action{actAddNonvoter, m.ID, m.RaftAddr, "new server " + m.Name})
 				tr.aliveSince[m.ID] = now // stability counts from the add
@@ -269,8 +275,9 @@ func (s *Server) reconcile(ctx context.Context, tr *tracker, only string) {
 	if err := cf.Error(); err != nil {
 		return
 	}
-	pol := policy{Self: s.cfg.ID, Stable: s.stabilization(), Grace: s.deadGrace(), MinQuorum: s.minQuorum()}
-	acts, refused := decide(time.Now(), pol, members, cf.Configuration().Servers, tr, only)
+	now := time.Now()
+	pol := policy{Self: s.cfg.ID, Stable: s.stabilization(), Grace: s.deadGrace(), MinQuorum: s.minQuorum(), Removed: s.recentlyRemoved(now)}
+	acts, refused := decide(now, pol, members, cf.Configuration().Servers, tr, only)
 	if refused != "" && refused != s.lastRefusal {
 		s.log.Warn("reconcile: " + refused)
 	}

@@ -83,8 +83,12 @@ type Server struct {
 
 	mu           sync.Mutex
 	bootstrapped bool
-	wg           sync.WaitGroup
-	cancel       context.CancelFunc
+	// removed holds when each server was removed by request (RemovePeer,
+	// as `allot leave` asks): the reconciler does not add it back while
+	// gossip may still show it alive without its leaving flag.
+	removed map[string]time.Time
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
 }
 
 // ErrNotLeader is returned for writes on a follower.
@@ -309,7 +313,33 @@ func (s *Server) RemovePeer(ctx context.Context, id string) error {
 	if err := s.raft.RemoveServer(raft.ServerID(id), 0, timeout(ctx)).Error(); err != nil {
 		return fmt.Errorf("removing %s from raft: %w", id, err)
 	}
+	s.mu.Lock()
+	if s.removed == nil {
+		s.removed = map[string]time.Time{}
+	}
+	s.removed[id] = time.Now()
+	s.mu.Unlock()
 	return nil
+}
+
+// removalHold is how long a server removed by request is not added back
+// while gossip still shows it alive: far longer than a leaving flag takes
+// to spread, short enough that a server removed by mistake rejoins.
+const removalHold = 30 * time.Second
+
+// recentlyRemoved is a copy of the removals younger than removalHold.
+func (s *Server) recentlyRemoved(now time.Time) map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]time.Time{}
+	for id, at := range s.removed {
+		if now.Sub(at) >= removalHold {
+			delete(s.removed, id)
+			continue
+		}
+		out[id] = at
+	}
+	return out
 }
 
 // Apply writes a command through Raft and returns its log index. It fails
