@@ -88,10 +88,15 @@ type tracker struct {
 	start       time.Time
 	aliveSince  map[string]time.Time
 	failedSince map[string]time.Time
+	// removedAt: servers removed by request (RemovePeer, as a graceful
+	// leave asks) that gossip has shown alive ever since. They are not
+	// added back until gossip shows them gone once (left, failed: a
+	// restart then rejoins at once) or removalHold has passed.
+	removedAt map[string]time.Time
 }
 
 func newTracker(now time.Time) *tracker {
-	return &tracker{start: now, aliveSince: map[string]time.Time{}, failedSince: map[string]time.Time{}}
+	return &tracker{start: now, aliveSince: map[string]time.Time{}, failedSince: map[string]time.Time{}, removedAt: map[string]time.Time{}}
 }
 
 // actionKind is one change the reconciler makes to the Raft configuration.
@@ -120,10 +125,13 @@ type policy struct {
 	Stable    time.Duration
 	Grace     time.Duration
 	MinQuorum int
-	// Removed: servers removed by request (a graceful leave) and when; an
-	// alive member among them is not added back (see removalHold).
-	Removed map[string]time.Time
 }
+
+// removalHold bounds how long a server removed by request is not added
+// back while gossip still shows it alive (its leaving flag not yet here):
+// far longer than the flag takes to spread, short enough that a server
+// removed by mistake rejoins by itself.
+const removalHold = 30 * time.Second
 
 // decide compares gossip with the Raft configuration and returns the changes
 // to make, in a fixed order. It is pure apart from updating tr, so tests
@@ -152,6 +160,9 @@ func decide(now time.Time, p policy, members []gossip.Member, conf []raft.Server
 		if m.Leaving && status != gossip.StatusFailed {
 			status = gossip.StatusLeft // announced a graceful leave: never (re-)add it
 		}
+		if at, held := tr.removedAt[m.ID]; held && (status != gossip.StatusAlive || now.Sub(at) >= removalHold) {
+			delete(tr.removedAt, m.ID)
+		}
 		switch status {
 		case gossip.StatusAlive:
 			delete(tr.failedSince, m.ID)
@@ -167,7 +178,7 @@ func decide(now time.Time, p policy, members []gossip.Member, conf []raft.Server
 				}
 			}
 			switch {
-			case !ok && !p.Removed[m.ID].IsZero():
+			case !ok && !tr.removedAt[m.ID].IsZero():
 				// Removed by request moments ago: its leaving flag has not
 				// reached us yet. Adding it back would undo its leave.
 			case !ok:
@@ -275,9 +286,11 @@ func (s *Server) reconcile(ctx context.Context, tr *tracker, only string) {
 	if err := cf.Error(); err != nil {
 		return
 	}
-	now := time.Now()
-	pol := policy{Self: s.cfg.ID, Stable: s.stabilization(), Grace: s.deadGrace(), MinQuorum: s.minQuorum(), Removed: s.recentlyRemoved(now)}
-	acts, refused := decide(now, pol, members, cf.Configuration().Servers, tr, only)
+	for id, at := range s.takeRemoved() {
+		tr.removedAt[id] = at
+	}
+	pol := policy{Self: s.cfg.ID, Stable: s.stabilization(), Grace: s.deadGrace(), MinQuorum: s.minQuorum()}
+	acts, refused := decide(time.Now(), pol, members, cf.Configuration().Servers, tr, only)
 	if refused != "" && refused != s.lastRefusal {
 		s.log.Warn("reconcile: " + refused)
 	}

@@ -149,18 +149,32 @@ func TestDecideDeadServerRemovalIsBounded(t *testing.T) {
 
 // A server that asked to be removed (allot leave) may still look alive in
 // gossip before its leaving flag arrives: it must not be added back then.
+// Once gossip has shown it gone, a restart rejoins at once; a server that
+// never goes (removed by mistake) rejoins after removalHold.
 func TestDecideDoesNotReaddAServerRemovedByRequest(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	conf := []raft.Server{voter("a", "10.0.0.1:7482"), voter("b", "10.0.0.2:7482")}
 	ms := []gossip.Member{srvMember("a", "10.0.0.1:7482", "alive"), srvMember("b", "10.0.0.2:7482", "alive"),
 		srvMember("c", "10.0.0.3:7482", "alive")}
-	p := pol
-	p.Removed = map[string]time.Time{"c": t0.Add(-2 * time.Second)}
-	if acts, _ := decide(t0, p, ms, conf, newTracker(t0), ""); len(acts) != 0 {
+	tr := newTracker(t0)
+	tr.removedAt["c"] = t0.Add(-2 * time.Second)
+	if acts, _ := decide(t0, pol, ms, conf, tr, ""); len(acts) != 0 {
 		t.Fatalf("re-added a server removed 2 s ago: %s", kinds(acts))
 	}
-	// Once the hold is over (Server.recentlyRemoved drops it), it may rejoin.
-	if acts, _ := decide(t0, pol, ms, conf, newTracker(t0), ""); kinds(acts) != "add-nonvoter:c" {
+	// it leaves gossip, then restarts: added back at once
+	ms[2].Status = "left"
+	decide(t0.Add(time.Second), pol, ms, conf, tr, "")
+	ms[2].Status = "alive"
+	if acts, _ := decide(t0.Add(2*time.Second), pol, ms, conf, tr, ""); kinds(acts) != "add-nonvoter:c" {
+		t.Fatalf("restart after leaving: %s", kinds(acts))
+	}
+	// removed by mistake and never gone: back after the hold
+	tr = newTracker(t0)
+	tr.removedAt["c"] = t0
+	if acts, _ := decide(t0.Add(removalHold/2), pol, ms, conf, tr, ""); len(acts) != 0 {
+		t.Fatalf("re-added within the hold: %s", kinds(acts))
+	}
+	if acts, _ := decide(t0.Add(removalHold), pol, ms, conf, tr, ""); kinds(acts) != "add-nonvoter:c" {
 		t.Fatalf("after the hold: %s", kinds(acts))
 	}
 }

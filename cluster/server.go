@@ -322,23 +322,13 @@ func (s *Server) RemovePeer(ctx context.Context, id string) error {
 	return nil
 }
 
-// removalHold is how long a server removed by request is not added back
-// while gossip still shows it alive: far longer than a leaving flag takes
-// to spread, short enough that a server removed by mistake rejoins.
-const removalHold = 30 * time.Second
-
-// recentlyRemoved is a copy of the removals younger than removalHold.
-func (s *Server) recentlyRemoved(now time.Time) map[string]time.Time {
+// takeRemoved hands the removals made since the last call to the
+// reconciler, which holds them (see tracker.removedAt).
+func (s *Server) takeRemoved() map[string]time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]time.Time{}
-	for id, at := range s.removed {
-		if now.Sub(at) >= removalHold {
-			delete(s.removed, id)
-			continue
-		}
-		out[id] = at
-	}
+	out := s.removed
+	s.removed = nil
 	return out
 }
 
