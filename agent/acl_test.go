@@ -26,16 +26,7 @@ func TestAgentWithACLs(t *testing.T) {
 	}
 	a := New(cfg, hclog.NewNullLogger(), "test")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("agent did not stop")
-		}
-	})
+	runAgent(t, a, ctx, cancel)
 	anon := api.NewClient(httpAddr, "")
 	waitFor(t, "a leader", 20*time.Second, func() bool {
 		_, err := anon.Do(ctx, "GET", "/v1/health", nil, nil)

@@ -195,3 +195,19 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// runAgent runs a until the test ends; the cleanup cancels ctx and waits
+// for the agent to stop.
+func runAgent(t *testing.T, a *Agent, ctx context.Context, cancel context.CancelFunc) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("agent did not stop")
+		}
+	})
+}

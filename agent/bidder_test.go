@@ -75,16 +75,7 @@ service "nocg" { class = "batch" }
 	}
 	a := New(cfg, hclog.NewNullLogger(), "test")
 	a.usageCfg = &usage.Config{V1: usage.V1{CPUAcct: filepath.Join(root, "cpuacct"), Memory: filepath.Join(root, "memory")}, ReadFile: readFile}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("agent did not stop")
-		}
-	})
+	runAgent(t, a, ctx, cancel)
 	c := api.NewClient(httpAddr, "")
 	get := func(path string, out any) error {
 		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
