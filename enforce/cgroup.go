@@ -85,12 +85,18 @@ func (c *Cgroup) prepareLocked(ctx context.Context) error {
 // A service that fails does not stop the others; all errors come back
 // joined, and the reconciler retries the whole (idempotent) plan.
 func (c *Cgroup) Apply(ctx context.Context, allocs []bidding.Allocation) error {
+	placed, errs := place(ctx, c.resolver, allocs)
+	return errors.Join(append(errs, c.applyPlaced(ctx, placed))...)
+}
+
+// applyPlaced applies allocations already resolved to their targets.
+func (c *Cgroup) applyPlaced(ctx context.Context, placed []placed) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.prepareLocked(ctx); err != nil {
 		return err
 	}
-	placed, errs := place(ctx, c.resolver, allocs)
+	var errs []error
 	for _, p := range placed {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
@@ -101,7 +107,7 @@ func (c *Cgroup) Apply(ctx context.Context, allocs []bidding.Allocation) error {
 				c.ioWarned = true
 			}
 		}
-		rel, err := cgroupPath(c.parent, p.Service, p.target.Cgroup)
+		rel, err := CgroupRel(c.parent, p.Service, p.target.Cgroup)
 		if err == nil {
 			err = c.h.apply(rel, p.Allocation)
 		}

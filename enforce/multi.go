@@ -11,10 +11,19 @@ import (
 
 // Multi applies each allocation with several drivers in turn (cgroups,
 // then tc). All of them run even when one fails; the errors come back
-// joined, each prefixed with its driver's name.
+// joined, each prefixed with its driver's name. With a Resolver, services
+// are resolved once per apply for all kernel drivers (a registry lookup
+// each would fetch the service list twice).
 type Multi struct {
-	Drivers []Driver
-	close   func()
+	Drivers  []Driver
+	Resolver Resolver
+	close    func()
+}
+
+// placedApplier is a kernel driver that can apply allocations Multi has
+// already resolved.
+type placedApplier interface {
+	applyPlaced(ctx context.Context, placed []placed) error
 }
 
 // Name implements Driver: the drivers' names joined with "+".
@@ -29,8 +38,18 @@ func (m *Multi) Name() string {
 // Apply implements Driver.
 func (m *Multi) Apply(ctx context.Context, allocs []bidding.Allocation) error {
 	var errs []error
+	var resolved []placed
+	if m.Resolver != nil {
+		resolved, errs = place(ctx, m.Resolver, allocs)
+	}
 	for _, d := range m.Drivers {
-		if err := d.Apply(ctx, allocs); err != nil {
+		var err error
+		if pa, ok := d.(placedApplier); ok && m.Resolver != nil {
+			err = pa.applyPlaced(ctx, resolved)
+		} else {
+			err = d.Apply(ctx, allocs)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", d.Name(), err))
 		}
 	}

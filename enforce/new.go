@@ -80,7 +80,7 @@ func New(ctx context.Context, o Options) (Driver, error) {
 	if err := cg.Prepare(ctx); err != nil {
 		return fallback(err)
 	}
-	m := &Multi{Drivers: []Driver{cg}}
+	m := &Multi{Drivers: []Driver{cg}, Resolver: o.Resolver}
 	nl := o.Netlink
 	if nl == nil {
 		h, closeNL, err := openNetlink()

@@ -66,18 +66,7 @@ func place(ctx context.Context, r Resolver, allocs []bidding.Allocation) ([]plac
 	return out, errs
 }
 
-// CgroupRel is the service's cgroup relative to a hierarchy's root, as the
-// drivers write it (parent/cgroup, cgroup defaulting to the service's name,
-// ".." refused). Readers of the same cgroup (package usage) resolve it here
-// so that what is measured is exactly what is limited.
 func CgroupRel(parent, service, cgroup string) (string, error) {
-	return cgroupPath(parent, service, cgroup)
-}
-
-// cgroupPath is the service's cgroup relative to the hierarchy's root:
-// parent/cgroup, cleaned. Neither part may climb out with "..": a leading
-// "/" on the service's cgroup still means "under the parent".
-func cgroupPath(parent, service, cgroup string) (string, error) {
 	if cgroup == "" {
 		cgroup = service
 	}

@@ -14,15 +14,15 @@ func TestCgroupPath(t *testing.T) {
 		{"/allot", "web", ".", ""},
 	}
 	for _, c := range cases {
-		got, err := cgroupPath(c.parent, c.svc, c.cgroup)
+		got, err := CgroupRel(c.parent, c.svc, c.cgroup)
 		if c.want == "" {
 			if err == nil {
-				t.Errorf("cgroupPath(%q, %q, %q) = %q, want an error", c.parent, c.svc, c.cgroup, got)
+				t.Errorf("CgroupRel(%q, %q, %q) = %q, want an error", c.parent, c.svc, c.cgroup, got)
 			}
 			continue
 		}
 		if err != nil || got != c.want {
-			t.Errorf("cgroupPath(%q, %q, %q) = %q, %v; want %q", c.parent, c.svc, c.cgroup, got, err, c.want)
+			t.Errorf("CgroupRel(%q, %q, %q) = %q, %v; want %q", c.parent, c.svc, c.cgroup, got, err, c.want)
 		}
 	}
 }

@@ -61,9 +61,15 @@ func (t *TC) Name() string { return "tc" }
 
 // Apply implements Driver.
 func (t *TC) Apply(ctx context.Context, allocs []bidding.Allocation) error {
+	placed, errs := place(ctx, t.resolver, allocs)
+	return errors.Join(append(errs, t.applyPlaced(ctx, placed))...)
+}
+
+// applyPlaced shapes allocations already resolved to their targets.
+func (t *TC) applyPlaced(ctx context.Context, placed []placed) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	placed, errs := place(ctx, t.resolver, allocs)
+	var errs []error
 	owner := map[string]string{}
 	for _, p := range placed {
 		iface := p.target.Interface
