@@ -1,6 +1,5 @@
 package bidding
 
-import "fmt"
 
 // solveNetwork solves an LP with a cluster budget row. The budget couples
 // every node, so the per-node greedy of solveReduced no longer decides the
@@ -74,11 +73,4 @@ func (lp *resLP) budgetLeft() int64 {
 		left -= x
 	}
 	return left
-}
-
-func (lp *resLP) checkBudget() error {
-	if left := lp.budgetLeft(); left < 0 {
-		return fmt.Errorf("budget of %s exceeded by %d", lp.r, -left)
-	}
-	return nil
 }

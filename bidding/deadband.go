@@ -39,11 +39,7 @@ func (in *instance) applyDeadband(prev *Plan, res *result) {
 	}
 	var limit Vec
 	for r := range NumResources {
-		var c int64
-		for n := range in.nodes {
-			c += in.capEff[n][r]
-		}
-		limit[r] = int64(float64(in.opts.ShareCap * float64(c)))
+		limit[r] = in.shareLimit(Resource(r))
 	}
 	for pass := 0; pass < 2; pass++ {
 		for i := range in.pls {

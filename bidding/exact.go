@@ -49,8 +49,10 @@ func (lp *resLP) solve(maxIter int) error {
 			lp.capsTight++
 		}
 	}
-	lp.budgetTight = lp.hasBudget && lp.budgetLeft() <= 0
-	return lp.checkBudget()
+	if left := lp.budgetLeft(); left < 0 {
+		return fmt.Errorf("budget of %s exceeded by %d", lp.r, -left)
+	}
+	return nil
 }
 
 // reduced maps the network's arcs back to the LP's columns.

@@ -25,16 +25,18 @@ func (in *instance) trimFloors() {
 // were scaled down, as then floor ≤ min).
 func fairPart(rp *resPl) int64 { return max(0, rp.floor-rp.min) }
 
-func (in *instance) clusterCapacity(r Resource) int64 {
+// shareLimit is the most of resource r one service may hold under the
+// share cap: ShareCap × the cluster's effective capacity.
+func (in *instance) shareLimit(r Resource) int64 {
 	var c int64
 	for n := range in.nodes {
 		c += in.capEff[n][r]
 	}
-	return c
+	return int64(float64(in.opts.ShareCap * float64(c)))
 }
 
 func (in *instance) trimToShareCap(r Resource) {
-	limit := int64(float64(in.opts.ShareCap * float64(in.clusterCapacity(r))))
+	limit := in.shareLimit(r)
 	rps := in.rp[r]
 	for lo := 0; lo < len(in.pls); {
 		s := in.pls[lo].svc

@@ -38,7 +38,6 @@ type resLP struct {
 	hasBudget   bool
 	budget      int64
 	budgetPrice float64
-	budgetTight bool
 	grouped     bool // columns of uncapped placements merged per (node, rank): see groupedLP
 	ws          *lpWork
 }
@@ -191,11 +190,7 @@ func (in *instance) capRows(lp *resLP, r Resource, svcFloor, svcWant []int64) {
 	if in.opts.ShareCap <= 0 {
 		return
 	}
-	var cluster int64
-	for n := range in.nodes {
-		cluster += in.capEff[n][r]
-	}
-	limit := int64(float64(in.opts.ShareCap * float64(cluster)))
+	limit := in.shareLimit(r)
 	for s := range in.svcs {
 		k := max(limit-svcFloor[s], 0)
 		if svcWant[s] > k {
