@@ -1,6 +1,5 @@
 package bidding
 
-
 // solveNetwork solves an LP with a cluster budget row. The budget couples
 // every node, so the per-node greedy of solveReduced no longer decides the
 // uncapped columns; instead the whole LP (grouped, so it is small) is one
