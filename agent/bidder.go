@@ -36,7 +36,7 @@ type bidder struct {
 
 	registered map[string]bool
 	models     map[string]*forecast.Online // "service/resource"
-	interval   time.Duration               // epoch length, from the plan cadence
+	interval   time.Duration               // epoch length, from the replicated settings
 	prev       *bidding.Plan
 	failing    map[string]bool // services whose last read failed (warned once)
 	regNames   []string        // regressors any local service names (sorted)
@@ -169,10 +169,7 @@ func (b *bidder) register(ctx context.Context) error {
 func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 	prev := b.prev
 	b.prev = &p
-	if b.interval == 0 && prev != nil && p.Epoch > prev.Epoch && p.Created.After(prev.Created) {
-		b.interval = max(p.Created.Sub(prev.Created)/time.Duration(p.Epoch-prev.Epoch), time.Millisecond).Round(time.Millisecond)
-		b.log.Info("epoch length from the plan cadence", "interval", b.interval)
-	}
+	b.refreshSettings(ctx)
 	at := p.Created
 	if at.IsZero() {
 		at = b.now()
@@ -181,7 +178,6 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 	// no plan was missed in between.
 	whole := prev != nil && p.Epoch == prev.Epoch+1
 	rep := fsm.UsageReport{Node: b.node, Epoch: p.Epoch - 1}
-	b.refreshDeadband(ctx)
 	regs := b.regressors(ctx)
 	var bids []bidding.Bid
 	for _, s := range b.services {
@@ -380,15 +376,20 @@ func feedRegressors(m *forecast.Online, s bidding.Service, vals map[string][]fsm
 	return missing
 }
 
-// refreshDeadband takes the cluster's replicated deadband (server.solver),
-// by which memory bids are padded; on error the last one stays.
-func (b *bidder) refreshDeadband(ctx context.Context) {
+// refreshSettings reads the cluster's replicated settings: the deadband
+// (server.solver) by which memory bids are padded, and, once, the epoch
+// length the forecasters are built with. On error the last ones stay.
+func (b *bidder) refreshSettings(ctx context.Context) {
 	var st fsm.Settings
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := b.api.Do(cctx, "GET", "/v1/settings", nil, &st); err != nil {
-		b.log.Debug("reading the cluster's settings; keeping the last deadband", "error", err)
+		b.log.Debug("reading the cluster's settings; keeping the last ones", "error", err)
 		return
 	}
 	b.deadband = st.Options.Deadband
+	if b.interval == 0 && st.EpochMS > 0 {
+		b.interval = time.Duration(st.EpochMS) * time.Millisecond
+		b.log.Info("epoch length from the cluster's settings", "interval", b.interval)
+	}
 }
