@@ -1,25 +1,21 @@
 package config
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/allot-dev/allot/enforce"
 
-// validateIODevices checks client.io_devices: each a block device number
-// "MAJOR:MINOR" (as lsblk and /proc/partitions show), none twice.
+// validateIODevices checks client.io_devices with the parser enforcement
+// uses: each a block device number "MAJOR:MINOR" (as lsblk and
+// /proc/partitions show), none twice.
 func (c *Config) validateIODevices() error {
-	seen := map[string]bool{}
+	seen := map[enforce.Device]bool{}
 	for _, d := range c.IODevices {
-		maj, min, ok := strings.Cut(d, ":")
-		_, err1 := strconv.ParseUint(maj, 10, 32)
-		_, err2 := strconv.ParseUint(min, 10, 32)
-		if !ok || err1 != nil || err2 != nil {
+		dev, err := enforce.ParseDevice(d)
+		if err != nil {
 			return errf("%s: %q is not a block device number: want MAJOR:MINOR, e.g. \"8:0\" (see lsblk)", c.Source("client.io_devices"), d)
 		}
-		if seen[d] {
+		if seen[dev] {
 			return errf("%s: %q is listed twice", c.Source("client.io_devices"), d)
 		}
-		seen[d] = true
+		seen[dev] = true
 	}
 	return nil
 }
