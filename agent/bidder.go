@@ -15,7 +15,7 @@ import (
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
 	"github.com/allot-dev/allot/fsm"
-	"github.com/allot-dev/allot/monitor"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/usage"
 	"github.com/hashicorp/go-hclog"
 )
@@ -218,8 +218,8 @@ func (b *bidder) epoch(ctx context.Context, p bidding.Plan) error {
 			if err != nil || len(q) == 0 {
 				continue
 			}
-			bid.Resources[r.String()] = monitor.ClientBid(r, s.Class, q[len(q)-1], b.deadband)
-			bid.ForecastError[r.String()] = monitor.ForecastError(m.Metrics())
+			bid.Resources[r.String()] = bidrule.ClientBid(r, s.Class, q[len(q)-1], b.deadband)
+			bid.ForecastError[r.String()] = bidrule.ForecastError(m.Metrics())
 		}
 		if whole && p.Epoch > 1 && len(actual) > 0 {
 			rep.Services = append(rep.Services, fsm.ServiceUsage{Service: s.Name, Actual: actual})

@@ -23,7 +23,7 @@ import (
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
 	"github.com/allot-dev/allot/fsm"
-	"github.com/allot-dev/allot/monitor"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -193,8 +193,8 @@ func (d *Demo) bid(ctx context.Context, epoch uint64, t0 time.Time) error {
 			if err != nil || len(q) == 0 {
 				return fmt.Errorf("forecasting %s %s: %v", s.def.Name, se.resource, err)
 			}
-			b.Resources[se.resource.String()] = monitor.ClientBid(se.resource, s.def.Class, q[0], bidding.DefaultOptions().Deadband)
-			b.ForecastError[se.resource.String()] = monitor.ForecastError(se.model.Metrics())
+			b.Resources[se.resource.String()] = bidrule.ClientBid(se.resource, s.def.Class, q[0], bidding.DefaultOptions().Deadband)
+			b.ForecastError[se.resource.String()] = bidrule.ForecastError(se.model.Metrics())
 		}
 		bids = append(bids, b)
 		rep.Services = append(rep.Services, fsm.ServiceUsage{Service: s.def.Name, Actual: actual})

@@ -34,7 +34,7 @@ type ReportUsage struct {
 // UsagePair is one epoch of one placement: what was used, and what its bid
 // in force for that epoch said (absent when it had none, or only a stale
 // one reduced to its floor). The quantiles are the bid's: the client's
-// forecast after its bidding rules (monitor.ClientBid), which is what the
+// forecast after its bidding rules (bidrule.ClientBid), which is what the
 // solver saw.
 type UsagePair struct {
 	Epoch    uint64                       `json:"epoch"`

@@ -1,8 +1,8 @@
-// Package monitor holds the client side of the feedback loop that both the
+// Package bidrule holds the client side of the feedback loop that both the
 // node agent and the simulator run: how a forecast becomes a bid. Keeping it
 // in one place is what lets `allot sim` claim it replays the agent's own
 // bidding rather than a copy of it.
-package monitor
+package bidrule
 
 import (
 	"math"
