@@ -20,10 +20,10 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/forecast"
 	"github.com/allot-dev/allot/fsm"
-	"github.com/allot-dev/allot/bidrule"
 	"github.com/hashicorp/go-hclog"
 )
 

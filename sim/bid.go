@@ -2,8 +2,8 @@ package sim
 
 import (
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/forecast"
 	"github.com/allot-dev/allot/bidrule"
+	"github.com/allot-dev/allot/forecast"
 )
 
 // The client's bidding rules live in package bidrule, shared with the node
