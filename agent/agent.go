@@ -25,7 +25,6 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/config"
-	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/gossip"
 	"github.com/allot-dev/allot/usage"
 	"github.com/hashicorp/go-hclog"
@@ -52,15 +51,19 @@ type Agent struct {
 	leaveOnce sync.Once
 	left      chan struct{}
 	extra     map[string]http.Handler
-	// usageCfg overrides where the bidder reads usage (tests: a fake
+	out       io.Writer // where the dev demo prints what it would enforce
+	// usageCfg overrides where the client reads usage (tests: a fake
 	// cgroup tree); nil detects the host's hierarchies.
 	usageCfg *usage.Config
 }
 
 // New prepares an agent; nothing binds until Run.
 func New(cfg *config.Config, log hclog.Logger, version string) *Agent {
-	return &Agent{cfg: cfg, log: log, version: version, left: make(chan struct{}), extra: map[string]http.Handler{}}
+	return &Agent{cfg: cfg, log: log, version: version, left: make(chan struct{}), extra: map[string]http.Handler{}, out: io.Discard}
 }
+
+// SetOutput sets where the dev demo prints what enforcement would do (before Run).
+func (a *Agent) SetOutput(w io.Writer) { a.out = w }
 
 // Handle adds an HTTP handler to the API (before Run).
 func (a *Agent) Handle(pattern string, h http.Handler) { a.extra[pattern] = h }
@@ -117,16 +120,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Enforcement is chosen before anything binds: an explicit cgroup mode
-	// this host cannot honour stops the agent here.
-	var driver enforce.Driver
-	if cfg.Client && !cfg.Dev {
-		if driver, err = a.driver(ctx); err != nil {
-			return fmt.Errorf("client enforcement: %w", err)
+	// The node's runtimes and enforcement are chosen before anything
+	// binds: an explicit cgroup mode this host cannot honour, or a Docker
+	// socket that does not answer, stops the agent here.
+	var nd *node
+	if cfg.Client {
+		if nd, err = a.buildNode(ctx); err != nil {
+			return fmt.Errorf("client: %w", err)
 		}
-		if c, ok := driver.(io.Closer); ok {
-			defer c.Close()
-		}
+		defer nd.close()
 	}
 
 	if a.tls, err = newAgentTLS(cfg); err != nil {
@@ -248,11 +250,18 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("HTTP server stopped", "error", err)
 		}
 	}()
-	if cfg.Client && !cfg.Dev { // the dev demo enforces (dry run) on its own
+	if nd != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.clientLoop(ctx, driver) }()
-		wg.Add(1)
-		go func() { defer wg.Done(); a.bidLoop(ctx) }()
+		go func() {
+			defer wg.Done()
+			if cfg.Dev && cfg.ACLEnabled { // in-memory state: bootstrap, and run the client with that token
+				if err := a.devBootstrapACL(ctx); err != nil {
+					a.log.Error("node client not started: ACL bootstrap failed", "error", err)
+					return
+				}
+			}
+			a.runClient(ctx, nd)
+		}()
 	}
 	base := a.Scheme() + "://" + ln.Addr().String()
 	a.log.Info("agent running", "http", base, "ui", base+"/ui/", "gossip", g.LocalAddr(), "tls", a.tls != nil)

@@ -40,6 +40,8 @@ type Config struct {
 	Enforce         string
 	CgroupParent    string
 	IODevices       []string    // client.io_devices: block devices ("MAJ:MIN") io limits apply to
+	Docker          bool        // client.docker.enabled: manage labelled Docker containers
+	DockerSocket    string      // client.docker.socket: the Engine API's unix socket
 	Capacity        bidding.Vec // client capacity; cpu/memory 0 = read from the machine
 	LogLevel        string
 	LogJSON         bool
@@ -71,6 +73,7 @@ func Defaults() *Config {
 		PlanHistory:         288,
 		Enforce:             "auto",
 		CgroupParent:        "/allot",
+		DockerSocket:        "/var/run/docker.sock",
 		LogLevel:            "info",
 		RaftHeartbeat:       500 * time.Millisecond,
 		RaftElection:        500 * time.Millisecond,
@@ -186,6 +189,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateIODevices(); err != nil {
 		return err
+	}
+	if c.Docker && !c.Client {
+		return errf("%s: the Docker runtime runs on a client: add --client (or client { enabled = true })", c.Source("client.docker.enabled"))
+	}
+	if c.Docker && !strings.HasPrefix(strings.TrimPrefix(c.DockerSocket, "unix://"), "/") {
+		return errf("%s: %q is not allowed: an absolute path to the Docker Engine's unix socket (e.g. /var/run/docker.sock)", c.Source("client.docker.socket"), c.DockerSocket)
 	}
 	if strings.ContainsAny(c.ACLAgentToken, " \t\r\n") {
 		return errf("%s: the token must not contain whitespace", c.Source("acl.tokens.agent"))

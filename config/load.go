@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,11 +104,17 @@ func (b *solverBlock) apply(o *bidding.Options, where string) error {
 }
 
 type clientBlock struct {
-	Enabled      *bool       `hcl:"enabled,optional"`
-	Enforce      *string     `hcl:"enforce,optional"`
-	CgroupParent *string     `hcl:"cgroup_parent,optional"`
-	IODevices    []string    `hcl:"io_devices,optional"`
-	Capacity     *Quantities `hcl:"capacity,block"`
+	Enabled      *bool        `hcl:"enabled,optional"`
+	Enforce      *string      `hcl:"enforce,optional"`
+	CgroupParent *string      `hcl:"cgroup_parent,optional"`
+	IODevices    []string     `hcl:"io_devices,optional"`
+	Capacity     *Quantities  `hcl:"capacity,block"`
+	Docker       *dockerBlock `hcl:"docker,block"`
+}
+
+type dockerBlock struct {
+	Enabled *bool   `hcl:"enabled,optional"`
+	Socket  *string `hcl:"socket,optional"`
 }
 
 type gossipBlock struct {
@@ -347,6 +352,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	tlsCert := fs.String("tls-cert", "", "certificate for mutual TLS")
 	tlsKey := fs.String("tls-key", "", "key for mutual TLS")
 	enforce := fs.String("enforce", "", "client enforcement: auto | cgroup-v1 | cgroup-v2 | none")
+	docker := fs.Bool("docker", false, "client: manage this host's Docker containers labelled allot.service")
 	logLevel := fs.String("log-level", "", "trace | debug | info | warn | error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
@@ -397,6 +403,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	if set["client"] {
 		c.Client = *client
 		c.set("client", "flag --client")
+	}
+	if set["docker"] {
+		c.Docker = *docker
+		c.set("client.docker.enabled", "flag --docker")
 	}
 	if set["bootstrap-expect"] {
 		c.BootstrapExpect = *bootstrap
@@ -468,73 +478,6 @@ func (c *Config) setDuration(dst *time.Duration, key, source, v string) error {
 	}
 	*dst = d
 	c.set(key, source)
-	return nil
-}
-
-func (c *Config) mergeEnv(getenv func(string) string) error {
-	if getenv == nil {
-		return nil
-	}
-	strs := []struct {
-		env, key string
-		dst      *string
-	}{
-		{"ALLOT_NODE", "node_name", &c.NodeName},
-		{"ALLOT_DATA_DIR", "data_dir", &c.DataDir},
-		{"ALLOT_BIND", "bind", &c.Bind},
-		{"ALLOT_ADVERTISE", "advertise", &c.Advertise},
-		{"ALLOT_AGENT_HTTP_ADDR", "http_addr", &c.HTTPAddr},
-		{"ALLOT_ENCRYPT", "gossip.encrypt", &c.Encrypt},
-		{"ALLOT_TLS_CA", "tls.ca_file", &c.TLSCA},
-		{"ALLOT_TLS_CERT", "tls.cert_file", &c.TLSCert},
-		{"ALLOT_TLS_KEY", "tls.key_file", &c.TLSKey},
-		{"ALLOT_ENFORCE", "client.enforce", &c.Enforce},
-		{"ALLOT_LOG_LEVEL", "log_level", &c.LogLevel},
-		{"ALLOT_ACL_AGENT_TOKEN", "acl.tokens.agent", &c.ACLAgentToken},
-	}
-	for _, s := range strs {
-		if v := getenv(s.env); v != "" {
-			*s.dst = v
-			c.set(s.key, s.env)
-		}
-	}
-	bools := []struct {
-		env, key string
-		dst      *bool
-	}{{"ALLOT_SERVER", "server", &c.Server}, {"ALLOT_CLIENT", "client", &c.Client}, {"ALLOT_DEV", "dev", &c.Dev}, {"ALLOT_LOG_JSON", "log_json", &c.LogJSON}, {"ALLOT_ACL_ENABLED", "acl.enabled", &c.ACLEnabled}}
-	for _, b := range bools {
-		if v := getenv(b.env); v != "" {
-			x, err := strconv.ParseBool(v)
-			if err != nil {
-				return errf("%s: %q is not a boolean (true or false)", b.env, v)
-			}
-			*b.dst = x
-			c.set(b.key, b.env)
-		}
-	}
-	ints := []struct {
-		env, key string
-		dst      *int
-	}{{"ALLOT_BOOTSTRAP_EXPECT", "server.bootstrap_expect", &c.BootstrapExpect}, {"ALLOT_GOSSIP_PORT", "ports.gossip", &c.GossipPort}, {"ALLOT_RAFT_PORT", "ports.raft", &c.RaftPort}}
-	for _, i := range ints {
-		if v := getenv(i.env); v != "" {
-			x, err := strconv.Atoi(v)
-			if err != nil {
-				return errf("%s: %q is not an integer", i.env, v)
-			}
-			*i.dst = x
-			c.set(i.key, i.env)
-		}
-	}
-	if v := getenv("ALLOT_JOIN"); v != "" {
-		c.Join = strings.Split(v, ",")
-		c.set("join", "ALLOT_JOIN")
-	}
-	if v := getenv("ALLOT_EPOCH"); v != "" {
-		if err := c.setDuration(&c.Epoch, "server.epoch", "ALLOT_EPOCH", v); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -630,6 +573,13 @@ func (c *Config) mergeFile(path string) error {
 		if cl.IODevices != nil {
 			c.IODevices = cl.IODevices
 			c.set("client.io_devices", "client.io_devices"+in)
+		}
+		if d := cl.Docker; d != nil {
+			if d.Enabled != nil {
+				c.Docker = *d.Enabled
+				c.set("client.docker.enabled", "client.docker.enabled"+in)
+			}
+			s("client.docker.socket", &c.DockerSocket, d.Socket)
 		}
 		if cl.Capacity != nil {
 			v, err := cl.Capacity.Vec("client.capacity" + in)

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"time"
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/fsm"
@@ -137,31 +132,5 @@ func (e *env) printToken(t api.ACLTokenView) {
 	fmt.Fprintf(e.stdout, "CreateIndex:  %d\n", t.CreateIndex)
 	if t.SecretID != "" {
 		fmt.Fprintln(e.stdout, "The SecretID is shown only now: keep it (ALLOT_TOKEN or --token).")
-	}
-}
-
-// devBootstrapACL bootstraps the ACLs of a --dev agent (its state is in
-// memory, so no token can exist yet) once it has a leader, prints the
-// operator secret and sets it on c.
-func devBootstrapACL(ctx context.Context, c *api.Client, out io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		var t api.ACLTokenView
-		_, err := c.Do(ctx, "PUT", "/v1/acl/bootstrap", nil, &t)
-		if err == nil {
-			c.Token = t.SecretID
-			fmt.Fprintf(out, "ACLs are on. Operator token (bootstrap): SecretID %s  AccessorID %s\n  export ALLOT_TOKEN=%s\n", t.SecretID, t.AccessorID, t.SecretID)
-			return nil
-		}
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Code != http.StatusServiceUnavailable {
-			return fmt.Errorf("bootstrapping ACLs of the dev agent: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("bootstrapping ACLs of the dev agent: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }

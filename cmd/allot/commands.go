@@ -22,7 +22,6 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/config"
-	"github.com/allot-dev/allot/demo"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -84,10 +83,11 @@ func cmdAgent(e *env, args []string) int {
 	ctx, cancel := e.ctx()
 	defer cancel()
 	a := agent.New(cfg, log, version)
+	a.SetOutput(e.stdout)
 	errc := make(chan error, 1)
 	go func() { errc <- a.Run(ctx) }()
 	if cfg.Dev {
-		// Wait for the API, then drive the demo services through it.
+		// Wait for the API to say where it is.
 		for a.HTTPAddr() == "" {
 			select {
 			case err := <-errc:
@@ -96,19 +96,6 @@ func cmdAgent(e *env, args []string) int {
 			}
 		}
 		fmt.Fprintf(e.stdout, "Allot dev agent: API %s://%s/v1/  UI %s://%s/ui/  (Ctrl-C to stop)\n", a.Scheme(), a.HTTPAddr(), a.Scheme(), a.HTTPAddr())
-		dc := a.LocalClient()
-		go func() {
-			if cfg.ACLEnabled { // in-memory state: bootstrap, and drive the demo with that token
-				if err := devBootstrapACL(ctx, dc, e.stdout); err != nil {
-					log.Error("demo stopped: ACL bootstrap failed", "error", err)
-					return
-				}
-			}
-			d := demo.New(dc, cfg.NodeName, log.Named("demo"), e.stdout)
-			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("demo stopped", "error", err)
-			}
-		}()
 	}
 	return agentExit(e, <-errc)
 }

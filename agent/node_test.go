@@ -31,7 +31,7 @@ func TestExplicitEnforcementUnavailableStopsBeforeBinding(t *testing.T) {
 	}
 	a := New(cfg, hclog.NewNullLogger(), "test")
 	err = a.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "client enforcement") || !strings.Contains(err.Error(), `enforce = "cgroup-v1"`) {
+	if err == nil || !strings.Contains(err.Error(), "client: enforcement") || !strings.Contains(err.Error(), `enforce = "cgroup-v1"`) {
 		t.Fatalf("Run: %v", err)
 	}
 	if a.HTTPAddr() != "" {

@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/allot-dev/allot/client"
+	"github.com/allot-dev/allot/client/cgroupsvc"
+	"github.com/allot-dev/allot/client/workload"
+	"github.com/allot-dev/allot/demo"
+	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/usage"
+	"github.com/hashicorp/go-hclog"
+)
+
+// node is what a client agent runs beside the API: its runtimes, the
+// enforcement driver of registry-only services, and how usage is read.
+// It is built before anything binds, so a runtime the operator asked for
+// and the host cannot give (an explicit cgroup mode, a Docker socket that
+// does not answer) stops the agent there.
+type node struct {
+	runtimes []workload.Runtime
+	fallback enforce.Driver
+	measure  client.Measurer
+	closers  []func() error
+}
+
+func (n *node) close() {
+	for _, c := range n.closers {
+		_ = c()
+	}
+}
+
+// buildNode picks the runtimes: the config's cgroup services (their limits
+// written by the kernel driver, else reported), Docker containers with
+// --docker, and in --dev without --docker the demo's trace replay.
+func (a *Agent) buildNode(ctx context.Context) (*node, error) {
+	cfg := a.cfg
+	n := &node{}
+	if cfg.Dev && !cfg.Docker {
+		d, err := demo.New(a.out)
+		if err != nil {
+			return nil, fmt.Errorf("dev demo: %w", err)
+		}
+		n.runtimes = append(n.runtimes, d)
+		return n, nil
+	}
+	driver, err := a.driver(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("enforcement: %w", err)
+	}
+	if c, ok := driver.(interface{ Close() error }); ok {
+		n.closers = append(n.closers, c.Close)
+	}
+	n.fallback = driver
+	cg, err := cgroupsvc.New(cfg.CgroupParent, cfg.Services, driver, a.log.Named("client"))
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("client services: %w", err)
+	}
+	if cg.Len() > 0 {
+		n.runtimes = append(n.runtimes, cg)
+	}
+	if n.measure, err = a.measurer(); err != nil {
+		a.log.Warn("cannot measure service usage: no bids will be sent", "error", err)
+	}
+	return n, nil
+}
+
+// measurer reads usage from the host's cgroup hierarchies (or the tests'
+// fake tree).
+func (a *Agent) measurer() (client.Measurer, error) {
+	ucfg := a.usageCfg
+	if ucfg == nil {
+		c, err := usage.Detect(a.cfg.Enforce, "")
+		if err != nil {
+			return nil, err
+		}
+		ucfg = &c
+	}
+	c := *ucfg
+	c.Parent = "" // instances name their cgroup from the hierarchy root
+	return readerAdapter{usage.New(c)}, nil
+}
+
+// readerAdapter reads an instance's cgroup path through usage.Reader.
+type readerAdapter struct{ r *usage.Reader }
+
+func (r readerAdapter) ReadCgroup(key, rel, iface string, now time.Time) (usage.Usage, error) {
+	return r.r.Read(key, enforce.Target{Cgroup: rel, Interface: iface}, now)
+}
+
+// runClient runs the node client until ctx ends.
+func (a *Agent) runClient(ctx context.Context, n *node) {
+	cl, err := client.New(client.Config{Node: a.cfg.NodeName, API: a.localAPI(), Runtimes: n.runtimes,
+		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client")})
+	if err != nil {
+		a.log.Error("node client not started", "error", err)
+		return
+	}
+	if err := cl.Run(ctx); err != nil && ctx.Err() == nil {
+		a.log.Error("node client stopped", "error", err)
+	}
+}
+
+// driver builds the enforcement driver for client.enforce, once, before
+// the agent binds anything: "none" reports only; auto falls back to
+// reporting (with a warning) where the kernel cannot be written; an explicit
+// cgroup-v1/cgroup-v2 that cannot be used is an error that stops the agent.
+// Where each service lives comes from this agent's service blocks, else from
+// the registry through the local API (see enforce.Book).
+func (a *Agent) driver(ctx context.Context) (enforce.Driver, error) {
+	out := a.log.Named("enforce").StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug})
+	if a.cfg.Enforce == "none" {
+		return &enforce.DryRun{Out: out}, nil
+	}
+	var devices []enforce.Device
+	for _, s := range a.cfg.IODevices {
+		d, err := enforce.ParseDevice(s)
+		if err != nil {
+			return nil, fmt.Errorf("client.io_devices: %w", err)
+		}
+		devices = append(devices, d)
+	}
+	local := map[string]enforce.Target{}
+	for _, s := range a.cfg.Services {
+		local[s.Name] = enforce.Target{Cgroup: s.Cgroup, Interface: s.Interface}
+	}
+	book := enforce.NewBook(local, a.registryTargets, a.cfg.DataDir, a.log)
+	return enforce.New(ctx, enforce.Options{Mode: a.cfg.Enforce, Parent: a.cfg.CgroupParent, Devices: devices,
+		Resolver: book, Log: a.log, DryRunOut: out})
+}
+
+// registryTargets reads every registered service's cgroup and interface
+// through the local API (a client-only agent forwards to a server).
+func (a *Agent) registryTargets(ctx context.Context) (map[string]enforce.Target, error) {
+	if a.HTTPAddr() == "" {
+		return nil, fmt.Errorf("the HTTP API is not bound yet")
+	}
+	svcs, err := a.localAPI().Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]enforce.Target, len(svcs))
+	for _, s := range svcs {
+		out[s.Name] = enforce.Target{Cgroup: s.Cgroup, Interface: s.Interface}
+	}
+	return out, nil
+}

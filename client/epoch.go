@@ -1,0 +1,207 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/usage"
+)
+
+// replayBase is where a replayed series' grid starts (any fixed instant:
+// only the spacing matters to the forecaster).
+var replayBase = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+// epoch runs once per newly committed plan p: measure what each service
+// used while the previous plan was in force (epoch E−1), report it, feed it
+// to the forecasters, and bid their forecast for epoch E+1 — one batched
+// PUT /v1/bids for this node.
+func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
+	prev := c.prev
+	c.prev = &p
+	c.refreshSettings(ctx)
+	now := c.now()
+	at := p.Created
+	if at.IsZero() {
+		at = now
+	}
+	// The interval just sampled is exactly the previous epoch only when no
+	// plan was missed in between.
+	whole := prev != nil && p.Epoch == prev.Epoch+1
+	svcs := c.snapshot()
+	regs := c.regressors(ctx, svcs)
+	rep := fsm.UsageReport{Node: c.cfg.Node, Epoch: p.Epoch - 1}
+	var bids []bidding.Bid
+	var errs []error
+	for _, d := range svcs {
+		u, replayed := c.measure(d, now)
+		if replayed {
+			whole = p.Epoch > 1
+		}
+		actual := map[string]int64{}
+		bid := bidding.Bid{Service: d.Def.Name, Node: c.cfg.Node, Epoch: p.Epoch + 1,
+			Resources: map[string]bidding.Quantiles{}, ForecastError: map[string]bidding.ForecastError{}}
+		for _, r := range bidding.Resources() {
+			if !u.Have[r] {
+				continue
+			}
+			actual[r.String()] = int64(math.Round(math.Min(math.Max(u.Value[r], 0), float64(bidding.MaxQuantity))))
+			q, ok, err := c.forecast(d, r, u, regs, at)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			bid.Resources[r.String()] = q
+			if m, _, _ := c.fc.get(d.Def, r, 0); m != nil {
+				bid.ForecastError[r.String()] = bidrule.ForecastError(m.Metrics())
+			}
+		}
+		if whole && p.Epoch > 1 && len(actual) > 0 {
+			rep.Services = append(rep.Services, fsm.ServiceUsage{Service: d.Def.Name, Actual: actual})
+		}
+		if len(bid.Resources) > 0 {
+			bids = append(bids, bid)
+		}
+	}
+	c.replayStep++
+	if len(rep.Services) > 0 {
+		if err := c.api.PutUsage(ctx, rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(bids) > 0 {
+		if _, err := c.api.PutBids(ctx, bids); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// forecast observes one resource's demand and returns the bid's quantiles
+// (ok false while the epoch length is not known yet).
+func (c *Client) forecast(d discovered, r bidding.Resource, u usage.Usage, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
+	interval, t := c.settings.interval, at
+	rp, replayed := d.rt.(Replayer)
+	if replayed {
+		interval = rp.Step()
+	}
+	if interval == 0 {
+		return bidding.Quantiles{}, false, nil
+	}
+	m, created, err := c.fc.get(d.Def, r, interval)
+	if err != nil {
+		return bidding.Quantiles{}, false, err
+	}
+	if replayed {
+		hist := rp.History(d.Def.Name)[r]
+		if created {
+			for i, v := range hist {
+				m.Observe(replayBase.Add(time.Duration(i)*interval), v)
+			}
+		}
+		t = replayBase.Add(time.Duration(len(hist)+c.replayStep) * interval)
+	}
+	if regs != nil {
+		if missing := feedRegressors(m, d.Def, regs); len(missing) > 0 {
+			c.fc.warnMissing(d.Def.Name, missing)
+		}
+	}
+	demand, pressed := Demand(r, u)
+	m.Observe(t, demand)
+	qs, err := m.Forecast()
+	if err != nil || len(qs) == 0 {
+		return bidding.Quantiles{}, false, nil
+	}
+	q := bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband)
+	if pressed {
+		// The kernel held the service below what it wanted: the forecast
+		// lags that, so the bid is floored at the demand just measured.
+		q = bidrule.SurgeBid(q, demand, surgeMargin)
+	}
+	return q, true, nil
+}
+
+// surgeMargin is how far above a pressed service's measured demand its bid's top reaches.
+const surgeMargin = 0.1
+
+// measure is one service's usage over the last interval: replayed, or the
+// sum over its instances' cgroups and interfaces.
+func (c *Client) measure(d discovered, now time.Time) (usage.Usage, bool) {
+	if rp, ok := d.rt.(Replayer); ok {
+		return rp.Replay(d.Def.Name, c.replayStep), true
+	}
+	var parts []usage.Usage
+	var errs []error
+	if c.cfg.Measure != nil {
+		for _, in := range d.Instances {
+			if in.Cgroup == "" && in.Interface == "" {
+				continue
+			}
+			k := instanceKey(d.Def.Name, in)
+			c.primed[k] = true
+			u, err := c.cfg.Measure.ReadCgroup(k, in.Cgroup, in.Interface, now)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			parts = append(parts, u)
+		}
+	}
+	name := d.Def.Name
+	err := errors.Join(errs...)
+	switch {
+	case err != nil && !c.failing[name]:
+		c.log.Warn("reading usage", "service", name, "error", err)
+		c.failing[name] = true
+	case err != nil:
+		c.log.Debug("reading usage", "service", name, "error", err)
+	case c.failing[name]:
+		c.log.Info("reading usage works again", "service", name)
+		delete(c.failing, name)
+	}
+	return usage.Sum(parts...), false
+}
+
+// regressors fetches this epoch's regressor values for the local services
+// (nil when none names any, or when the read failed: the forecasters keep
+// what they were fed before).
+func (c *Client) regressors(ctx context.Context, svcs []discovered) map[string][]fsm.RegressorPoint {
+	defs := make([]bidding.Service, len(svcs))
+	for i, d := range svcs {
+		defs[i] = d.Def
+	}
+	names := regressorNames(defs)
+	if len(names) == 0 {
+		return nil
+	}
+	vals, err := c.api.Regressors(ctx, names)
+	c.fc.warnRead(names, err)
+	if err != nil {
+		return nil
+	}
+	return vals
+}
+
+// refreshSettings reads the cluster's replicated settings: the deadband
+// by which memory bids are padded, and the epoch length the forecasters
+// are built with (read until known). On error the last ones stay.
+func (c *Client) refreshSettings(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := c.api.Settings(cctx)
+	if err != nil {
+		c.log.Debug("keeping the last settings", "error", err)
+		return
+	}
+	c.settings.deadband = st.Options.Deadband
+	if c.settings.interval == 0 && st.EpochMS > 0 {
+		c.settings.interval = time.Duration(st.EpochMS) * time.Millisecond
+		c.log.Info("epoch length from the cluster's settings", "interval", c.settings.interval)
+	}
+}
