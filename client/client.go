@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,6 +171,11 @@ func (c *Client) Run(ctx context.Context) error {
 				}
 			}
 		case p := <-plans:
+			select { // a workload change that arrived with the plan goes first
+			case <-changes:
+				c.discover(ctx)
+			default:
+			}
 			pending = nil
 			if err := c.enforce(ctx, p); err != nil {
 				pending = &p
@@ -278,6 +285,7 @@ func (c *Client) discover(ctx context.Context) {
 			all = append(all, discovered{Service: s, rt: rt})
 		}
 	}
+	slices.SortFunc(all, func(a, b discovered) int { return strings.Compare(a.Def.Name, b.Def.Name) })
 	c.mu.Lock()
 	old := map[string]bool{}
 	for _, d := range c.services {
