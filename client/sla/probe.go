@@ -128,8 +128,9 @@ type httpProbe struct {
 }
 
 type attempt struct {
-	took time.Duration
-	err  error // transport error, or status ≥ 500
+	took     time.Duration
+	err      error // transport error, or status ≥ 500
+	timedOut bool  // took is then exactly the timeout
 }
 
 func (p *httpProbe) Check(ctx context.Context) Result {
@@ -143,10 +144,13 @@ func (p *httpProbe) Check(ctx context.Context) Result {
 		return Result{Err: fmt.Errorf("probe %s: %w", p.url, err)}
 	}
 	var worst time.Duration
-	failed := 0
+	failed, timedOut := 0, 0
 	var firstErr error
 	for _, a := range out {
 		worst = max(worst, a.took)
+		if a.timedOut {
+			timedOut++
+		}
 		if a.err != nil {
 			failed++
 			if firstErr == nil {
@@ -158,7 +162,11 @@ func (p *httpProbe) Check(ctx context.Context) Result {
 	var res Result
 	var reasons []string
 	if p.latency > 0 && worst > p.latency {
-		reasons = append(reasons, fmt.Sprintf("probe %s p99 %s > %s", p.url, roundMS(worst), p.latency))
+		r := fmt.Sprintf("probe %s p99 %s > %s", p.url, roundMS(worst), p.latency)
+		if timedOut > 0 {
+			r += fmt.Sprintf(" (%d of %d timed out at %s)", timedOut, len(out), p.timeout)
+		}
+		reasons = append(reasons, r)
 	}
 	if p.errRate > 0 && rate > p.errRate {
 		reasons = append(reasons, fmt.Sprintf("probe %s error rate %.2f > %.2f (%d of %d failed: %v)", p.url, rate, p.errRate, failed, len(out), firstErr))
@@ -190,18 +198,17 @@ func (p *httpProbe) get(ctx context.Context) attempt {
 	start := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
-		took := time.Since(start)
-		if errors.Is(err, context.DeadlineExceeded) {
-			took = max(took, p.timeout)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return attempt{took: p.timeout, err: shortErr(err), timedOut: true}
 		}
-		return attempt{took: took, err: shortErr(err)}
+		return attempt{took: time.Since(start), err: shortErr(err)}
 	}
 	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
 	resp.Body.Close()
 	took := time.Since(start)
 	if rerr != nil {
-		if errors.Is(rerr, context.DeadlineExceeded) {
-			took = max(took, p.timeout)
+		if errors.Is(rerr, context.DeadlineExceeded) && ctx.Err() != nil {
+			return attempt{took: p.timeout, err: shortErr(rerr), timedOut: true}
 		}
 		return attempt{took: took, err: shortErr(rerr)}
 	}
