@@ -204,7 +204,7 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) error {
 	if sv.Class == "" {
 		sv.Class = bidding.ClassStandard
 	}
-	if err := sv.Validate(); err != nil {
+	if err := sv.ValidateNew(); err != nil {
 		return badRequest("%v", err)
 	}
 	return s.write(w, r, body, func(ctx context.Context) (any, error) {

@@ -146,11 +146,22 @@ type ForecastSpec struct {
 	Regressors []string `json:"regressors,omitempty"`
 }
 
-// SLASpec is what makes a client boost a service on its own.
+// SLASpec is what makes a client boost a service on its own (see
+// client/sla). With Metric set, Probe is a Prometheus text-format metrics
+// URL and a breach is the metric above MetricAbove; otherwise Probe is an
+// HTTP endpoint and a breach is its p99 latency above LatencyP99Above or
+// its error rate above ErrorRateAbove (0 / "": that check is off).
+// BoostFactor and BoostEpochs (0: DefaultSLABoostFactor,
+// DefaultSLABoostEpochs) size the boost a breach raises, also for kernel
+// pressure, which needs no sla block at all. Validate has the rules.
 type SLASpec struct {
 	ErrorRateAbove  float64 `json:"error_rate_above,omitempty"`
 	LatencyP99Above string  `json:"latency_p99_above,omitempty"`
 	Probe           string  `json:"probe,omitempty"`
+	Metric          string  `json:"metric,omitempty"`
+	MetricAbove     float64 `json:"metric_above,omitempty"`
+	BoostFactor     float64 `json:"boost_factor,omitempty"`
+	BoostEpochs     uint64  `json:"boost_epochs,omitempty"`
 }
 
 // Service is a registered service.
@@ -218,6 +229,21 @@ func (s *Service) Validate() error {
 	}
 	if s.SLA != nil && (math.IsNaN(s.SLA.ErrorRateAbove) || s.SLA.ErrorRateAbove < 0 || s.SLA.ErrorRateAbove > 1) {
 		return fmt.Errorf("sla.error_rate_above: %v is outside [0, 1]", s.SLA.ErrorRateAbove)
+	}
+	return nil
+}
+
+// ValidateNew is Validate plus the checks a definition must pass where it
+// enters the system (config files, PUT /v1/service): today the whole sla
+// block (SLASpec.Validate). The FSM and the solver call Validate only, so
+// tightening these rules never rejects a service already in the log (a
+// replayed or mixed-version log must apply the same way everywhere).
+func (s *Service) ValidateNew() error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.SLA != nil {
+		return s.SLA.Validate()
 	}
 	return nil
 }

@@ -216,7 +216,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i := range c.Services {
 		s := &c.Services[i]
-		if err := s.Validate(); err != nil {
+		if err := s.ValidateNew(); err != nil {
 			return errf("service %q: %v", s.Name, err)
 		}
 		if seen[s.Name] {

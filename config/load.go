@@ -164,6 +164,10 @@ type serviceBlock struct {
 		ErrorRateAbove  *float64 `hcl:"error_rate_above,optional"`
 		LatencyP99Above *string  `hcl:"latency_p99_above,optional"`
 		Probe           *string  `hcl:"probe,optional"`
+		Metric          *string  `hcl:"metric,optional"`
+		MetricAbove     *float64 `hcl:"metric_above,optional"`
+		BoostFactor     *float64 `hcl:"boost_factor,optional"`
+		BoostEpochs     *int     `hcl:"boost_epochs,optional"`
 	} `hcl:"sla,block"`
 }
 
@@ -242,7 +246,7 @@ func ParseServices(name string, src []byte) ([]bidding.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.Validate(); err != nil {
+		if err := s.ValidateNew(); err != nil {
 			return nil, errf("service %q in %s: %v", sb.Name, name, err)
 		}
 		out = append(out, s)
@@ -300,6 +304,28 @@ func (sb serviceBlock) toService(file string) (bidding.Service, error) {
 		}
 		if sb.SLA.Probe != nil {
 			s.SLA.Probe = *sb.SLA.Probe
+		}
+		if sb.SLA.Metric != nil {
+			s.SLA.Metric = *sb.SLA.Metric
+		}
+		if sb.SLA.MetricAbove != nil {
+			s.SLA.MetricAbove = *sb.SLA.MetricAbove
+		}
+		if sb.SLA.BoostFactor != nil {
+			if *sb.SLA.BoostFactor == 0 {
+				return s, errf("service %q sla.boost_factor in %s: 0 is outside [1, %v] (leave it out for the default %v)", sb.Name, file, bidding.MaxBoost, bidding.DefaultSLABoostFactor)
+			}
+			s.SLA.BoostFactor = *sb.SLA.BoostFactor
+		}
+		if sb.SLA.BoostEpochs != nil {
+			if n := *sb.SLA.BoostEpochs; n < 1 || uint64(n) > bidding.MaxSLABoostEpochs {
+				return s, errf("service %q sla.boost_epochs in %s: %d is outside [1, %d] (leave it out for the default %d)", sb.Name, file, n, bidding.MaxSLABoostEpochs, bidding.DefaultSLABoostEpochs)
+			}
+			s.SLA.BoostEpochs = uint64(*sb.SLA.BoostEpochs)
+		}
+		if err := s.SLA.Validate(); err != nil {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			return s, errf("service %q %s in %s: %s", sb.Name, key, file, msg)
 		}
 	}
 	return s, nil
