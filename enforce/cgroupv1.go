@@ -11,15 +11,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// V1Mounts are the mount points of the v1 hierarchies the driver writes
-// (normally /sys/fs/cgroup/cpu, …/memory, …/blkio). Blkio may be empty:
-// io is then not enforced.
-type V1Mounts struct{ CPU, Memory, Blkio string }
-
 // NewCgroupV1 returns the driver for v1 hierarchies: per service
 // cpu.cfs_period_us and cpu.cfs_quota_us, memory.soft_limit_in_bytes and
 // memory.limit_in_bytes, and blkio.throttle.{read,write}_bps_device for
-// each configured device.
+// each configured device. Blkio may be empty: io is then not enforced.
 func NewCgroupV1(m V1Mounts, cfg CgroupConfig) *Cgroup {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/cgroups"
 )
 
 // burnEnv makes the test binary, run as a child, burn cpu for a bounded
@@ -85,7 +85,7 @@ func TestRealCgroupV1CPU(t *testing.T) {
 	}
 	r := New(cfg)
 	t0 := time.Now()
-	if _, err := r.Read("burn", enforce.Target{}, t0); err != nil {
+	if _, err := r.Read("burn", cgroups.Target{}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := stdin.Write([]byte("go\n")); err != nil {
@@ -94,7 +94,7 @@ func TestRealCgroupV1CPU(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v", err)
 	}
-	u, err := r.Read("burn", enforce.Target{}, time.Now())
+	u, err := r.Read("burn", cgroups.Target{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

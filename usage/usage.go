@@ -1,6 +1,6 @@
 // Package usage measures what each local service actually used over the
 // last interval, from the same cgroup that package enforce limits (the path
-// is resolved by enforce.CgroupRel) and from its interface's byte counter.
+// is resolved by cgroups.CgroupRel) and from its interface's byte counter.
 // Counters become rates here; a counter that goes backwards (a recreated
 // cgroup, a wrapped or reset counter) restarts the interval and never
 // yields a negative rate.
@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/cgroups"
 )
 
-// V1 are the cgroup v1 mounts read: cpuacct (often co-mounted with cpu as
-// "cpu,cpuacct"), memory and blkio. An empty one is not read.
-type V1 struct{ CPUAcct, Memory, Blkio string }
+// V1 are the cgroup v1 mounts read (cgroups.V1Mounts): cpuacct (often
+// co-mounted with cpu as "cpu,cpuacct"), memory and blkio. An empty one is
+// not read.
+type V1 = cgroups.V1Mounts
 
 // Config says where the files are. Every path comes from here, so tests
 // point it at a fake tree.
@@ -35,32 +36,26 @@ type Config struct {
 	ReadFile func(name string) ([]byte, error)
 }
 
-// Detect picks the hierarchy to read from a mountinfo file with the same
-// rule enforce.New uses: cgroup-v1/cgroup-v2 name it; anything else (auto,
-// none) takes a unified hierarchy offering cpu and memory, else v1.
+// Detect picks the hierarchy to read from a mountinfo file (default
+// /proc/self/mountinfo) with the rule enforce.New uses, cgroups.Choose:
+// cgroup-v1/cgroup-v2 name it; auto and none take a unified hierarchy
+// offering cpu and memory, else v1.
 func Detect(mode, mountinfo string) (Config, error) {
 	if mountinfo == "" {
 		mountinfo = "/proc/self/mountinfo"
 	}
-	l, err := enforce.DetectFile(mountinfo)
+	l, err := cgroups.DetectFile(mountinfo)
 	if err != nil {
 		return Config{}, err
 	}
-	v1 := Config{V1: V1{CPUAcct: l.V1CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}}
-	switch {
-	case mode == "cgroup-v1":
-		if !l.V1OK() {
-			return Config{}, fmt.Errorf("cgroup v1 is not usable: %s", l.NoV1())
-		}
-		return v1, nil
-	case l.V2 != "":
-		return Config{V2: l.V2}, nil
-	case mode == "cgroup-v2":
-		return Config{}, fmt.Errorf("cgroup v2 is not usable: %s", l.NoV2)
-	case l.V1OK():
-		return v1, nil
+	h, err := cgroups.Choose(mode, l)
+	if err != nil {
+		return Config{}, fmt.Errorf("nothing to measure: %w", err)
 	}
-	return Config{}, fmt.Errorf("no usable cgroup hierarchy to measure: %s; %s", l.NoV2, l.NoV1())
+	if h.Version == 2 {
+		return Config{V2: h.V2}, nil
+	}
+	return Config{V1: h.V1}, nil
 }
 
 // Usage is one service's usage over the last interval, in base units
@@ -103,9 +98,9 @@ func New(cfg Config) *Reader {
 // memory.max), page cache included, so a forecast of it is a forecast of
 // what the limit must hold. rss+cache from memory.stat would be about the
 // same number and is not what the limit is checked against.
-func (r *Reader) Read(service string, t enforce.Target, now time.Time) (Usage, error) {
+func (r *Reader) Read(service string, t cgroups.Target, now time.Time) (Usage, error) {
 	var u Usage
-	rel, err := enforce.CgroupRel(r.cfg.Parent, service, t.Cgroup)
+	rel, err := cgroups.CgroupRel(r.cfg.Parent, service, t.Cgroup)
 	if err != nil {
 		return u, err
 	}

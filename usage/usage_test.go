@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/cgroups"
 )
 
 func write(t *testing.T, file, content string) {
@@ -134,7 +134,7 @@ func TestReadFakeTrees(t *testing.T) {
 				cfg = Config{Parent: "/allot", NetRoot: filepath.Join(root, "net"), V2: filepath.Join(root, "unified")}
 			}
 			r := New(cfg)
-			target := enforce.Target{Interface: tc.iface}
+			target := cgroups.Target{Interface: tc.iface}
 			for f, c := range tc.before {
 				write(t, filepath.Join(root, f), c)
 			}
@@ -189,7 +189,7 @@ func TestResetRestartsInterval(t *testing.T) {
 		want float64
 	}{{"5000000", false, 0}, {"1000000", false, 0}, {"2000000", true, 100}, {"2000000", true, 0}} {
 		write(t, f, "usage_usec "+step.usec+"\n")
-		u, err := r.Read("svc", enforce.Target{}, t0.Add(time.Duration(i)*10*time.Second))
+		u, err := r.Read("svc", cgroups.Target{}, t0.Add(time.Duration(i)*10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,14 +198,14 @@ func TestResetRestartsInterval(t *testing.T) {
 		}
 	}
 	// The same instant again is no interval at all.
-	if u, _ := r.Read("svc", enforce.Target{}, t0.Add(30*time.Second)); u.Have[bidding.CPU] {
+	if u, _ := r.Read("svc", cgroups.Target{}, t0.Add(30*time.Second)); u.Have[bidding.CPU] {
 		t.Fatal("a zero-length interval gave a rate")
 	}
 }
 
 func TestReadRefusesDotDot(t *testing.T) {
 	r := New(Config{Parent: "/allot", V2: t.TempDir()})
-	if _, err := r.Read("web", enforce.Target{Cgroup: "../etc"}, time.Now()); err == nil || !strings.Contains(err.Error(), "..") {
+	if _, err := r.Read("web", cgroups.Target{Cgroup: "../etc"}, time.Now()); err == nil || !strings.Contains(err.Error(), "..") {
 		t.Fatalf("error %v, want the .. refusal", err)
 	}
 }
@@ -230,7 +230,7 @@ func TestDetect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := V1{CPUAcct: root + "/cpuacct", Memory: root + "/memory", Blkio: root + "/blkio"}
+	want := V1{CPU: root + "/cpu", CPUAcct: root + "/cpuacct", Memory: root + "/memory", Blkio: root + "/blkio"}
 	if cfg.V2 != "" || cfg.V1 != want {
 		t.Fatalf("got %+v, want v1 %+v (the unified mount offers no controllers)", cfg, want)
 	}
