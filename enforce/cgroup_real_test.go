@@ -132,6 +132,11 @@ func TestCgroupV1Real(t *testing.T) {
 			check(filepath.Join(l.V1.Blkio, web, "blkio.throttle.write_bps_device"), devs[0].String()+" 1048576")
 		}
 	}
+	if l.V1.CPUAcctSeparate() { // usage reads cpu time there: the driver made it
+		if _, err := os.Stat(filepath.Join(l.V1.CPUAcct, web, "cpuacct.usage")); err != nil {
+			t.Errorf("cpuacct is a separate hierarchy and the service's cgroup is not in it: %v", err)
+		}
+	}
 	unlimited := readTrim(t, filepath.Join(l.V1.Memory, "memory.limit_in_bytes")) // the root's: no limit
 	check(filepath.Join(l.V1.Memory, parent, "team/db/memory.limit_in_bytes"), unlimited)
 

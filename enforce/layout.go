@@ -9,6 +9,9 @@ import "github.com/allot-dev/allot/cgroups"
 type Layout = cgroups.Layout
 
 // V1Mounts are the v1 mount points the v1 driver writes (cgroups.V1Mounts).
+// The driver writes cpu, memory and blkio; it creates (and keeps) each
+// service's cgroup in cpuacct too when cpuacct is a separate hierarchy, so
+// that the cgroup usage reads exists.
 type V1Mounts = cgroups.V1Mounts
 
 // DetectFile reads a mountinfo file and returns the host's cgroup layout
