@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sync"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cgroups"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -71,10 +71,11 @@ func (c *Cgroup) prepareLocked(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := noDotDot("client.cgroup_parent", c.parent); err != nil {
+	parentRel, err := cgroups.CleanRel("client.cgroup_parent", c.parent)
+	if err != nil {
 		return fmt.Errorf("%s: %w", c.h.name(), err)
 	}
-	if err := c.h.prepare(parentRel(c.parent)); err != nil {
+	if err := c.h.prepare(parentRel); err != nil {
 		return fmt.Errorf("%s: preparing parent cgroup %s: %w", c.h.name(), c.parent, err)
 	}
 	c.prepared = true
@@ -107,7 +108,7 @@ func (c *Cgroup) applyPlaced(ctx context.Context, placed []placed) error {
 				c.ioWarned = true
 			}
 		}
-		rel, err := CgroupRel(c.parent, p.Service, p.target.Cgroup)
+		rel, err := cgroups.CgroupRel(c.parent, p.Service, p.target.Cgroup)
 		if err == nil {
 			err = c.h.apply(rel, p.Allocation)
 		}
@@ -116,11 +117,6 @@ func (c *Cgroup) applyPlaced(ctx context.Context, placed []placed) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func parentRel(parent string) string {
-	p := path.Clean("/" + parent)
-	return p[1:]
 }
 
 // cpuPeriod is the CFS period written with every quota (100 ms, the kernel's default).

@@ -104,7 +104,7 @@ func TestCgroupV1Real(t *testing.T) {
 		t.Skipf("skipped: %s", l.NoV1())
 	}
 	parent := testParent(t)
-	removeCgroups(t, []string{l.V1.CPU, l.V1.Memory, l.V1.Blkio}, parent, "web", "team/db")
+	removeCgroups(t, []string{l.V1.CPU, l.V1.CPUAcct, l.V1.Memory, l.V1.Blkio}, parent, "web", "team/db")
 	devs := wholeDisk()
 	if l.V1.Blkio == "" {
 		devs = nil
@@ -130,6 +130,11 @@ func TestCgroupV1Real(t *testing.T) {
 		if len(devs) > 0 {
 			check(filepath.Join(l.V1.Blkio, web, "blkio.throttle.read_bps_device"), devs[0].String()+" 1048576")
 			check(filepath.Join(l.V1.Blkio, web, "blkio.throttle.write_bps_device"), devs[0].String()+" 1048576")
+		}
+	}
+	if l.V1.CPUAcctSeparate() { // usage reads cpu time there: the driver made it
+		if _, err := os.Stat(filepath.Join(l.V1.CPUAcct, web, "cpuacct.usage")); err != nil {
+			t.Errorf("cpuacct is a separate hierarchy and the service's cgroup is not in it: %v", err)
 		}
 	}
 	unlimited := readTrim(t, filepath.Join(l.V1.Memory, "memory.limit_in_bytes")) // the root's: no limit
@@ -160,7 +165,7 @@ func TestCgroupV1RealLoweringMemoryDoesNotKill(t *testing.T) {
 		t.Skip("skipped: swap is on, so the kernel could page the memory out instead of refusing")
 	}
 	parent := testParent(t)
-	removeCgroups(t, []string{l.V1.CPU, l.V1.Memory}, parent, "hog")
+	removeCgroups(t, []string{l.V1.CPU, l.V1.CPUAcct, l.V1.Memory}, parent, "hog")
 	log, buf := logBuf()
 	d := NewCgroupV1(l.V1, CgroupConfig{Parent: parent, Log: log})
 	ctx := context.Background()
@@ -264,7 +269,7 @@ func TestNewRealHost(t *testing.T) {
 		t.Skip("skipped: no usable cgroup hierarchy here")
 	}
 	parent := testParent(t)
-	removeCgroups(t, []string{l.V2, l.V1.CPU, l.V1.Memory, l.V1.Blkio}, parent)
+	removeCgroups(t, []string{l.V2, l.V1.CPU, l.V1.CPUAcct, l.V1.Memory, l.V1.Blkio}, parent)
 	d, err := New(ctx, Options{Mode: "auto", Parent: parent})
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,17 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// V1Mounts are the mount points of the v1 hierarchies the driver writes
-// (normally /sys/fs/cgroup/cpu, …/memory, …/blkio). Blkio may be empty:
-// io is then not enforced.
-type V1Mounts struct{ CPU, Memory, Blkio string }
-
 // NewCgroupV1 returns the driver for v1 hierarchies: per service
 // cpu.cfs_period_us and cpu.cfs_quota_us, memory.soft_limit_in_bytes and
 // memory.limit_in_bytes, and blkio.throttle.{read,write}_bps_device for
-// each configured device.
+// each configured device. Blkio may be empty: io is then not enforced.
+//
+// When cpuacct is a hierarchy of its own (m.CPUAcct set and not m.CPU), the
+// driver also creates, and keeps, the parent and each service's cgroup
+// there: nothing is limited in cpuacct, but that is where package usage
+// reads cpu time, and a cgroup nobody created measures nothing. Whoever
+// starts a service puts its PIDs into its cgroup in every hierarchy (cpu,
+// cpuacct, memory, blkio); the driver never moves processes.
 func NewCgroupV1(m V1Mounts, cfg CgroupConfig) *Cgroup {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
@@ -50,6 +52,9 @@ func (h *v1) prepare(parentRel string) error {
 		return fmt.Errorf("the cpu and memory hierarchies must both be mounted (cpu at %q, memory at %q)", h.m.CPU, h.m.Memory)
 	}
 	dirs := []string{h.m.CPU, h.m.Memory}
+	if h.m.CPUAcctSeparate() {
+		dirs = append(dirs, h.m.CPUAcct)
+	}
 	if h.ioOff() == "" {
 		dirs = append(dirs, h.m.Blkio)
 	}
@@ -62,7 +67,11 @@ func (h *v1) prepare(parentRel string) error {
 }
 
 func (h *v1) apply(rel string, a bidding.Allocation) error {
-	return errors.Join(h.cpu(filepath.Join(h.m.CPU, rel), a.CPU), h.memory(filepath.Join(h.m.Memory, rel), a.Service, a.Memory), h.io(rel, a.IO))
+	var acct error
+	if h.m.CPUAcctSeparate() {
+		acct = mkdir(filepath.Join(h.m.CPUAcct, rel)) // measured there, limited nowhere
+	}
+	return errors.Join(h.cpu(filepath.Join(h.m.CPU, rel), a.CPU), acct, h.memory(filepath.Join(h.m.Memory, rel), a.Service, a.Memory), h.io(rel, a.IO))
 }
 
 func (h *v1) cpu(dir string, millicores int64) error {

@@ -106,3 +106,71 @@ func TestCgroupV1NeedsCPUAndMemory(t *testing.T) {
 	m.Memory = ""
 	errHas(t, NewCgroupV1(m, CgroupConfig{Parent: "/allot"}).Prepare(context.Background()), "cpu and memory hierarchies")
 }
+
+// TestCgroupsExistWhereUsageReads: whatever the mount layout, after Prepare
+// the parent and after Apply each service's cgroup exist in every hierarchy
+// package usage reads (cpuacct for cpu time, memory, and the unified root),
+// so a service put into them is measured without anyone creating them by
+// hand. Co-mounted cpu,cpuacct gets no second directory.
+func TestCgroupsExistWhereUsageReads(t *testing.T) {
+	cases := []struct {
+		name  string
+		mk    func(root string) *Cgroup
+		dirs  []string // must exist after Apply (parent ones after Prepare)
+		files map[string]string
+	}{{
+		name: "v1 cpu,cpuacct co-mounted",
+		mk: func(root string) *Cgroup {
+			m := fakeV1(root, false)
+			m.CPUAcct = m.CPU
+			return NewCgroupV1(m, CgroupConfig{Parent: "/allot"})
+		},
+		dirs:  []string{"cpu,cpuacct/allot/", "cpu,cpuacct/allot/web/", "memory/allot/web/"},
+		files: map[string]string{"cpu,cpuacct/allot/web/cpu.cfs_quota_us": "25000"},
+	}, {
+		name: "v1 cpu and cpuacct separate",
+		mk: func(root string) *Cgroup {
+			m := V1Mounts{CPU: filepath.Join(root, "cpu"), CPUAcct: filepath.Join(root, "cpuacct"), Memory: filepath.Join(root, "memory")}
+			return NewCgroupV1(m, CgroupConfig{Parent: "/allot"})
+		},
+		dirs:  []string{"cpuacct/allot/", "cpuacct/allot/web/", "cpu/allot/web/", "memory/allot/web/"},
+		files: map[string]string{"cpu/allot/web/cpu.cfs_quota_us": "25000"},
+	}, {
+		name: "v2",
+		mk: func(root string) *Cgroup {
+			files(t, root, map[string]string{"v2/cgroup.controllers": "cpu memory"})
+			return NewCgroupV2(filepath.Join(root, "v2"), CgroupConfig{Parent: "/allot"})
+		},
+		dirs:  []string{"v2/allot/", "v2/allot/web/"},
+		files: map[string]string{"v2/allot/web/cpu.max": "25000 100000"},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			d := tc.mk(root)
+			if err := d.Prepare(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var parents []string
+			for _, dir := range tc.dirs {
+				if filepath.Base(dir) == "allot" {
+					parents = append(parents, dir)
+				}
+			}
+			got := tree(t, root)
+			for _, p := range parents {
+				if _, ok := got[p]; !ok {
+					t.Errorf("Prepare did not create %s", p)
+				}
+			}
+			if err := d.Apply(context.Background(), []bidding.Allocation{alloc("web", 250, 0, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			want := maps.Clone(tc.files)
+			for _, dir := range tc.dirs {
+				want[dir] = ""
+			}
+			checkTree(t, root, want, []string{"cpu,cpuacct/cpuacct/", "cpuacct/allot/web/cpu.cfs_quota_us"})
+		})
+	}
+}

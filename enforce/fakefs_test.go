@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,6 +26,20 @@ func files(t *testing.T, root string, m map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// mountinfoFile writes a fake mountinfo naming dirs under root.
+func mountinfoFile(t *testing.T, root string, lines ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for i, l := range lines {
+		fmt.Fprintf(&b, "%d 1 0:%d / %s\n", 100+i, 50+i, strings.ReplaceAll(l, "ROOT", root))
+	}
+	p := filepath.Join(root, "mountinfo")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // tree is every file (rel path -> content) and directory (rel path + "/"

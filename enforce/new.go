@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/allot-dev/allot/cgroups"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -59,23 +60,18 @@ func New(ctx context.Context, o Options) (Driver, error) {
 	default:
 		return nil, fmt.Errorf("enforce mode %q: want auto, cgroup-v1, cgroup-v2 or none", o.Mode)
 	}
-	l, err := DetectFile(o.Mountinfo)
+	l, err := cgroups.DetectFile(o.Mountinfo)
+	if err != nil {
+		return fallback(err)
+	}
+	h, err := cgroups.Choose(o.Mode, l)
 	if err != nil {
 		return fallback(err)
 	}
 	cfg := CgroupConfig{Parent: o.Parent, Devices: o.Devices, Resolver: o.Resolver, Log: log}
-	var cg *Cgroup
-	switch {
-	case o.Mode == "cgroup-v2" && l.V2 == "":
-		return fallback(fmt.Errorf("cgroup v2 is not usable: %s", l.NoV2))
-	case o.Mode == "cgroup-v1" && !l.V1OK():
-		return fallback(fmt.Errorf("cgroup v1 is not usable: %s", l.NoV1()))
-	case o.Mode == "cgroup-v2", auto && l.V2 != "":
-		cg = NewCgroupV2(l.V2, cfg)
-	case l.V1OK():
-		cg = NewCgroupV1(l.V1, cfg)
-	default:
-		return fallback(fmt.Errorf("no usable cgroup hierarchy: %s; %s", l.NoV2, l.NoV1()))
+	cg := NewCgroupV1(h.V1, cfg)
+	if h.Version == 2 {
+		cg = NewCgroupV2(h.V2, cfg)
 	}
 	if err := cg.Prepare(ctx); err != nil {
 		return fallback(err)
@@ -94,6 +90,6 @@ func New(ctx context.Context, o Options) (Driver, error) {
 		nl, m.close = h, closeNL
 	}
 	m.Drivers = append(m.Drivers, NewTC(nl, o.Resolver, log))
-	log.Info("kernel enforcement", "driver", m.Name(), "parent", o.Parent, "v2", l.V2, "v1_cpu", l.V1.CPU, "v1_memory", l.V1.Memory, "io_devices", len(o.Devices))
+	log.Info("kernel enforcement", "driver", m.Name(), "parent", o.Parent, "v2", h.V2, "v1_cpu", h.V1.CPU, "v1_cpuacct", h.V1.CPUAcct, "v1_memory", h.V1.Memory, "io_devices", len(o.Devices))
 	return m, nil
 }

@@ -3,19 +3,15 @@ package enforce
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cgroups"
 )
 
-// Target is where a service lives on this node: its cgroup (a path under
-// client.cgroup_parent; empty means the service's name) and the interface
-// whose egress carries its traffic (empty: not shaped).
-type Target struct {
-	Cgroup    string `json:"cgroup,omitempty"`
-	Interface string `json:"interface,omitempty"`
-}
+// Target is where a service lives on this node (cgroups.Target: its cgroup
+// under client.cgroup_parent, and the interface tc shapes).
+type Target = cgroups.Target
 
 // Resolver tells the kernel drivers where each allocated service lives. It
 // returns a target for every name it knows; a name it does not return is
@@ -66,37 +62,11 @@ func place(ctx context.Context, r Resolver, allocs []bidding.Allocation) ([]plac
 	return out, errs
 }
 
-func CgroupRel(parent, service, cgroup string) (string, error) {
-	if cgroup == "" {
-		cgroup = service
-	}
-	if err := noDotDot("client.cgroup_parent", parent); err != nil {
-		return "", err
-	}
-	if err := noDotDot("cgroup of service "+service, cgroup); err != nil {
-		return "", err
-	}
-	rel := strings.TrimPrefix(path.Clean("/"+parent+"/"+cgroup), "/")
-	if rel == strings.TrimPrefix(path.Clean("/"+parent), "/") {
-		return "", fmt.Errorf("cgroup of service %s %q: names no directory under the parent", service, cgroup)
-	}
-	return rel, nil
-}
-
 // checkInterface rejects names the kernel would never accept (IFNAMSIZ is
 // 16 with the NUL), so a typo is reported as such and not as "not found".
 func checkInterface(name string) error {
 	if len(name) == 0 || len(name) > 15 || name == "." || name == ".." || strings.ContainsAny(name, "/: \t\n") {
 		return fmt.Errorf("interface %q is not a valid network interface name (1-15 characters, no '/', ':' or spaces)", name)
-	}
-	return nil
-}
-
-func noDotDot(what, p string) error {
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." {
-			return fmt.Errorf("%s %q: \"..\" is not allowed", what, p)
-		}
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 // Package usage measures what each local service actually used over the
 // last interval, from the same cgroup that package enforce limits (the path
-// is resolved by enforce.CgroupRel) and from its interface's byte counter.
+// is resolved by cgroups.CgroupRel) and from its interface's byte counter.
 // Counters become rates here; a counter that goes backwards (a recreated
 // cgroup, a wrapped or reset counter) restarts the interval and never
 // yields a negative rate.
@@ -9,25 +9,25 @@ package usage
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/cgroups"
 )
 
-// V1 are the cgroup v1 mounts read: cpuacct (often co-mounted with cpu as
-// "cpu,cpuacct"), memory and blkio. An empty one is not read.
-type V1 struct{ CPUAcct, Memory, Blkio string }
+// V1 are the cgroup v1 mounts read (cgroups.V1Mounts): cpuacct (often
+// co-mounted with cpu as "cpu,cpuacct"), memory and blkio. An empty one is
+// not read.
+type V1 = cgroups.V1Mounts
 
 // Config says where the files are. Every path comes from here, so tests
 // point it at a fake tree.
 type Config struct {
 	V2      string // unified hierarchy root; when set, V1 is not used
-	V1      V1
+	V1      V1     // cpuacct for cpu time, cpu for throttling and the quota, memory, blkio
 	Parent  string // client.cgroup_parent, as enforce uses it
 	NetRoot string // default /sys/class/net
 	// ReadFile reads a kernel file (nil: os.ReadFile). Tests stand in for
@@ -35,44 +35,149 @@ type Config struct {
 	ReadFile func(name string) ([]byte, error)
 }
 
-// Detect picks the hierarchy to read from a mountinfo file with the same
-// rule enforce.New uses: cgroup-v1/cgroup-v2 name it; anything else (auto,
-// none) takes a unified hierarchy offering cpu and memory, else v1.
+// Detect picks the hierarchy to read from a mountinfo file (default
+// /proc/self/mountinfo) with the rule enforce.New uses, cgroups.Choose:
+// cgroup-v1/cgroup-v2 name it; auto and none take a unified hierarchy
+// offering cpu and memory, else v1.
 func Detect(mode, mountinfo string) (Config, error) {
 	if mountinfo == "" {
 		mountinfo = "/proc/self/mountinfo"
 	}
-	l, err := enforce.DetectFile(mountinfo)
+	l, err := cgroups.DetectFile(mountinfo)
 	if err != nil {
 		return Config{}, err
 	}
-	v1 := Config{V1: V1{CPUAcct: l.V1CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}}
-	switch {
-	case mode == "cgroup-v1":
-		if !l.V1OK() {
-			return Config{}, fmt.Errorf("cgroup v1 is not usable: %s", l.NoV1())
-		}
-		return v1, nil
-	case l.V2 != "":
-		return Config{V2: l.V2}, nil
-	case mode == "cgroup-v2":
-		return Config{}, fmt.Errorf("cgroup v2 is not usable: %s", l.NoV2)
-	case l.V1OK():
-		return v1, nil
+	h, err := cgroups.Choose(mode, l)
+	if err != nil {
+		return Config{}, fmt.Errorf("nothing to measure: %w", err)
 	}
-	return Config{}, fmt.Errorf("no usable cgroup hierarchy to measure: %s; %s", l.NoV2, l.NoV1())
+	if h.Version == 2 {
+		return Config{V2: h.V2}, nil
+	}
+	return Config{V1: h.V1}, nil
 }
 
-// Usage is one service's usage over the last interval, in base units
-// (millicores, bytes, bytes/s, bits/s). Have says which were measured: a
-// rate needs two readings, and io and net need their counters.
+// Usage is one cgroup's usage over the last interval. Value holds base
+// units (cpu millicores, memory bytes, io bytes/s, net bits/s); Have says
+// which were measured: a rate needs two readings, and io and net need their
+// counters.
+//
+// The other fields are the kernel's signals, over the same interval as the
+// rates (counters need two readings; a counter that went backwards restarts
+// its interval). Each is zero (its flag false) when not measurable: the
+// file is absent (old kernel, controller off, PSI disabled) or it is the
+// first reading.
 type Usage struct {
 	Value [bidding.NumResources]float64
 	Have  [bidding.NumResources]bool
+
+	// Throttled is CFS throttled time per second of wall time, in
+	// millicores (ms throttled per s): v1 cpu.stat throttled_time (ns, in
+	// the cpu hierarchy), v2 cpu.stat throttled_usec. The kernel sums it
+	// over the per-CPU runqueues the cgroup ran on, so it can exceed 1000
+	// on a multi-CPU host; see CPUDemand.
+	Throttled float64
+	// ThrottledPeriods is Δnr_throttled/Δnr_periods: the fraction (0…1) of
+	// CFS periods in which the cgroup was throttled; 0 when no period with
+	// a quota elapsed.
+	ThrottledPeriods float64
+	HaveThrottled    bool // Throttled and ThrottledPeriods were measured
+
+	// CPULimit is the CPU limit in force at the reading, in millicores
+	// (v1 cpu.cfs_quota_us×1000/cpu.cfs_period_us, v2 cpu.max); 0 is none
+	// (quota -1, "max") or unknown.
+	CPULimit int64
+	// MemoryLimit is the hard memory limit at the reading, in bytes (v1
+	// memory.limit_in_bytes, v2 memory.max); 0 is none (v1's huge value,
+	// "max") or unknown.
+	MemoryLimit int64
+
+	// MemFailcnt (v1: Δmemory.failcnt, times usage hit the limit) and
+	// MemHighEvents (v2: Δ of memory.events high + max, times the cgroup
+	// went over memory.high or hit memory.max) count limit hits in the
+	// interval; HaveMemEvents says the one of this version was measured.
+	MemFailcnt    uint64
+	MemHighEvents uint64
+	HaveMemEvents bool
+	// OOMKills is the number of processes the OOM killer killed in the
+	// cgroup during the interval (v1 memory.oom_control oom_kill, kernels
+	// ≥ 4.13; v2 memory.events oom_kill).
+	OOMKills     uint64
+	HaveOOMKills bool
+
+	// CPUPressure and MemoryPressure (v2 only, when PSI is on) are the
+	// Δ"some total" of cpu.pressure and memory.pressure per second of wall
+	// time, in µs/s: how long at least one task of the cgroup was stalled
+	// waiting for cpu or memory (1e6 = stalled the whole time).
+	CPUPressure    float64
+	MemoryPressure float64
+	HavePressure   bool // either was measured
+}
+
+// CPUDemand estimates the CPU the cgroup would have used unthrottled, in
+// millicores: cpu usage + Throttled. It is an approximation, and only
+// meaningful when Have[CPU]: throttled time is summed over the per-CPU
+// runqueues, so a cgroup throttled on n CPUs counts up to n×1000
+// millicores however many threads really wanted to run, and what it would
+// have used is in any case bounded by the CPUs it can run on (cpuset).
+// Without throttling it is the usage.
+func (u Usage) CPUDemand() float64 { return u.Value[bidding.CPU] + u.Throttled }
+
+// Sum adds the usages of a service's replicas (its instances' cgroups):
+//
+//   - Value: the sum over the replicas where measured; Have is their OR.
+//   - Throttled, pressures, event counts: sums; their Have flags are ORs.
+//   - ThrottledPeriods: the mean over the replicas that measured it (a
+//     fraction does not add; the mean weights replicas equally).
+//   - CPULimit, MemoryLimit: the sum when every replica has a limit; 0 (no
+//     limit) as soon as one has none or it is unknown, since the replicas
+//     together are then unbounded.
+//
+// Sum of nothing is the zero Usage.
+func Sum(us ...Usage) Usage {
+	var s Usage
+	var nThr int
+	cpuNone, memNone := false, false
+	for _, u := range us {
+		for res := range s.Value {
+			if u.Have[res] {
+				s.Value[res] += u.Value[res]
+				s.Have[res] = true
+			}
+		}
+		s.Throttled += u.Throttled
+		if u.HaveThrottled {
+			s.ThrottledPeriods += u.ThrottledPeriods
+			s.HaveThrottled = true
+			nThr++
+		}
+		cpuNone = cpuNone || u.CPULimit <= 0
+		memNone = memNone || u.MemoryLimit <= 0
+		s.CPULimit += u.CPULimit
+		s.MemoryLimit += u.MemoryLimit
+		s.MemFailcnt += u.MemFailcnt
+		s.MemHighEvents += u.MemHighEvents
+		s.HaveMemEvents = s.HaveMemEvents || u.HaveMemEvents
+		s.OOMKills += u.OOMKills
+		s.HaveOOMKills = s.HaveOOMKills || u.HaveOOMKills
+		s.CPUPressure += u.CPUPressure
+		s.MemoryPressure += u.MemoryPressure
+		s.HavePressure = s.HavePressure || u.HavePressure
+	}
+	if nThr > 0 {
+		s.ThrottledPeriods /= float64(nThr)
+	}
+	if cpuNone {
+		s.CPULimit = 0
+	}
+	if memNone {
+		s.MemoryLimit = 0
+	}
+	return s
 }
 
 // Reader turns counters into rates. It keeps the last reading of every
-// (service, counter); it is safe for concurrent use.
+// (key, counter); it is safe for concurrent use.
 type Reader struct {
 	cfg Config
 
@@ -93,108 +198,76 @@ func New(cfg Config) *Reader {
 	return &Reader{cfg: cfg, last: map[string]reading{}}
 }
 
-// Read measures one service at now. Memory is the current value; cpu, io
-// and net are rates since the previous Read of the same service (none on
-// the first). Files that cannot be read or parsed are reported in the
-// error, each naming its file; what could be read is still returned.
+// Read measures one service at now, in its cgroup under Config.Parent
+// (cgroups.CgroupRel: t.Cgroup, else the service's name) and on
+// t.Interface; it is ReadCgroup keyed by the service's name.
+func (r *Reader) Read(service string, t cgroups.Target, now time.Time) (Usage, error) {
+	rel, err := cgroups.CgroupRel(r.cfg.Parent, service, t.Cgroup)
+	if err != nil {
+		return Usage{}, err
+	}
+	return r.ReadCgroup(service, rel, t.Interface, now)
+}
+
+// ReadCgroup measures the cgroup at rel, a path relative to every
+// hierarchy root ("allot/web", a Docker container's "docker/<id>"; ".."
+// refused), and the egress of iface ("" for none), at now. Counters are
+// kept under key (one per instance: two cgroups read under one key would
+// mix their counters): the rates are since the previous ReadCgroup with the
+// same key (none on the first).
+//
+// Memory is the current value; cpu, io and net are rates. Files that cannot
+// be read or parsed are reported in the error, each naming its file (and
+// the line); what could be read is still returned. Files of the kernel
+// signals (cpu.stat's throttling, limits, memory events, pressure) may be
+// absent: that is not an error, the signal is then not measured.
 //
 // Memory is memory.usage_in_bytes (v1) or memory.current (v2): the counter
 // the kernel compares with the limit enforce writes (limit_in_bytes,
 // memory.max), page cache included, so a forecast of it is a forecast of
 // what the limit must hold. rss+cache from memory.stat would be about the
 // same number and is not what the limit is checked against.
-func (r *Reader) Read(service string, t enforce.Target, now time.Time) (Usage, error) {
-	var u Usage
-	rel, err := enforce.CgroupRel(r.cfg.Parent, service, t.Cgroup)
+func (r *Reader) ReadCgroup(key, rel, iface string, now time.Time) (Usage, error) {
+	rel, err := cgroups.CleanRel("cgroup", rel)
 	if err != nil {
-		return u, err
+		return Usage{}, err
 	}
-	var errs []error
-	counter := func(res bidding.Resource, file string, parse func([]byte) (uint64, error), perSecond float64) {
-		v, err := r.readWith(file, parse)
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		if rate, ok := r.rate(service+"\x00"+res.String(), v, now); ok {
-			u.Value[res], u.Have[res] = rate*perSecond, true
-		}
-	}
-	gauge := func(res bidding.Resource, file string) {
-		v, err := r.readWith(file, parseSingle)
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		u.Value[res], u.Have[res] = float64(v), true
-	}
+	m := &meter{r: r, key: key, now: now}
 	if r.cfg.V2 != "" {
-		dir := filepath.Join(r.cfg.V2, rel)
-		// usage_usec: µs of cpu per second ×1e-3 = millicores.
-		counter(bidding.CPU, filepath.Join(dir, "cpu.stat"), func(b []byte) (uint64, error) { return parseKeyed(b, "usage_usec") }, 1e-3)
-		gauge(bidding.Memory, filepath.Join(dir, "memory.current"))
-		if f := filepath.Join(dir, "io.stat"); exists(f) { // absent when the io controller is not enabled here
-			counter(bidding.IO, f, parseIOStat, 1)
-		}
+		m.v2(filepath.Join(r.cfg.V2, rel))
 	} else {
-		if d := r.cfg.V1.CPUAcct; d != "" {
-			// cpuacct.usage: ns of cpu per second ×1e-6 = millicores.
-			counter(bidding.CPU, filepath.Join(d, rel, "cpuacct.usage"), parseSingle, 1e-6)
-		}
-		if d := r.cfg.V1.Memory; d != "" {
-			gauge(bidding.Memory, filepath.Join(d, rel, "memory.usage_in_bytes"))
-		}
-		if d := r.cfg.V1.Blkio; d != "" {
-			counter(bidding.IO, filepath.Join(d, rel, "blkio.throttle.io_service_bytes"), parseBlkio, 1)
-		}
+		m.v1(r.cfg.V1, rel)
 	}
-	if t.Interface != "" {
+	if iface != "" {
 		// tx_bytes: egress, which is what tc shapes; ×8 = bits/s.
-		counter(bidding.Net, filepath.Join(r.cfg.NetRoot, t.Interface, "statistics", "tx_bytes"), parseSingle, 8)
+		m.counter(bidding.Net, filepath.Join(r.cfg.NetRoot, iface, "statistics", "tx_bytes"), parseSingle, 8)
 	}
-	return u, errors.Join(errs...)
+	return m.u, errors.Join(m.errs...)
 }
 
-// rate is the counter's change per second since its last reading. The
-// first reading, a counter that went backwards (reset, wrapped, cgroup
-// recreated) and a clock that did not advance start a new interval instead.
-func (r *Reader) rate(key string, v uint64, now time.Time) (float64, bool) {
+// delta is the counter's change since its last reading under the same key,
+// and the seconds between them. The first reading, a counter that went
+// backwards (reset, wrapped, cgroup recreated) and a clock that did not
+// advance start a new interval instead (ok false).
+func (r *Reader) delta(key string, v uint64, now time.Time) (d uint64, secs float64, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	prev, ok := r.last[key]
+	prev, seen := r.last[key]
 	r.last[key] = reading{v: v, t: now}
-	if !ok || v < prev.v || !now.After(prev.t) {
-		return 0, false
+	if !seen || v < prev.v || !now.After(prev.t) {
+		return 0, 0, false
 	}
-	return float64(v-prev.v) / now.Sub(prev.t).Seconds(), true
+	return v - prev.v, now.Sub(prev.t).Seconds(), true
 }
 
-// Forget drops a service's readings (its next Read starts afresh).
-func (r *Reader) Forget(service string) {
+// Forget drops the readings kept under key (a service's name for Read):
+// its next reading starts afresh.
+func (r *Reader) Forget(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, res := range bidding.Resources() {
-		delete(r.last, service+"\x00"+res.String())
+	for k := range r.last {
+		if strings.HasPrefix(k, key+"\x00") {
+			delete(r.last, k)
+		}
 	}
-}
-
-func (r *Reader) readWith(file string, parse func([]byte) (uint64, error)) (uint64, error) {
-	read := r.cfg.ReadFile
-	if read == nil {
-		read = os.ReadFile
-	}
-	b, err := read(file)
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", file, err)
-	}
-	v, err := parse(b)
-	if err != nil {
-		return 0, fmt.Errorf("parsing %s: %w", file, err)
-	}
-	return v, nil
-}
-
-func exists(file string) bool {
-	_, err := os.Stat(file)
-	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/enforce"
+	"github.com/allot-dev/allot/cgroups"
 )
 
 func write(t *testing.T, file, content string) {
@@ -134,7 +134,7 @@ func TestReadFakeTrees(t *testing.T) {
 				cfg = Config{Parent: "/allot", NetRoot: filepath.Join(root, "net"), V2: filepath.Join(root, "unified")}
 			}
 			r := New(cfg)
-			target := enforce.Target{Interface: tc.iface}
+			target := cgroups.Target{Interface: tc.iface}
 			for f, c := range tc.before {
 				write(t, filepath.Join(root, f), c)
 			}
@@ -189,7 +189,7 @@ func TestResetRestartsInterval(t *testing.T) {
 		want float64
 	}{{"5000000", false, 0}, {"1000000", false, 0}, {"2000000", true, 100}, {"2000000", true, 0}} {
 		write(t, f, "usage_usec "+step.usec+"\n")
-		u, err := r.Read("svc", enforce.Target{}, t0.Add(time.Duration(i)*10*time.Second))
+		u, err := r.Read("svc", cgroups.Target{}, t0.Add(time.Duration(i)*10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,14 +198,14 @@ func TestResetRestartsInterval(t *testing.T) {
 		}
 	}
 	// The same instant again is no interval at all.
-	if u, _ := r.Read("svc", enforce.Target{}, t0.Add(30*time.Second)); u.Have[bidding.CPU] {
+	if u, _ := r.Read("svc", cgroups.Target{}, t0.Add(30*time.Second)); u.Have[bidding.CPU] {
 		t.Fatal("a zero-length interval gave a rate")
 	}
 }
 
 func TestReadRefusesDotDot(t *testing.T) {
 	r := New(Config{Parent: "/allot", V2: t.TempDir()})
-	if _, err := r.Read("web", enforce.Target{Cgroup: "../etc"}, time.Now()); err == nil || !strings.Contains(err.Error(), "..") {
+	if _, err := r.Read("web", cgroups.Target{Cgroup: "../etc"}, time.Now()); err == nil || !strings.Contains(err.Error(), "..") {
 		t.Fatalf("error %v, want the .. refusal", err)
 	}
 }
@@ -230,7 +230,7 @@ func TestDetect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := V1{CPUAcct: root + "/cpuacct", Memory: root + "/memory", Blkio: root + "/blkio"}
+	want := V1{CPU: root + "/cpu", CPUAcct: root + "/cpuacct", Memory: root + "/memory", Blkio: root + "/blkio"}
 	if cfg.V2 != "" || cfg.V1 != want {
 		t.Fatalf("got %+v, want v1 %+v (the unified mount offers no controllers)", cfg, want)
 	}
@@ -245,6 +245,12 @@ func FuzzParsers(f *testing.F) {
 		"8:0 Read 4096\n8:0 Write 8192\n8:0 Total 12288\nTotal 12288\n",
 		"usage_usec 2500000\nuser_usec 2000000\n",
 		"", "\n\n", "8:0", "Total x", "usage_usec 18446744073709551616",
+		"nr_periods 100\nnr_throttled 60\nthrottled_time 5000000000\n",
+		"usage_usec 1\nnr_periods 7\nnr_throttled 3\nthrottled_usec 2500\n",
+		"oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+		"low 0\nhigh 12\nmax 3\noom 1\noom_kill 1\n",
+		"some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+		"20000 100000\n", "max 100000", "max", "-1", "9223372036854771712",
 	} {
 		f.Add([]byte(s))
 	}
@@ -269,5 +275,40 @@ func FuzzParsers(f *testing.F) {
 		}
 		_, _ = parseKeyed(b, "usage_usec")
 		_, _ = parseSingle(b)
+		// Flat keyed files: a file that parses has every line parse alone,
+		// and what the extractors return is the value of their line.
+		if m, err := parseFlat(b); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if _, err := parseFlat([]byte(line)); err != nil {
+					t.Fatalf("whole file parsed but line %q fails: %v", line, err)
+				}
+			}
+			if s, err := parseCPUStat(b); err == nil && s.ok && s.periods != m["nr_periods"] {
+				t.Fatalf("cpu.stat periods %d, line says %d", s.periods, m["nr_periods"])
+			}
+			if k, ok, err := parseOOMControl(b); err != nil || ok != hasKey(m, "oom_kill") || k != m["oom_kill"] {
+				t.Fatalf("oom_control %d %v %v from %v", k, ok, err, m)
+			}
+			if e, err := parseMemoryEvents(b); err == nil && (e.high != m["high"] || e.max != m["max"]) {
+				t.Fatalf("memory.events %+v from %v", e, m)
+			}
+		} else if _, err := parseCPUStat(b); err == nil {
+			t.Fatal("cpu.stat parsed a file that is not flat keyed")
+		}
+		if _, err := parsePSI(b); err == nil && !strings.Contains(string(b), "some") {
+			t.Fatalf("psi parsed without a some line: %q", b)
+		}
+		if v, err := parseCPUMax(b); err == nil && v < 0 {
+			t.Fatalf("cpu.max %d < 0", v)
+		}
+		if v, err := parseMemoryMax(b); err == nil && (v < 0 || v >= v1Unlimited) {
+			t.Fatalf("memory limit %d out of range", v)
+		}
+		_, _ = parseSigned(b)
 	})
+}
+
+func hasKey(m map[string]uint64, k string) bool {
+	_, ok := m[k]
+	return ok
 }

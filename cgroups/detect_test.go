@@ -1,4 +1,4 @@
-package enforce
+package cgroups
 
 import (
 	"fmt"
@@ -60,6 +60,20 @@ func FuzzParseMountinfo(f *testing.F) {
 	})
 }
 
+// files writes rel path -> content under root, creating directories.
+func files(t *testing.T, root string, m map[string]string) {
+	t.Helper()
+	for rel, v := range m {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // mountinfoFile writes a fake mountinfo naming dirs under root.
 func mountinfoFile(t *testing.T, root string, lines ...string) string {
 	t.Helper()
@@ -85,18 +99,27 @@ func TestDetect(t *testing.T) {
 		"ROOT/cg/systemd rw - cgroup cgroup rw,xattr,name=systemd",
 		"ROOT/unified rw - cgroup2 cgroup2 rw",
 	}
+	separate := []string{
+		"ROOT/cg/cpu rw - cgroup cgroup rw,cpu",
+		"ROOT/cg/cpuacct rw - cgroup cgroup rw,cpuacct",
+		"ROOT/cg/memory rw - cgroup cgroup rw,memory",
+		"ROOT/unified rw - cgroup2 cgroup2 rw",
+	}
 	cases := []struct {
 		name       string
 		lines      []string
 		v2         string
 		v1         V1Mounts
+		separate   bool
 		noV2, noV1 string
 	}{
 		{name: "unified", lines: []string{"ROOT/v2 rw - cgroup2 cgroup2 rw,nsdelegate"}, v2: root + "/v2", noV1: "cpu and memory"},
-		{name: "hybrid: cpu and memory on v1", lines: hybrid, noV2: `offers ["hugetlb"]`,
-			v1: V1Mounts{CPU: root + "/cg/cpu,cpuacct", Memory: root + "/cg/memory", Blkio: root + "/cg/blkio"}},
+		{name: "hybrid: cpu,cpuacct co-mounted on v1", lines: hybrid, noV2: `offers ["hugetlb"]`,
+			v1: V1Mounts{CPU: root + "/cg/cpu,cpuacct", CPUAcct: root + "/cg/cpu,cpuacct", Memory: root + "/cg/memory", Blkio: root + "/cg/blkio"}},
+		{name: "cpu and cpuacct separate", lines: separate, noV2: `offers ["hugetlb"]`, separate: true,
+			v1: V1Mounts{CPU: root + "/cg/cpu", CPUAcct: root + "/cg/cpuacct", Memory: root + "/cg/memory"}},
 		{name: "nothing", lines: []string{"ROOT/proc rw - proc proc rw"}, noV2: "no cgroup2 filesystem", noV1: "cpu and memory"},
-		{name: "v1 without memory", lines: hybrid[1:2], v1: V1Mounts{CPU: root + "/cg/cpu,cpuacct"}, noV1: "for memory"},
+		{name: "v1 without memory", lines: hybrid[1:2], v1: V1Mounts{CPU: root + "/cg/cpu,cpuacct", CPUAcct: root + "/cg/cpu,cpuacct"}, noV1: "for memory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +130,9 @@ func TestDetect(t *testing.T) {
 			if l.V2 != tc.v2 || l.V1 != tc.v1 {
 				t.Fatalf("got v2 %q v1 %+v, want %q %+v", l.V2, l.V1, tc.v2, tc.v1)
 			}
+			if l.V1.CPUAcctSeparate() != tc.separate {
+				t.Fatalf("CPUAcctSeparate %v, want %v", l.V1.CPUAcctSeparate(), tc.separate)
+			}
 			if !strings.Contains(l.NoV2, tc.noV2) || (tc.v2 != "") != (l.NoV2 == "") {
 				t.Fatalf("NoV2 %q, want it to contain %q", l.NoV2, tc.noV2)
 			}
@@ -114,5 +140,44 @@ func TestDetect(t *testing.T) {
 				t.Fatalf("NoV1 %q, want it to contain %q", l.NoV1(), tc.noV1)
 			}
 		})
+	}
+	if _, err := DetectFile(filepath.Join(root, "absent")); err == nil {
+		t.Fatal("a missing mountinfo detected")
+	}
+}
+
+func TestChoose(t *testing.T) {
+	v1 := V1Mounts{CPU: "/c", CPUAcct: "/a", Memory: "/m"}
+	both := Layout{V2: "/u", V1: v1}
+	onlyV1 := Layout{NoV2: "no cgroup2 mount offers both cpu and memory: /u offers [\"hugetlb\"]", V1: v1}
+	onlyV2 := Layout{V2: "/u"}
+	none := Layout{NoV2: "no cgroup2 filesystem is mounted"}
+	cases := []struct {
+		mode string
+		l    Layout
+		want Hierarchy
+		err  string
+	}{
+		{"auto", both, Hierarchy{Version: 2, V2: "/u"}, ""},
+		{"none", onlyV1, Hierarchy{Version: 1, V1: v1}, ""},
+		{"", onlyV2, Hierarchy{Version: 2, V2: "/u"}, ""},
+		{"cgroup-v1", both, Hierarchy{Version: 1, V1: v1}, ""},
+		{"cgroup-v2", both, Hierarchy{Version: 2, V2: "/u"}, ""},
+		{"cgroup-v2", onlyV1, Hierarchy{}, "cgroup v2 is not usable: no cgroup2 mount offers both cpu and memory"},
+		{"cgroup-v1", onlyV2, Hierarchy{}, "cgroup v1 is not usable: no v1 hierarchy for cpu and memory"},
+		{"auto", none, Hierarchy{}, "no usable cgroup hierarchy: no cgroup2 filesystem is mounted; no v1 hierarchy"},
+		{"cgroup-v3", both, Hierarchy{}, `mode "cgroup-v3"`},
+	}
+	for _, c := range cases {
+		got, err := Choose(c.mode, c.l)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("Choose(%q, %+v) = %+v, %v; want an error containing %q", c.mode, c.l, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("Choose(%q, %+v) = %+v, %v; want %+v", c.mode, c.l, got, err, c.want)
+		}
 	}
 }
