@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/allot-dev/allot/client"
 	"github.com/allot-dev/allot/client/cgroupsvc"
@@ -81,14 +80,7 @@ func (a *Agent) measurer() (client.Measurer, error) {
 	}
 	c := *ucfg
 	c.Parent = "" // instances name their cgroup from the hierarchy root
-	return readerAdapter{usage.New(c)}, nil
-}
-
-// readerAdapter reads an instance's cgroup path through usage.Reader.
-type readerAdapter struct{ r *usage.Reader }
-
-func (r readerAdapter) ReadCgroup(key, rel, iface string, now time.Time) (usage.Usage, error) {
-	return r.r.Read(key, enforce.Target{Cgroup: rel, Interface: iface}, now)
+	return usage.New(c), nil
 }
 
 // runClient runs the node client until ctx ends.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cgroups"
 	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/hashicorp/go-hclog"
@@ -36,7 +37,7 @@ func New(parent string, defs []bidding.Service, driver enforce.Driver, log hclog
 			skipped = append(skipped, s.Name)
 			continue
 		}
-		rel, err := enforce.CgroupRel(parent, s.Name, s.Cgroup)
+		rel, err := cgroups.CgroupRel(parent, s.Name, s.Cgroup)
 		if err != nil {
 			return nil, fmt.Errorf("service %s: %w", s.Name, err)
 		}
