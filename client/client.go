@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/client/sla"
 	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/fsm"
@@ -94,6 +96,12 @@ type Client struct {
 	prev       *bidding.Plan // the last plan the epoch step ran for
 	bidIndex   uint64
 	replayStep int // epochs handled for replayed services
+
+	gate      *sla.Gate
+	slaBusy   sync.Mutex // held while an epoch's SLA checks run
+	probeMu   sync.Mutex
+	probes    map[string]probeEntry
+	probeHTTP *http.Client
 }
 
 type discovered struct {
@@ -127,6 +135,7 @@ func New(cfg Config) (*Client, error) {
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
+	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
 	c.rec = enforce.NewReconciler(cfg.Node, &runtimeDriver{c: c}, cfg.DataDir, cfg.Log)
 	return c, nil
 }
@@ -138,6 +147,7 @@ func (c *Client) Current() *bidding.Plan { return c.rec.Current() }
 // committed plans until ctx ends. While no server answers, the last plan
 // stays in force (fail-static).
 func (c *Client) Run(ctx context.Context) error {
+	defer func() { c.slaBusy.Lock(); c.slaBusy.Unlock() }() // an epoch's SLA checks end with ctx
 	changes := make(chan struct{}, 1)
 	for _, rt := range c.cfg.Runtimes {
 		if w, ok := rt.(workload.Watcher); ok {

@@ -1,12 +1,62 @@
 package client
 
 import (
+	"math"
+
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/client/sla"
 	"github.com/allot-dev/allot/usage"
 )
 
-// Demand is what a service wanted of resource r over the last interval,
-// as far as the kernel tells, and whether the kernel held it back (pressed).
+// Thresholds of "the kernel held the service back" (pressed).
+const (
+	// pressedThrottled: CFS throttled this fraction of periods or more…
+	pressedThrottled = 0.2
+	// pressedNearLimit: …while using at least this fraction of its quota.
+	pressedNearLimit = 0.8
+	// memoryStep is how far above its limit a memory-pressed service's
+	// demand is put: the kernel says it wants more, not how much.
+	memoryStep = 0.25
+)
+
+// Demand is what a service wanted of resource r over the last interval as
+// far as the kernel tells, and whether the kernel held it back (pressed):
+//
+//   - cpu: throttled in ≥ 20% of CFS periods at ≥ 80% of its quota. The
+//     demand is then usage + throttled time (usage.CPUDemand): an upper
+//     bound, since a throttled runqueue counts as wanting the whole time,
+//     whatever the service's own duty cycle. The client narrows it with a
+//     demand probe when the node has room (probe.go).
+//   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
+//     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
+//   - io, net: no kernel signal of unmet demand; the usage.
 func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
-	return u.Value[r], false
+	v := u.Value[r]
+	switch r {
+	case bidding.CPU:
+		if u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 && v >= pressedNearLimit*float64(u.CPULimit) {
+			return math.Max(v, u.CPUDemand()), true
+		}
+	case bidding.Memory:
+		hit := u.MemFailcnt > 0 || u.OOMKills > 0 || u.HavePressure && u.MemoryPressure >= 0.1e6
+		if hit && u.MemoryLimit > 0 {
+			return math.Max(v, float64(u.MemoryLimit)) * (1 + memoryStep), true
+		}
+	}
+	return v, false
+}
+
+// signals is what package sla judges a service's kernel pressure by.
+func signals(u usage.Usage) sla.Signals {
+	s := sla.Signals{CPULimit: u.CPULimit, OOMKills: u.OOMKills, MemFailcnt: u.MemFailcnt, MemHighEvents: u.MemHighEvents}
+	if u.Have[bidding.CPU] {
+		s.CPUUsage = int64(math.Round(u.Value[bidding.CPU]))
+	}
+	if u.HaveThrottled {
+		s.ThrottledPeriods = u.ThrottledPeriods
+	}
+	if u.HavePressure { // µs stalled per s of wall time → fraction
+		s.CPUPressure, s.MemoryPressure = u.CPUPressure/1e6, u.MemoryPressure/1e6
+	}
+	return s
 }

@@ -37,11 +37,36 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	rep := fsm.UsageReport{Node: c.cfg.Node, Epoch: p.Epoch - 1}
 	var bids []bidding.Bid
 	var errs []error
-	for _, d := range svcs {
-		u, replayed := c.measure(d, now)
+	us := make([]usage.Usage, len(svcs))
+	demand := make([]map[bidding.Resource]float64, len(svcs))
+	var pressed []discovered
+	for i, d := range svcs {
+		var replayed bool
+		us[i], replayed = c.measure(d, now)
 		if replayed {
 			whole = p.Epoch > 1
 		}
+		demand[i] = map[bidding.Resource]float64{}
+		for _, r := range bidding.Resources() {
+			if v, ok := Demand(r, us[i]); ok {
+				demand[i][r] = v
+				if r == bidding.CPU {
+					pressed = append(pressed, d)
+				}
+			}
+		}
+	}
+	probed := c.probeDemand(ctx, p, pressed)
+	for i, d := range svcs {
+		if v, ok := probed[d.Def.Name]; ok {
+			// Under a limit lifted into the node's room it used v: that is
+			// its demand, unless it was held back there too (then the upper
+			// bound from throttled time stays).
+			if lim := us[i].CPULimit + nodeRoom(p, c.cfg.Node)/int64(len(pressed)); v < 0.95*float64(lim) {
+				demand[i][bidding.CPU] = max(v, us[i].Value[bidding.CPU])
+			}
+		}
+		u := us[i]
 		actual := map[string]int64{}
 		bid := bidding.Bid{Service: d.Def.Name, Node: c.cfg.Node, Epoch: p.Epoch + 1,
 			Resources: map[string]bidding.Quantiles{}, ForecastError: map[string]bidding.ForecastError{}}
@@ -50,7 +75,11 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			actual[r.String()] = int64(math.Round(math.Min(math.Max(u.Value[r], 0), float64(bidding.MaxQuantity))))
-			q, ok, err := c.forecast(d, r, u, regs, at)
+			v, pressedR := demand[i][r]
+			if !pressedR {
+				v = u.Value[r]
+			}
+			q, ok, err := c.forecast(d, r, v, pressedR, regs, at)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -70,6 +99,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			bids = append(bids, bid)
 		}
 	}
+	c.boosts(ctx, p, svcs, us)
 	c.replayStep++
 	if len(rep.Services) > 0 {
 		if err := c.api.PutUsage(ctx, rep); err != nil {
@@ -84,9 +114,10 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	return errors.Join(errs...)
 }
 
-// forecast observes one resource's demand and returns the bid's quantiles
+// forecast observes one resource's demand (its usage, or more when the
+// kernel held it back: pressed) and returns the bid's quantiles
 // (ok false while the epoch length is not known yet).
-func (c *Client) forecast(d discovered, r bidding.Resource, u usage.Usage, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
+func (c *Client) forecast(d discovered, r bidding.Resource, demand float64, pressed bool, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
 	interval, t := c.settings.interval, at
 	rp, replayed := d.rt.(Replayer)
 	if replayed {
@@ -113,7 +144,6 @@ func (c *Client) forecast(d discovered, r bidding.Resource, u usage.Usage, regs 
 			c.fc.warnMissing(d.Def.Name, missing)
 		}
 	}
-	demand, pressed := Demand(r, u)
 	m.Observe(t, demand)
 	qs, err := m.Forecast()
 	if err != nil || len(qs) == 0 {
@@ -128,8 +158,9 @@ func (c *Client) forecast(d discovered, r bidding.Resource, u usage.Usage, regs 
 	return q, true, nil
 }
 
-// surgeMargin is how far above a pressed service's measured demand its bid's top reaches.
-const surgeMargin = 0.1
+// surgeMargin is how far above a pressed service's measured demand its bid's top reaches:
+// a little, so that the grant covers the demand without overshooting it by more than 5%.
+const surgeMargin = 0.05
 
 // measure is one service's usage over the last interval: replayed, or the
 // sum over its instances' cgroups and interfaces.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,13 +199,17 @@ func (r *fakeRuntime) lastApplied() []bidding.Allocation {
 
 // fakeMeasure reports a fixed usage per instance key.
 type fakeMeasure struct {
-	mu  sync.Mutex
-	use map[string]usage.Usage // by cgroup path
+	mu    sync.Mutex
+	use   map[string]usage.Usage // by cgroup path
+	probe map[string]usage.Usage // by cgroup path: what a demand probe reads
 }
 
-func (m *fakeMeasure) ReadCgroup(_ string, rel, _ string, _ time.Time) (usage.Usage, error) {
+func (m *fakeMeasure) ReadCgroup(key string, rel, _ string, _ time.Time) (usage.Usage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if u, ok := m.probe[rel]; ok && strings.HasPrefix(key, "probe\x00") {
+		return u, nil
+	}
 	u, ok := m.use[rel]
 	if !ok {
 		return usage.Usage{}, errors.New("reading " + rel + ": no such file")
