@@ -111,7 +111,7 @@ func TestApplySplitsAmongReplicas(t *testing.T) {
 	if a.Memory != 128<<20 || a.MemorySwap != 128<<20 || a.MemoryReservation != (128<<20)-(128<<20)/20 || b.Memory != 128<<20 {
 		t.Fatalf("memory: a %+v b %+v", a, b)
 	}
-	if nl.classes["1010"] != 1000000 || nl.classes["1020"] != 1000000 {
+	if nl.classes["1010"] != 1000000/8 || nl.classes["1020"] != 1000000/8 {
 		t.Fatalf("tc rates = %v, want 1 Mbit/s on each veth", nl.classes)
 	}
 	// Applying the same plan again changes nothing.
@@ -206,7 +206,7 @@ func TestRunSignalsAndReconnects(t *testing.T) {
 	eng.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionStart}
 	waitSignal(t, r)
 	eng.errs <- errors.New("unexpected EOF") // the daemon restarted
-	waitSignal(t, r)                           // rediscover after reconnecting
+	waitSignal(t, r)                         // rediscover after reconnecting
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v", err)

@@ -82,6 +82,8 @@ func (r *Runtime) follow(ctx context.Context) error {
 			}
 		case err := <-ev.Err:
 			return err
+		case <-sctx.Done():
+			return sctx.Err()
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -130,18 +131,22 @@ func (f *fakeEngine) lastUpdate(id string) (container.Resources, int) {
 // fakeNetlink answers LinkByIndex with veth<index> and records tc calls.
 type fakeNetlink struct {
 	mu      sync.Mutex
-	classes map[string]uint64 // interface → rate
+	classes map[string]uint64 // link index → rate (bytes/s, as netlink keeps it)
 }
 
 func (n *fakeNetlink) LinkByName(name string) (netlink.Link, error) {
-	return &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, Index: 7}}, nil
+	i, err := strconv.Atoi(strings.TrimPrefix(name, "veth"))
+	if err != nil {
+		return nil, fmt.Errorf("no link %s", name)
+	}
+	return &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, Index: i}}, nil
 }
 func (n *fakeNetlink) LinkByIndex(i int) (netlink.Link, error) {
 	return &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth" + strconv.Itoa(i), Index: i}}, nil
 }
 func (n *fakeNetlink) QdiscList(netlink.Link) ([]netlink.Qdisc, error) { return nil, nil }
-func (n *fakeNetlink) QdiscReplace(netlink.Qdisc) error                 { return nil }
-func (n *fakeNetlink) QdiscDel(netlink.Qdisc) error                     { return nil }
+func (n *fakeNetlink) QdiscReplace(netlink.Qdisc) error                { return nil }
+func (n *fakeNetlink) QdiscDel(netlink.Qdisc) error                    { return nil }
 func (n *fakeNetlink) ClassReplace(c netlink.Class) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
