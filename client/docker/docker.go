@@ -154,13 +154,13 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		r.layout = l
 	}
 	if r.nl == nil {
-		h, err := netlink.NewHandle()
+		nl, closeNL, err := openNetlink()
 		if err != nil {
 			r.Close()
 			return nil, fmt.Errorf("docker: opening a netlink socket for tc: %w", err)
 		}
-		r.nl = h
-		r.closers = append(r.closers, h.Close)
+		r.nl = nl
+		r.closers = append(r.closers, closeNL)
 	}
 	return r, nil
 }
