@@ -12,9 +12,9 @@ import (
 )
 
 const (
-	ioAlign    = 4096     // O_DIRECT wants buffers, sizes and offsets aligned to the logical block size
+	ioAlign    = 4096      // O_DIRECT wants buffers, sizes and offsets aligned to the logical block size
 	ioMaxChunk = 256 << 10 // largest single write
-	ioWrap     = 64 << 20 // a regular file is rewritten from 0 past this size, so it stays bounded
+	ioWrap     = 64 << 20  // a regular file is rewritten from 0 past this size, so it stays bounded
 )
 
 // ioWriter writes with O_DIRECT (past the page cache, so the block layer,
@@ -114,7 +114,7 @@ func (w *ioWriter) run(ctx context.Context) {
 				w.mu.Lock()
 				w.err = err
 				w.mu.Unlock()
-				off = 0 // a short direct write leaves the offset unaligned
+				off = 0  // a short direct write leaves the offset unaligned
 				select { // do not spin on a failing device
 				case <-ctx.Done():
 					return
