@@ -64,7 +64,7 @@ func TestCPUQuota(t *testing.T) {
 		if !within(measured, want, 0.10) {
 			t.Errorf("plan %dm: measured %.3f cores, want %.3f ±10%%", plan, measured, want)
 		}
-		if asked != ask || !within(got, want, 0.10) {
+		if !within(asked, ask, 1e-9) || !within(got, want, 0.10) {
 			t.Errorf("plan %dm: loadgen asked %.2f got %.3f: shortfall %.3f, want %.3f (got within ±10%% of %.3f)", plan, asked, got, asked-got, ask-want, want)
 		}
 	}
