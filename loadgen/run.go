@@ -65,8 +65,9 @@ type Line struct {
 }
 
 // Run generates the load o asks for, one step at a time, writing a Line per
-// step to out, until o.Duration has passed, the trace ends (without
-// --loop) or ctx ends. A step cut short by ctx is still reported.
+// step to out, until o.Duration has passed (counted from the first step;
+// a last step is cut at it), the trace ends (without --loop) or ctx ends.
+// A step cut short by ctx is still reported.
 func Run(ctx context.Context, o Options, out io.Writer) error {
 	var tr *Trace
 	if o.Trace != "" {
@@ -74,11 +75,6 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		if tr, err = ReadTraceFile(o.Trace, o.Column); err != nil {
 			return fmt.Errorf("--trace: %w", err)
 		}
-	}
-	if o.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Duration)
-		defer cancel()
 	}
 	wctx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
@@ -126,7 +122,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 
 	enc := json.NewEncoder(out)
 	start := time.Now()
-	for n := 0; ctx.Err() == nil; n++ {
+	stop := start.Add(o.Duration) // steps are cut at the duration, so there are exactly ceil(duration/step)
+	for n := 0; ctx.Err() == nil && (o.Duration == 0 || time.Now().Before(stop)); n++ {
 		asked := [bidding.NumResources]float64{o.CPU, o.Memory, o.IO, o.Net}
 		if tr != nil {
 			v, ok := tr.At(n, o.Loop)
@@ -162,6 +159,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		}
 
 		end := start.Add(time.Duration(n+1) * o.Step)
+		if o.Duration > 0 && end.After(stop) {
+			end = stop
+		}
 		timer := time.NewTimer(time.Until(end))
 		select {
 		case <-ctx.Done():

@@ -152,7 +152,9 @@ func TestRunNetToSink(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	recv := float64(s.recv.Load())
 	t.Logf("asked 8 Mbit/s for %.2f s: sent %.0f bytes, the sink got %.0f", secs, sent, recv)
-	if sent <= 0 || recv <= 0 || recv > sent || sent > 1.5*1e6*secs {
+	// The sender may write a chunk after its last step was measured and
+	// before it is stopped: the sink can count that chunk, no line does.
+	if sent <= 0 || recv <= 0 || recv > sent+netMaxChunk || sent > 1.5*1e6*secs {
 		t.Errorf("sent %.0f, received %.0f", sent, recv)
 	}
 }
