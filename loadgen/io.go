@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -91,38 +92,46 @@ func (w *ioWriter) setRate(rate float64, now time.Time) {
 	w.pace.reset(rate, now)
 }
 
+// ioDepth is how many writes are in flight. One synchronous writer would
+// spend each write's device latency on top of the throttle's wait, and get
+// less than a limit it asks more than (measured: 8 MiB/s under a 10 MiB/s
+// blkio limit on a busy loop device); with a few in flight the throttle's
+// queue is never empty, so the limit, not the latency, sets the rate.
+const ioDepth = 4
+
 // run writes until ctx ends.
 func (w *ioWriter) run(ctx context.Context) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		var off int64
-		for {
-			w.mu.Lock()
-			n := w.chunk
-			w.mu.Unlock()
-			if !w.pace.wait(ctx, n) {
-				return
-			}
-			if off+int64(n) > w.size {
-				off = 0
-			}
-			k, err := w.f.WriteAt(w.buf[:n], off)
-			w.pace.done.Add(int64(k))
-			off += int64(k)
-			if err != nil {
+	var next atomic.Int64
+	for range ioDepth {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for {
 				w.mu.Lock()
-				w.err = err
+				n := w.chunk
 				w.mu.Unlock()
-				off = 0  // a short direct write leaves the offset unaligned
-				select { // do not spin on a failing device
-				case <-ctx.Done():
+				if !w.pace.wait(ctx, n) {
 					return
-				case <-time.After(100 * time.Millisecond):
+				}
+				off := (next.Add(int64(n)) - int64(n)) % w.size
+				if off+int64(n) > w.size {
+					off = 0
+				}
+				k, err := w.f.WriteAt(w.buf[:n], off)
+				w.pace.done.Add(int64(k))
+				if err != nil {
+					w.mu.Lock()
+					w.err = err
+					w.mu.Unlock()
+					select { // do not spin on a failing device
+					case <-ctx.Done():
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
 				}
 			}
-		}
-	}()
+		}()
+	}
 }
 
 // takeErr returns (and forgets) the last write error.
