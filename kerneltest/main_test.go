@@ -198,14 +198,19 @@ func start(t *testing.T, procs []string, ns string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		t0 := time.Now()
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-p.done:
 		case <-time.After(5 * time.Second):
+			t.Logf("loadgen %v did not stop within 5 s of SIGTERM: killed", args)
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-p.done
 		}
 		_ = cmd.Wait()
+		if d := time.Since(t0); d > time.Second {
+			t.Logf("loadgen %v took %v to stop", args, d.Round(time.Millisecond))
+		}
 	})
 	go func() {
 		defer close(p.done)

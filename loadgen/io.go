@@ -144,8 +144,19 @@ func (w *ioWriter) takeErr() error {
 }
 
 // close waits for the writer (its ctx must have ended) and removes a temp file.
+//
+// Under a blkio throttle, writes in flight at the end were seen to take
+// seconds to return (not understood yet), so it waits at most 2 s for them;
+// then it leaves the file and buffer to the process's exit.
 func (w *ioWriter) close() {
-	w.wg.Wait()
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		w.cleanup()
+		return
+	}
 	if w.f != nil {
 		w.f.Close()
 	}
