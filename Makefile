@@ -29,7 +29,7 @@ clean:
 	rm -rf bin
 
 # --- High availability: image, compose cluster, failover suite -------------
-IMAGE    ?= allot:local
+IMAGE    ?= allot:dev
 COMPOSE  ?= docker-compose
 SEEDS    ?= 20
 E2E_FLAGS ?= -timeout 25m

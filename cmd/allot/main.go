@@ -73,6 +73,7 @@ Tools:
   forecast eval ...                   score the forecasters (M4 Hourly, CSV series)
   sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size
+  loadgen --cpu C --memory B ...      a real load; JSON lines of asked vs got (allot loadgen --help)
   keygen                              a gossip encryption key
   tls ca create [--dir D]             a cluster CA: allot-agent-ca.pem, allot-agent-ca-key.pem
   tls cert create --server|--client   a certificate signed by it: dc-server-allot-N.pem, -key.pem
@@ -114,6 +115,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return cmdBench(e, cargs)
 	case "sim":
 		return cmdSim(e, cargs)
+	case "loadgen":
+		return cmdLoadgen(e, cargs)
 	case "forecast":
 		if len(cargs) > 0 && cargs[0] == "eval" {
 			return cmdForecastEval(e, cargs[1:])

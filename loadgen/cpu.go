@@ -1,0 +1,114 @@
+package loadgen
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// slice is the duty-cycle period of a cpu worker: busy for duty×slice, then
+// asleep for the rest. Short against the 100 ms CFS period, so a quota
+// sees a steady demand rather than bursts.
+const slice = 10 * time.Millisecond
+
+// cpuBurner keeps ceil(cores) threads busy, each for cores/ceil(cores) of
+// the time. Workers are started as needed and kept (idle) when the ask
+// drops, so a trace can move up and down.
+type cpuBurner struct {
+	mu      sync.Mutex
+	workers []*atomic.Uint64 // each worker's duty (float64 bits), 0..1
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+func newCPUBurner() *cpuBurner { return &cpuBurner{stop: make(chan struct{})} }
+
+// set spreads cores evenly over ceil(cores) workers.
+func (b *cpuBurner) set(cores float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := int(math.Ceil(cores))
+	for len(b.workers) < n {
+		d := new(atomic.Uint64)
+		b.workers = append(b.workers, d)
+		if p := runtime.GOMAXPROCS(0); p < len(b.workers)+1 {
+			runtime.GOMAXPROCS(len(b.workers) + 1) // the busy threads plus one for the rest
+		}
+		b.wg.Add(1)
+		go b.work(d)
+	}
+	for i, d := range b.workers {
+		duty := 0.0
+		if i < n {
+			duty = cores / float64(n)
+		}
+		d.Store(math.Float64bits(duty))
+	}
+}
+
+func (b *cpuBurner) close() {
+	close(b.stop)
+	b.wg.Wait()
+}
+
+// work is one busy thread. It spins while the busy time it owes (duty ×
+// wall time since the duty was set, minus the time it spun) is positive,
+// then sleeps the rest of the slice. Owing rather than spinning a fixed
+// share per slice makes up for sleeps that overshoot; a debt larger than a
+// slice (the thread was not scheduled, e.g. a cpu quota throttled it) is
+// dropped rather than paid back in a burst.
+func (b *cpuBurner) work(duty *atomic.Uint64) {
+	defer b.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cur := -1.0
+	var since time.Time
+	var spun time.Duration
+	var sink uint64
+	for {
+		select {
+		case <-b.stop:
+			_ = sink
+			return
+		default:
+		}
+		d := math.Float64frombits(duty.Load())
+		now := time.Now()
+		if d != cur {
+			cur, since, spun = d, now, 0
+		}
+		if d <= 0 {
+			time.Sleep(slice)
+			continue
+		}
+		owed := time.Duration(d*float64(now.Sub(since))) - spun
+		if owed > slice {
+			since, spun = now, 0
+			owed = time.Duration(d * float64(slice))
+		}
+		if owed > 0 {
+			end := now.Add(owed)
+			for t := now; t.Before(end); t = time.Now() {
+				for i := 0; i < 200; i++ {
+					sink = sink*6364136223846793005 + 1442695040888963407
+				}
+			}
+			spun += time.Since(now)
+		}
+		if d < 1 {
+			time.Sleep(time.Duration((1 - d) * float64(slice)))
+		}
+	}
+}
+
+// cpuTime is the process's user+system cpu time so far.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}

@@ -1,0 +1,188 @@
+package loadgen
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/config"
+)
+
+// Options is one loadgen run. Every rate is in the unit of its flag and of
+// the JSON lines: cores, bytes, bytes/s, bits/s.
+type Options struct {
+	CPU    float64 // cores
+	Memory float64 // bytes
+	IO     float64 // bytes/s
+	Net    float64 // bits/s
+
+	IOFile string // --io-file ("" = a temporary file, removed at the end)
+	To     string // --to HOST:PORT for --net
+	Listen string // --listen ADDR: be a sink instead
+
+	Trace  string  // --trace FILE
+	Column string  // --column NAME|INDEX
+	Scale  float64 // --scale (default 1)
+	As     bidding.Resource
+	Loop   bool
+
+	Step     time.Duration // default 1s
+	Duration time.Duration // 0 = until the context ends
+
+	use [bidding.NumResources]bool // the resources asked for (set by Parse)
+}
+
+// UsageError is a bad command line: the caller exits 2 with its message.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+func usageErr(format string, a ...any) error { return &UsageError{fmt.Sprintf(format, a...)} }
+
+// Usage is the help text of `allot loadgen`.
+const Usage = `Usage: allot loadgen [flags]
+  --cpu CORES          busy threads with a duty cycle summing to CORES ("1.5", "250m")
+  --memory BYTES       allocate, touch and keep resident ("256MiB")
+  --io BYTES/S         paced O_DIRECT writes ("50MiB/s") to --io-file PATH (default: a temp file, removed)
+  --net BITS/S --to HOST:PORT   a paced TCP sender ("200Mbit")
+  --listen ADDR        a TCP sink: accept, discard, report received bits/s
+  --trace FILE --column NAME|INDEX [--scale X] [--as cpu|memory|io|net] [--loop]
+                       one CSV row per step, value*scale in the resource's unit
+  --step D (1s)        --duration D (0: until SIGINT/SIGTERM)
+Prints one JSON line per step: {"t","step","asked":{...},"got":{...}}.
+`
+
+// Parse reads loadgen's command line. Errors are *UsageError, one line each,
+// naming the flag.
+func Parse(args []string) (Options, error) {
+	o := Options{Scale: 1, Step: time.Second}
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	quantity := func(name string, r bidding.Resource, dst *float64) {
+		fs.Func(name, "", func(s string) error {
+			v, err := config.ParseQuantity(r, s)
+			if err != nil {
+				return err
+			}
+			if r == bidding.CPU {
+				*dst = float64(v) / 1000
+			} else {
+				*dst = float64(v)
+			}
+			return nil
+		})
+	}
+	quantity("cpu", bidding.CPU, &o.CPU)
+	quantity("memory", bidding.Memory, &o.Memory)
+	quantity("io", bidding.IO, &o.IO)
+	quantity("net", bidding.Net, &o.Net)
+	fs.StringVar(&o.IOFile, "io-file", "", "")
+	fs.StringVar(&o.To, "to", "", "")
+	fs.StringVar(&o.Listen, "listen", "", "")
+	fs.StringVar(&o.Trace, "trace", "", "")
+	fs.StringVar(&o.Column, "column", "", "")
+	fs.Float64Var(&o.Scale, "scale", 1, "")
+	as := ""
+	fs.StringVar(&as, "as", "", "")
+	fs.BoolVar(&o.Loop, "loop", false, "")
+	fs.DurationVar(&o.Step, "step", time.Second, "")
+	fs.DurationVar(&o.Duration, "duration", 0, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, usageErr("loadgen: %s", oneLine(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		return o, usageErr("loadgen: unexpected argument %q (every setting is a flag)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return o, o.check(set, as)
+}
+
+func (o *Options) check(set map[string]bool, as string) error {
+	switch {
+	case o.Step <= 0:
+		return usageErr("loadgen: invalid value %q for flag --step: must be positive", o.Step)
+	case o.Duration < 0:
+		return usageErr("loadgen: invalid value %q for flag --duration: must be 0 (until a signal) or positive", o.Duration)
+	case o.Scale < 0 || o.Scale != o.Scale:
+		return usageErr("loadgen: invalid value %v for flag --scale: must be a non-negative number", o.Scale)
+	}
+	if o.Trace == "" {
+		for _, f := range []string{"column", "as", "loop", "scale"} {
+			if set[f] {
+				return usageErr("loadgen: flag --%s needs --trace", f)
+			}
+		}
+	} else {
+		if o.Column == "" {
+			return usageErr("loadgen: flag --trace needs --column NAME|INDEX")
+		}
+		switch {
+		case as != "":
+			r, err := bidding.ParseResource(as)
+			if err != nil {
+				return usageErr("loadgen: invalid value %q for flag --as: want cpu, memory, io or net", as)
+			}
+			o.As = r
+		default: // a column named after a resource drives it; anything else drives cpu
+			o.As = bidding.CPU
+			if r, err := bidding.ParseResource(strings.ToLower(o.Column)); err == nil {
+				o.As = r
+			}
+		}
+		if set[o.As.String()] {
+			return usageErr("loadgen: flag --%s and --trace both set %s; give one", o.As, o.As)
+		}
+	}
+	if o.Listen != "" {
+		for _, f := range []string{"cpu", "memory", "io", "net", "to", "trace", "io-file"} {
+			if set[f] {
+				return usageErr("loadgen: flag --listen makes a sink; it does not combine with --%s", f)
+			}
+		}
+		if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+			return usageErr("loadgen: invalid value %q for flag --listen: want HOST:PORT", o.Listen)
+		}
+		return nil
+	}
+	netUsed := o.Net > 0 || set["net"] || (o.Trace != "" && o.As == bidding.Net)
+	if netUsed {
+		if o.To == "" {
+			return usageErr("loadgen: flag --net needs --to HOST:PORT")
+		}
+		if _, p, err := net.SplitHostPort(o.To); err != nil || p == "" || p == "0" {
+			return usageErr("loadgen: invalid value %q for flag --to: want HOST:PORT", o.To)
+		}
+	} else if o.To != "" {
+		return usageErr("loadgen: flag --to needs --net")
+	}
+	ioUsed := set["io"] || (o.Trace != "" && o.As == bidding.IO)
+	if o.IOFile != "" && !ioUsed {
+		return usageErr("loadgen: flag --io-file needs --io")
+	}
+	o.use = [bidding.NumResources]bool{set["cpu"], set["memory"], ioUsed, netUsed}
+	if o.Trace != "" {
+		o.use[o.As] = true
+	}
+	if o.use == [bidding.NumResources]bool{} {
+		return usageErr("loadgen: nothing to do: give --cpu, --memory, --io, --net, --trace or --listen")
+	}
+	return nil
+}
+
+// oneLine keeps the flag package's message on one line.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSpace(s)
+}
+
+// Uses reports which resources the run asks for, in canonical order.
+func (o *Options) Uses() [bidding.NumResources]bool { return o.use }

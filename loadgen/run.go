@@ -1,0 +1,218 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Amounts are per-resource figures in the flags' units: cores, bytes,
+// bytes/s, bits/s. Only the resources in use are present.
+type Amounts struct {
+	CPU    *float64 `json:"cpu,omitempty"`
+	Memory *float64 `json:"memory,omitempty"`
+	IO     *float64 `json:"io,omitempty"`
+	Net    *float64 `json:"net,omitempty"`
+}
+
+func (a *Amounts) set(r bidding.Resource, v float64) {
+	p := &v
+	switch r {
+	case bidding.CPU:
+		a.CPU = p
+	case bidding.Memory:
+		a.Memory = p
+	case bidding.IO:
+		a.IO = p
+	case bidding.Net:
+		a.Net = p
+	}
+}
+
+// Get returns resource r's figure and whether it is present.
+func (a Amounts) Get(r bidding.Resource) (float64, bool) {
+	var p *float64
+	switch r {
+	case bidding.CPU:
+		p = a.CPU
+	case bidding.Memory:
+		p = a.Memory
+	case bidding.IO:
+		p = a.IO
+	case bidding.Net:
+		p = a.Net
+	}
+	if p == nil {
+		return 0, false
+	}
+	return *p, true
+}
+
+// Line is one step's report: what was asked for and what the process got.
+// T is when the step ended; Secs its length.
+type Line struct {
+	T      string   `json:"t"`
+	Step   int      `json:"step"`
+	Secs   float64  `json:"secs"`
+	Asked  Amounts  `json:"asked"`
+	Got    Amounts  `json:"got"`
+	Listen string   `json:"listen,omitempty"` // a sink's address
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Run generates the load o asks for, one step at a time, writing a Line per
+// step to out, until o.Duration has passed (counted from the first step;
+// a last step is cut at it), the trace ends (without --loop) or ctx ends.
+// A step cut short by ctx is still reported.
+func Run(ctx context.Context, o Options, out io.Writer) error {
+	var tr *Trace
+	if o.Trace != "" {
+		var err error
+		if tr, err = ReadTraceFile(o.Trace, o.Column); err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+	}
+	wctx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+
+	use := o.Uses()
+	var (
+		cpu  *cpuBurner
+		mem  *memHolder
+		iow  *ioWriter
+		snd  *netSender
+		sink *sink
+	)
+	if o.Listen != "" {
+		s, err := listen(o.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		sink = s
+		sink.run(wctx)
+		defer sink.close()
+	}
+	if use[bidding.CPU] {
+		cpu = newCPUBurner()
+		defer cpu.close()
+	}
+	if use[bidding.Memory] {
+		mem = newMemHolder()
+		defer mem.close()
+	}
+	if use[bidding.IO] {
+		w, err := openIO(o.IOFile, o.Step)
+		if err != nil {
+			return err
+		}
+		iow = w
+		iow.run(wctx)
+		defer iow.close()
+	}
+	if use[bidding.Net] {
+		snd = newNetSender(o.To, o.Step)
+		snd.run(wctx)
+		defer snd.close()
+	}
+	defer stopWork() // runs before the closes above: they wait for the workers
+
+	enc := json.NewEncoder(out)
+	start := time.Now()
+	stop := start.Add(o.Duration) // steps are cut at the duration, so there are exactly ceil(duration/step)
+	for n := 0; ctx.Err() == nil && (o.Duration == 0 || time.Now().Before(stop)); n++ {
+		asked := [bidding.NumResources]float64{o.CPU, o.Memory, o.IO, o.Net}
+		if tr != nil {
+			v, ok := tr.At(n, o.Loop)
+			if !ok {
+				return nil
+			}
+			asked[o.As] = v * o.Scale
+		}
+		var line Line
+		line.Step = n
+		t0 := time.Now()
+		cpu0, _ := cpuTime()
+		var io0, net0, recv0 int64
+		if cpu != nil {
+			cpu.set(asked[bidding.CPU])
+		}
+		if mem != nil {
+			if err := mem.set(int64(asked[bidding.Memory])); err != nil {
+				line.Errors = append(line.Errors, "memory: "+err.Error())
+			}
+		}
+		if iow != nil {
+			io0 = iow.pace.done.Load()
+			iow.setRate(asked[bidding.IO], t0)
+		}
+		if snd != nil {
+			net0 = snd.pace.done.Load()
+			snd.setRate(asked[bidding.Net], t0)
+		}
+		if sink != nil {
+			recv0 = sink.recv.Load()
+			line.Listen = sink.addr()
+		}
+
+		end := start.Add(time.Duration(n+1) * o.Step)
+		if o.Duration > 0 && end.After(stop) {
+			end = stop
+		}
+		timer := time.NewTimer(time.Until(end))
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		timer.Stop()
+
+		t1 := time.Now()
+		secs := t1.Sub(t0).Seconds()
+		if secs < 0.001 {
+			break // cut short before it started: nothing to report
+		}
+		line.T = t1.UTC().Format(time.RFC3339Nano)
+		line.Secs = secs
+		for r, u := range use {
+			if u {
+				line.Asked.set(bidding.Resource(r), asked[r])
+			}
+		}
+		if cpu != nil {
+			cpu1, err := cpuTime()
+			if err != nil {
+				line.Errors = append(line.Errors, "cpu: "+err.Error())
+			}
+			line.Got.set(bidding.CPU, (cpu1-cpu0).Seconds()/secs)
+		}
+		if mem != nil {
+			res, err := mem.resident()
+			if err != nil {
+				line.Errors = append(line.Errors, "memory: "+err.Error())
+			}
+			line.Got.set(bidding.Memory, float64(res))
+		}
+		if iow != nil {
+			line.Got.set(bidding.IO, float64(iow.pace.done.Load()-io0)/secs)
+			if err := iow.takeErr(); err != nil {
+				line.Errors = append(line.Errors, "io: "+err.Error())
+			}
+		}
+		if snd != nil {
+			line.Got.set(bidding.Net, float64(snd.pace.done.Load()-net0)*8/secs)
+			if err := snd.takeErr(); err != nil {
+				line.Errors = append(line.Errors, "net: "+err.Error())
+			}
+		}
+		if sink != nil {
+			line.Got.set(bidding.Net, float64(sink.recv.Load()-recv0)*8/secs)
+		}
+		if err := enc.Encode(line); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	return nil
+}

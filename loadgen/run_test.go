@@ -1,0 +1,189 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// run runs loadgen with args (bounded by their --duration or the trace) and
+// returns its lines.
+func run(t *testing.T, args ...string) []Line {
+	t.Helper()
+	o, err := Parse(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, o, &out); err != nil {
+		t.Fatal(err)
+	}
+	var lines []Line
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var l Line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if _, err := time.Parse(time.RFC3339, l.T); err != nil {
+			t.Errorf("t %q is not RFC3339: %v", l.T, err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		t.Fatal("no lines")
+	}
+	return lines
+}
+
+// The figures are a loose sanity check only: the machine may be busy, and
+// precise figures are kerneltest's (under a cgroup quota).
+func TestRunCPU(t *testing.T) {
+	lines := run(t, "--cpu", "0.5", "--step", "500ms", "--duration", "1s")
+	var got, secs float64
+	for _, l := range lines {
+		a, ok := l.Asked.Get(bidding.CPU)
+		if !ok || a != 0.5 || l.Asked.Memory != nil || l.Got.Net != nil {
+			t.Errorf("line %+v: want asked cpu 0.5 and nothing else", l)
+		}
+		g, _ := l.Got.Get(bidding.CPU)
+		got += g * l.Secs
+		secs += l.Secs
+	}
+	rate := got / secs
+	t.Logf("asked 0.5 cores, got %.3f over %.2f s (%d lines)", rate, secs, len(lines))
+	if rate <= 0 || rate > 0.5*1.5 {
+		t.Errorf("got %.3f cores for 0.5 asked", rate)
+	}
+}
+
+func TestRunMemoryFollowsTrace(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "mem.csv")
+	os.WriteFile(f, []byte("t,held\n0,8\n1,2\n2,5.5\n"), 0o644)
+	lines := run(t, "--trace", f, "--column", "held", "--as", "memory", "--scale", "1048576", "--step", "50ms")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines for a 3-row trace without --loop", len(lines))
+	}
+	for i, want := range []float64{8 << 20, 2 << 20, 5.5 * (1 << 20)} {
+		a, _ := lines[i].Asked.Get(bidding.Memory)
+		g, _ := lines[i].Got.Get(bidding.Memory)
+		if a != want || g <= 0 || g > want || lines[i].Step != i {
+			t.Errorf("step %d: asked %v got %v, want asked %v and 0 < got <= asked", i, a, g, want)
+		}
+	}
+}
+
+func TestRunTraceLoops(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "cpu.csv")
+	os.WriteFile(f, []byte("cpu\n0.1\n0.2\n"), 0o644)
+	lines := run(t, "--trace", f, "--column", "0", "--loop", "--step", "40ms", "--duration", "200ms")
+	if len(lines) < 3 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, l := range lines {
+		want := []float64{0.1, 0.2}[i%2]
+		if a, _ := l.Asked.Get(bidding.CPU); a != want {
+			t.Errorf("step %d asked %v, want %v", i, a, want)
+		}
+	}
+}
+
+func TestRunIO(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "io")
+	o, _ := Parse([]string{"--io", "4MiB/s", "--io-file", file, "--step", "250ms", "--duration", "1s"})
+	var out bytes.Buffer
+	err := Run(context.Background(), o, &out)
+	if err != nil && strings.Contains(err.Error(), "direct I/O") {
+		t.Skipf("skipped: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, secs float64
+	for _, s := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var l Line
+		if err := json.Unmarshal([]byte(s), &l); err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Errors) > 0 {
+			t.Errorf("errors: %v", l.Errors)
+		}
+		g, _ := l.Got.Get(bidding.IO)
+		total += g * l.Secs
+		secs += l.Secs
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Size() == 0 || st.Size() > ioWrap {
+		t.Errorf("the file: %v %v", st, err)
+	}
+	t.Logf("asked 4 MiB/s, wrote %.0f bytes in %.2f s", total, secs)
+	if total <= 0 || total/secs > 1.5*4<<20 {
+		t.Errorf("wrote %.0f B/s for 4 MiB/s asked", total/secs)
+	}
+}
+
+func TestRunNetToSink(t *testing.T) {
+	s, err := listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.run(ctx)
+	t.Cleanup(func() { cancel(); s.close() })
+	lines := run(t, "--net", "8Mbit", "--to", s.addr(), "--step", "250ms", "--duration", "1s")
+	var sent, secs float64
+	for _, l := range lines {
+		g, _ := l.Got.Get(bidding.Net)
+		sent += g * l.Secs / 8
+		secs += l.Secs
+	}
+	time.Sleep(50 * time.Millisecond)
+	recv := float64(s.recv.Load())
+	t.Logf("asked 8 Mbit/s for %.2f s: sent %.0f bytes, the sink got %.0f", secs, sent, recv)
+	// The sender may write a chunk after its last step was measured and
+	// before it is stopped: the sink can count that chunk, no line does.
+	if sent <= 0 || recv <= 0 || recv > sent+netMaxChunk || sent > 1.5*1e6*secs {
+		t.Errorf("sent %.0f, received %.0f", sent, recv)
+	}
+}
+
+func TestRunSinkReports(t *testing.T) {
+	lines := run(t, "--listen", "127.0.0.1:0", "--step", "50ms", "--duration", "120ms")
+	for _, l := range lines {
+		if !strings.HasPrefix(l.Listen, "127.0.0.1:") || l.Got.Net == nil || *l.Got.Net != 0 || l.Asked.Net != nil {
+			t.Errorf("sink line %+v", l)
+		}
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	o, _ := Parse([]string{"--cpu", "0.2", "--memory", "1MiB"})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(150*time.Millisecond, cancel)
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o, &out) }()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop when its context ended")
+	}
+	if n := strings.Count(out.String(), "\n"); n != 1 {
+		t.Errorf("%d lines for a step cut short, want it reported once: %s", n, out.String())
+	}
+}
