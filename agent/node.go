@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/allot-dev/allot/client"
 	"github.com/allot-dev/allot/client/cgroupsvc"
+	"github.com/allot-dev/allot/client/docker"
 	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/demo"
 	"github.com/allot-dev/allot/enforce"
@@ -45,12 +47,32 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		n.runtimes = append(n.runtimes, d)
 		return n, nil
 	}
-	driver, err := a.driver(ctx)
+	devices, err := a.devices()
 	if err != nil {
-		return nil, fmt.Errorf("enforcement: %w", err)
+		return nil, err
 	}
-	if c, ok := driver.(interface{ Close() error }); ok {
-		n.closers = append(n.closers, c.Close)
+	if cfg.Docker {
+		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Log: a.log.Named("client"), Devices: devices})
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, func() error { rt.Close(); return nil })
+		go func() {
+			if err := rt.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("following Docker events stopped", "error", err)
+			}
+		}()
+		n.runtimes = append(n.runtimes, rt)
+	}
+	var driver enforce.Driver = &enforce.DryRun{Out: a.out} // --dev --docker: only containers are limited for real
+	if !cfg.Dev {
+		if driver, err = a.driver(ctx, devices); err != nil {
+			n.close()
+			return nil, fmt.Errorf("enforcement: %w", err)
+		}
+		if c, ok := driver.(interface{ Close() error }); ok {
+			n.closers = append(n.closers, c.Close)
+		}
 	}
 	n.fallback = driver
 	cg, err := cgroupsvc.New(cfg.CgroupParent, cfg.Services, driver, a.log.Named("client"))
@@ -65,6 +87,19 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		a.log.Warn("cannot measure service usage: no bids will be sent", "error", err)
 	}
 	return n, nil
+}
+
+// devices parses client.io_devices.
+func (a *Agent) devices() ([]enforce.Device, error) {
+	var devices []enforce.Device
+	for _, s := range a.cfg.IODevices {
+		d, err := enforce.ParseDevice(s)
+		if err != nil {
+			return nil, fmt.Errorf("client.io_devices: %w", err)
+		}
+		devices = append(devices, d)
+	}
+	return devices, nil
 }
 
 // measurer reads usage from the host's cgroup hierarchies (or the tests'
@@ -102,18 +137,10 @@ func (a *Agent) runClient(ctx context.Context, n *node) {
 // cgroup-v1/cgroup-v2 that cannot be used is an error that stops the agent.
 // Where each service lives comes from this agent's service blocks, else from
 // the registry through the local API (see enforce.Book).
-func (a *Agent) driver(ctx context.Context) (enforce.Driver, error) {
+func (a *Agent) driver(ctx context.Context, devices []enforce.Device) (enforce.Driver, error) {
 	out := a.log.Named("enforce").StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug})
 	if a.cfg.Enforce == "none" {
 		return &enforce.DryRun{Out: out}, nil
-	}
-	var devices []enforce.Device
-	for _, s := range a.cfg.IODevices {
-		d, err := enforce.ParseDevice(s)
-		if err != nil {
-			return nil, fmt.Errorf("client.io_devices: %w", err)
-		}
-		devices = append(devices, d)
 	}
 	local := map[string]enforce.Target{}
 	for _, s := range a.cfg.Services {

@@ -47,7 +47,7 @@ func (c *Client) checkSLA(ctx context.Context, epoch uint64, d discovered, u usa
 			c.log.Warn("SLA probe failed (not a breach)", "service", name, "error", res.Err)
 		}
 	}
-	breach, why := sla.Pressure(signals(u), sla.DefaultThresholds())
+	breach, why := sla.Pressure(signals(u, d.Def.Class), sla.DefaultThresholds())
 	b, ok := c.gate.Decide(name, epoch, res, breach, why, d.Def.SLA)
 	if !ok {
 		return

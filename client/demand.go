@@ -14,6 +14,11 @@ const (
 	pressedThrottled = 0.2
 	// pressedNearLimit: …while using at least this fraction of its quota.
 	pressedNearLimit = 0.8
+	// pressedWaiting: or its tasks waited for a CPU at least this fraction
+	// of the CPU they used (and pressedWaitingMin millicores): contention,
+	// where no quota throttles it.
+	pressedWaiting    = 0.25
+	pressedWaitingMin = 50
 	// memoryStep is how far above its limit a memory-pressed service's
 	// demand is put: the kernel says it wants more, not how much.
 	memoryStep = 0.25
@@ -22,11 +27,13 @@ const (
 // Demand is what a service wanted of resource r over the last interval as
 // far as the kernel tells, and whether the kernel held it back (pressed):
 //
-//   - cpu: throttled in ≥ 20% of CFS periods at ≥ 80% of its quota. The
-//     demand is then usage + throttled time (usage.CPUDemand): an upper
-//     bound, since a throttled runqueue counts as wanting the whole time,
-//     whatever the service's own duty cycle. The client narrows it with a
-//     demand probe when the node has room (probe.go).
+//   - cpu: throttled in ≥ 20% of CFS periods at ≥ 80% of its quota, or its
+//     tasks waited runnable for a CPU ≥ 25% of what they used (contention
+//     with other cgroups, where no quota throttles it). The demand is then
+//     usage + that waiting (usage.CPUDemand): an upper bound, since a task
+//     held back while it spins counts as wanting the whole time, whatever
+//     its duty cycle. The client narrows it with a demand probe when the
+//     node has room (probe.go).
 //   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
 //     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
 //   - io, net: no kernel signal of unmet demand; the usage.
@@ -34,7 +41,9 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	v := u.Value[r]
 	switch r {
 	case bidding.CPU:
-		if u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 && v >= pressedNearLimit*float64(u.CPULimit) {
+		throttled := u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 && v >= pressedNearLimit*float64(u.CPULimit)
+		contended := u.HaveWaiting && u.Waiting >= pressedWaitingMin && u.Waiting >= pressedWaiting*v
+		if throttled || contended {
 			return math.Max(v, u.CPUDemand()), true
 		}
 	case bidding.Memory:
@@ -46,13 +55,16 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	return v, false
 }
 
-// signals is what package sla judges a service's kernel pressure by.
-func signals(u usage.Usage) sla.Signals {
+// signals is what package sla judges a service's kernel pressure by. A
+// batch service's CPU throttling is left out: held to its share when the
+// node is contended is what batch means, and a boost for it would take from
+// the critical services its class yields to (memory trouble still counts).
+func signals(u usage.Usage, class bidding.Class) sla.Signals {
 	s := sla.Signals{CPULimit: u.CPULimit, OOMKills: u.OOMKills, MemFailcnt: u.MemFailcnt, MemHighEvents: u.MemHighEvents}
 	if u.Have[bidding.CPU] {
 		s.CPUUsage = int64(math.Round(u.Value[bidding.CPU]))
 	}
-	if u.HaveThrottled {
+	if u.HaveThrottled && class != bidding.ClassBatch {
 		s.ThrottledPeriods = u.ThrottledPeriods
 	}
 	if u.HavePressure { // µs stalled per s of wall time → fraction

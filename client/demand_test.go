@@ -88,7 +88,9 @@ func TestAutomaticBoosts(t *testing.T) {
 	f := newFakeAPI()
 	probed := svc("checkout", "a")
 	probed.Def.SLA = &bidding.SLASpec{Probe: slow.URL, LatencyP99Above: "100ms"}
-	rt := newFakeRuntime(probed, svc("batch", "b"))
+	hot := svc("batch", "b")
+	hot.Def.Class = bidding.ClassCritical // a batch service's throttling is no reason to boost it
+	rt := newFakeRuntime(probed, hot)
 	m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(50), "b": throttled(250, 250, 1500, 0.9)}}
 	start(t, f, rt, m, "")
 	f.plans <- plan(1, 10, alloc("checkout", "n1", 500), alloc("batch", "n1", 250))

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // slice is the duty-cycle period of a cpu worker: busy for duty×slice, then
@@ -54,19 +56,21 @@ func (b *cpuBurner) close() {
 	b.wg.Wait()
 }
 
-// work is one busy thread. It spins while the busy time it owes (duty ×
-// wall time since the duty was set, minus the time it spun) is positive,
-// then sleeps the rest of the slice. Owing rather than spinning a fixed
-// share per slice makes up for sleeps that overshoot; a debt larger than a
-// slice (the thread was not scheduled, e.g. a cpu quota throttled it) is
-// dropped rather than paid back in a burst.
+// work is one busy thread. It spins while the CPU time it owes (duty ×
+// wall time since the duty was set, minus the CPU time this thread has
+// had since) is positive, then sleeps the rest of the slice. Owing CPU
+// time, not wall time, makes it work-conserving like a real service: time
+// it was preempted or throttled is not counted as work done, so it stays
+// runnable until it has had its share (up to what the kernel gives it). A
+// debt is capped at one CFS period (maxDebt): a thread held back for
+// longer does not pay it all back in a burst.
 func (b *cpuBurner) work(duty *atomic.Uint64) {
 	defer b.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cur := -1.0
 	var since time.Time
-	var spun time.Duration
+	var cpu0 time.Duration // this thread's cpu time at since
 	var sink uint64
 	for {
 		select {
@@ -77,31 +81,44 @@ func (b *cpuBurner) work(duty *atomic.Uint64) {
 		}
 		d := math.Float64frombits(duty.Load())
 		now := time.Now()
+		used := threadCPU()
 		if d != cur {
-			cur, since, spun = d, now, 0
+			cur, since, cpu0 = d, now, used
 		}
 		if d <= 0 {
 			time.Sleep(slice)
 			continue
 		}
-		owed := time.Duration(d*float64(now.Sub(since))) - spun
-		if owed > slice {
-			since, spun = now, 0
-			owed = time.Duration(d * float64(slice))
+		owed := time.Duration(d*float64(now.Sub(since))) - (used - cpu0)
+		if owed > maxDebt { // forgive what is past the cap: move the start forward
+			since = now.Add(-time.Duration(float64(maxDebt) / d))
+			cpu0 = used
+			owed = maxDebt
 		}
 		if owed > 0 {
-			end := now.Add(owed)
-			for t := now; t.Before(end); t = time.Now() {
-				for i := 0; i < 200; i++ {
+			target := used + owed
+			for threadCPU() < target {
+				for i := 0; i < 2000; i++ {
 					sink = sink*6364136223846793005 + 1442695040888963407
 				}
 			}
-			spun += time.Since(now)
 		}
 		if d < 1 {
 			time.Sleep(time.Duration((1 - d) * float64(slice)))
 		}
 	}
+}
+
+// maxDebt is the most cpu time a worker catches up on after being held back.
+const maxDebt = 100 * time.Millisecond
+
+// threadCPU is the calling OS thread's cpu time.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // cpuTime is the process's user+system cpu time so far.

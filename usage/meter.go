@@ -93,6 +93,9 @@ func (m *meter) v1(mnt V1, rel string) {
 		dir := filepath.Join(d, rel)
 		m.throttling(filepath.Join(dir, "cpu.stat"))
 		m.v1Quota(dir)
+		m.waiting(filepath.Join(dir, "tasks"))
+	} else if d := mnt.CPUAcct; d != "" {
+		m.waiting(filepath.Join(d, rel, "tasks"))
 	}
 	if d := mnt.Memory; d != "" {
 		dir := filepath.Join(d, rel)
@@ -140,6 +143,7 @@ func (m *meter) v2(dir string) {
 			m.u.CPULimit = v
 		}
 	}
+	m.waiting(filepath.Join(dir, "cgroup.threads"))
 	m.gauge(bidding.Memory, filepath.Join(dir, "memory.current"))
 	m.memoryLimit(filepath.Join(dir, "memory.max"))
 	file := filepath.Join(dir, "memory.events")

@@ -219,6 +219,16 @@ func TestRealCgroupV1Throttling(t *testing.T) {
 	if _, err := stdin.Write([]byte("go\n")); err != nil {
 		t.Fatal(err)
 	}
+	// While it burns: its two threads wait for the CPU they are denied.
+	time.Sleep(time.Second)
+	mid, err := r.ReadCgroup("burn", rel, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after 1 s: cpu %.0f millicores, waiting %.0f millicores (measured %v)", mid.Value[bidding.CPU], mid.Waiting, mid.HaveWaiting)
+	if !mid.HaveWaiting || mid.Waiting < 2*mid.Value[bidding.CPU] {
+		t.Errorf("waiting %.0f (measured %v): want the runnable time denied, well above (2×) the usage %.0f", mid.Waiting, mid.HaveWaiting, mid.Value[bidding.CPU])
+	}
 	err = cmd.Wait()
 	waited = true
 	if err != nil {

@@ -30,6 +30,9 @@ type Config struct {
 	V1      V1     // cpuacct for cpu time, cpu for throttling and the quota, memory, blkio
 	Parent  string // client.cgroup_parent, as enforce uses it
 	NetRoot string // default /sys/class/net
+	// ProcRoot is where tasks' schedstat files are (default /proc): the
+	// host's, so the agent runs in the host's pid namespace.
+	ProcRoot string
 	// ReadFile reads a kernel file (nil: os.ReadFile). Tests stand in for
 	// the kernel with it, so a counter can be a function of the read time.
 	ReadFile func(name string) ([]byte, error)
@@ -83,6 +86,13 @@ type Usage struct {
 	ThrottledPeriods float64
 	HaveThrottled    bool // Throttled and ThrottledPeriods were measured
 
+	// Waiting is the runnable time of the cgroup's tasks not spent running,
+	// per second of wall time, in millicores: the sum of their
+	// /proc/<tid>/schedstat run_delay growth (throttled and preempted
+	// alike). See waiting.go.
+	Waiting     float64
+	HaveWaiting bool
+
 	// CPULimit is the CPU limit in force at the reading, in millicores
 	// (v1 cpu.cfs_quota_us×1000/cpu.cfs_period_us, v2 cpu.max); 0 is none
 	// (quota -1, "max") or unknown.
@@ -114,14 +124,19 @@ type Usage struct {
 	HavePressure   bool // either was measured
 }
 
-// CPUDemand estimates the CPU the cgroup would have used unthrottled, in
-// millicores: cpu usage + Throttled. It is an approximation, and only
-// meaningful when Have[CPU]: throttled time is summed over the per-CPU
-// runqueues, so a cgroup throttled on n CPUs counts up to n×1000
-// millicores however many threads really wanted to run, and what it would
-// have used is in any case bounded by the CPUs it can run on (cpuset).
-// Without throttling it is the usage.
-func (u Usage) CPUDemand() float64 { return u.Value[bidding.CPU] + u.Throttled }
+// CPUDemand estimates the CPU the cgroup would have used had nothing held
+// it back, in millicores: cpu usage + Waiting where measured (its tasks'
+// runnable time not running: quota and contention alike), else usage +
+// Throttled. It is an upper bound, only meaningful when Have[CPU]: a task
+// throttled or preempted while it spins counts as wanting the whole time,
+// whatever its duty cycle; throttled time is summed over per-CPU runqueues
+// (up to n×1000 on n CPUs). Without either it is the usage.
+func (u Usage) CPUDemand() float64 {
+	if u.HaveWaiting {
+		return u.Value[bidding.CPU] + u.Waiting
+	}
+	return u.Value[bidding.CPU] + u.Throttled
+}
 
 // Sum adds the usages of a service's replicas (its instances' cgroups):
 //
@@ -146,6 +161,8 @@ func Sum(us ...Usage) Usage {
 			}
 		}
 		s.Throttled += u.Throttled
+		s.Waiting += u.Waiting
+		s.HaveWaiting = s.HaveWaiting || u.HaveWaiting
 		if u.HaveThrottled {
 			s.ThrottledPeriods += u.ThrottledPeriods
 			s.HaveThrottled = true
@@ -181,8 +198,9 @@ func Sum(us ...Usage) Usage {
 type Reader struct {
 	cfg Config
 
-	mu   sync.Mutex
-	last map[string]reading
+	mu    sync.Mutex
+	last  map[string]reading
+	waits map[string]waitReading // per key: its tasks' run_delay at the last reading
 }
 
 type reading struct {
@@ -195,7 +213,10 @@ func New(cfg Config) *Reader {
 	if cfg.NetRoot == "" {
 		cfg.NetRoot = "/sys/class/net"
 	}
-	return &Reader{cfg: cfg, last: map[string]reading{}}
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	return &Reader{cfg: cfg, last: map[string]reading{}, waits: map[string]waitReading{}}
 }
 
 // Read measures one service at now, in its cgroup under Config.Parent
@@ -265,6 +286,7 @@ func (r *Reader) delta(key string, v uint64, now time.Time) (d uint64, secs floa
 func (r *Reader) Forget(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.waits, key)
 	for k := range r.last {
 		if strings.HasPrefix(k, key+"\x00") {
 			delete(r.last, k)

@@ -251,6 +251,7 @@ func FuzzParsers(f *testing.F) {
 		"low 0\nhigh 12\nmax 3\noom 1\noom_kill 1\n",
 		"some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
 		"20000 100000\n", "max 100000", "max", "-1", "9223372036854771712",
+		"101\n102\n", "4964767 6023642 4\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -305,6 +306,14 @@ func FuzzParsers(f *testing.F) {
 			t.Fatalf("memory limit %d out of range", v)
 		}
 		_, _ = parseSigned(b)
+		if ids, err := parseTIDs(b); err == nil {
+			for _, id := range ids {
+				if id <= 0 {
+					t.Fatalf("task id %d from %q", id, b)
+				}
+			}
+		}
+		_, _ = parseSchedstat(b)
 	})
 }
 
