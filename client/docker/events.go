@@ -4,15 +4,23 @@ import (
 	"context"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 )
 
-// Backoff of the events stream's reconnection: capped doubling.
+// Backoff of the events stream's reconnection: capped jittered doubling.
 const (
 	backoffMin = 500 * time.Millisecond
 	backoffMax = 30 * time.Second
 )
+
+func newBackoff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = backoffMin, backoffMax, 0
+	b.Reset()
+	return b
+}
 
 // relevant are the container events after which Discover may answer
 // differently (or limits may have been changed behind Allot's back).
@@ -26,12 +34,12 @@ var relevant = map[events.Action]bool{
 // Run follows the Engine's events (containers labelled allot.service) and
 // signals Changes on each relevant one, until ctx ends; it then closes
 // Changes and returns ctx's error. When the stream breaks (the daemon
-// restarted) it reconnects with capped doubling backoff and signals a
+// restarted) it reconnects with capped jittered doubling (cenkalti/backoff) and signals a
 // change once reconnected, since events were missed. The agent starts it
 // in its own goroutine after New; Run is called once.
 func (r *Runtime) Run(ctx context.Context) error {
 	defer close(r.changes)
-	wait := backoffMin
+	bo := newBackoff()
 	first := true
 	for {
 		if _, err := r.eng.Ping(ctx, client.PingOptions{}); err == nil {
@@ -40,8 +48,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 				r.signal()
 			}
 			first = false
-			wait = backoffMin
+			started := time.Now()
 			err = r.follow(ctx)
+			if time.Since(started) > 10*time.Second { // it worked for a while: start the backoff afresh
+				bo.Reset()
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -49,17 +60,16 @@ func (r *Runtime) Run(ctx context.Context) error {
 		} else if ctx.Err() != nil {
 			return ctx.Err()
 		} else {
-			r.log.Debug("the Docker daemon does not answer; retrying", "error", err, "in", wait)
+			r.log.Debug("the Docker daemon does not answer; retrying", "error", err)
 			first = false
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(bo.NextBackOff())
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(wait*2, backoffMax)
 	}
 }
 
