@@ -4,42 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/allot-dev/allot/internal/fakefs"
+
 	"github.com/hashicorp/go-hclog"
 )
 
-// files writes rel path -> content under root, creating directories.
-func files(t *testing.T, root string, m map[string]string) {
-	t.Helper()
-	for rel, v := range m {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func files(t *testing.T, root string, m map[string]string) { fakefs.Files(t, root, m) }
 
-// mountinfoFile writes a fake mountinfo naming dirs under root.
 func mountinfoFile(t *testing.T, root string, lines ...string) string {
-	t.Helper()
-	var b strings.Builder
-	for i, l := range lines {
-		fmt.Fprintf(&b, "%d 1 0:%d / %s\n", 100+i, 50+i, strings.ReplaceAll(l, "ROOT", root))
-	}
-	p := filepath.Join(root, "mountinfo")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return fakefs.Mountinfo(t, root, lines...)
 }
 
 // tree is every file (rel path -> content) and directory (rel path + "/"
