@@ -425,8 +425,12 @@ func cmdPlan(e *env, args []string) int {
 		deadline := time.Now().Add(*timeout)
 		for p.Index <= start && time.Now().Before(deadline) {
 			w := min(time.Until(deadline), 60*time.Second)
-			if _, err := c.Do(ctx, "GET", fmt.Sprintf("/v1/plan?index=%d&wait=%s", start, w.Round(time.Second)), nil, &p); err != nil && !(errors.As(err, &ae) && ae.Code == 404) {
+			np, err := c.WatchPlan(ctx, start, w.Round(time.Second))
+			if err != nil && !api.IsNotFound(err) {
 				return e.fail(err)
+			}
+			if err == nil {
+				p = np
 			}
 		}
 		if p.Index <= start {
