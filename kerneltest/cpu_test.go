@@ -31,7 +31,7 @@ func TestCPUQuota(t *testing.T) {
 		}
 	}
 	d := enforce.NewCgroupV1(l.V1, enforce.CgroupConfig{Parent: parent})
-	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
+	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1.CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
 	ctx := context.Background()
 	if err := d.Apply(ctx, []bidding.Allocation{{Service: svc, CPU: 250}}); err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ func TestBlockIOThrottle(t *testing.T) {
 	const svc = "writer"
 	parent, procs := service(t, l, svc)
 	d := enforce.NewCgroupV1(l.V1, enforce.CgroupConfig{Parent: parent, Devices: []enforce.Device{num}})
-	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
+	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1.CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
 	const plan = 10 << 20
 	if err := d.Apply(context.Background(), []bidding.Allocation{{Service: svc, IO: plan}}); err != nil {
 		t.Fatal(err)

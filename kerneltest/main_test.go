@@ -108,7 +108,7 @@ func v1Layout(t *testing.T, need ...string) enforce.Layout {
 		t.Skipf("skipped: these acceptance tests drive cgroup v1 and %s", l.NoV1())
 	}
 	for _, n := range need {
-		if (n == "cpuacct" && l.V1CPUAcct == "") || (n == "blkio" && l.V1.Blkio == "") {
+		if (n == "cpuacct" && l.V1.CPUAcct == "") || (n == "blkio" && l.V1.Blkio == "") {
 			t.Skipf("skipped: no v1 %s hierarchy is mounted", n)
 		}
 	}
@@ -124,7 +124,7 @@ func service(t *testing.T, l enforce.Layout, svc string) (parent string, procs [
 	t.Helper()
 	parent = fmt.Sprintf("/allot-kt-%d-%s", os.Getpid(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
 	roots := []string{}
-	for _, r := range []string{l.V1.CPU, l.V1CPUAcct, l.V1.Memory, l.V1.Blkio} {
+	for _, r := range []string{l.V1.CPU, l.V1.CPUAcct, l.V1.Memory, l.V1.Blkio} {
 		if r != "" && !contains(roots, r) {
 			roots = append(roots, r)
 		}

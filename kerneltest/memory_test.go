@@ -27,7 +27,7 @@ func TestMemoryLoweredNotKilled(t *testing.T) {
 	const svc = "hold"
 	parent, procs := service(t, l, svc)
 	d := enforce.NewCgroupV1(l.V1, enforce.CgroupConfig{Parent: parent})
-	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
+	r := usage.New(usage.Config{V1: usage.V1{CPUAcct: l.V1.CPUAcct, Memory: l.V1.Memory, Blkio: l.V1.Blkio}, Parent: parent})
 	ctx := context.Background()
 	if err := d.Apply(ctx, []bidding.Allocation{{Service: svc, Memory: 256 << 20}}); err != nil {
 		t.Fatal(err)
