@@ -91,11 +91,26 @@ func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
 	return q
 }
 
-// ClientBid is the whole rule a client applies to one resource's forecast.
-func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64) bidding.Quantiles {
+// Surge floors a bid at a measured demand: the node client's when the
+// kernel held the service back, the simulator's while a boost runs.
+type Surge struct {
+	Demand float64 // base units
+	Margin float64 // the top reaches Demand×(1+Margin)
+}
+
+// ClientBid is the whole rule a client applies to one resource's forecast
+// (the node client and allot sim both call it): memory padded, throttled
+// resources up to their class's quantile, and with surge set floored at
+// the measured demand.
+func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, surge *Surge) bidding.Quantiles {
 	b := BidQuantiles(q)
 	if r == bidding.Memory {
-		return MemoryBid(b, deadband)
+		b = MemoryBid(b, deadband)
+	} else {
+		b = ThrottleBid(b, c)
 	}
-	return ThrottleBid(b, c)
+	if surge != nil {
+		b = SurgeBid(b, surge.Demand, surge.Margin)
+	}
+	return b
 }

@@ -25,7 +25,7 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 		{"huge", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: math.Inf(1), P99: math.Inf(1)}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity}},
 	}
 	for _, c := range cases {
-		got := ClientBid(c.r, c.c, c.q, 0.02)
+		got := ClientBid(c.r, c.c, c.q, 0.02, nil)
 		if got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}

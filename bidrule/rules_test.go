@@ -1,4 +1,4 @@
-package sim
+package bidrule
 
 import (
 	"math"
@@ -15,15 +15,15 @@ func TestBidRules(t *testing.T) {
 		got  bidding.Quantiles
 		want bidding.Quantiles
 	}{
-		{"critical bids p99", throttleBid(q, bidding.ClassCritical), q},
-		{"standard bids p95", throttleBid(q, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1848}},
-		{"batch bids p90", throttleBid(q, bidding.ClassBatch), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
-		{"surge floors at last demand", surgeBid(q, 3000), bidding.Quantiles{P50: 1000, P90: 3000, P99: 3450}},
-		{"surge below forecast changes nothing", surgeBid(q, 100), q},
-		{"memory padded by the deadband, max one spread up", (&allotPolicy{opts: bidding.Options{Deadband: 0.02}}).memoryBid(q),
+		{"critical bids p99", ThrottleBid(q, bidding.ClassCritical), q},
+		{"standard bids p95", ThrottleBid(q, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1848}},
+		{"batch bids p90", ThrottleBid(q, bidding.ClassBatch), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
+		{"surge floors at last demand", SurgeBid(q, 3000, 0.15), bidding.Quantiles{P50: 1000, P90: 3000, P99: 3450}},
+		{"surge below forecast changes nothing", SurgeBid(q, 100, 0.15), q},
+		{"memory padded by the deadband, max one spread up", MemoryBid(q, 0.02),
 			bidding.Quantiles{P50: 1020, P90: 1530, P99: 2550, Max: 3570}},
-		{"client conversion", toQuantiles(forecast.Quantiles{P50: 10.4, P90: 9, P99: math.NaN()}), bidding.Quantiles{P50: 10, P90: 10, P99: 10}},
-		{"negative to zero", toQuantiles(forecast.Quantiles{P50: -3, P90: 2, P99: 5}), bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
+		{"client conversion", BidQuantiles(forecast.Quantiles{P50: 10.4, P90: 9, P99: math.NaN()}), bidding.Quantiles{P50: 10, P90: 10, P99: 10}},
+		{"negative to zero", BidQuantiles(forecast.Quantiles{P50: -3, P90: 2, P99: 5}), bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {

@@ -149,13 +149,13 @@ func (c *Client) forecast(d discovered, r bidding.Resource, demand float64, pres
 	if err != nil || len(qs) == 0 {
 		return bidding.Quantiles{}, false, nil
 	}
-	q := bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband)
+	var surge *bidrule.Surge
 	if pressed {
 		// The kernel held the service below what it wanted: the forecast
 		// lags that, so the bid is floored at the demand just measured.
-		q = bidrule.SurgeBid(q, demand, surgeMargin)
+		surge = &bidrule.Surge{Demand: demand, Margin: surgeMargin}
 	}
-	return q, true, nil
+	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, surge), true, nil
 }
 
 // surgeMargin is how far above a pressed service's measured demand its bid's top reaches:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 )
 
 // SLA probe and boost settings of the simulated clients: a service served
@@ -136,19 +137,15 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			}
 			last = p.live.last[s][r]
 		}
-		q := toQuantiles(fq)
+		var surge *bidrule.Surge
+		if r != int(bidding.Memory) && k < p.until[s] && k > 0 {
+			surge = &bidrule.Surge{Demand: last, Margin: reactiveMargin} // boosted: floored at the last demand
+		}
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, surge)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
 			q.P50 = 0
-		}
-		if r == int(bidding.Memory) {
-			q = p.memoryBid(q)
-		} else {
-			q = throttleBid(q, sv.Def.Class)
-			if k < p.until[s] && k > 0 {
-				q = surgeBid(q, last)
-			}
 		}
 		b.Resources[name] = q
 		b.ForecastError[name] = fe
