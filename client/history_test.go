@@ -25,11 +25,11 @@ func TestResample(t *testing.T) {
 		v float64
 	}
 	cases := []struct {
-		name        string
-		pts         []api.HistoryPoint
-		iv, epoch   time.Duration
-		first       time.Time
-		want        []pt
+		name      string
+		pts       []api.HistoryPoint
+		iv, epoch time.Duration
+		first     time.Time
+		want      []pt
 	}{
 		{"same interval: kept, up to half an epoch before the first observation",
 			histPoints(t0, m5, 1, 2, 3, 4), m5, m5 + 2*time.Second, t0.Add(3*m5 + m5/3),
