@@ -47,7 +47,7 @@ func accessFor(pattern string) access {
 		return accessOperator
 	case "GET /v1/regressors":
 		return accessRead
-	case "PUT /v1/bids", "PUT /v1/usage":
+	case "PUT /v1/bids", "PUT /v1/usage", "PUT /v1/usage/history/{service}":
 		return accessBid
 	}
 	if strings.HasPrefix(pattern, "GET ") {

@@ -90,6 +90,10 @@ func usageJSON(service string) string {
 	return fmt.Sprintf(`{"node":"n1","epoch":1,"services":[{"service":%q,"actual":{"cpu":120}}]}`, service)
 }
 
+func historyJSON(service string) string {
+	return fmt.Sprintf(`{"service":%q,"node":"n1","interval_ms":300000,"points":{"cpu":[{"t":"2026-12-01T10:00:00Z","v":800},{"t":"2026-12-01T10:05:00Z","v":810}]}}`, service)
+}
+
 // aclCluster starts one ACL-enabled server with services web and db and
 // client node n1 known, bootstrapped, with a read and a bid(web) token.
 func aclCluster(t *testing.T) (base string, op, read, bid api.ACLTokenView, n *testcluster.Node) {
@@ -148,6 +152,10 @@ func TestACLPolicyMatrix(t *testing.T) {
 		{"PUT", "/v1/usage", usageJSON("web"), want{"bid": 400, "operator": 400}},
 		{"PUT", "/v1/usage", usageJSON("db"), want{"operator": 400}},
 		{"GET", "/v1/forecast/web", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"GET", "/v1/usage/history/web?node=n1", "", want{"read": 404, "bid": 404, "operator": 404}}, // allowed; none yet
+		{"PUT", "/v1/usage/history/web", historyJSON("web"), want{"bid": 200, "operator": 200}},
+		{"PUT", "/v1/usage/history/db", historyJSON("db"), want{"operator": 200}},
+		{"GET", "/v1/usage/history/web?node=n1", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/regressors", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"PUT", "/v1/regressors", `{"regressors":{"temperature":[{"time":"2026-12-01T10:00:00Z","value":12.5}]}}`, want{"operator": 200}},
 		{"PUT", "/v1/service/web", `{"class":"critical"}`, want{"operator": 200}},

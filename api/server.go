@@ -162,6 +162,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/settings", s.server(s.getSettings))
 	m.HandleFunc("PUT /v1/usage", s.server(s.putUsage))
 	m.HandleFunc("GET /v1/forecast/{service}", s.server(s.getForecast))
+	m.HandleFunc("GET /v1/usage/history/{service}", s.server(s.getHistory))
+	m.HandleFunc("PUT /v1/usage/history/{service}", s.server(s.putHistory))
 	m.HandleFunc("GET /v1/regressors", s.server(s.getRegressors))
 	m.HandleFunc("PUT /v1/regressors", s.server(s.putRegressors))
 	m.HandleFunc("DELETE /v1/operator/raft/peer", s.server(s.removePeer))

@@ -34,6 +34,7 @@ type API interface {
 	Service(ctx context.Context, name string) (api.ServiceView, error)
 	RegisterService(ctx context.Context, s bidding.Service) error
 	Boost(ctx context.Context, service string, b api.BoostRequest) error
+	UsageHistory(ctx context.Context, service, node string) (api.UsageHistory, error)
 }
 
 // Measurer reads one instance's usage from its cgroup and interface
@@ -92,6 +93,7 @@ type Client struct {
 	primed     map[string]bool // instance keys whose counters were read once
 	failing    map[string]bool // services whose last read failed (warned once)
 	fc         *forecasters
+	hist       histories // imported usage histories read this epoch (history.go)
 	settings   settings
 	prev       *bidding.Plan // the last plan the epoch step ran for
 	bidIndex   uint64

@@ -23,6 +23,7 @@ var replayBase = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	prev := c.prev
 	c.prev = &p
+	c.hist = nil // imported histories are read afresh, once per epoch, when a forecaster is created
 	c.refreshSettings(ctx)
 	now := c.now()
 	at := p.Created
@@ -79,7 +80,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			if !pressedR {
 				v = u.Value[r]
 			}
-			q, ok, err := c.forecast(d, r, v, pressedR, regs, at)
+			q, ok, err := c.forecast(ctx, d, r, v, pressedR, regs, at)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -117,7 +118,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 // forecast observes one resource's demand (its usage, or more when the
 // kernel held it back: pressed) and returns the bid's quantiles
 // (ok false while the epoch length is not known yet).
-func (c *Client) forecast(d discovered, r bidding.Resource, demand float64, pressed bool, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
+func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource, demand float64, pressed bool, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
 	interval, t := c.settings.interval, at
 	rp, replayed := d.rt.(Replayer)
 	if replayed {
@@ -138,6 +139,8 @@ func (c *Client) forecast(d discovered, r bidding.Resource, demand float64, pres
 			}
 		}
 		t = replayBase.Add(time.Duration(len(hist)+c.replayStep) * interval)
+	} else if created {
+		c.warm(ctx, m, d.Def.Name, r.String(), interval, t)
 	}
 	if regs != nil {
 		if missing := feedRegressors(m, d.Def, regs); len(missing) > 0 {

@@ -26,6 +26,8 @@ type fakeAPI struct {
 	boosts    map[string][]api.BoostRequest
 	settings  fsm.Settings
 	watchErrs int
+	history   map[string]api.UsageHistory // "service/node"
+	histReads int
 }
 
 func newFakeAPI() *fakeAPI {
@@ -119,6 +121,20 @@ func (f *fakeAPI) Boost(_ context.Context, service string, b api.BoostRequest) e
 	defer f.mu.Unlock()
 	f.boosts[service] = append(f.boosts[service], b)
 	return nil
+}
+
+func (f *fakeAPI) UsageHistory(_ context.Context, service, node string) (api.UsageHistory, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.histReads++
+	if f.down {
+		return api.UsageHistory{}, errDown
+	}
+	h, ok := f.history[service+"/"+node]
+	if !ok {
+		return api.UsageHistory{}, &api.Error{Code: 404, Msg: "no usage history imported"}
+	}
+	return h, nil
 }
 
 // lastBids is the latest bid batch (nil before the first).

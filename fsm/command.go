@@ -34,6 +34,7 @@ const (
 	CmdACLTokenDelete    CommandType = 12
 	CmdReportUsage       CommandType = 13
 	CmdSetRegressors     CommandType = 14
+	CmdImportHistory     CommandType = 15
 )
 
 func (t CommandType) String() string {
@@ -66,6 +67,8 @@ func (t CommandType) String() string {
 		return "report-usage"
 	case CmdSetRegressors:
 		return "set-regressors"
+	case CmdImportHistory:
+		return "import-history"
 	}
 	return fmt.Sprintf("command(%d)", byte(t))
 }
@@ -189,6 +192,8 @@ func Decode(data []byte) (CommandType, any, error) {
 		v = &ReportUsage{}
 	case CmdSetRegressors:
 		v = &SetRegressors{}
+	case CmdImportHistory:
+		v = &ImportHistory{}
 	default:
 		if byte(t)&IgnorableFlag != 0 {
 			return t, nil, ErrUnknownIgnorable

@@ -95,6 +95,7 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 			}
 		}
 		dropUsageLocked(s, func(svc, _ string) bool { return svc == c.Name })
+		dropHistoryLocked(s, c.Name)
 	case *SubmitBids:
 		if len(c.Bids) == 0 {
 			return errors.New("bids: empty")
@@ -162,6 +163,8 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 		return applyUsageLocked(s, c.Report)
 	case *SetRegressors:
 		return applyRegressorsLocked(s, c.Regressors)
+	case *ImportHistory:
+		return applyHistoryLocked(s, c.History)
 	case *ACLBootstrap, *ACLTokenCreate, *ACLTokenDelete:
 		return applyACLLocked(s, index, cmd)
 	default:
@@ -301,6 +304,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	if len(st.Regressors) == 0 {
 		st.Regressors = nil // as newState, like the ACL tokens below
+	}
+	if len(st.History) == 0 {
+		st.History = nil // a snapshot from before imports has none
 	}
 	if len(st.ACLTokens) == 0 {
 		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike

@@ -74,6 +74,9 @@ func sampleLog(t testing.TB) [][]byte {
 		"black_friday": {{Time: regT(0), Value: 0}, {Time: regT(2), Value: 1}},
 	}})
 	add(CmdSetRegressors, SetRegressors{Regressors: map[string][]RegressorPoint{"temperature": {{Time: regT(1), Value: 14}}}}) // replaces
+	add(CmdImportHistory, ImportHistory{History: sampleHistory("web", "n1", 3, 500)})
+	add(CmdImportHistory, ImportHistory{History: sampleHistory("db", "n3", 2, 700)})
+	add(CmdImportHistory, ImportHistory{History: sampleHistory("web", "n1", 4, 600)}) // replaces
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("batch", "n1", 5, 100)}})
 	add(CmdDeregisterService, DeregisterService{Name: "db"})
 	add(CmdRemoveMember, RemoveMember{ID: "id-2"})
@@ -285,7 +288,7 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			var data []byte
 			name := rapid.SampledFrom(names).Draw(rt, "name")
 			node := rapid.SampledFrom(names).Draw(rt, "node")
-			switch rapid.IntRange(0, 13).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 14).Draw(rt, "kind") {
 			case 0:
 				data = mustEncode(rt, CmdRegisterService, RegisterService{Service: bidding.Service{Name: name, Class: bidding.Class(rapid.SampledFrom([]string{"critical", "batch", "x"}).Draw(rt, "class")), Min: bidding.Vec{rapid.Int64Range(-5, 5000).Draw(rt, "min")}}})
 			case 1:
@@ -330,6 +333,16 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 					set[rapid.SampledFrom(names).Draw(rt, "rname")] = pts
 				}
 				data = mustEncode(rt, CmdSetRegressors, SetRegressors{Regressors: set})
+			case 14:
+				h := UsageHistory{Service: name, Node: node, IntervalMS: rapid.SampledFrom([]int64{0, 999, 1000, 300000, 3600001}).Draw(rt, "hiv"), Points: map[string][]HistoryPoint{}}
+				for j := rapid.IntRange(0, 2).Draw(rt, "hn"); j > 0; j-- {
+					var pts []HistoryPoint
+					for k := rapid.IntRange(0, 4).Draw(rt, "hp"); k > 0; k-- {
+						pts = append(pts, HistoryPoint{T: regT(rapid.IntRange(-1, 8).Draw(rt, "ht")), V: rapid.SampledFrom([]float64{0, 800, -1, 1e17}).Draw(rt, "hv")})
+					}
+					h.Points[rapid.SampledFrom([]string{"cpu", "memory", "gpu"}).Draw(rt, "hres")] = pts
+				}
+				data = mustEncode(rt, CmdImportHistory, ImportHistory{History: h})
 			case 11:
 				data = mustEncode(rt, CmdACLTokenDelete, ACLTokenDelete{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc")})
 			}
@@ -357,6 +370,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":[{"service":"web","actual":{"cpu":-1}}]}}`...))
 	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"2026-12-01T10:00:00Z","value":1}],"gone":null}}`...))
 	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"0001-01-01T00:00:00Z","value":1e300}]}}`...))
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":1000,"points":{"cpu":[{"t":"2026-12-01T10:00:00Z","v":1},{"t":"2026-12-01T10:00:00Z","v":-1}]}}}`...))
+	f.Add(append([]byte{EnvelopeVersion, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":0,"points":{"gpu":null}}}`...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ct, v, err := Decode(data)
 		if err != nil {

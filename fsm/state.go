@@ -72,6 +72,11 @@ type state struct {
 	// Regressors are external regressor values by name, oldest first, at
 	// most RegressorKeep(plan_history) per name. Omitted while empty.
 	Regressors map[string][]RegressorPoint `json:"regressors,omitempty"`
+	// History is the imported usage history by placement key, replaced by
+	// a newer import and dropped with its service. Omitted while empty, so
+	// older snapshots restore and a cluster that never imported keeps its
+	// state bytes and hash.
+	History map[string]UsageHistory `json:"history,omitempty"`
 }
 
 func newState() *state {

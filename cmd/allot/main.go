@@ -71,6 +71,7 @@ ACLs (acl { enabled = true } on every agent):
 Tools:
   forecast SERVICE [--epochs N]       forecast vs actual per node and resource, with intervals
   forecast eval ...                   score the forecasters (M4 Hourly, CSV series)
+  usage import --service S --node N FILE   seed a forecaster with past usage (CSV or Prometheus JSON)
   sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size
   loadgen --cpu C --memory B ...      a real load; JSON lines of asked vs got (allot loadgen --help)
@@ -168,6 +169,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return cmdBoost(e, cargs)
 	case "forecast":
 		return cmdForecast(e, cargs)
+	case "usage":
+		return cmdUsage(e, cargs)
 	}
 	fmt.Fprintf(stderr, "allot: unknown command %q\n\n%s", cmd, usage)
 	return exitUsage
