@@ -31,9 +31,9 @@ const (
 // applied is what was last applied to one container (and to which
 // process: a restarted container has a new pid and gets everything again).
 type applied struct {
-	pid                         int
-	cpuQuota, memory, memoryRes int64
-	io, net                     int64
+	pid                                    int
+	cpuQuota, cpuShares, memory, memoryRes int64
+	io, net                                int64
 }
 
 // Apply implements workload.Runtime. Each allocation of a service this
@@ -100,7 +100,7 @@ func (r *Runtime) plan(s service, a bidding.Allocation) []applied {
 	nt := split(a.Net, n)
 	out := make([]applied, n)
 	for i := range out {
-		out[i] = applied{pid: s.inst[i].Pid, cpuQuota: quota(cpu[i]), io: io[i], net: nt[i]}
+		out[i] = applied{pid: s.inst[i].Pid, cpuQuota: quota(cpu[i]), cpuShares: shares(cpu[i]), io: io[i], net: nt[i]}
 		out[i].memory, out[i].memoryRes = memory(mem[i])
 	}
 	return out
@@ -112,6 +112,18 @@ func quota(millicores int64) int64 {
 		return -1
 	}
 	return max(millicores*cpuPeriod/1000, minQuota)
+}
+
+// shares is the CFS weight for millicores: 1024 per core (the kernel's
+// default for one), at least 2 (its minimum); 0 (no limit) keeps the
+// default. Under contention the CPU a container gets is then in proportion
+// to its allocation, as the quota caps it: without it every container
+// weighs 1024, and the one with the larger quota absorbs the shortfall.
+func shares(millicores int64) int64 {
+	if millicores <= 0 {
+		return 1024
+	}
+	return max(millicores*1024/1000, 2)
 }
 
 // memory is the hard limit and the reservation (95%) for bytes.
@@ -130,12 +142,12 @@ func (r *Runtime) applyOne(ctx context.Context, svc string, in instance, want ap
 	// Skip what was applied already, unless the daemon now holds other
 	// values (someone ran docker update) or the container was restarted.
 	memOK := in.res.Memory == want.memory || (want.memory == unlimitedMemory && in.res.Memory == 0)
-	if seen && last == want && in.res.CPUQuota == want.cpuQuota && memOK {
+	if seen && last == want && in.res.CPUQuota == want.cpuQuota && in.res.CPUShares == want.cpuShares && memOK {
 		return nil
 	}
 	var errs []error
 	done := want
-	res := container.Resources{CPUPeriod: cpuPeriod, CPUQuota: want.cpuQuota}
+	res := container.Resources{CPUPeriod: cpuPeriod, CPUQuota: want.cpuQuota, CPUShares: want.cpuShares}
 	switch {
 	case want.memory == unlimitedMemory && in.res.Memory == 0:
 		// never limited: nothing to lift (and no reservation to set)

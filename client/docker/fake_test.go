@@ -99,6 +99,9 @@ func (f *fakeEngine) ContainerUpdate(_ context.Context, id string, o client.Cont
 	if r.CPUQuota != 0 {
 		c.res.CPUQuota, c.res.CPUPeriod = r.CPUQuota, r.CPUPeriod
 	}
+	if r.CPUShares != 0 {
+		c.res.CPUShares = r.CPUShares
+	}
 	if r.Memory != 0 {
 		c.res.Memory, c.res.MemorySwap = r.Memory, r.MemorySwap
 	}

@@ -104,8 +104,8 @@ func TestRealDocker(t *testing.T) {
 		res, err := eng.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		must(t, err)
 		hc := res.Container.HostConfig
-		if hc.CPUPeriod != 100000 || hc.CPUQuota != 30000 {
-			t.Errorf("%s: CpuPeriod %d CpuQuota %d, want 100000 and 30000", id, hc.CPUPeriod, hc.CPUQuota)
+		if hc.CPUPeriod != 100000 || hc.CPUQuota != 30000 || hc.CPUShares != 307 {
+			t.Errorf("%s: CpuPeriod %d CpuQuota %d CpuShares %d, want 100000, 30000 and 307 (300m of 1024 per core)", id, hc.CPUPeriod, hc.CPUQuota, hc.CPUShares)
 		}
 		if hc.Memory != 128<<20 || hc.MemoryReservation != (128<<20)-(128<<20)/20 || hc.MemorySwap != 128<<20 {
 			t.Errorf("%s: Memory %d MemoryReservation %d MemorySwap %d, want 128MiB, 95%% of it, 128MiB",
