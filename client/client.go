@@ -85,9 +85,14 @@ type Client struct {
 	now func() time.Time
 	rec *enforce.Reconciler
 
-	mu       sync.Mutex // guards discovered and owner (read by the enforcement driver)
+	mu       sync.Mutex // guards discovered, owner and gone (read by the enforcement driver)
 	services []discovered
 	owner    map[string]workload.Runtime
+	// gone are services a runtime managed here and no longer finds (their
+	// containers stopped): their allocation stays in plans until their bid
+	// expires, and must not reach the fallback driver (which would create
+	// a cgroup for a container that no longer exists).
+	gone map[string]bool
 
 	registered map[string]bool
 	primed     map[string]bool // instance keys whose counters were read once
@@ -133,7 +138,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Wait == 0 {
 		cfg.Wait = 60 * time.Second
 	}
-	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{},
+	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
@@ -192,7 +197,7 @@ func (c *Client) Run(ctx context.Context) error {
 			if err := c.enforce(ctx, p); err != nil {
 				pending = &p
 				d := retry.NextBackOff()
-				c.log.Error("enforcing plan failed; retrying", "epoch", p.Epoch, "retry_in", d, "error", err)
+				c.log.Warn("enforcing plan failed; retrying", "epoch", p.Epoch, "retry_in", d, "error", err)
 				retryC = time.After(d)
 			} else {
 				retry.Reset()
@@ -212,7 +217,7 @@ func (c *Client) Run(ctx context.Context) error {
 			p := *pending
 			if err := c.enforce(ctx, p); err != nil {
 				d := retry.NextBackOff()
-				c.log.Error("enforcing plan failed; retrying", "epoch", p.Epoch, "retry_in", d, "error", err)
+				c.log.Warn("enforcing plan failed; retrying", "epoch", p.Epoch, "retry_in", d, "error", err)
 				retryC = time.After(d)
 				continue
 			}
@@ -303,6 +308,14 @@ func (c *Client) discover(ctx context.Context) {
 	for _, d := range c.services {
 		old[d.Def.Name] = true
 	}
+	for name := range old {
+		if _, ok := owner[name]; !ok {
+			c.gone[name] = true
+		}
+	}
+	for name := range owner {
+		delete(c.gone, name)
+	}
 	c.services, c.owner = all, owner
 	c.mu.Unlock()
 	for _, d := range all {
@@ -392,7 +405,7 @@ func (d *runtimeDriver) Apply(ctx context.Context, allocs []bidding.Allocation) 
 	for _, a := range allocs {
 		if rt, ok := c.owner[a.Service]; ok {
 			by[rt] = append(by[rt], a)
-		} else {
+		} else if !c.gone[a.Service] {
 			rest = append(rest, a)
 		}
 	}

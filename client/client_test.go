@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,4 +147,51 @@ func TestWorkloadChangesAreManagedWithinTheEpoch(t *testing.T) {
 		b := f.lastBids()
 		return len(b) == 1 && b[0].Service == "api" && b[0].Epoch == 4
 	})
+}
+
+// recordDriver is a fallback enforcement driver that records what it got.
+type recordDriver struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (d *recordDriver) Name() string { return "record" }
+
+func (d *recordDriver) Apply(_ context.Context, allocs []bidding.Allocation) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, a := range allocs {
+		d.got = append(d.got, a.Service)
+	}
+	return nil
+}
+
+// A service whose containers stopped keeps its allocation in plans until
+// its bid expires; that allocation must not reach the fallback driver,
+// which would create a cgroup for it. Services no runtime ever had (defined
+// only in the registry) still do.
+func TestGoneServicesDoNotReachTheFallback(t *testing.T) {
+	f := newFakeAPI()
+	rt := newFakeRuntime(svc("web", "a"))
+	fb := &recordDriver{}
+	c, err := New(Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Fallback: fb,
+		Measure: &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(100)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.plans <- plan(1, 10, alloc("web", "n1", 400), alloc("legacy", "n1", 100))
+	waitfor.True(t, "plan 1 applied", 5*time.Second, func() bool { return rt.appliedCount() == 1 })
+	rt.set()
+	waitfor.True(t, "web forgotten", 5*time.Second, func() bool { return len(c.snapshot()) == 0 })
+	f.plans <- plan(2, 20, alloc("web", "n1", 400), alloc("legacy", "n1", 100))
+	waitfor.True(t, "plan 2 enforced", 5*time.Second, func() bool { p := c.Current(); return p != nil && p.Index == 20 })
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	if slices.Contains(fb.got, "web") || !slices.Contains(fb.got, "legacy") {
+		t.Fatalf("fallback got %v: want legacy (no runtime has it), never web (its containers stopped)", fb.got)
+	}
 }

@@ -118,3 +118,23 @@ func TestAutomaticBoosts(t *testing.T) {
 		t.Fatalf("boosts %+v: want one each within the cooldown", f.boosts)
 	}
 }
+
+// With no room on the node there is no probe, and the upper bound is never
+// more than the node has.
+func TestPressedDemandIsCappedAtTheNode(t *testing.T) {
+	f := newFakeAPI()
+	rt := newFakeRuntime(svc("web", "a"))
+	u := throttled(1900, 1900, 0, 0.9)
+	u.Waiting, u.HaveWaiting = 3000, true
+	start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}}, "")
+	p := plan(1, 10, alloc("web", "n1", 1900))
+	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{1950, 0, 0, 0}}}
+	f.plans <- p
+	waitfor.True(t, "a bid", 5*time.Second, func() bool { return f.lastBids() != nil })
+	if q := f.lastBids()[0].Resources["cpu"]; q.P90 != 1950 || q.P99 > 2050 {
+		t.Fatalf("cpu bid %+v: want the demand capped at the node's 1950m", q)
+	}
+	if rt.appliedCount() != 1 {
+		t.Fatalf("%d applies: want no probe without room", rt.appliedCount())
+	}
+}

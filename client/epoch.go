@@ -38,6 +38,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	rep := fsm.UsageReport{Node: c.cfg.Node, Epoch: p.Epoch - 1}
 	var bids []bidding.Bid
 	var errs []error
+	capacity := nodeCapacity(p, c.cfg.Node)
 	us := make([]usage.Usage, len(svcs))
 	demand := make([]map[bidding.Resource]float64, len(svcs))
 	var pressed []discovered
@@ -50,6 +51,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		demand[i] = map[bidding.Resource]float64{}
 		for _, r := range bidding.Resources() {
 			if v, ok := Demand(r, us[i]); ok {
+				if c := capacity[r]; c > 0 { // an upper bound: never more than the node has
+					v = min(v, float64(c))
+				}
 				demand[i][r] = v
 				if r == bidding.CPU {
 					pressed = append(pressed, d)

@@ -32,15 +32,20 @@ func probeWindow(epoch time.Duration) time.Duration {
 // minProbeRoom is the least unallocated CPU (millicores) worth a probe.
 const minProbeRoom = 100
 
+// nodeCapacity is node's capacity as the plan says (zero when it does not).
+func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
+	for _, n := range p.Nodes {
+		if n.Node == node {
+			return n.Capacity
+		}
+	}
+	return bidding.Vec{}
+}
+
 // nodeRoom is the CPU the plan leaves unallocated on node (0 when the plan
 // does not say the node's capacity).
 func nodeRoom(p bidding.Plan, node string) int64 {
-	var capacity int64
-	for _, n := range p.Nodes {
-		if n.Node == node {
-			capacity = n.Capacity[bidding.CPU]
-		}
-	}
+	capacity := nodeCapacity(p, node)[bidding.CPU]
 	var used int64
 	for _, a := range p.Allocations {
 		if a.Node == node {
