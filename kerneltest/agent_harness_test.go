@@ -135,15 +135,15 @@ func (a *agent) alive() {
 	}
 }
 
-// stop sends SIGINT (SIGKILL after 10 s) and prints the log if the test
+// stop sends SIGINT (SIGKILL after 20 s) and prints the log if the test
 // failed, and the demand probe and boost lines in any case.
 func (a *agent) stop() {
 	t := a.t
 	_ = a.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-a.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("the agent did not stop within 10 s of SIGINT: killed")
+	case <-time.After(20 * time.Second):
+		t.Errorf("the agent did not stop within 20 s of SIGINT: killed")
 		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
 		<-a.done
 	}
