@@ -12,8 +12,9 @@ import (
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
-// newMsgpackHandle returns the one msgpack configuration of the log and the
-// snapshots (version 2). Same value, same bytes:
+// newMsgpackHandle returns the msgpack encoder configuration of the log and
+// the snapshots (version 2); they are decoded by msgpack.go. Same value,
+// same bytes:
 //   - Canonical: map keys (and struct fields) are written sorted;
 //   - struct fields are written as maps keyed by their json tag names (not
 //     as positional arrays), so a reordered field can never be misread, a
@@ -22,13 +23,11 @@ import (
 //     (seconds, nanoseconds and the zone offset): a time keeps the offset
 //     JSON keeps, so a state restored from a msgpack snapshot hashes (JSON)
 //     exactly as the state it was taken from;
-//   - WriteExt: the current msgpack spec (str8, bin types);
-//   - a longer array than a fixed-size one (bidding.Vec) is an error.
+//   - WriteExt: the current msgpack spec (str8, bin types).
 func newMsgpackHandle() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{WriteExt: true}
 	h.Canonical = true
 	h.TimeNotBuiltin = true
-	h.ErrorIfNoArrayExpand = true
 	return h
 }
 
@@ -89,28 +88,13 @@ func Decode(data []byte) (CommandType, any, error) {
 		}
 		return t, v, nil
 	}
-	if err := decodeMsgpack(data[2:], v); err != nil {
+	if err := decodeInto(data[2:], spec.dec, v); err != nil {
 		return t, nil, fmt.Errorf("decoding %s payload (msgpack): %w", t, err)
 	}
 	if err := spec.check(reflect.ValueOf(v).Elem()); err != nil {
 		return t, nil, fmt.Errorf("decoding %s payload (msgpack): %w", t, err)
 	}
 	return t, v, nil
-}
-
-// decodeMsgpack decodes exactly one value filling b.
-func decodeMsgpack(b []byte, v any) error {
-	if len(b) == 0 {
-		return errors.New("empty payload")
-	}
-	d := codec.NewDecoderBytes(b, mp)
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if n := d.NumBytesRead(); n != len(b) {
-		return fmt.Errorf("%d bytes after the value", len(b)-n)
-	}
-	return nil
 }
 
 // checkFunc refuses a value JSON cannot represent. The state is hashed as

@@ -5,7 +5,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"math"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,3 +113,19 @@ func TestCommandTable(t *testing.T) {
 		t.Errorf("unknown type named %q", got)
 	}
 }
+
+// snapshotV1JSON is a version 1 (JSON) snapshot of f, as builds before
+// msgpack wrote them (json.Marshal of the state under the read lock).
+func snapshotV1JSON(t fataler, f *FSM) []byte {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := json.Marshal(f.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }
+
+func nanValue() float64 { return math.NaN() }

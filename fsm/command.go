@@ -135,6 +135,8 @@ type commandSpec struct {
 	payload func(v any) (any, bool)
 	// apply applies a decoded payload (a *T) to the state at a log index.
 	apply func(s *state, index uint64, cmd any) error
+	// dec decodes a msgpack payload into a *T (msgpack.go).
+	dec decFunc
 	// check refuses a payload (the T, not a pointer) that JSON could not
 	// represent (codec.go).
 	check checkFunc
@@ -155,6 +157,7 @@ func command[T any](name string, apply func(s *state, index uint64, c *T) error)
 			return nil, false
 		},
 		apply: func(s *state, index uint64, cmd any) error { return apply(s, index, cmd.(*T)) },
+		dec:   compileDec(reflect.TypeFor[T]()),
 		check: compileCheck(reflect.TypeFor[T]()),
 	}
 }

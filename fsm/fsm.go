@@ -4,10 +4,8 @@
 package fsm
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -183,68 +181,6 @@ func (f *FSM) ValidateBids(bids []bidding.Bid) error {
 	}
 	return nil
 }
-
-// Snapshot captures an immutable copy of the state.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	b, err := json.Marshal(f.st)
-	if err != nil {
-		return nil, fmt.Errorf("encoding fsm snapshot: %w", err)
-	}
-	return &snapshot{data: b}, nil
-}
-
-// Restore replaces the state with a snapshot's.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	st := newState()
-	if err := json.NewDecoder(rc).Decode(st); err != nil {
-		return fmt.Errorf("decoding fsm snapshot: %w", err)
-	}
-	fresh := newState()
-	if st.Services == nil {
-		st.Services = fresh.Services
-	}
-	if st.Bids == nil {
-		st.Bids = fresh.Bids
-	}
-	if st.Boosts == nil {
-		st.Boosts = fresh.Boosts
-	}
-	if st.Members == nil {
-		st.Members = fresh.Members
-	}
-	if st.Plans == nil {
-		st.Plans = fresh.Plans
-	}
-	if len(st.Regressors) == 0 {
-		st.Regressors = nil // as newState, like the ACL tokens below
-	}
-	if len(st.History) == 0 {
-		st.History = nil // a snapshot from before imports has none
-	}
-	if len(st.ACLTokens) == 0 {
-		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike
-	}
-	f.mu.Lock()
-	f.st = st
-	f.notifyLocked()
-	f.mu.Unlock()
-	return nil
-}
-
-type snapshot struct{ data []byte }
-
-func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s.data); err != nil {
-		_ = sink.Cancel()
-		return fmt.Errorf("writing fsm snapshot: %w", err)
-	}
-	return sink.Close()
-}
-
-func (s *snapshot) Release() {}
 
 // Read accessors. Every slice is sorted; values are copies.
 
