@@ -1,10 +1,12 @@
 package fsm
 
 import (
+	"bytes"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -129,3 +131,5 @@ func snapshotV1JSON(t fataler, f *FSM) []byte {
 func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }
 
 func nanValue() float64 { return math.NaN() }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
