@@ -117,11 +117,17 @@ func New(cfg Config) (*Server, error) {
 		rc.ElectionTimeout = cfg.Election
 	}
 	rc.CommitTimeout = 20 * time.Millisecond
+	// Sized for bid-heavy logs (cluster/DESIGN.md, "Log and snapshot
+	// sizing"): up to raft's maximum batch per AppendEntries, a snapshot
+	// every 8192 entries (snapshots no longer stall applies, fsm/DESIGN.md),
+	// and 16384 entries kept behind it so a follower that was away for a
+	// few epochs catches up from the log instead of a snapshot transfer.
 	rc.MaxAppendEntries = 1024
+	rc.SnapshotThreshold = 8192
+	rc.TrailingLogs = 16384
+	rc.SnapshotInterval = 60 * time.Second
 	rc.ShutdownOnRemove = false
 	rc.NotifyCh = s.notify
-	rc.SnapshotThreshold = 4096
-	rc.SnapshotInterval = 60 * time.Second
 	rc.Logger = log.Named("raft")
 
 	var logs raft.LogStore

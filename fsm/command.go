@@ -1,15 +1,23 @@
 package fsm
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/allot-dev/allot/bidding"
 )
 
-// EnvelopeVersion is the version byte every command starts with.
-const EnvelopeVersion byte = 1
+// Envelope versions: byte 0 of every command. Byte 1 is the command type in
+// every version; the payload's encoding depends on the version.
+const (
+	// EnvelopeJSON (1) is the original encoding: a JSON payload. Entries of
+	// existing logs and snapshots are in it; Decode reads it forever.
+	EnvelopeJSON byte = 1
+	// EnvelopeMsgpack (2) is a canonical msgpack payload (codec.go).
+	EnvelopeMsgpack byte = 2
+	// EnvelopeVersion is what Encode writes.
+	EnvelopeVersion = EnvelopeMsgpack
+)
 
 // IgnorableFlag marks a command type that an older FSM may skip if it does
 // not know it (forward compatibility), instead of treating it as a bug.
@@ -37,38 +45,13 @@ const (
 	CmdImportHistory     CommandType = 15
 )
 
+// String is the command's name from the table, or command(N) if unknown.
 func (t CommandType) String() string {
-	switch t &^ CommandType(IgnorableFlag) {
-	case CmdRegisterService:
-		return "register-service"
-	case CmdDeregisterService:
-		return "deregister-service"
-	case CmdSubmitBids:
-		return "submit-bids"
-	case CmdCommitPlan:
-		return "commit-plan"
-	case CmdSetBoost:
-		return "set-boost"
-	case CmdClearBoost:
-		return "clear-boost"
-	case CmdUpsertMember:
-		return "upsert-member"
-	case CmdRemoveMember:
-		return "remove-member"
-	case CmdSetSettings:
-		return "set-settings"
-	case CmdACLBootstrap:
-		return "acl-bootstrap"
-	case CmdACLTokenCreate:
-		return "acl-token-create"
-	case CmdACLTokenDelete:
-		return "acl-token-delete"
-	case CmdReportUsage:
-		return "report-usage"
-	case CmdSetRegressors:
-		return "set-regressors"
-	case CmdImportHistory:
-		return "import-history"
+	if spec, ok := commands[t]; ok {
+		return spec.name
+	}
+	if spec, ok := commands[t&^CommandType(IgnorableFlag)]; ok {
+		return spec.name
 	}
 	return fmt.Sprintf("command(%d)", byte(t))
 }
@@ -138,70 +121,64 @@ type ACLTokenDelete struct {
 	AccessorID string `json:"accessor_id"`
 }
 
-// Encode builds a command envelope: version byte, type byte, JSON payload.
-func Encode(t CommandType, payload any) ([]byte, error) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("encoding %s command: %w", t, err)
-	}
-	out := make([]byte, 0, len(b)+2)
-	out = append(out, EnvelopeVersion, byte(t))
-	return append(out, b...), nil
+// commandSpec is one row of the command table: everything the envelope,
+// the names and Apply need to know about a command type.
+type commandSpec struct {
+	name string
+	// ignorable says an FSM that does not know the type may skip it; the
+	// type's value must then carry IgnorableFlag (TestCommandTable).
+	ignorable bool
+	// newPayload returns a pointer to a zero payload to decode into.
+	newPayload func() any
+	// payload returns v as a pointer to the table's payload type, or false
+	// if v is neither T nor *T.
+	payload func(v any) (any, bool)
+	// apply applies a decoded payload (a *T) to the state at a log index.
+	apply func(s *state, index uint64, cmd any) error
+	// dec decodes a msgpack payload into a *T (msgpack.go).
+	dec decFunc
+	// check refuses a payload (the T, not a pointer) that JSON could not
+	// represent (codec.go).
+	check checkFunc
 }
 
-// ErrUnknownIgnorable is returned by Decode for an unknown command type that
-// carries the ignorable flag: the FSM skips it.
-var ErrUnknownIgnorable = errors.New("unknown ignorable command")
+// command builds a table row for payload type T.
+func command[T any](name string, apply func(s *state, index uint64, c *T) error) commandSpec {
+	return commandSpec{
+		name:       name,
+		newPayload: func() any { return new(T) },
+		payload: func(v any) (any, bool) {
+			switch p := v.(type) {
+			case T:
+				return &p, true
+			case *T:
+				return p, p != nil
+			}
+			return nil, false
+		},
+		apply: func(s *state, index uint64, cmd any) error { return apply(s, index, cmd.(*T)) },
+		dec:   compileDec(reflect.TypeFor[T]()),
+		check: compileCheck(reflect.TypeFor[T]()),
+	}
+}
 
-// Decode splits an envelope and decodes its payload into the matching type.
-func Decode(data []byte) (CommandType, any, error) {
-	if len(data) < 2 {
-		return 0, nil, fmt.Errorf("command envelope: %d bytes, need at least 2", len(data))
-	}
-	if data[0] != EnvelopeVersion {
-		return 0, nil, fmt.Errorf("command envelope: version %d, this build knows %d", data[0], EnvelopeVersion)
-	}
-	t := CommandType(data[1])
-	var v any
-	switch t {
-	case CmdRegisterService:
-		v = &RegisterService{}
-	case CmdDeregisterService:
-		v = &DeregisterService{}
-	case CmdSubmitBids:
-		v = &SubmitBids{}
-	case CmdCommitPlan:
-		v = &CommitPlan{}
-	case CmdSetBoost:
-		v = &SetBoost{}
-	case CmdClearBoost:
-		v = &ClearBoost{}
-	case CmdUpsertMember:
-		v = &UpsertMember{}
-	case CmdRemoveMember:
-		v = &RemoveMember{}
-	case CmdSetSettings:
-		v = &SetSettings{}
-	case CmdACLBootstrap:
-		v = &ACLBootstrap{}
-	case CmdACLTokenCreate:
-		v = &ACLTokenCreate{}
-	case CmdACLTokenDelete:
-		v = &ACLTokenDelete{}
-	case CmdReportUsage:
-		v = &ReportUsage{}
-	case CmdSetRegressors:
-		v = &SetRegressors{}
-	case CmdImportHistory:
-		v = &ImportHistory{}
-	default:
-		if byte(t)&IgnorableFlag != 0 {
-			return t, nil, ErrUnknownIgnorable
-		}
-		return t, nil, fmt.Errorf("command envelope: unknown command type %d", byte(t))
-	}
-	if err := json.Unmarshal(data[2:], v); err != nil {
-		return t, nil, fmt.Errorf("decoding %s payload: %w", t, err)
-	}
-	return t, v, nil
+// commands is the one table of command types: adding a command is adding a
+// row here (and its payload type and apply function). It is never changed
+// after initialisation.
+var commands = map[CommandType]commandSpec{
+	CmdRegisterService:   command("register-service", applyRegisterService),
+	CmdDeregisterService: command("deregister-service", applyDeregisterService),
+	CmdSubmitBids:        command("submit-bids", applySubmitBids),
+	CmdCommitPlan:        command("commit-plan", applyCommitPlan),
+	CmdSetBoost:          command("set-boost", applySetBoost),
+	CmdClearBoost:        command("clear-boost", applyClearBoost),
+	CmdUpsertMember:      command("upsert-member", applyUpsertMember),
+	CmdRemoveMember:      command("remove-member", applyRemoveMember),
+	CmdSetSettings:       command("set-settings", applySetSettings),
+	CmdACLBootstrap:      command("acl-bootstrap", applyACLBootstrap),
+	CmdACLTokenCreate:    command("acl-token-create", applyACLTokenCreate),
+	CmdACLTokenDelete:    command("acl-token-delete", applyACLTokenDelete),
+	CmdReportUsage:       command("report-usage", applyReportUsage),
+	CmdSetRegressors:     command("set-regressors", applySetRegressors),
+	CmdImportHistory:     command("import-history", applyImportHistory),
 }

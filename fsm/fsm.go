@@ -4,14 +4,11 @@
 package fsm
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/allot-dev/allot/bidding"
@@ -53,7 +50,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 		// protects the state (rule 3).
 		panic(fmt.Sprintf("fsm: undecodable log entry %d: %v", l.Index, err))
 	}
-	if err := f.applyLocked(l.Index, cmd); err != nil {
+	if err := f.applyLocked(l.Index, t, cmd); err != nil {
 		return fmt.Errorf("%s rejected: %w", t, err)
 	}
 	f.notifyLocked()
@@ -75,102 +72,12 @@ func (f *FSM) notifyLocked() {
 	f.watch = make(chan struct{})
 }
 
-func (f *FSM) applyLocked(index uint64, cmd any) error {
-	s := f.st
-	switch c := cmd.(type) {
-	case *RegisterService:
-		if err := c.Service.Validate(); err != nil {
-			return err
-		}
-		s.Services[c.Service.Name] = c.Service
-	case *DeregisterService:
-		if _, ok := s.Services[c.Name]; !ok {
-			return fmt.Errorf("name: service %q is not registered", c.Name)
-		}
-		delete(s.Services, c.Name)
-		delete(s.Boosts, c.Name)
-		for k := range s.Bids {
-			if svc, _, _ := strings.Cut(k, "/"); svc == c.Name {
-				delete(s.Bids, k)
-			}
-		}
-		dropUsageLocked(s, func(svc, _ string) bool { return svc == c.Name })
-		dropHistoryLocked(s, c.Name)
-	case *SubmitBids:
-		if len(c.Bids) == 0 {
-			return errors.New("bids: empty")
-		}
-		for i := range c.Bids {
-			if err := validateBidLocked(s, &c.Bids[i]); err != nil {
-				return fmt.Errorf("bid %d: %w", i, err)
-			}
-		}
-		for _, b := range c.Bids {
-			k := placementKey(b.Service, b.Node)
-			if s.Bids[k] == nil {
-				s.Bids[k] = map[uint64]bidding.Bid{}
-			}
-			s.Bids[k][b.Epoch] = b
-		}
-	case *CommitPlan:
-		return commitPlanLocked(s, index, c.Plan)
-	case *SetBoost:
-		if err := c.Boost.Validate(); err != nil {
-			return err
-		}
-		if _, ok := s.Services[c.Boost.Service]; !ok {
-			return fmt.Errorf("service: %q is not registered", c.Boost.Service)
-		}
-		s.Boosts[c.Boost.Service] = c.Boost
-	case *ClearBoost:
-		if _, ok := s.Boosts[c.Service]; !ok {
-			return fmt.Errorf("service: %q has no boost", c.Service)
-		}
-		delete(s.Boosts, c.Service)
-	case *UpsertMember:
-		m := c.Member
-		if m.ID == "" {
-			return errors.New("member.id: must not be empty")
-		}
-		if err := bidding.ValidateName("member.name", m.Name); err != nil {
-			return err
-		}
-		for id, old := range s.Members {
-			if id != m.ID && old.Name == m.Name {
-				delete(s.Members, id) // the name moved to a new ID (wiped data dir)
-			}
-		}
-		s.Members[m.ID] = m
-	case *RemoveMember:
-		m, ok := s.Members[c.ID]
-		if !ok {
-			return fmt.Errorf("id: member %q is not recorded", c.ID)
-		}
-		delete(s.Members, c.ID)
-		for k := range s.Bids {
-			if _, node, _ := strings.Cut(k, "/"); node == m.Name {
-				delete(s.Bids, k)
-			}
-		}
-		dropUsageLocked(s, func(_, node string) bool { return node == m.Name })
-	case *SetSettings:
-		st := c.Settings
-		if st.EpochMS <= 0 || st.BidTTL == 0 || st.PlanHistory <= 0 {
-			return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
-		}
-		s.Settings = &st
-	case *ReportUsage:
-		return applyUsageLocked(s, c.Report)
-	case *SetRegressors:
-		return applyRegressorsLocked(s, c.Regressors)
-	case *ImportHistory:
-		return applyHistoryLocked(s, c.History)
-	case *ACLBootstrap, *ACLTokenCreate, *ACLTokenDelete:
-		return applyACLLocked(s, index, cmd)
-	default:
-		return fmt.Errorf("no handler for %T", cmd)
+func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) error {
+	spec, ok := commands[t]
+	if !ok {
+		return fmt.Errorf("no handler for %s", t)
 	}
-	return nil
+	return spec.apply(f.st, index, cmd)
 }
 
 func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
@@ -191,13 +98,20 @@ func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
 	// one of a placement, which keeps the placement at its floor.
 	for k, bids := range s.Bids {
 		eps := sortedEpochs(bids)
+		var kept map[uint64]bidding.Bid // copy on write: a snapshot may hold bids
 		for _, e := range eps[:len(eps)-1] {
 			if e+set.BidTTL <= p.Epoch {
-				delete(bids, e)
+				if kept == nil {
+					kept = maps.Clone(bids)
+				}
+				delete(kept, e)
 			}
 		}
-		if len(bids) == 0 {
+		switch {
+		case len(bids) == 0:
 			delete(s.Bids, k)
+		case kept != nil:
+			s.Bids[k] = kept
 		}
 	}
 	// Usage older than the plans kept goes with them.
@@ -267,68 +181,6 @@ func (f *FSM) ValidateBids(bids []bidding.Bid) error {
 	}
 	return nil
 }
-
-// Snapshot captures an immutable copy of the state.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	b, err := json.Marshal(f.st)
-	if err != nil {
-		return nil, fmt.Errorf("encoding fsm snapshot: %w", err)
-	}
-	return &snapshot{data: b}, nil
-}
-
-// Restore replaces the state with a snapshot's.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	st := newState()
-	if err := json.NewDecoder(rc).Decode(st); err != nil {
-		return fmt.Errorf("decoding fsm snapshot: %w", err)
-	}
-	fresh := newState()
-	if st.Services == nil {
-		st.Services = fresh.Services
-	}
-	if st.Bids == nil {
-		st.Bids = fresh.Bids
-	}
-	if st.Boosts == nil {
-		st.Boosts = fresh.Boosts
-	}
-	if st.Members == nil {
-		st.Members = fresh.Members
-	}
-	if st.Plans == nil {
-		st.Plans = fresh.Plans
-	}
-	if len(st.Regressors) == 0 {
-		st.Regressors = nil // as newState, like the ACL tokens below
-	}
-	if len(st.History) == 0 {
-		st.History = nil // a snapshot from before imports has none
-	}
-	if len(st.ACLTokens) == 0 {
-		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike
-	}
-	f.mu.Lock()
-	f.st = st
-	f.notifyLocked()
-	f.mu.Unlock()
-	return nil
-}
-
-type snapshot struct{ data []byte }
-
-func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s.data); err != nil {
-		_ = sink.Cancel()
-		return fmt.Errorf("writing fsm snapshot: %w", err)
-	}
-	return sink.Close()
-}
-
-func (s *snapshot) Release() {}
 
 // Read accessors. Every slice is sorted; values are copies.
 

@@ -365,13 +365,13 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{EnvelopeVersion})
-	f.Add([]byte{EnvelopeVersion, byte(CmdSubmitBids), '{', '"', 'b', '"', ':', 'n', 'u', 'l', 'l', '}'})
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":null}}`...))
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":[{"service":"web","actual":{"cpu":-1}}]}}`...))
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"2026-12-01T10:00:00Z","value":1}],"gone":null}}`...))
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"0001-01-01T00:00:00Z","value":1e300}]}}`...))
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":1000,"points":{"cpu":[{"t":"2026-12-01T10:00:00Z","v":1},{"t":"2026-12-01T10:00:00Z","v":-1}]}}}`...))
-	f.Add(append([]byte{EnvelopeVersion, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":0,"points":{"gpu":null}}}`...))
+	f.Add([]byte{EnvelopeJSON, byte(CmdSubmitBids), '{', '"', 'b', '"', ':', 'n', 'u', 'l', 'l', '}'})
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":null}}`...))
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdReportUsage)}, `{"report":{"node":"n1","epoch":1,"services":[{"service":"web","actual":{"cpu":-1}}]}}`...))
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"2026-12-01T10:00:00Z","value":1}],"gone":null}}`...))
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdSetRegressors)}, `{"regressors":{"temp":[{"time":"0001-01-01T00:00:00Z","value":1e300}]}}`...))
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":1000,"points":{"cpu":[{"t":"2026-12-01T10:00:00Z","v":1},{"t":"2026-12-01T10:00:00Z","v":-1}]}}}`...))
+	f.Add(append([]byte{EnvelopeJSON, byte(CmdImportHistory)}, `{"history":{"service":"web","node":"n1","interval_ms":0,"points":{"gpu":null}}}`...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ct, v, err := Decode(data)
 		if err != nil {

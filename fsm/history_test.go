@@ -154,7 +154,7 @@ func TestHistorySnapshot(t *testing.T) {
 		}
 		want := New()
 		replay(t, want, old)
-		if err := os.WriteFile(golden, mustSnapshot(t, want), 0o644); err != nil {
+		if err := os.WriteFile(golden, snapshotV1JSON(t, want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,8 +173,8 @@ func TestHistorySnapshot(t *testing.T) {
 		return h
 	}
 	h, h2 := restore(), restore()
-	if !bytes.Equal(mustSnapshot(t, h), b) {
-		t.Fatal("an old snapshot does not round-trip to its own bytes")
+	if !bytes.Equal(snapshotV1JSON(t, h), b) {
+		t.Fatal("an old snapshot does not round-trip to its own bytes (in the JSON format it was written in)")
 	}
 	if _, ok := h.History("web", "n1"); ok || len(h.Services()) == 0 {
 		t.Fatalf("restored old snapshot: services %d, history %v", len(h.Services()), ok)
@@ -190,16 +190,18 @@ func TestHistorySnapshot(t *testing.T) {
 	}
 }
 
-// TestImportHistoryGolden pins the command's log encoding: the golden
+// TestImportHistoryGolden pins the command's version 1 (JSON) log
+// encoding, which entries written before msgpack still use: the golden
 // payload decodes, re-encodes to the same bytes, and equals the encoding
-// of the command built here.
+// of the command built here. The current encoding of every command is
+// pinned by TestCommandGolden.
 func TestImportHistoryGolden(t *testing.T) {
 	h := UsageHistory{Service: "web", Node: "node-1", IntervalMS: 300000, Points: map[string][]HistoryPoint{
 		"memory": {{T: regT(0), V: 536870912}, {T: regT(1), V: 541065216}},
 		"cpu":    {{T: regT(0), V: 812.5}, {T: regT(1), V: 790}},
 	}}
-	enc := mustEncode(t, CmdImportHistory, ImportHistory{History: h})
-	if enc[0] != EnvelopeVersion || enc[1] != 15 {
+	enc := encodeJSON(t, CmdImportHistory, ImportHistory{History: h})
+	if enc[0] != EnvelopeJSON || enc[1] != 15 {
 		t.Fatalf("envelope % x: want version 1, type 15", enc[:2])
 	}
 	golden := filepath.Join("testdata", "import-history.golden.json")
@@ -216,11 +218,11 @@ func TestImportHistoryGolden(t *testing.T) {
 	if !bytes.Equal(payload, enc[2:]) {
 		t.Fatalf("encoding changed:\n got %s\nwant %s", enc[2:], payload)
 	}
-	ct, v, err := Decode(append([]byte{EnvelopeVersion, byte(CmdImportHistory)}, payload...))
+	ct, v, err := Decode(append([]byte{EnvelopeJSON, byte(CmdImportHistory)}, payload...))
 	if err != nil || ct != CmdImportHistory {
 		t.Fatalf("decode: %v %v", ct, err)
 	}
-	again := mustEncode(t, ct, v)
+	again := encodeJSON(t, ct, v)
 	if !bytes.Equal(again[2:], payload) {
 		t.Fatalf("decode and re-encode changed the bytes:\n got %s\nwant %s", again[2:], payload)
 	}

@@ -128,7 +128,7 @@ func applyUsageLocked(s *state, r UsageReport) error {
 				p.Forecast[res] = q
 			}
 		}
-		pairs := s.Usage[k]
+		pairs := slices.Clone(s.Usage[k]) // copy on write: a snapshot may hold the old slice
 		i := sort.Search(len(pairs), func(i int) bool { return pairs[i].Epoch >= r.Epoch })
 		if i < len(pairs) && pairs[i].Epoch == r.Epoch {
 			pairs[i] = p // a resent report replaces
