@@ -96,6 +96,11 @@ func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
 type Surge struct {
 	Demand float64 // base units
 	Margin float64 // the top reaches Demand×(1+Margin)
+	// Exact: Demand was measured, not bounded (the client's demand probe),
+	// so the bid is that demand — p50 and p90 at it, p99 a margin above —
+	// rather than the forecast floored at it (a forecast that lags a surge
+	// may also overshoot it).
+	Exact bool
 }
 
 // ClientBid is the whole rule a client applies to one resource's forecast
@@ -109,7 +114,14 @@ func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadba
 	} else {
 		b = ThrottleBid(b, c)
 	}
-	if surge != nil {
+	switch {
+	case surge != nil && surge.Exact:
+		d := BidQuantiles(forecast.Quantiles{P50: surge.Demand, P90: surge.Demand, P99: surge.Demand * (1 + surge.Margin)})
+		b.P50, b.P90, b.P99 = d.P50, d.P90, d.P99
+		if b.Max > 0 {
+			b.Max = max(b.Max, b.P99)
+		}
+	case surge != nil:
 		b = SurgeBid(b, surge.Demand, surge.Margin)
 	}
 	return b

@@ -41,7 +41,7 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	v := u.Value[r]
 	switch r {
 	case bidding.CPU:
-		throttled := u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 && v >= pressedNearLimit*float64(u.CPULimit)
+		throttled := throttledAtQuota(u)
 		contended := u.HaveWaiting && u.Waiting >= pressedWaitingMin && u.Waiting >= pressedWaiting*v
 		if throttled || contended {
 			return math.Max(v, u.CPUDemand()), true
@@ -53,6 +53,13 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 		}
 	}
 	return v, false
+}
+
+// throttledAtQuota: CFS throttled it in ≥ 20% of periods while it used ≥
+// 80% of its quota — the quota held it back, so lifting it shows more.
+func throttledAtQuota(u usage.Usage) bool {
+	return u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 &&
+		u.Value[bidding.CPU] >= pressedNearLimit*float64(u.CPULimit)
 }
 
 // signals is what package sla judges a service's kernel pressure by. A

@@ -55,22 +55,14 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 					v = min(v, float64(c))
 				}
 				demand[i][r] = v
-				if r == bidding.CPU {
-					pressed = append(pressed, d)
-				}
 			}
+		}
+		if throttledAtQuota(us[i]) { // lifting its quota can show what it wants
+			pressed = append(pressed, d)
 		}
 	}
-	probed := c.probeDemand(ctx, p, pressed)
+	probes := c.probeDemand(ctx, p, pressed)
 	for i, d := range svcs {
-		if v, ok := probed[d.Def.Name]; ok {
-			// Under a limit lifted into the node's room it used v: that is
-			// its demand, unless it was held back there too (then the upper
-			// bound from throttled time stays).
-			if lim := us[i].CPULimit + nodeRoom(p, c.cfg.Node)/int64(len(pressed)); v < 0.95*float64(lim) {
-				demand[i][bidding.CPU] = max(v, us[i].Value[bidding.CPU])
-			}
-		}
 		u := us[i]
 		actual := map[string]int64{}
 		bid := bidding.Bid{Service: d.Def.Name, Node: c.cfg.Node, Epoch: p.Epoch + 1,
@@ -80,11 +72,19 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			actual[r.String()] = int64(math.Round(math.Min(math.Max(u.Value[r], 0), float64(bidding.MaxQuantity))))
-			v, pressedR := demand[i][r]
-			if !pressedR {
-				v = u.Value[r]
+			// What the forecaster observes is the usage, unless a probe
+			// measured the demand; a pressed resource's bid is floored at
+			// its upper bound (or is the probed demand).
+			observe := u.Value[r]
+			var surge *bidrule.Surge
+			if up, ok := demand[i][r]; ok {
+				surge = &bidrule.Surge{Demand: up, Margin: surgeMargin}
 			}
-			q, ok, err := c.forecast(ctx, d, r, v, pressedR, regs, at)
+			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
+				observe = max(pr.cpu, u.Value[r])
+				surge = &bidrule.Surge{Demand: observe, Margin: surgeMargin, Exact: true}
+			}
+			q, ok, err := c.forecast(ctx, d, r, observe, surge, regs, at)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -122,7 +122,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 // forecast observes one resource's demand (its usage, or more when the
 // kernel held it back: pressed) and returns the bid's quantiles
 // (ok false while the epoch length is not known yet).
-func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource, demand float64, pressed bool, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
+func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource, observe float64, surge *bidrule.Surge, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
 	interval, t := c.settings.interval, at
 	rp, replayed := d.rt.(Replayer)
 	if replayed {
@@ -151,16 +151,10 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 			c.fc.warnMissing(d.Def.Name, missing)
 		}
 	}
-	m.Observe(t, demand)
+	m.Observe(t, observe)
 	qs, err := m.Forecast()
 	if err != nil || len(qs) == 0 {
 		return bidding.Quantiles{}, false, nil
-	}
-	var surge *bidrule.Surge
-	if pressed {
-		// The kernel held the service below what it wanted: the forecast
-		// lags that, so the bid is floored at the demand just measured.
-		surge = &bidrule.Surge{Demand: demand, Margin: surgeMargin}
 	}
 	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, surge), true, nil
 }

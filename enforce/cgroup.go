@@ -19,6 +19,9 @@ type hierarchy interface {
 	// below it; it fails when the hierarchy cannot be written.
 	prepare(parentRel string) error
 	apply(rel string, a bidding.Allocation) error
+	// create makes a service's cgroup in every hierarchy it is measured in,
+	// writing no limit.
+	create(rel string) error
 	// ioOff says why io is not enforced ("" when it is).
 	ioOff() string
 }
@@ -88,6 +91,36 @@ func (c *Cgroup) prepareLocked(ctx context.Context) error {
 func (c *Cgroup) Apply(ctx context.Context, allocs []bidding.Allocation) error {
 	placed, errs := place(ctx, c.resolver, allocs)
 	return errors.Join(append(errs, c.applyPlaced(ctx, placed))...)
+}
+
+// Ensure creates the cgroups of services (resolved as for Apply) in every
+// hierarchy they are measured in, writing no limit: a service defined on
+// this node is measured, forecast and bid for before any plan gives it an
+// allocation, and a plan only allocates what was bid for. Existing cgroups
+// and their limits are left as they are.
+func (c *Cgroup) Ensure(ctx context.Context, services []string) error {
+	targets, rerr := c.resolver.Resolve(ctx, services)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.prepareLocked(ctx); err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range services {
+		t, ok := targets[name]
+		if !ok && rerr != nil {
+			errs = append(errs, fmt.Errorf("service %s: its cgroup is unknown: %w", name, rerr))
+			continue
+		}
+		rel, err := cgroups.CgroupRel(c.parent, name, t.Cgroup)
+		if err == nil {
+			err = c.h.create(rel)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: creating its cgroup: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // applyPlaced applies allocations already resolved to their targets.

@@ -66,6 +66,21 @@ func (h *v1) prepare(parentRel string) error {
 	return nil
 }
 
+func (h *v1) create(rel string) error {
+	dirs := []string{h.m.CPU, h.m.Memory}
+	if h.m.CPUAcctSeparate() {
+		dirs = append(dirs, h.m.CPUAcct)
+	}
+	if h.m.Blkio != "" { // measured even when io is not limited
+		dirs = append(dirs, h.m.Blkio)
+	}
+	var errs []error
+	for _, d := range dirs {
+		errs = append(errs, mkdir(filepath.Join(d, rel)))
+	}
+	return errors.Join(errs...)
+}
+
 func (h *v1) apply(rel string, a bidding.Allocation) error {
 	var acct error
 	if h.m.CPUAcctSeparate() {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/allot-dev/allot/bidding"
@@ -171,6 +173,63 @@ func TestCgroupsExistWhereUsageReads(t *testing.T) {
 				want[dir] = ""
 			}
 			checkTree(t, root, want, []string{"cpu,cpuacct/cpuacct/", "cpuacct/allot/web/cpu.cfs_quota_us"})
+		})
+	}
+}
+
+// Ensure creates a service's cgroup in every hierarchy it is measured in
+// (blkio too, without io devices) before any plan, writing no limit, and
+// leaves an existing cgroup's limits alone.
+func TestEnsureCreatesCgroupsWithoutLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mk   func(root string) *Cgroup
+		dirs []string
+	}{{
+		name: "v1 separate cpuacct, blkio without devices",
+		mk: func(root string) *Cgroup {
+			m := V1Mounts{CPU: filepath.Join(root, "cpu"), CPUAcct: filepath.Join(root, "cpuacct"),
+				Memory: filepath.Join(root, "memory"), Blkio: filepath.Join(root, "blkio")}
+			return NewCgroupV1(m, CgroupConfig{Parent: "/allot", Resolver: Targets{"web": {Cgroup: "svc/web"}}})
+		},
+		dirs: []string{"cpu/allot/svc/web/", "cpuacct/allot/svc/web/", "memory/allot/svc/web/", "blkio/allot/svc/web/", "cpu/allot/api/"},
+	}, {
+		name: "v2",
+		mk: func(root string) *Cgroup {
+			files(t, root, map[string]string{"v2/cgroup.controllers": "cpu memory"})
+			return NewCgroupV2(filepath.Join(root, "v2"), CgroupConfig{Parent: "/allot", Resolver: Targets{"web": {Cgroup: "svc/web"}}})
+		},
+		dirs: []string{"v2/allot/svc/web/", "v2/allot/api/"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			d := tc.mk(root)
+			ctx := context.Background()
+			if err := d.Ensure(ctx, []string{"web", "api"}); err != nil {
+				t.Fatal(err)
+			}
+			got := tree(t, root)
+			for _, dir := range tc.dirs {
+				if _, ok := got[dir]; !ok {
+					t.Errorf("%s missing; tree %v", dir, slices.Sorted(maps.Keys(got)))
+				}
+			}
+			for f := range got {
+				if strings.HasSuffix(f, "cfs_quota_us") || strings.HasSuffix(f, "limit_in_bytes") || strings.HasSuffix(f, "cpu.max") || strings.HasSuffix(f, "memory.max") {
+					t.Errorf("Ensure wrote a limit: %s", f)
+				}
+			}
+			// A limit written since stays.
+			if err := d.Apply(ctx, []bidding.Allocation{alloc("web", 250, 0, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			before := tree(t, root)
+			if err := d.Ensure(ctx, []string{"web", "api"}); err != nil {
+				t.Fatal(err)
+			}
+			if after := tree(t, root); !maps.Equal(before, after) {
+				t.Errorf("a second Ensure changed the tree")
+			}
 		})
 	}
 }

@@ -35,6 +35,13 @@ type v2 struct {
 func (h *v2) name() string  { return "cgroup-v2" }
 func (h *v2) ioOff() string { return h.noIO }
 
+func (h *v2) create(rel string) error {
+	if err := mkdir(filepath.Join(h.root, rel)); err != nil {
+		return err
+	}
+	return h.enableDown(path.Dir(rel))
+}
+
 func (h *v2) prepare(parentRel string) error {
 	file := filepath.Join(h.root, "cgroup.controllers")
 	b, err := os.ReadFile(file)

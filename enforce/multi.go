@@ -65,3 +65,22 @@ func (m *Multi) Close() error {
 	}
 	return nil
 }
+
+// Ensurer is a driver that can create services' cgroups before any plan
+// limits them (Cgroup, and Multi when one of its drivers is).
+type Ensurer interface {
+	Ensure(ctx context.Context, services []string) error
+}
+
+// Ensure implements Ensurer with every driver that does.
+func (m *Multi) Ensure(ctx context.Context, services []string) error {
+	var errs []error
+	for _, d := range m.Drivers {
+		if e, ok := d.(Ensurer); ok {
+			if err := e.Ensure(ctx, services); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
