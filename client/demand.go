@@ -27,9 +27,9 @@ const (
 // Demand is what a service wanted of resource r over the last interval as
 // far as the kernel tells, and whether the kernel held it back (pressed):
 //
-//   - cpu: throttled in ≥ 20% of CFS periods at ≥ 80% of its quota, or its
-//     tasks waited runnable for a CPU ≥ 25% of what they used (contention
-//     with other cgroups, where no quota throttles it). The demand is then
+//   - cpu: throttled in ≥ 20% of CFS periods at ≥ 80% of its quota, or,
+//     with no quota, its tasks waited runnable for a CPU ≥ 25% of what
+//     they used (contention with other cgroups, the only sign there). The demand is then
 //     usage + that waiting (usage.CPUDemand): an upper bound, since a task
 //     held back while it spins counts as wanting the whole time, whatever
 //     its duty cycle. The client narrows it with a demand probe when the
@@ -42,7 +42,10 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	switch r {
 	case bidding.CPU:
 		throttled := throttledAtQuota(u)
-		contended := u.HaveWaiting && u.Waiting >= pressedWaitingMin && u.Waiting >= pressedWaiting*v
+		// Waiting counts only without a quota: a service under a quota it
+		// does not reach waits for CPUs others hold, which more quota
+		// would not give it.
+		contended := u.CPULimit == 0 && u.HaveWaiting && u.Waiting >= pressedWaitingMin && u.Waiting >= pressedWaiting*v
 		if throttled || contended {
 			return math.Max(v, u.CPUDemand()), true
 		}

@@ -18,6 +18,11 @@ func throttled(use, limit, throttledMs, periods float64) usage.Usage {
 	return u
 }
 
+func waiting(u usage.Usage, ms float64) usage.Usage {
+	u.Waiting, u.HaveWaiting = ms, true
+	return u
+}
+
 func TestDemand(t *testing.T) {
 	mem := func(use, limit float64, failcnt uint64) usage.Usage {
 		var u usage.Usage
@@ -37,6 +42,8 @@ func TestDemand(t *testing.T) {
 		{"cpu throttled now and then, well under its quota", bidding.CPU, throttled(40, 100, 30, 0.3), 40, false},
 		{"cpu throttled rarely", bidding.CPU, throttled(99, 100, 5, 0.05), 99, false},
 		{"cpu without a limit", bidding.CPU, throttled(500, 0, 0, 0), 500, false},
+		{"cpu without a limit, waiting for CPUs others hold", bidding.CPU, waiting(throttled(800, 0, 0, 0), 700), 1500, true},
+		{"cpu under a quota it does not reach, waiting", bidding.CPU, waiting(throttled(500, 1000, 0, 0), 700), 500, false},
 		{"memory under its limit", bidding.Memory, mem(100, 200, 0), 100, false},
 		{"memory hit its limit", bidding.Memory, mem(190, 200, 3), 250, true},
 		{"memory limit hit but no limit known", bidding.Memory, mem(190, 0, 3), 190, false},

@@ -72,19 +72,24 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			actual[r.String()] = int64(math.Round(math.Min(math.Max(u.Value[r], 0), float64(bidding.MaxQuantity))))
-			// What the forecaster observes is the usage, unless a probe
-			// measured the demand; a pressed resource's bid is floored at
-			// its upper bound (or is the probed demand).
+			// The forecaster observes the usage, or the demand a probe
+			// measured. A pressed resource's usage is censored (the limit,
+			// not the demand): it is not observed — the bid is floored at
+			// the demand's upper bound instead — unless the forecaster has
+			// nothing yet.
 			observe := u.Value[r]
+			censored := false
 			var surge *bidrule.Surge
 			if up, ok := demand[i][r]; ok {
 				surge = &bidrule.Surge{Demand: up, Margin: surgeMargin}
+				censored = true
 			}
 			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
 				observe = max(pr.cpu, u.Value[r])
 				surge = &bidrule.Surge{Demand: observe, Margin: surgeMargin, Exact: true}
+				censored = false
 			}
-			q, ok, err := c.forecast(ctx, d, r, observe, surge, regs, at)
+			q, ok, err := c.forecast(ctx, d, r, observe, censored, surge, regs, at)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -122,7 +127,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 // forecast observes one resource's demand (its usage, or more when the
 // kernel held it back: pressed) and returns the bid's quantiles
 // (ok false while the epoch length is not known yet).
-func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource, observe float64, surge *bidrule.Surge, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
+func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource, observe float64, censored bool, surge *bidrule.Surge, regs map[string][]fsm.RegressorPoint, at time.Time) (bidding.Quantiles, bool, error) {
 	interval, t := c.settings.interval, at
 	rp, replayed := d.rt.(Replayer)
 	if replayed {
@@ -151,7 +156,9 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 			c.fc.warnMissing(d.Def.Name, missing)
 		}
 	}
-	m.Observe(t, observe)
+	if _, err := m.Forecast(); !censored || err != nil {
+		m.Observe(t, observe)
+	}
 	qs, err := m.Forecast()
 	if err != nil || len(qs) == 0 {
 		return bidding.Quantiles{}, false, nil

@@ -97,6 +97,7 @@ func TestAgentDemandUnderLimit(t *testing.T) {
 		return
 	}
 	t.Logf("granted %dm ± %dm at epoch %d: %d epochs after the reference", want, tol, reached, reached-e0)
+	a.logDemandEvidence("demand")
 }
 
 // TestAgentSLABoost: service web's SLA probe answers fast, then (at a
