@@ -158,7 +158,10 @@ func (f *FSM) applyLocked(index uint64, cmd any) error {
 		if st.EpochMS <= 0 || st.BidTTL == 0 || st.PlanHistory <= 0 {
 			return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
 		}
-		s.Settings = &st
+		if st.PlanHistoryBytes < 0 {
+			return fmt.Errorf("settings: plan_history_bytes must not be negative (got %d)", st.PlanHistoryBytes)
+		}
+		s.Settings = &st // new bounds of the plan history apply at the next plan
 	case *ReportUsage:
 		return applyUsageLocked(s, c.Report)
 	case *SetRegressors:
@@ -177,16 +180,8 @@ func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
 	if latest := s.latestEpoch(); p.Epoch <= latest {
 		return fmt.Errorf("epoch: plan for epoch %d is not after the latest committed epoch %d", p.Epoch, latest)
 	}
-	p.Index = index
-	s.Plans[p.Epoch] = p
-	s.PlanIdx = index
+	storePlanLocked(s, index, p)
 	set := s.settings()
-	// Keep the last PlanHistory plans.
-	if eps := sortedEpochs(s.Plans); len(eps) > set.PlanHistory {
-		for _, e := range eps[:len(eps)-set.PlanHistory] {
-			delete(s.Plans, e)
-		}
-	}
 	// Bids older than the TTL can never be in force again, except the newest
 	// one of a placement, which keeps the placement at its floor.
 	for k, bids := range s.Bids {
@@ -302,6 +297,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if st.Plans == nil {
 		st.Plans = fresh.Plans
 	}
+	stripExplanations(st)
 	if len(st.Regressors) == 0 {
 		st.Regressors = nil // as newState, like the ACL tokens below
 	}
