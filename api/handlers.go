@@ -303,6 +303,9 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
+	if q.Has("node") {
+		return s.getNodePlan(w, r, q.Get("node"))
+	}
 	f := s.fsm()
 	if e := q.Get("epoch"); e != "" {
 		n, err := strconv.ParseUint(e, 10, 64)
@@ -324,13 +327,9 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("index: %q is not a non-negative integer", is)
 		}
-		wait := 30 * time.Second
-		if ws := q.Get("wait"); ws != "" {
-			d, err := time.ParseDuration(ws)
-			if err != nil || d < 0 {
-				return badRequest("wait: %q is not a duration such as 30s", ws)
-			}
-			wait = min(d, MaxWait)
+		wait, err := waitParam(q.Get("wait"))
+		if err != nil {
+			return err
 		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
