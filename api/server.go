@@ -76,7 +76,7 @@ type Server struct {
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
 	slices   sliceCache // per-node slices of recent plans (slice.go)
-	acl      bool // every request but the open ones needs a token (see acl.go)
+	acl      bool       // every request but the open ones needs a token (see acl.go)
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value

@@ -61,7 +61,7 @@ func TestNodePlanSlices(t *testing.T) {
 	}
 	i1 := commit(t, n, 1, al("web", "n1", 500), al("api", "n2", 300), al("db", "n1", 700), al("api", "n1", 200)) // not sorted on purpose
 	i2 := commit(t, n, 2, al("api", "n1", 200), al("db", "n1", 700), al("web", "n1", 500), al("api", "n2", 900)) // n1 unchanged
-	i3 := commit(t, n, 3, al("api", "n1", 200), al("db", "n1", 800), al("web", "n1", 500))                        // n1 changed
+	i3 := commit(t, n, 3, al("api", "n1", 200), al("db", "n1", 800), al("web", "n1", 500))                       // n1 changed
 
 	_, _, s1 := getSlice(t, base, "node=n1&epoch=1")
 	_, _, s2 := getSlice(t, base, "node=n1&epoch=2")
