@@ -127,3 +127,23 @@ func TestPlanByIndexAndHasNode(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCommitPlan is Apply of a 10k-placement plan (decode, store,
+// size it for plan_history_bytes, trim), as every replica runs it.
+func BenchmarkCommitPlan(b *testing.B) {
+	f := New()
+	data := make([][]byte, b.N)
+	for i := range data {
+		p := bigPlan(uint64(i+1), 10000)
+		p.Explain = nil
+		data[i] = mustEncode(b, CmdCommitPlan, CommitPlan{Plan: p})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := f.ApplyCommand(uint64(i+1), data[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(f.PlanHistoryBytes())/float64(len(f.PlanEpochs())), "kept-bytes/plan")
+}
