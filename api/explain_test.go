@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +11,30 @@ import (
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/gossip"
 	"github.com/allot-dev/allot/internal/testcluster"
 )
+
+// clientOnly is a client-only agent that sees only the followers.
+type clientOnly struct {
+	c      *testcluster.Cluster
+	leader string
+}
+
+func (a clientOnly) Self() api.Self {
+	return api.Self{ID: "c1", Name: "c1", Client: true, Role: "client"}
+}
+func (a clientOnly) Members() []gossip.Member {
+	var out []gossip.Member
+	for _, m := range a.c.Members() {
+		if m.ID != a.leader {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+func (a clientOnly) Join([]string) (int, error)  { return 0, nil }
+func (a clientOnly) Leave(context.Context) error { return nil }
 
 type explainView struct {
 	Service    string                `json:"service"`
@@ -92,6 +115,14 @@ func TestExplainLivesOnTheLeader(t *testing.T) {
 		if p, ok := n.Server.FSM().LatestPlan(); !ok || p.Explain != nil {
 			t.Fatalf("%s keeps a plan with %d explanations (ok %v)", n.Name, len(p.Explain), ok)
 		}
+	}
+
+	// From a client-only agent whose servers are followers: two hops.
+	ca := httptest.NewServer(api.NewServer(api.Options{Agent: clientOnly{c: c, leader: l.ID}}))
+	defer ca.Close()
+	var v explainView
+	if _, err := api.NewClient(strings.TrimPrefix(ca.URL, "http://"), "").Do(ctx, "GET", "/v1/plan/explain/web", nil, &v); err != nil || v.Epoch != 1 || len(v.Placements) != 1 {
+		t.Fatalf("explain through a client-only agent and a follower: %+v %v", v, err)
 	}
 
 	c.Kill(l)
