@@ -149,7 +149,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if cfg.Server {
 		ccfg := cluster.Config{ID: id, Name: cfg.NodeName, DataDir: cfg.DataDir, BindAddr: cfg.Bind, RaftPort: cfg.RaftPort,
 			AdvertiseAddr: cfg.AdvertiseIP(), BootstrapExpect: cfg.BootstrapExpect, Heartbeat: cfg.RaftHeartbeat,
-			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, Logger: a.log,
+			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, PlanHistoryBytes: cfg.PlanHistoryBytes, Logger: a.log,
 			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum,
 			Options: cfg.Solver}
 		if a.tls != nil {

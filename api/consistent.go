@@ -45,7 +45,7 @@ func (s *Server) consistent(w http.ResponseWriter, r *http.Request) (done bool, 
 			}
 			continue
 		}
-		if r.Header.Get(headerForwarded) != "" {
+		if !mayForward(r) {
 			return false, fmt.Errorf("%w: consistent read forwarded to a server that no longer leads", errNoLeader)
 		}
 		if _, lid := s.cluster.Leader(); lid != "" {

@@ -303,6 +303,9 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
+	if q.Has("node") {
+		return s.getNodePlan(w, r, q.Get("node"))
+	}
 	f := s.fsm()
 	if e := q.Get("epoch"); e != "" {
 		n, err := strconv.ParseUint(e, 10, 64)
@@ -324,13 +327,9 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("index: %q is not a non-negative integer", is)
 		}
-		wait := 30 * time.Second
-		if ws := q.Get("wait"); ws != "" {
-			d, err := time.ParseDuration(ws)
-			if err != nil || d < 0 {
-				return badRequest("wait: %q is not a duration such as 30s", ws)
-			}
-			wait = min(d, MaxWait)
+		wait, err := waitParam(q.Get("wait"))
+		if err != nil {
+			return err
 		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
@@ -357,31 +356,52 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, planView(p))
 }
 
+// explainer is implemented by *cluster.Server: the leader keeps its latest
+// plan's explanations in memory (optional, so test fakes need not have it).
+type explainer interface {
+	Explanation(service string) (bidding.Plan, []bidding.Explanation, error)
+}
+
+// explain answers why a service got what it got in the latest plan. The
+// explanations are only in the leader's memory, so the request is served
+// on the leader: a follower forwards it (as it forwards writes), and a
+// leader without them (elected after the latest plan) answers 503 naming
+// the epoch and when the next plan comes.
 func (s *Server) explain(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("service")
-	p, ok := s.fsm().LatestPlan()
-	if !ok {
-		return notFound("no plan committed yet")
+	if err := bidding.ValidateName("service", name); err != nil {
+		return badRequest("%v", err)
 	}
-	var out []bidding.Explanation
-	for _, e := range p.Explain {
-		if e.Service == name {
-			out = append(out, e)
+	return s.write(w, r, nil, func(context.Context) (any, error) {
+		f := s.fsm()
+		if _, ok := f.LatestPlan(); !ok {
+			return nil, notFound("no plan committed yet")
 		}
-	}
-	if _, reg := s.fsm().Service(name); !reg {
-		return notFound("service %q is not registered", name)
-	}
-	if out == nil {
-		out = []bidding.Explanation{}
-	}
-	var allocs []bidding.Allocation
-	for _, a := range p.Allocations {
-		if a.Service == name {
-			allocs = append(allocs, a)
+		if _, reg := f.Service(name); !reg {
+			return nil, notFound("service %q is not registered", name)
 		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"service": name, "epoch": p.Epoch, "hash": p.Hash, "allocations": allocs, "placements": out, "nodes": p.Nodes})
+		ex, ok := s.cluster.(explainer)
+		if !ok {
+			return nil, &httpError{code: http.StatusServiceUnavailable, err: errors.New("this server keeps no explanations")}
+		}
+		p, out, err := ex.Explanation(name)
+		if errors.Is(err, cluster.ErrNoExplanation) {
+			return nil, &httpError{code: http.StatusServiceUnavailable, err: err}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = []bidding.Explanation{}
+		}
+		allocs := []bidding.Allocation{}
+		for _, a := range p.Allocations {
+			if a.Service == name {
+				allocs = append(allocs, a)
+			}
+		}
+		return map[string]any{"service": name, "epoch": p.Epoch, "hash": p.Hash, "allocations": allocs, "placements": out, "nodes": p.Nodes}, nil
+	})
 }
 
 func (s *Server) listBoosts(w http.ResponseWriter, r *http.Request) error {

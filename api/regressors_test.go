@@ -10,6 +10,7 @@ import (
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/internal/testcluster"
+	"github.com/allot-dev/allot/internal/waitfor"
 )
 
 // TestRegressorsAPI: bad bodies answer 400 naming the field (never 5xx),
@@ -19,7 +20,14 @@ func TestRegressorsAPI(t *testing.T) {
 	c := testcluster.Start(t, 1, time.Hour)
 	n := c.Leader(10 * time.Second)
 	base := n.HTTP.URL
-	st, _ := n.Server.FSM().Settings()
+	// The leader writes the cluster's settings once it leads: the bound
+	// depends on them, so wait for them rather than read the defaults.
+	var st fsm.Settings
+	waitfor.True(t, "the leader's settings", 10*time.Second, func() bool {
+		var ok bool
+		st, ok = n.Server.FSM().Settings()
+		return ok
+	})
 	keep := fsm.RegressorKeep(st.PlanHistory)
 	long := make([]string, keep+1)
 	for i := range long {

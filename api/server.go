@@ -75,7 +75,8 @@ type Server struct {
 	metrics  *Metrics
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
-	acl      bool // every request but the open ones needs a token (see acl.go)
+	slices   sliceCache // per-node slices of recent plans (slice.go)
+	acl      bool       // every request but the open ones needs a token (see acl.go)
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -359,6 +360,18 @@ var errNoLeader = errors.New("no cluster leader")
 
 const headerForwarded = "X-Allot-Forwarded"
 
+// forwardedByClient is the X-Allot-Forwarded value of a request a
+// client-only agent passed to a server: that server may still forward it
+// once to the leader (a server sets "1", which is never forwarded again).
+const forwardedByClient = "client"
+
+// mayForward reports whether this request may still be forwarded to the
+// leader: it was not forwarded yet, or only by a client-only agent.
+func mayForward(r *http.Request) bool {
+	v := r.Header.Get(headerForwarded)
+	return v == "" || v == forwardedByClient
+}
+
 // write runs apply on the leader: here if this server leads, else by
 // forwarding the whole request to the leader's HTTP API. With no leader it
 // waits, bounded and jittered, then answers 503.
@@ -379,7 +392,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, appl
 			return writeJSON(w, http.StatusOK, out)
 		}
 		_, lid := s.cluster.Leader()
-		if lid != "" && r.Header.Get(headerForwarded) == "" {
+		if lid != "" && mayForward(r) {
 			if addr := s.httpAddrOf(lid); addr != "" {
 				return s.proxy(w, r, addr, body)
 			}
@@ -429,7 +442,11 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body
 			req.Header.Set(h, v)
 		}
 	}
-	req.Header.Set(headerForwarded, "1")
+	if s.cluster == nil {
+		req.Header.Set(headerForwarded, forwardedByClient)
+	} else {
+		req.Header.Set(headerForwarded, "1")
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: forwarding to %s failed: %w", errNoLeader, addr, err)

@@ -40,6 +40,24 @@ func (c *Client) WatchPlan(ctx context.Context, index uint64, wait time.Duration
 	return p, nil
 }
 
+// WatchNodePlan is the blocking query for one node's slice of the plan
+// (GET /v1/plan?node=…&index=…&wait=…&epochs=true): it returns once a plan
+// newer than index is committed, or after wait. index is the Index of the
+// last slice the caller saw (0: none). When the node's allocations are the
+// same as in that slice, the answer is a stub: Unchanged is set, NodeHash
+// is the caller's, Epoch, Index, InputIndex, Created and Hash are the new
+// plan's, and Allocations, Nodes and Stats are empty (the caller keeps its
+// own). Before the first plan, or for a node the servers do not know, it
+// is a 404 (IsNotFound).
+func (c *Client) WatchNodePlan(ctx context.Context, node string, index uint64, wait time.Duration) (bidding.Plan, error) {
+	var p bidding.Plan
+	q := url.Values{"node": {node}, "index": {strconv.FormatUint(index, 10)}, "wait": {wait.String()}, "epochs": {"true"}}
+	if _, err := c.Do(ctx, "GET", "/v1/plan?"+q.Encode(), nil, &p); err != nil {
+		return bidding.Plan{}, fmt.Errorf("watching node %s's plan after index %d: %w", node, index, err)
+	}
+	return p, nil
+}
+
 // PutBids submits bids in one request and returns the Raft index.
 func (c *Client) PutBids(ctx context.Context, bids []bidding.Bid) (uint64, error) {
 	var out struct {

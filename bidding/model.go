@@ -490,6 +490,14 @@ type Plan struct {
 	Stats       Stats         `json:"stats"`
 	Problems    []string      `json:"problems,omitempty"` // admission problems (mins above a node's capacity)
 	Explain     []Explanation `json:"explain,omitempty"`
+	// Node, NodeHash and Unchanged are set only on a per-node slice
+	// (GET /v1/plan?node=ID, see NodeSlice); a stored plan has none.
+	Node     string `json:"node,omitempty"`
+	NodeHash string `json:"node_hash,omitempty"`
+	// Unchanged marks a stub: the node's slice is the one of the plan the
+	// caller last saw (same NodeHash), so Allocations and Nodes are left
+	// out; the other fields are the new plan's.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Explanation says why one placement got what it got.

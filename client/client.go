@@ -26,7 +26,7 @@ import (
 
 // API is what the client calls on the cluster (api.Client implements it).
 type API interface {
-	WatchPlan(ctx context.Context, index uint64, wait time.Duration) (bidding.Plan, error)
+	WatchNodePlan(ctx context.Context, node string, index uint64, wait time.Duration) (bidding.Plan, error)
 	PutBids(ctx context.Context, bids []bidding.Bid) (uint64, error)
 	PutUsage(ctx context.Context, rep fsm.UsageReport) error
 	Settings(ctx context.Context) (fsm.Settings, error)
@@ -165,12 +165,8 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := c.rec.Restore(ctx); err != nil {
 		c.log.Warn("could not restore the persisted plan", "error", err)
 	}
-	var from uint64
-	if p := c.rec.Current(); p != nil {
-		from = p.Index
-	}
 	plans := make(chan bidding.Plan, 1)
-	go c.watch(ctx, from, plans)
+	go c.watch(ctx, c.rec.Current(), plans)
 
 	retry := newBackoff(time.Second, 30*time.Second)
 	var retryC <-chan time.Time

@@ -18,7 +18,9 @@ import (
 // fakeAPI is a cluster that commits the plans a test pushes.
 type fakeAPI struct {
 	mu        sync.Mutex
-	plans     chan bidding.Plan // WatchPlan returns the next one pushed
+	plans     chan bidding.Plan // WatchNodePlan returns the next one pushed
+	sliceAt   map[uint64]string // node_hash of each slice answered, by plan index
+	stubs     int               // answers that were stubs (slice unchanged)
 	down      bool              // every call fails (no server answers)
 	bids      [][]bidding.Bid
 	reports   []fsm.UsageReport
@@ -43,7 +45,10 @@ func (f *fakeAPI) isDown() bool {
 	return f.down
 }
 
-func (f *fakeAPI) WatchPlan(ctx context.Context, index uint64, wait time.Duration) (bidding.Plan, error) {
+// WatchNodePlan answers as a server does: the next pushed plan, cut to
+// the node's slice, or a stub when that slice is the one of the plan at
+// index (the slices it answered before are remembered by index).
+func (f *fakeAPI) WatchNodePlan(ctx context.Context, node string, index uint64, wait time.Duration) (bidding.Plan, error) {
 	if f.isDown() {
 		f.mu.Lock()
 		f.watchErrs++
@@ -52,7 +57,18 @@ func (f *fakeAPI) WatchPlan(ctx context.Context, index uint64, wait time.Duratio
 	}
 	select {
 	case p := <-f.plans:
-		return p, nil
+		s := bidding.NodeSlice(&p, node)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.sliceAt == nil {
+			f.sliceAt = map[uint64]string{}
+		}
+		f.sliceAt[s.Index] = s.NodeHash
+		if h, ok := f.sliceAt[index]; ok && index > 0 && h == s.NodeHash {
+			f.stubs++
+			return bidding.Unchanged(s), nil
+		}
+		return s, nil
 	case <-time.After(50 * time.Millisecond):
 		return bidding.Plan{}, &api.Error{Code: 404, Msg: "no plan yet"}
 	case <-ctx.Done():

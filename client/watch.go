@@ -17,23 +17,37 @@ func newBackoff(initial, max time.Duration) *backoff.ExponentialBackOff {
 	return b
 }
 
-// watch is the one plan watcher: one blocking query at a time, with one
-// backoff. It sends every plan whose index is above the last one sent
-// (rule 8: a response that is not newer is dropped) and keeps only the
-// latest when the receiver is busy. While no server answers it keeps
-// asking; the plan in force stays (fail-static).
-func (c *Client) watch(ctx context.Context, from uint64, out chan bidding.Plan) {
+// watch is the one plan watcher: one blocking query for this node's slice
+// of the plan at a time (WatchNodePlan), with one backoff. It sends every
+// plan whose index is above the last one sent (rule 8: a response that is
+// not newer is dropped) and keeps only the latest when the receiver is
+// busy. While no server answers it keeps asking; the plan in force stays
+// (fail-static).
+//
+// Every new plan is sent, changed or not: the loop measures and bids once
+// per plan. A plan that left this node's allocations as they were comes as
+// a stub (Unchanged, no allocations); the watcher sends the slice it holds
+// under the new plan's epoch, index, creation time and hash. have is that
+// slice: the plan in force at start (restored from disk, possibly a whole
+// plan: it holds this node's allocations all the same), then each full
+// slice received. A stub while it holds none (it cannot happen with a
+// server that compares with the index asked for) makes it ask again from
+// index 0, which answers the whole slice at once.
+func (c *Client) watch(ctx context.Context, have *bidding.Plan, out chan bidding.Plan) {
 	b := newBackoff(500*time.Millisecond, 30*time.Second)
-	index := from
+	var sent, ask uint64 // the last index sent; the index asked with
+	if have != nil {
+		sent, ask = have.Index, have.Index
+	}
 	failing := false
 	for ctx.Err() == nil {
-		p, err := c.api.WatchPlan(ctx, index, c.cfg.Wait)
+		p, err := c.api.WatchNodePlan(ctx, c.cfg.Node, ask, c.cfg.Wait)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			switch {
-			case api.IsNotFound(err): // no plan committed yet
+			case api.IsNotFound(err): // no plan committed yet (or this node not known yet)
 			case !failing:
 				c.log.Warn("plan watch failed; keeping the last plan in force", "error", err)
 				failing = true
@@ -52,10 +66,20 @@ func (c *Client) watch(ctx context.Context, from uint64, out chan bidding.Plan) 
 			failing = false
 		}
 		b.Reset()
-		if p.Index <= index {
+		if p.Unchanged && have == nil {
+			ask = 0
 			continue
 		}
-		index = p.Index
+		if p.Index <= sent {
+			continue // an older answer (a server behind): the slice held stays the one at ask
+		}
+		if p.Unchanged {
+			p = withSlice(p, have)
+		} else {
+			full := p
+			have = &full
+		}
+		sent, ask = p.Index, p.Index
 		// Replace a plan the receiver has not taken yet: only the latest matters.
 		select {
 		case <-out:
@@ -67,4 +91,13 @@ func (c *Client) watch(ctx context.Context, from uint64, out chan bidding.Plan) 
 			return
 		}
 	}
+}
+
+// withSlice completes a stub with the allocations and node entry of the
+// slice the watcher holds (the stats stay those of that slice's plan).
+func withSlice(stub bidding.Plan, have *bidding.Plan) bidding.Plan {
+	p := *have
+	p.Epoch, p.Index, p.InputIndex, p.Created, p.Hash = stub.Epoch, stub.Index, stub.InputIndex, stub.Created, stub.Hash
+	p.Node, p.NodeHash = stub.Node, stub.NodeHash
+	return p
 }

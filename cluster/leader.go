@@ -81,6 +81,9 @@ func (s *Server) settings() fsm.Settings {
 	if s.cfg.PlanHistory > 0 {
 		st.PlanHistory = s.cfg.PlanHistory
 	}
+	if s.cfg.PlanHistoryBytes > 0 {
+		st.PlanHistoryBytes = s.cfg.PlanHistoryBytes
+	}
 	if s.cfg.Options != (bidding.Options{}) {
 		st.Options = s.cfg.Options
 	}
@@ -145,6 +148,10 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 	plan.Epoch = in.Epoch
 	plan.InputIndex = in.Index
 	plan.Created = time.Now().UTC().Truncate(time.Millisecond)
+	// The explanations stay here (explain.go): the log gets the plan without them.
+	ex := plan.Explain
+	plan.Explain = nil
+	s.keepExplained(prob, *plan, ex)
 	idx, err := s.Apply(ctx, fsm.CmdCommitPlan, fsm.CommitPlan{Plan: *plan})
 	if err != nil {
 		return fmt.Errorf("committing plan of epoch %d: %w", in.Epoch, err)

@@ -38,7 +38,9 @@ type Config struct {
 	Epoch           time.Duration
 	BidTTL          uint64
 	PlanHistory     int
-	Options         bidding.Options
+	// PlanHistoryBytes bounds the kept plans' size (0: the fsm default).
+	PlanHistoryBytes int64
+	Options          bidding.Options
 	// Membership (reconcile.go): how long a new server must stay alive as a
 	// non-voter before promotion, how long a failed server stays in the
 	// configuration, the fewest voters automatic removal may leave, and the
@@ -87,8 +89,10 @@ type Server struct {
 	// as `allot leave` asks): the reconciler does not add it back while
 	// gossip may still show it alive without its leaving flag.
 	removed map[string]time.Time
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	// explained is the latest solve's explanations (explain.go).
+	explained *explained
+	wg        sync.WaitGroup
+	cancel    context.CancelFunc
 }
 
 // ErrNotLeader is returned for writes on a follower.

@@ -31,22 +31,25 @@ type Config struct {
 	Epoch           time.Duration
 	BidTTL          uint64
 	PlanHistory     int
-	Encrypt         string
-	TLSCA           string
-	TLSCert         string
-	TLSKey          string
-	ACLEnabled      bool
-	ACLAgentToken   string // acl.tokens.agent: the token this agent's own API calls carry
-	Enforce         string
-	CgroupParent    string
-	IODevices       []string    // client.io_devices: block devices ("MAJ:MIN") io limits apply to
-	Docker          bool        // client.docker.enabled: manage labelled Docker containers
-	DockerSocket    string      // client.docker.socket: the Engine API's unix socket
-	Capacity        bidding.Vec // client capacity; cpu/memory 0 = read from the machine
-	LogLevel        string
-	LogJSON         bool
-	Services        []bidding.Service
-	Solver          bidding.Options // server.solver: the negotiation options a leader replicates
+	// PlanHistoryBytes (server.plan_history_bytes) bounds the kept plans'
+	// size; the oldest are dropped first (see fsm/DESIGN.md).
+	PlanHistoryBytes int64
+	Encrypt          string
+	TLSCA            string
+	TLSCert          string
+	TLSKey           string
+	ACLEnabled       bool
+	ACLAgentToken    string // acl.tokens.agent: the token this agent's own API calls carry
+	Enforce          string
+	CgroupParent     string
+	IODevices        []string    // client.io_devices: block devices ("MAJ:MIN") io limits apply to
+	Docker           bool        // client.docker.enabled: manage labelled Docker containers
+	DockerSocket     string      // client.docker.socket: the Engine API's unix socket
+	Capacity         bidding.Vec // client capacity; cpu/memory 0 = read from the machine
+	LogLevel         string
+	LogJSON          bool
+	Services         []bidding.Service
+	Solver           bidding.Options // server.solver: the negotiation options a leader replicates
 
 	// RaftHeartbeat and friends are tuning knobs (config file only).
 	RaftHeartbeat time.Duration
@@ -58,6 +61,13 @@ type Config struct {
 
 	src map[string]string // key -> where its value came from, for error messages
 }
+
+// The bounds of server.plan_history_bytes (the default is fsm's).
+const (
+	DefaultPlanHistoryBytes = 64 << 20
+	MinPlanHistoryBytes     = 1 << 20
+	MaxPlanHistoryBytes     = 1 << 40
+)
 
 // Defaults returns the contract's defaults.
 func Defaults() *Config {
@@ -71,6 +81,7 @@ func Defaults() *Config {
 		Epoch:               5 * time.Minute,
 		BidTTL:              3,
 		PlanHistory:         288,
+		PlanHistoryBytes:    DefaultPlanHistoryBytes,
 		Enforce:             "auto",
 		CgroupParent:        "/allot",
 		DockerSocket:        "/var/run/docker.sock",
@@ -173,6 +184,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PlanHistory < 1 || c.PlanHistory > 100000 {
 		return errf("%s: %d is outside 1 to 100000 plans", c.Source("server.plan_history"), c.PlanHistory)
+	}
+	if c.PlanHistoryBytes < MinPlanHistoryBytes || c.PlanHistoryBytes > MaxPlanHistoryBytes {
+		return errf("%s: %s is outside 1MiB to 1TiB", c.Source("server.plan_history_bytes"), FormatQuantity(bidding.Memory, c.PlanHistoryBytes))
 	}
 	switch c.Enforce {
 	case "auto", "cgroup-v1", "cgroup-v2", "none":

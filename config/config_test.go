@@ -240,3 +240,43 @@ func TestForecastRegressors(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanHistoryBytes(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, body string
+		want       int64
+		err        string
+	}{
+		{"default", `server { enabled = true }`, DefaultPlanHistoryBytes, ""},
+		{"iec", `server { plan_history_bytes = "128MiB" }`, 128 << 20, ""},
+		{"number", `server { plan_history_bytes = 2097152 }`, 2 << 20, ""},
+		{"json", `{"server": {"plan_history_bytes": "1GiB"}}`, 1 << 30, ""},
+		{"not a size", `server { plan_history_bytes = "lots" }`, 0, "server.plan_history_bytes in"},
+		{"too small", `server { plan_history_bytes = "4KiB" }`, 0, "server.plan_history_bytes in"},
+		{"too large", `server { plan_history_bytes = "2TiB" }`, 0, "outside 1MiB to 1TiB"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ext := ".hcl"
+			if strings.HasPrefix(c.body, "{") {
+				ext = ".json"
+			}
+			f := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+ext)
+			if err := os.WriteFile(f, []byte(c.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load([]string{"--server", "--data-dir", "d", "--config", f}, nil, io.Discard)
+			switch {
+			case c.err != "":
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one naming %q", err, c.err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case cfg.PlanHistoryBytes != c.want:
+				t.Fatalf("plan_history_bytes %d, want %d", cfg.PlanHistoryBytes, c.want)
+			}
+		})
+	}
+}

@@ -47,6 +47,7 @@ type serverBlock struct {
 	Epoch           *string      `hcl:"epoch,optional"`
 	BidTTL          *int         `hcl:"bid_ttl,optional"`
 	PlanHistory     *int         `hcl:"plan_history,optional"`
+	PlanHistoryB    *string      `hcl:"plan_history_bytes,optional"`
 	RaftHeartbeat   *string      `hcl:"raft_heartbeat,optional"`
 	RaftElection    *string      `hcl:"raft_election,optional"`
 	Stabilization   *string      `hcl:"server_stabilization_time,optional"`
@@ -581,6 +582,14 @@ func (c *Config) mergeFile(path string) error {
 		if sv.PlanHistory != nil {
 			c.PlanHistory = *sv.PlanHistory
 			c.set("server.plan_history", "server.plan_history"+in)
+		}
+		if sv.PlanHistoryB != nil {
+			n, err := ParseQuantity(bidding.Memory, *sv.PlanHistoryB)
+			if err != nil {
+				return errf("server.plan_history_bytes%s: %q: %v (a size such as \"64MiB\")", in, *sv.PlanHistoryB, err)
+			}
+			c.PlanHistoryBytes = n
+			c.set("server.plan_history_bytes", "server.plan_history_bytes"+in)
 		}
 		if sv.Solver != nil {
 			if err := sv.Solver.apply(&c.Solver, in); err != nil {

@@ -118,7 +118,10 @@ func applySetSettings(s *state, _ uint64, c *SetSettings) error {
 	if st.EpochMS <= 0 || st.BidTTL == 0 || st.PlanHistory <= 0 {
 		return fmt.Errorf("settings: epoch_ms, bid_ttl and plan_history must be positive (got %d, %d, %d)", st.EpochMS, st.BidTTL, st.PlanHistory)
 	}
-	s.Settings = &st
+	if st.PlanHistoryBytes < 0 {
+		return fmt.Errorf("settings: plan_history_bytes must not be negative (got %d)", st.PlanHistoryBytes)
+	}
+	s.Settings = &st // new bounds of the plan history apply at the next plan
 	return nil
 }
 

@@ -84,16 +84,8 @@ func commitPlanLocked(s *state, index uint64, p bidding.Plan) error {
 	if latest := s.latestEpoch(); p.Epoch <= latest {
 		return fmt.Errorf("epoch: plan for epoch %d is not after the latest committed epoch %d", p.Epoch, latest)
 	}
-	p.Index = index
-	s.Plans[p.Epoch] = p
-	s.PlanIdx = index
+	storePlanLocked(s, index, p)
 	set := s.settings()
-	// Keep the last PlanHistory plans.
-	if eps := sortedEpochs(s.Plans); len(eps) > set.PlanHistory {
-		for _, e := range eps[:len(eps)-set.PlanHistory] {
-			delete(s.Plans, e)
-		}
-	}
 	// Bids older than the TTL can never be in force again, except the newest
 	// one of a placement, which keeps the placement at its floor.
 	for k, bids := range s.Bids {

@@ -54,6 +54,7 @@ func (s *state) clone() *state {
 	c.Usage = maps.Clone(s.Usage)
 	c.Regressors = maps.Clone(s.Regressors)
 	c.History = maps.Clone(s.History)
+	c.planBytes = nil // derived, live-only: the snapshot never reads it
 	return &c
 }
 
@@ -105,6 +106,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if st.Plans == nil {
 		st.Plans = fresh.Plans
 	}
+	stripExplanations(st)
 	if len(st.Regressors) == 0 {
 		st.Regressors = nil // as newState, like the ACL tokens below
 	}

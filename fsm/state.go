@@ -38,15 +38,22 @@ func (m *Member) Role() string {
 
 // Settings are the cluster-wide negotiation settings, agreed through Raft.
 type Settings struct {
-	EpochMS     int64           `json:"epoch_ms"`
-	BidTTL      uint64          `json:"bid_ttl"`
-	PlanHistory int             `json:"plan_history"`
-	Options     bidding.Options `json:"options"`
+	EpochMS     int64  `json:"epoch_ms"`
+	BidTTL      uint64 `json:"bid_ttl"`
+	PlanHistory int    `json:"plan_history"`
+	// PlanHistoryBytes bounds the kept plans' size in bytes (their JSON
+	// encoding, see planSize): the oldest go first, the latest always
+	// stays. 0 (states written before the setting existed): no byte bound.
+	PlanHistoryBytes int64           `json:"plan_history_bytes,omitempty"`
+	Options          bidding.Options `json:"options"`
 }
+
+// DefaultPlanHistoryBytes is the default bound of the kept plans' size.
+const DefaultPlanHistoryBytes = 64 << 20
 
 // DefaultSettings apply until the first leader writes its own.
 func DefaultSettings() Settings {
-	return Settings{EpochMS: 300000, BidTTL: 3, PlanHistory: 288, Options: bidding.DefaultOptions()}
+	return Settings{EpochMS: 300000, BidTTL: 3, PlanHistory: 288, PlanHistoryBytes: DefaultPlanHistoryBytes, Options: bidding.DefaultOptions()}
 }
 
 // state is the replicated data. Every field is a map keyed by a string so
@@ -77,6 +84,11 @@ type state struct {
 	// older snapshots restore and a cluster that never imported keeps its
 	// state bytes and hash.
 	History map[string]UsageHistory `json:"history,omitempty"`
+
+	// planBytes memoises planSize per kept epoch. It is derived from Plans
+	// (unexported: in neither snapshots nor the hash) and rebuilt lazily
+	// after a Restore.
+	planBytes map[uint64]int64
 }
 
 func newState() *state {
