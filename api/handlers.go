@@ -400,8 +400,28 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request) error {
 				allocs = append(allocs, a)
 			}
 		}
-		return map[string]any{"service": name, "epoch": p.Epoch, "hash": p.Hash, "allocations": allocs, "placements": out, "nodes": p.Nodes}, nil
+		v := ExplainView{Service: name, Epoch: p.Epoch, Hash: p.Hash, Allocations: allocs, Placements: out, Nodes: p.Nodes}
+		for _, b := range f.Boosts() {
+			if b.Service == name && p.Epoch >= b.StartEpoch && p.Epoch < b.ExpireEpoch() {
+				v.Boost = &b // the boost that weighed in this plan (its factor there is the placements' boost)
+			}
+		}
+		return v, nil
 	})
+}
+
+// ExplainView is the answer of GET /v1/plan/explain/{service}: why the
+// service got what it got in the latest plan, and the boost in force then
+// (its factor as asked and its reason; the placements' boost is the factor
+// the plan used, after decay and the cluster's boost cap).
+type ExplainView struct {
+	Service     string                `json:"service"`
+	Epoch       uint64                `json:"epoch"`
+	Hash        string                `json:"hash"`
+	Allocations []bidding.Allocation  `json:"allocations"`
+	Placements  []bidding.Explanation `json:"placements"`
+	Nodes       []bidding.NodePlan    `json:"nodes"`
+	Boost       *bidding.Boost        `json:"boost,omitempty"`
 }
 
 func (s *Server) listBoosts(w http.ResponseWriter, r *http.Request) error {

@@ -128,3 +128,22 @@ func (c *Client) Boost(ctx context.Context, service string, b BoostRequest) erro
 	}
 	return nil
 }
+
+// Explain says why a service got what it got in the latest plan (served by
+// the leader; 503 until a new leader has solved once).
+func (c *Client) Explain(ctx context.Context, service string) (ExplainView, error) {
+	var v ExplainView
+	if _, err := c.Do(ctx, "GET", "/v1/plan/explain/"+url.PathEscape(service), nil, &v); err != nil {
+		return ExplainView{}, fmt.Errorf("explaining service %s: %w", service, err)
+	}
+	return v, nil
+}
+
+// Boosts lists the boosts in force.
+func (c *Client) Boosts(ctx context.Context) ([]bidding.Boost, error) {
+	var v []bidding.Boost
+	if _, err := c.Do(ctx, "GET", "/v1/boosts", nil, &v); err != nil {
+		return nil, fmt.Errorf("listing boosts: %w", err)
+	}
+	return v, nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
+	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/usage"
 )
@@ -42,11 +43,22 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	us := make([]usage.Usage, len(svcs))
 	demand := make([]map[bidding.Resource]float64, len(svcs))
 	var pressed []discovered
+	// The limits in force while the interval was measured are the previous
+	// plan's: the kernel's files already hold plan p's (enforced above).
+	inForce := map[string]bidding.Allocation{}
+	if prev != nil {
+		for _, a := range enforce.Slice(*prev, c.cfg.Node) {
+			inForce[a.Service] = a
+		}
+	}
 	for i, d := range svcs {
 		var replayed bool
 		us[i], replayed = c.measure(d, now)
 		if replayed {
 			whole = p.Epoch > 1
+		}
+		if a, ok := inForce[d.Def.Name]; ok && a.CPU > 0 && us[i].CPULimit > 0 {
+			us[i].CPULimit = a.CPU
 		}
 		demand[i] = map[bidding.Resource]float64{}
 		for _, r := range bidding.Resources() {

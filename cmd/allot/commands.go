@@ -459,26 +459,17 @@ func cmdExplain(e *env, args []string) int {
 	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	var out struct {
-		Service     string                `json:"service"`
-		Epoch       uint64                `json:"epoch"`
-		Hash        string                `json:"hash"`
-		Allocations []bidding.Allocation  `json:"allocations"`
-		Placements  []bidding.Explanation `json:"placements"`
-		Nodes       []bidding.NodePlan    `json:"nodes"`
-	}
-	var raw json.RawMessage
-	if _, err := e.client().Do(ctx, "GET", "/v1/plan/explain/"+args[0], nil, &raw); err != nil {
+	out, err := e.client().Explain(ctx, args[0])
+	if err != nil {
 		return e.fail(err)
 	}
 	if e.g.json {
-		fmt.Fprintln(e.stdout, string(raw))
-		return exitOK
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return e.fail(err)
+		return e.printJSON(out)
 	}
 	fmt.Fprintf(e.stdout, "Service %s in epoch %d (%s)\n", out.Service, out.Epoch, out.Hash)
+	if b := out.Boost; b != nil {
+		fmt.Fprintf(e.stdout, "Boost x%g for %d epochs from epoch %d: %s\n", b.Factor, b.TTLEpochs, b.StartEpoch, b.Reason)
+	}
 	for _, p := range out.Placements {
 		fmt.Fprintf(e.stdout, "\nNode %s: weight %g, boost x%g\n", p.Node, p.Weight, p.Boost)
 		names := make([]string, 0, len(p.Resources))
