@@ -39,3 +39,32 @@ func TestExplicitEnforcementUnavailableStopsBeforeBinding(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestDockerAskedForButUnreachableStopsBeforeBinding: --docker with a
+// socket nothing listens on stops the agent with an error naming the
+// socket, before the HTTP API is bound.
+func TestDockerAskedForButUnreachableStopsBeforeBinding(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "no-docker.sock")
+	http := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg, err := config.Load([]string{"--client", "--docker", "--enforce", "none", "--node", "c1", "--data-dir", dir,
+		"--bind", "127.0.0.1", "--http-addr", http, "--gossip-port", fmt.Sprint(freePort(t))},
+		func(k string) string {
+			if k == "ALLOT_DOCKER_SOCKET" {
+				return sock
+			}
+			return ""
+		}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(cfg, hclog.NewNullLogger(), "test")
+	err = a.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the Docker daemon") || !strings.Contains(err.Error(), sock) {
+		t.Fatalf("Run: %v", err)
+	}
+	if a.HTTPAddr() != "" {
+		t.Fatalf("the HTTP API was bound (%s) before the Docker runtime was refused", a.HTTPAddr())
+	}
+	t.Log(err)
+}
