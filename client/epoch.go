@@ -93,12 +93,12 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			censored := false
 			var surge *bidrule.Surge
 			if up, ok := demand[i][r]; ok {
-				surge = &bidrule.Surge{Demand: up, Margin: surgeMargin}
+				surge = &bidrule.Surge{Demand: up} // already an upper bound: no margin on top
 				censored = true
 			}
 			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
 				observe = max(pr.cpu, u.Value[r])
-				surge = &bidrule.Surge{Demand: observe, Margin: surgeMargin, Exact: true}
+				surge = &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}
 				censored = false
 			}
 			q, ok, err := c.forecast(ctx, d, r, observe, censored, surge, regs, at)
@@ -178,9 +178,12 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, surge), true, nil
 }
 
-// surgeMargin is how far above a pressed service's measured demand its bid's top reaches:
-// a little, so that the grant covers the demand without overshooting it by more than 5%.
-const surgeMargin = 0.05
+// probedMargin is how far above a probed demand its bid's top reaches:
+// little, because the probe itself reads a little high (a service let go
+// still catches up for a while: measured on this host, a 1.5-core load read
+// 1524–1580m after settling) and a service granted just short of its demand
+// is throttled, pressed and probed again the next epoch.
+const probedMargin = 0.02
 
 // measure is one service's usage over the last interval: replayed, or the
 // sum over its instances' cgroups and interfaces.
