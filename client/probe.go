@@ -20,9 +20,9 @@ import (
 // window is short beside the epoch, and the measurement is a real demand,
 // so the next bid asks for it and not for a guess.
 
-// probeWindow is how long a demand probe measures, and how long it first
-// lets the service settle under the lifted limit: a second each, or a
-// quarter of the epoch when that is shorter. A service held back catches up
+// probeWindow is how long a demand probe measures (a second, or a quarter
+// of the epoch when that is shorter); it first lets the service settle
+// under the lifted limit for one and a half windows. A service held back catches up
 // when let go (a backlog, a worker's debt), so what it uses at first is more
 // than it wants; measured on this host, a 1.5-core load lifted from 100m to
 // 1.9 cores used 1873, 1824, 1688, 1523, 1529m in successive 200 ms.
@@ -120,8 +120,8 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []disc
 		return u, u.Have[bidding.CPU]
 	}
 	w := probeWindow(c.settings.interval)
-	for _, step := range []string{"settle", "start"} {
-		if step == "start" {
+	for _, wait := range []time.Duration{w * 3 / 2, w} { // settle, then measure
+		if wait == w {
 			for _, d := range restore {
 				if _, ok := lifted[d.Def.Name]; ok {
 					read(d, c.now())
@@ -131,7 +131,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []disc
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(w):
+		case <-time.After(wait):
 		}
 	}
 	out := map[string]probed{}
