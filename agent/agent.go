@@ -241,8 +241,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		opts.Cluster = a.server
 	}
 	a.api = api.NewServer(opts)
+	// Requests' contexts end when shutdown starts: a blocking query (a
+	// client's plan watch waits up to a minute) returns at once instead of
+	// holding Shutdown for its whole timeout — during which a leader would
+	// still lead with its API closed, and every forwarded write be refused.
+	httpCtx, httpCancel := context.WithCancel(context.Background())
+	defer httpCancel()
 	a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: a.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+		BaseContext: func(net.Listener) context.Context { return httpCtx },
+		ErrorLog:    a.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -273,6 +280,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
+	httpCancel()
 	_ = a.http.Shutdown(sctx)
 	cancel()
 	a.closeServer()
