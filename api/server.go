@@ -287,7 +287,11 @@ func (s *Server) finish(w http.ResponseWriter, err error) {
 	case errors.Is(err, errNoLeader):
 		writeErr(w, http.StatusServiceUnavailable, err)
 	case errors.Is(err, context.Canceled):
-		// The caller went away (or the agent is stopping): nothing to answer.
+		// The caller went away, or the agent is stopping (requests' contexts
+		// end when shutdown starts): a write may or may not have been
+		// applied, so never answer as if it had been (an empty 200). If the
+		// caller is gone this answer is simply not read.
+		writeErr(w, http.StatusServiceUnavailable, errors.New("request cancelled: the agent is stopping (or the caller went away); a write may or may not have been applied: retry"))
 	default:
 		s.log.Error("request failed", "error", err)
 		writeErr(w, http.StatusServiceUnavailable, err)
