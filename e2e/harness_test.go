@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -317,14 +318,28 @@ func tails(c Cluster) string {
 	return b.String()
 }
 
+// handedOut are the ports freePort returned in this test binary: the
+// kernel may hand a just-closed ephemeral port out again at once, and two
+// ports of one agent (gossip and Raft) that collide stop it at start.
+var handedOut sync.Map
+
+// freePort returns a loopback TCP port that is free now and that it never
+// returned before in this test binary.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, seen := handedOut.LoadOrStore(p, true); !seen {
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no fresh loopback port in 100 tries")
+	return 0
 }
 
 func upServers(c Cluster) []string {
