@@ -396,12 +396,25 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, appl
 			return writeJSON(w, http.StatusOK, out)
 		}
 		_, lid := s.cluster.Leader()
+		var refused error
 		if lid != "" && mayForward(r) {
 			if addr := s.httpAddrOf(lid); addr != "" {
-				return s.proxy(w, r, addr, body)
+				err := s.proxy(w, r, addr, body)
+				// A leader that cannot even be dialled (it is stopping, or
+				// gone and not yet noticed) never saw the write: wait for
+				// the next leader within the bound rather than answer an
+				// ambiguous 503 at once. Any other outcome is the answer.
+				var op *net.OpError
+				if err == nil || !errors.As(err, &op) || op.Op != "dial" {
+					return err
+				}
+				refused = err
 			}
 		}
 		if time.Now().After(deadline) {
+			if refused != nil {
+				return refused
+			}
 			return fmt.Errorf("%w: no leader elected within %s, try again", errNoLeader, s.noLeader)
 		}
 		select {
