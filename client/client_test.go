@@ -20,15 +20,23 @@ func alloc(service, node string, cpu int64) bidding.Allocation {
 // start runs a client for node n1 until the test ends.
 func start(t *testing.T, f *fakeAPI, rt *fakeRuntime, m *fakeMeasure, dataDir string) *Client {
 	t.Helper()
-	c, err := New(Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dataDir})
+	c, _ := run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dataDir})
+	return c
+}
+
+// run starts a client with cfg; stop ends it and waits (also at cleanup).
+func run(t *testing.T, cfg Config) (c *Client, stop func()) {
+	t.Helper()
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return c
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return c, stop
 }
 
 func TestOneLoopEnforcesMeasuresBidsAndReports(t *testing.T) {
@@ -84,17 +92,10 @@ func TestFailStaticKeepsAndRestoresThePlan(t *testing.T) {
 	rt := newFakeRuntime(svc("web", "a"))
 	m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(100)}}
 	func() {
-		c, err := New(Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = c.Run(ctx) }()
+		_, stop := run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dir})
 		f.plans <- plan(5, 50, alloc("web", "n1", 800))
 		waitfor.True(t, "plan applied", 5*time.Second, func() bool { return rt.appliedCount() == 1 })
-		cancel()
-		<-done
+		stop()
 	}()
 	// A restart with no server answering: the persisted plan is applied again and stays.
 	f.mu.Lock()
@@ -174,15 +175,8 @@ func TestGoneServicesDoNotReachTheFallback(t *testing.T) {
 	f := newFakeAPI()
 	rt := newFakeRuntime(svc("web", "a"))
 	fb := &recordDriver{}
-	c, err := New(Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Fallback: fb,
+	c, _ := run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Fallback: fb,
 		Measure: &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(100)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	f.plans <- plan(1, 10, alloc("web", "n1", 400), alloc("legacy", "n1", 100))
 	waitfor.True(t, "plan 1 applied", 5*time.Second, func() bool { return rt.appliedCount() == 1 })
 	rt.set()

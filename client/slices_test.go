@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -28,13 +27,7 @@ func TestUnchangedSlicesStillMarkEpochs(t *testing.T) {
 	stubs := func() int { f.mu.Lock(); defer f.mu.Unlock(); return f.stubs }
 
 	rt := newFakeRuntime(svc("web", "a"))
-	c, err := New(Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx) }()
+	c, stop := run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, DataDir: dir})
 	steps := []struct {
 		epoch, index uint64
 		n1, other    int64 // cpu of web on n1 and on another node
@@ -60,8 +53,7 @@ func TestUnchangedSlicesStillMarkEpochs(t *testing.T) {
 			t.Fatalf("epoch %d: applied %+v", s.epoch, got)
 		}
 	}
-	cancel()
-	<-done
+	stop()
 
 	// After a restart the persisted slice is what a stub completes.
 	rt2 := newFakeRuntime(svc("web", "a"))
