@@ -7,6 +7,7 @@ package gossip
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -146,6 +147,8 @@ func New(cfg Config) (*Gossip, error) {
 	mc.SecretKey = cfg.SecretKey
 	mc.Delegate = (*delegate)(g)
 	mc.Events = (*eventDelegate)(g)
+	mc.Alive = (*aliveDelegate)(g)
+	mc.Merge = (*mergeDelegate)(g)
 	mc.Logger = g.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -172,6 +175,9 @@ func (g *Gossip) Join(addrs []string) (int, error) {
 		return n, nil
 	}
 	reason := "no node answered"
+	if err != nil && strings.Contains(err.Error(), ErrNameConflict.Error()) {
+		return 0, fmt.Errorf("joining %s: %w", strings.Join(addrs, ", "), conflictOf(err))
+	}
 	if err != nil {
 		// memberlist returns a multi-line multierror: keep one line per address
 		var parts []string
@@ -198,6 +204,9 @@ func (g *Gossip) JoinRetry(ctx context.Context, addrs []string) error {
 		if err == nil {
 			g.log.Info("joined cluster", "contacted", n, "attempts", attempt)
 			return nil
+		}
+		if errors.Is(err, ErrNameConflict) {
+			return err // retrying cannot help while the other node lives
 		}
 		g.log.Warn("join failed, retrying", "error", err, "attempt", attempt)
 		jitter := time.Duration(rand.Int64N(int64(wait) / 2))
