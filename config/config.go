@@ -69,6 +69,13 @@ const (
 	MaxPlanHistoryBytes     = 1 << 40
 )
 
+// MaxServers bounds bootstrap_expect and min_quorum; MaxRaftTimeout the
+// Raft heartbeat and election timeouts.
+const (
+	MaxServers     = 7
+	MaxRaftTimeout = 30 * time.Second
+)
+
 // Defaults returns the contract's defaults.
 func Defaults() *Config {
 	host, _ := os.Hostname()
@@ -145,8 +152,8 @@ func (c *Config) Validate() error {
 	if !c.Server && c.BootstrapExpect > 0 {
 		return errf("%s: %d is only allowed with --server", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
 	}
-	if c.BootstrapExpect > 7 {
-		return errf("%s: %d servers is not allowed: use 1, 3 or 5 (at most 7)", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
+	if c.BootstrapExpect > MaxServers {
+		return errf("%s: %d servers is not allowed: use 1, 3 or 5 (at most %d)", c.Source("server.bootstrap_expect"), c.BootstrapExpect, MaxServers)
 	}
 	if ip := net.ParseIP(c.Bind); ip == nil {
 		return errf("%s: %q is not an IP address", c.Source("bind"), c.Bind)
@@ -171,10 +178,16 @@ func (c *Config) Validate() error {
 	if c.Server && c.GossipPort != 0 && c.GossipPort == c.RaftPort {
 		return errf("%s: %d is also the gossip port; they must differ", c.Source("ports.raft"), c.RaftPort)
 	}
+	if c.Dev && c.DataDir != "" {
+		return errf("%s: --dev keeps everything in memory and writes no data directory; leave --dev out to use %q", c.Source("data_dir"), c.DataDir)
+	}
 	for _, j := range c.Join {
-		if j == "" {
-			return errf("%s: empty address", c.Source("join"))
+		if err := checkJoinAddr(j); err != nil {
+			return errf("%s: %q is not a gossip address (HOST or HOST:PORT): %v", c.Source("join"), j, err)
 		}
+	}
+	if err := c.checkHTTPPort(); err != nil {
+		return err
 	}
 	if c.Epoch < 100*time.Millisecond || c.Epoch > 24*time.Hour {
 		return errf("%s: %s is outside the allowed range 100ms to 24h", c.Source("server.epoch"), c.Epoch)
@@ -221,11 +234,19 @@ func (c *Config) Validate() error {
 	if c.ServerStabilization < 0 || c.DeadServerGrace < time.Second {
 		return errf("%s: server_stabilization_time must be ≥ 0 and dead_server_grace ≥ 1s (got %s, %s)", c.Source("server.dead_server_grace"), c.ServerStabilization, c.DeadServerGrace)
 	}
-	if c.MinQuorum < 1 {
-		return errf("%s: %d is not allowed: a number of voters ≥ 1", c.Source("server.min_quorum"), c.MinQuorum)
+	if c.MinQuorum < 1 || c.MinQuorum > MaxServers {
+		return errf("%s: %d is not allowed: a number of voters from 1 to %d", c.Source("server.min_quorum"), c.MinQuorum, MaxServers)
 	}
-	if c.RaftHeartbeat < 10*time.Millisecond || c.RaftElection < 10*time.Millisecond {
-		return errf("%s: raft timeouts must be at least 10ms", c.Source("server.raft_heartbeat"))
+	for _, d := range []struct {
+		k string
+		v time.Duration
+	}{{"server.raft_heartbeat", c.RaftHeartbeat}, {"server.raft_election", c.RaftElection}} {
+		if d.v < 10*time.Millisecond || d.v > MaxRaftTimeout {
+			return errf("%s: %s is outside 10ms to %s", c.Source(d.k), d.v, MaxRaftTimeout)
+		}
+	}
+	if c.RaftElection < c.RaftHeartbeat {
+		return errf("%s: %s is below server.raft_heartbeat (%s); the election timeout must be at least the heartbeat timeout", c.Source("server.raft_election"), c.RaftElection, c.RaftHeartbeat)
 	}
 	seen := map[string]bool{}
 	for i := range c.Services {
@@ -265,4 +286,53 @@ func (c *Config) AdvertiseIP() string {
 		return c.Bind
 	}
 	return "127.0.0.1"
+}
+
+// checkJoinAddr accepts HOST or HOST:PORT, HOST an IP or a DNS name.
+func checkJoinAddr(a string) error {
+	if net.ParseIP(a) != nil {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		if strings.Contains(a, ":") {
+			return err
+		}
+		host = a
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q is not a port (1-65535)", port)
+	}
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	if host == "" || len(host) > 253 {
+		return fmt.Errorf("the host is empty or longer than 253 characters")
+	}
+	for _, r := range host {
+		if !(r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("%q is not an IP address or a DNS name", host)
+		}
+	}
+	return nil
+}
+
+// checkHTTPPort refuses an HTTP address that would take the gossip or Raft
+// port (found only when the second bind failed, after the first succeeded).
+func (c *Config) checkHTTPPort() error {
+	h, port, err := splitHostPort(c.HTTPAddr)
+	if err != nil || port == 0 {
+		return nil // reported by the http_addr check
+	}
+	hip, bip := net.ParseIP(h), net.ParseIP(c.Bind)
+	overlap := h == "localhost" || hip == nil || bip == nil || hip.IsUnspecified() || bip.IsUnspecified() || hip.Equal(bip)
+	if !overlap {
+		return nil
+	}
+	if port == c.GossipPort {
+		return errf("%s: port %d is also the gossip port (%s); they must differ", c.Source("http_addr"), port, c.Source("ports.gossip"))
+	}
+	if c.Server && port == c.RaftPort {
+		return errf("%s: port %d is also the Raft port (%s); they must differ", c.Source("http_addr"), port, c.Source("ports.raft"))
+	}
+	return nil
 }

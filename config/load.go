@@ -2,11 +2,13 @@ package config
 
 import (
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -33,7 +35,6 @@ type file struct {
 	TLS       *tlsBlock      `hcl:"tls,block"`
 	ACL       *aclBlock      `hcl:"acl,block"`
 	Services  []serviceBlock `hcl:"service,block"`
-	Remain    hcl.Body       `hcl:",remain"`
 }
 
 type portsBlock struct {
@@ -181,6 +182,9 @@ func DecodeFile(name string, src []byte, target any) error {
 	var diags hcl.Diagnostics
 	trim := strings.TrimSpace(string(src))
 	if strings.HasSuffix(name, ".json") || strings.HasPrefix(trim, "{") {
+		if !strings.HasPrefix(trim, "{") {
+			return errf("%s: the root of a JSON config must be an object {…}", name)
+		}
 		f, diags = p.ParseJSON(src, name)
 	} else {
 		f, diags = p.ParseHCL(expandOneLineBlocks(src), name)
@@ -191,7 +195,7 @@ func DecodeFile(name string, src []byte, target any) error {
 	if d := gohcl.DecodeBody(f.Body, nil, target); d.HasErrors() {
 		return errf("%s", oneLine(d))
 	}
-	return nil
+	return strictTypes(f.Body, reflect.TypeOf(target))
 }
 
 // parseFile parses an agent config or service file.
@@ -199,12 +203,6 @@ func parseFile(name string, src []byte) (*file, error) {
 	var out file
 	if err := DecodeFile(name, src, &out); err != nil {
 		return nil, err
-	}
-	if out.Remain != nil {
-		attrs, _ := out.Remain.JustAttributes()
-		for k, a := range attrs {
-			return nil, errf("%s: unknown key %q", a.Range.String(), k)
-		}
 	}
 	return &out, nil
 }
@@ -382,8 +380,18 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	docker := fs.Bool("docker", false, "client: manage this host's Docker containers labelled allot.service")
 	logLevel := fs.String("log-level", "", "trace | debug | info | warn | error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	// A usage error is one line and a hint, not the whole usage text; -h
+	// prints the flags.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return nil, &Error{Msg: err.Error()}
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage: allot agent [flags]")
+			fs.PrintDefaults()
+			return nil, &Error{Msg: err.Error()}
+		}
+		return nil, errf("%v (allot agent -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, errf("agent: unexpected argument %q", fs.Arg(0))
