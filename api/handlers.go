@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -474,7 +475,15 @@ func (s *Server) putBoost(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteBoost(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("service")
+	if err := bidding.ValidateName("service", name); err != nil {
+		return badRequest("%v", err)
+	}
 	return s.write(w, r, nil, func(ctx context.Context) (any, error) {
+		// Checked on the leader against its state, so a refused clear never
+		// reaches the log (it used to answer 400 after writing an entry).
+		if !slices.ContainsFunc(s.fsm().Boosts(), func(b bidding.Boost) bool { return b.Service == name }) {
+			return nil, notFound("service %q has no boost", name)
+		}
 		idx, err := s.cluster.Apply(ctx, fsm.CmdClearBoost, fsm.ClearBoost{Service: name})
 		return map[string]any{"index": idx}, err
 	})

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -327,15 +328,19 @@ func writeErr(w http.ResponseWriter, code int, err error) {
 
 // decodeBody decodes a JSON body strictly; errors name the field.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if err := checkJSON(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
-		case errors.As(err, &mbe):
-			return badRequest("body: larger than %d bytes", MaxBody)
 		case errors.As(err, &ute):
 			return badRequest("%s: %s is not a %s", fieldPath(ute), ute.Value, ute.Type)
 		case errors.As(err, &se):
@@ -343,7 +348,7 @@ func decodeBody(r *http.Request, v any) error {
 		case errors.Is(err, io.EOF):
 			return badRequest("body: empty, expected JSON")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return badRequest("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+			return badRequest("%s: unknown field", truncate(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), 200))
 		}
 		return badRequest("body: %v", err)
 	}

@@ -125,7 +125,7 @@ func ValidateName(field, s string) error {
 		return fmt.Errorf("%s: must not be empty", field)
 	}
 	if len(s) > MaxNameLen {
-		return fmt.Errorf("%s: %q is longer than %d characters", field, s, MaxNameLen)
+		return fmt.Errorf("%s: %q… is %d characters, longer than %d", field, s[:32], len(s), MaxNameLen)
 	}
 	if !validName(s) {
 		return fmt.Errorf("%s: %q has characters outside [A-Za-z0-9._-] or does not start with a letter or digit", field, s)
@@ -235,10 +235,14 @@ func (s *Service) Validate() error {
 
 // ValidateNew is Validate plus the checks a definition must pass where it
 // enters the system (config files, PUT /v1/service): today the whole sla
-// block (SLASpec.Validate). The FSM and the solver call Validate only, so
+// block (SLASpec.Validate) and the bounds and content of the free-text
+// fields (cgroup, interface, forecast model and interval). The FSM and the solver call Validate only, so
 // tightening these rules never rejects a service already in the log (a
 // replayed or mixed-version log must apply the same way everywhere).
 func (s *Service) ValidateNew() error {
+	if err := s.checkNewFields(); err != nil {
+		return err // first: no error below echoes an unbounded field
+	}
 	if err := s.Validate(); err != nil {
 		return err
 	}

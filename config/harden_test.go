@@ -109,3 +109,20 @@ func TestUsageErrorIsShort(t *testing.T) {
 		t.Fatalf("-h: %v, output %q", err, out.String())
 	}
 }
+
+// Finding 8 of issue 13: the config path and the API refuse the same service
+// fields with the same function (bidding.Service.ValidateNew).
+func TestServiceFieldsValidatedLikeTheAPI(t *testing.T) {
+	for body, want := range map[string]string{
+		`service "s" { cgroup = "../../../etc" }`:                     "cgroup",
+		`service "s" { interface = "eth0; rm -rf /" }`:                "interface",
+		`service "s" { forecast { model = "crystal-ball" } }`:         "forecast.model",
+		`service "s" { forecast { interval = "bogus" } }`:             "forecast.interval",
+		`service "s" { forecast { interval = "48h" } }`:               "forecast.interval",
+		`service "s" { cgroup = "` + strings.Repeat("c", 300) + `" }`: "cgroup",
+	} {
+		if _, err := ParseServices("s.hcl", []byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.60s: error %v, want one naming %q", body, err, want)
+		}
+	}
+}

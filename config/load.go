@@ -283,10 +283,7 @@ func (sb serviceBlock) toService(file string) (bidding.Service, error) {
 			s.Forecast.Horizon = *sb.Forecast.Horizon
 		}
 		if sb.Forecast.Interval != nil {
-			if _, err := time.ParseDuration(*sb.Forecast.Interval); err != nil {
-				return s, errf("service %q forecast.interval in %s: %q is not a duration", sb.Name, file, *sb.Forecast.Interval)
-			}
-			s.Forecast.Interval = *sb.Forecast.Interval
+			s.Forecast.Interval = *sb.Forecast.Interval // checked by ValidateNew
 		}
 		s.Forecast.Regressors = sb.Forecast.Regressors
 	}
