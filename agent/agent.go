@@ -138,6 +138,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("binding HTTP API on %s: %w", cfg.HTTPAddr, err)
 	}
+	limits := api.DefaultLimits()
+	ln = limits.Listener(ln)
 	if a.tls != nil {
 		ln = tls.NewListener(ln, a.tls.certs.ServerConfig(""))
 	}
@@ -233,7 +235,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 
-	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled}
+	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled, MaxInFlight: limits.MaxInFlight}
 	if a.tls != nil {
 		opts.ForwardTLS = a.tls.forward
 	}
@@ -247,9 +249,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// still lead with its API closed, and every forwarded write be refused.
 	httpCtx, httpCancel := context.WithCancel(context.Background())
 	defer httpCancel()
-	a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return httpCtx },
-		ErrorLog:    a.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	a.http = limits.HTTPServer(a.api, httpCtx, a.log.Named("http"))
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -78,6 +78,7 @@ type Server struct {
 	extra    map[string]http.Handler
 	slices   sliceCache // per-node slices of recent plans (slice.go)
 	acl      bool       // every request but the open ones needs a token (see acl.go)
+	inFlight inFlight   // nil: no cap
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -97,6 +98,8 @@ type Options struct {
 	// ACLEnabled makes every endpoint but the open ones (acl.go) check the
 	// X-Allot-Token. Every agent of a cluster must have the same setting.
 	ACLEnabled bool
+	// MaxInFlight caps the requests served at once (0: no cap); see Limits.
+	MaxInFlight int
 }
 
 // NewServer builds the handler tree.
@@ -114,6 +117,9 @@ func NewServer(o Options) *Server {
 		s.noLeader = 5 * time.Second
 	}
 	s.acl = o.ACLEnabled
+	if o.MaxInFlight > 0 {
+		s.inFlight = make(inFlight, o.MaxInFlight)
+	}
 	s.routes()
 	s.aclRoutes()
 	for pattern, h := range o.ExtraHandlers {
@@ -189,6 +195,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.observeHTTP(r.Method, rec.status, time.Since(start))
 	}()
+	if !s.inFlight.enter(rec) {
+		return
+	}
+	defer s.inFlight.leave()
 	if r.Header.Get(headerForwarded) == "" {
 		s.setIndexHeaders(rec)
 	}
@@ -404,7 +414,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, appl
 		var refused error
 		if lid != "" && mayForward(r) {
 			if addr := s.httpAddrOf(lid); addr != "" {
-				err := s.proxy(w, r, addr, body)
+				err := s.proxyWrite(w, r, addr, lid, body)
 				// A leader that cannot even be dialled (it is stopping, or
 				// gone and not yet noticed) never saw the write: wait for
 				// the next leader within the bound rather than answer an
