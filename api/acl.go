@@ -31,31 +31,6 @@ const (
 	accessOperator               // operator only
 )
 
-// accessFor is the permission table, keyed by the mux pattern. A pattern
-// not listed needs read for GET and operator for anything else (so a route
-// added later is closed to read and bid tokens until someone opens it).
-func accessFor(pattern string) access {
-	switch pattern {
-	// Health checks, the bootstrap question servers ask each other before
-	// Raft exists, the static UI page, the catch-all 404 and the one-time
-	// ACL bootstrap stay open (as in Consul).
-	case "GET /v1/health", "GET /v1/internal/raft-configured", "GET /ui/", "GET /{$}", "/", "PUT /v1/acl/bootstrap":
-		return accessOpen
-	case "GET /v1/acl/token/self":
-		return accessAnyToken
-	case "GET /v1/acl/tokens", "PUT /v1/regressors":
-		return accessOperator
-	case "GET /v1/regressors":
-		return accessRead
-	case "PUT /v1/bids", "PUT /v1/usage", "PUT /v1/usage/history/{service}":
-		return accessBid
-	}
-	if strings.HasPrefix(pattern, "GET ") {
-		return accessRead
-	}
-	return accessOperator
-}
-
 type ctxKey int
 
 const (
@@ -98,7 +73,7 @@ func secretFrom(r *http.Request) string {
 // agent, with its local replicated state (a client-only agent asks a
 // server). It returns the request with the token in its context.
 func (s *Server) authorize(r *http.Request, pattern string) (*http.Request, error) {
-	need := accessFor(pattern)
+	need := s.accessFor(pattern)
 	if need == accessOpen {
 		return r, nil
 	}
@@ -233,15 +208,6 @@ func newToken(policy, service, description string) (fsm.ACLToken, string, error)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return fsm.ACLToken{AccessorID: acc, SecretHash: hex.EncodeToString(sum[:]), Policy: policy, Service: service, Description: description}, secret, nil
-}
-
-func (s *Server) aclRoutes() {
-	m := s.mux
-	m.HandleFunc("PUT /v1/acl/bootstrap", s.server(s.aclBootstrap))
-	m.HandleFunc("PUT /v1/acl/token", s.server(s.aclCreateToken))
-	m.HandleFunc("GET /v1/acl/tokens", s.server(s.aclListTokens))
-	m.HandleFunc("GET /v1/acl/token/self", s.server(s.aclTokenSelf))
-	m.HandleFunc("DELETE /v1/acl/token/{accessor}", s.server(s.aclDeleteToken))
 }
 
 func (s *Server) aclBootstrap(w http.ResponseWriter, r *http.Request) error {

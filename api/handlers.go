@@ -123,24 +123,6 @@ func (s *Server) agentLeave(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]bool{"left": true})
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
-	known := false
-	if s.cluster != nil {
-		_, id := s.cluster.Leader()
-		known = id != ""
-	} else {
-		for _, m := range s.agent.Members() {
-			if m.Server && m.Status == gossip.StatusAlive {
-				known = true
-			}
-		}
-	}
-	if !known {
-		return writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "no leader", "leader": false})
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "leader": true})
-}
-
 // ServiceView is a service with its allocations in the latest plan.
 type ServiceView struct {
 	bidding.Service

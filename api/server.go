@@ -76,9 +76,11 @@ type Server struct {
 	metrics  *Metrics
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
-	slices   sliceCache // per-node slices of recent plans (slice.go)
-	acl      bool       // every request but the open ones needs a token (see acl.go)
-	inFlight inFlight   // nil: no cap
+	slices   sliceCache        // per-node slices of recent plans (slice.go)
+	acl      bool              // every request but the open ones needs a token (see acl.go)
+	inFlight inFlight          // nil: no cap
+	access   map[string]access // by mux pattern, from the route table (routes.go)
+	catch    catchUp           // has this follower caught up with its leader (health.go)
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -120,11 +122,7 @@ func NewServer(o Options) *Server {
 	if o.MaxInFlight > 0 {
 		s.inFlight = make(inFlight, o.MaxInFlight)
 	}
-	s.routes()
-	s.aclRoutes()
-	for pattern, h := range o.ExtraHandlers {
-		s.mux.Handle(pattern, h)
-	}
+	s.register(o.ExtraHandlers)
 	return s
 }
 
@@ -144,44 +142,6 @@ func forwardClient(tc *tls.Config) *http.Client {
 
 // Metrics exposes the counters the agent updates.
 func (s *Server) Metrics() *Metrics { return s.metrics }
-
-func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /v1/status/leader", s.local(s.statusLeader))
-	m.HandleFunc("GET /v1/status/peers", s.local(s.statusPeers))
-	m.HandleFunc("GET /v1/agent/self", s.local(s.agentSelf))
-	m.HandleFunc("GET /v1/agent/members", s.local(s.agentMembers))
-	m.HandleFunc("PUT /v1/agent/join", s.local(s.agentJoin))
-	m.HandleFunc("PUT /v1/agent/leave", s.local(s.agentLeave))
-	m.HandleFunc("GET /v1/health", s.local(s.health))
-	m.HandleFunc("GET /v1/internal/raft-configured", s.local(s.raftConfigured))
-	m.HandleFunc("GET /v1/services", s.server(s.listServices))
-	m.HandleFunc("GET /v1/service/{name}", s.server(s.getService))
-	m.HandleFunc("PUT /v1/service/{name}", s.server(s.putService))
-	m.HandleFunc("DELETE /v1/service/{name}", s.server(s.deleteService))
-	m.HandleFunc("GET /v1/bids", s.server(s.listBids))
-	m.HandleFunc("PUT /v1/bids", s.server(s.putBids))
-	m.HandleFunc("GET /v1/plan", s.server(s.getPlan))
-	m.HandleFunc("GET /v1/plan/explain/{service}", s.server(s.explain))
-	m.HandleFunc("GET /v1/boosts", s.server(s.listBoosts))
-	m.HandleFunc("PUT /v1/boost/{service}", s.server(s.putBoost))
-	m.HandleFunc("DELETE /v1/boost/{service}", s.server(s.deleteBoost))
-	m.HandleFunc("GET /v1/nodes", s.server(s.listNodes))
-	m.HandleFunc("GET /v1/settings", s.server(s.getSettings))
-	m.HandleFunc("PUT /v1/usage", s.server(s.putUsage))
-	m.HandleFunc("GET /v1/forecast/{service}", s.server(s.getForecast))
-	m.HandleFunc("GET /v1/usage/history/{service}", s.server(s.getHistory))
-	m.HandleFunc("PUT /v1/usage/history/{service}", s.server(s.putHistory))
-	m.HandleFunc("GET /v1/regressors", s.server(s.getRegressors))
-	m.HandleFunc("PUT /v1/regressors", s.server(s.putRegressors))
-	m.HandleFunc("DELETE /v1/operator/raft/peer", s.server(s.removePeer))
-	m.HandleFunc("GET /metrics", s.local(s.serveMetrics))
-	m.Handle("GET /ui/", uiHandler())
-	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
-}
 
 // ServeHTTP adds the index headers, a 405 for known paths with the wrong
 // method, and turns a handler panic into a 500 with the error logged.
@@ -278,6 +238,10 @@ func (s *Server) server(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cluster == nil {
 			s.finish(w, s.forwardToAnyServer(w, r))
+			return
+		}
+		if err := s.readGate(r); err != nil {
+			s.finish(w, err)
 			return
 		}
 		s.finish(w, h(w, r))

@@ -93,6 +93,7 @@ type Server struct {
 	explained *explained
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+	disk      diskProbe // DiskWritable (disk.go)
 }
 
 // ErrNotLeader is returned for writes on a follower.
