@@ -17,7 +17,9 @@ import (
 // brokenDisk is a follower whose disk cannot be written.
 type brokenDisk struct{ *followerView }
 
-func (brokenDisk) DiskWritable() error { return errors.New("data directory not writable: no space left on device") }
+func (brokenDisk) DiskWritable() error {
+	return errors.New("data directory not writable: no space left on device")
+}
 
 func get(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
