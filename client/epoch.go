@@ -35,6 +35,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	// plan was missed in between.
 	whole := prev != nil && p.Epoch == prev.Epoch+1
 	svcs := c.snapshot()
+	// A registration that failed (no server ready yet) is retried here, as
+	// its log line promises; registered services are skipped.
+	c.register(ctx, svcs)
 	regs := c.regressors(ctx, svcs)
 	rep := fsm.UsageReport{Node: c.cfg.Node, Epoch: p.Epoch - 1}
 	var bids []bidding.Bid
