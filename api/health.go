@@ -177,7 +177,15 @@ func (s *Server) probeCatchUp(ctx context.Context, lid string) (bool, string) {
 // whatever this server has; ?consistent is checked by the handler.
 func (s *Server) readGate(r *http.Request) error {
 	q := r.URL.Query()
-	if r.Method != http.MethodGet || q.Has("stale") || q.Has("consistent") || s.cluster.IsLeader() {
+	if r.Method != http.MethodGet || q.Has("stale") {
+		return nil
+	}
+	if dr, ok := s.cluster.(divergenceReporter); ok {
+		if d := dr.Divergence(); d != "" {
+			return &httpError{code: http.StatusServiceUnavailable, err: fmt.Errorf("this server's state diverged from the leader's, so it refuses to serve it: %s (add ?stale to read it anyway)", d)}
+		}
+	}
+	if q.Has("consistent") || s.cluster.IsLeader() {
 		return nil
 	}
 	_, lid := s.cluster.Leader()

@@ -88,6 +88,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 		fmt.Fprintf(&b, "# TYPE allot_plan_solve_ms gauge\nallot_plan_solve_ms %g\n", p.Stats.SolveMS)
 		fmt.Fprintf(&b, "# TYPE allot_plan_allocations gauge\nallot_plan_allocations %d\n", len(p.Allocations))
 		fmt.Fprintf(&b, "# TYPE allot_services gauge\nallot_services %d\n", len(f.Services()))
+		divs, _ := f.Divergences()
+		fmt.Fprintf(&b, "# HELP allot_state_divergences_total State checks whose hash differed from the leader's on this server.\n# TYPE allot_state_divergences_total counter\nallot_state_divergences_total %d\n", divs)
 		for _, a := range p.Allocations {
 			fmt.Fprintf(&b, "allot_allocation{service=%q,node=%q,resource=\"cpu\"} %d\n", a.Service, a.Node, a.CPU)
 			fmt.Fprintf(&b, "allot_allocation{service=%q,node=%q,resource=\"memory\"} %d\n", a.Service, a.Node, a.Memory)

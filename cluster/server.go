@@ -112,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 		log = hclog.NewNullLogger()
 	}
 	s := &Server{cfg: cfg, log: log.Named("cluster"), fsm: fsm.New(), notify: make(chan bool, 16), events: make(chan struct{}, 1), memberEvents: make(chan string, 256)}
+	s.watchDivergence()
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	if cfg.Heartbeat > 0 {

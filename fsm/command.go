@@ -43,6 +43,8 @@ const (
 	CmdReportUsage       CommandType = 13
 	CmdSetRegressors     CommandType = 14
 	CmdImportHistory     CommandType = 15
+	// CmdStateCheck is ignorable: an older FSM skips the check.
+	CmdStateCheck CommandType = 0x90 // 16 with IgnorableFlag
 )
 
 // String is the command's name from the table, or command(N) if unknown.
@@ -181,4 +183,11 @@ var commands = map[CommandType]commandSpec{
 	CmdReportUsage:       command("report-usage", applyReportUsage),
 	CmdSetRegressors:     command("set-regressors", applySetRegressors),
 	CmdImportHistory:     command("import-history", applyImportHistory),
+	CmdStateCheck:        ignorable(command("state-check", applyStateCheck)),
+}
+
+// ignorable marks a row as one an FSM that does not know it may skip.
+func ignorable(c commandSpec) commandSpec {
+	c.ignorable = true
+	return c
 }

@@ -51,6 +51,7 @@ func goldenCommands() map[CommandType]any {
 		CmdSetRegressors: SetRegressors{Regressors: map[string][]RegressorPoint{
 			"temperature": {{Time: regT(0).In(cet), Value: 12.5}, {Time: regT(1), Value: -3}}, "gone": nil}},
 		CmdImportHistory: ImportHistory{History: sampleHistory("web", "n1", 3, 500)},
+		CmdStateCheck:    StateCheck{Index: 42, Hash: strings.Repeat("ab", 32), Leader: "n1"},
 	}
 }
 

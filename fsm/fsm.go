@@ -20,6 +20,12 @@ type FSM struct {
 	mu    sync.RWMutex
 	st    *state
 	watch chan struct{} // closed and replaced on every applied change
+
+	// Local, never replicated: the state checks (check.go).
+	hashes         planHashes
+	divergences    uint64
+	lastDivergence *Divergence
+	onDiverge      func(Divergence)
 }
 
 // New returns an empty FSM.
@@ -36,6 +42,12 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return nil
 	}
 	t, cmd, err := Decode(l.Data)
+	var div *Divergence
+	defer func() { // after the unlock below
+		if div != nil && f.onDiverge != nil {
+			f.onDiverge(*div)
+		}
+	}()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if l.Index > f.st.Index {
@@ -52,6 +64,12 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	if err := f.applyLocked(l.Index, t, cmd); err != nil {
 		return fmt.Errorf("%s rejected: %w", t, err)
+	}
+	switch c := cmd.(type) {
+	case *CommitPlan:
+		f.recordLocked(l.Index)
+	case *StateCheck:
+		div = f.compareLocked(c)
 	}
 	f.notifyLocked()
 	return nil
