@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,9 +148,12 @@ func New(cfg Config) (*Server, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating raft dir: %w", err)
 		}
+		if err := verifyLogStore(filepath.Join(dir, "raft.db")); err != nil {
+			return nil, err
+		}
 		bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
 		if err != nil {
-			return nil, fmt.Errorf("opening raft log store: %w", err)
+			return nil, &CorruptError{File: filepath.Join(dir, "raft.db"), Err: err}
 		}
 		s.closers = append(s.closers, bolt)
 		cache, err := raft.NewLogCache(512, bolt)
@@ -198,6 +202,9 @@ func New(cfg Config) (*Server, error) {
 	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		s.close()
+		if cfg.DataDir != "" && strings.Contains(err.Error(), "snapshot") {
+			return nil, &CorruptError{File: filepath.Join(cfg.DataDir, "raft", "snapshots"), Err: err}
+		}
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	s.raft = r

@@ -1,0 +1,88 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/fsm"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+	"go.etcd.io/bbolt"
+)
+
+// CorruptError is a data file that cannot be read as what it must be. Its
+// message is one line: the file, what is wrong, and the recovery.
+type CorruptError struct {
+	File string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return strings.ReplaceAll(fmt.Sprintf("%s is corrupt (%v); to recover: %s", e.File, e.Err, Recovery), "\n", " ")
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// verifyLogStore reads every page of the Raft log store at path, read-only,
+// before Raft opens it: every entry must decode, carry its key's index, follow
+// the previous one, and (a command) decode as an FSM command. A corrupt file
+// used to crash the agent with a Go panic on start (bbolt, raft or the FSM
+// panicking on what they read) and crash-loop with no hint. A missing file
+// is a new server.
+func verifyLogStore(path string) (err error) {
+	if _, serr := os.Stat(path); errors.Is(serr, os.ErrNotExist) {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil { // bbolt panics on a page it cannot make sense of
+			err = &CorruptError{File: path, Err: fmt.Errorf("reading it failed: %v", p)}
+		}
+	}()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("%s is locked by another process (another agent with the same data dir?)", path)
+	}
+	if err != nil {
+		return &CorruptError{File: path, Err: err}
+	}
+	defer db.Close()
+	return db.View(func(tx *bbolt.Tx) error {
+		if c := tx.Bucket([]byte("conf")); c != nil {
+			_ = c.ForEach(func(k, v []byte) error { return nil }) // touches every page
+		}
+		logs := tx.Bucket([]byte("logs"))
+		if logs == nil {
+			return nil
+		}
+		var prev uint64
+		c := logs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) != 8 {
+				return &CorruptError{File: path, Err: fmt.Errorf("a log key of %d bytes", len(k))}
+			}
+			idx := binary.BigEndian.Uint64(k)
+			var l raft.Log
+			if err := codec.NewDecoder(bytes.NewReader(v), &codec.MsgpackHandle{}).Decode(&l); err != nil {
+				return &CorruptError{File: path, Err: fmt.Errorf("log entry %d does not decode: %v", idx, err)}
+			}
+			if l.Index != idx {
+				return &CorruptError{File: path, Err: fmt.Errorf("the log entry stored under index %d says it is %d", idx, l.Index)}
+			}
+			if prev != 0 && idx != prev+1 {
+				return &CorruptError{File: path, Err: fmt.Errorf("the log jumps from index %d to %d", prev, idx)}
+			}
+			if l.Type == raft.LogCommand {
+				if _, _, err := fsm.Decode(l.Data); err != nil && !errors.Is(err, fsm.ErrUnknownIgnorable) {
+					return &CorruptError{File: path, Err: fmt.Errorf("log entry %d is not a command this server can apply: %v", idx, err)}
+				}
+			}
+			prev = idx
+		}
+		return nil
+	})
+}
