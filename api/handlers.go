@@ -411,6 +411,9 @@ func (s *Server) listBoosts(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s.fsm().Boosts())
 }
 
+// MinBoostTTL is the shortest boost a request may ask for.
+const MinBoostTTL = time.Second
+
 // BoostRequest is the body of PUT /v1/boost/{service}.
 type BoostRequest struct {
 	Factor float64 `json:"factor"`
@@ -433,7 +436,11 @@ func (s *Server) putBoost(w http.ResponseWriter, r *http.Request) error {
 	}
 	ttl, err := time.ParseDuration(req.TTL)
 	if err != nil || ttl <= 0 {
-		return badRequest("ttl: %q is not a positive duration such as 15m", req.TTL)
+		return badRequest("ttl: %.40q is not a positive duration such as 15m", req.TTL)
+	}
+	if ttl < MinBoostTTL {
+		// A boost lasts whole epochs; a 1ns one used to be taken as one epoch.
+		return badRequest("ttl: %s is below the shortest boost, %s (a boost lasts whole epochs)", ttl, MinBoostTTL)
 	}
 	return s.write(w, r, body, func(ctx context.Context) (any, error) {
 		f := s.fsm()

@@ -37,6 +37,7 @@ func TestRefusedWritesLeaveTheLogAlone(t *testing.T) {
 		{"#8 unknown model", "PUT", "/v1/service/api", `{"forecast":{"model":"crystal-ball"}}`, 400, "forecast.model"},
 		{"#8 bogus interval", "PUT", "/v1/service/api", `{"forecast":{"interval":"bogus"}}`, 400, "forecast.interval"},
 		{"#8 metadata probe", "PUT", "/v1/service/api", `{"sla":{"probe":"http://169.254.169.254/latest","latency_p99_above":"300ms"}}`, 400, "sla.probe"},
+		{"#13 boost of 1ns", "PUT", "/v1/boost/api", `{"factor":2,"ttl":"1ns"}`, 400, "ttl"},
 		{"#11 duplicate key", "PUT", "/v1/service/api", `{"class":"batch","class":"critical"}`, 400, "class"},
 		{"#11 duplicate nested key", "PUT", "/v1/service/api", `{"min":{"cpu":1,"cpu":2}}`, 400, "min.cpu"},
 		{"#11 duplicate key in a list", "PUT", "/v1/bids", `[{"service":"api","service":"api","node":"n1","epoch":1,"resources":{"cpu":{"p50":1,"p90":1,"p99":1}}}]`, 400, "service"},
