@@ -235,7 +235,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 
-	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled, MaxInFlight: limits.MaxInFlight}
+	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled, MaxInFlight: limits.MaxInFlight,
+		Rate: limits.Rate, Burst: limits.Burst,
+		FailedAuthRate: api.FailedAuthRate, FailedAuthBurst: api.FailedAuthBurst}
 	if a.tls != nil {
 		opts.ForwardTLS = a.tls.forward
 	}

@@ -97,7 +97,7 @@ func (s *Server) authorize(r *http.Request, pattern string) (*http.Request, erro
 		allowed = tok.Policy == fsm.PolicyOperator
 	}
 	if !allowed {
-		return nil, forbidden("permission denied: a %q token may not %s %s", tok.Policy, r.Method, r.URL.Path)
+		return nil, &deniedError{accessor: tok.AccessorID, err: forbidden("permission denied: a %q token may not %s %s", tok.Policy, r.Method, r.URL.Path)}
 	}
 	// A bearer token is forwarded as X-Allot-Token (proxy copies that header).
 	r.Header.Set(HeaderToken, secret)
@@ -105,6 +105,16 @@ func (s *Server) authorize(r *http.Request, pattern string) (*http.Request, erro
 	ctx = context.WithValue(ctx, ctxSecret, secret)
 	return r.WithContext(ctx), nil
 }
+
+// deniedError is a valid token refused for a route: the failed-auth log
+// names its accessor.
+type deniedError struct {
+	accessor string
+	err      error
+}
+
+func (e *deniedError) Error() string { return e.err.Error() }
+func (e *deniedError) Unwrap() error { return e.err }
 
 // resolveToken finds the token for a secret: in the local FSM on a server
 // (compared on the SHA-256, in constant time), by asking a server on a

@@ -20,6 +20,8 @@ type Limits struct {
 	IdleTimeout       time.Duration // a keep-alive connection with no request
 	MaxConns          int           // open connections; more wait in the kernel's backlog
 	MaxInFlight       int           // requests being served; more get 503 + Retry-After
+	Rate              float64       // requests per second per token or client address (429 + Retry-After)
+	Burst             int
 }
 
 // DefaultLimits are the agent's. MaxInFlight leaves room for one blocking
@@ -32,6 +34,8 @@ func DefaultLimits() Limits {
 		IdleTimeout:       90 * time.Second,
 		MaxConns:          8192,
 		MaxInFlight:       4096,
+		Rate:              DefaultRate,
+		Burst:             DefaultBurst,
 	}
 }
 

@@ -81,6 +81,9 @@ type Server struct {
 	inFlight inFlight          // nil: no cap
 	access   map[string]access // by mux pattern, from the route table (routes.go)
 	catch    catchUp           // has this follower caught up with its leader (health.go)
+	rates    *limiters         // per token, or per client address (ratelimit.go); nil: none
+	authFail *limiters         // failed authentications per client address
+	authLog  *authLog
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -102,6 +105,16 @@ type Options struct {
 	ACLEnabled bool
 	// MaxInFlight caps the requests served at once (0: no cap); see Limits.
 	MaxInFlight int
+	// Rate and Burst limit requests per token (per client address when
+	// ACLs are off or no token is needed); 0: no limit. Failed
+	// authentications are always limited (FailedAuthRate).
+	Rate  float64
+	Burst int
+	// FailedAuthRate and FailedAuthBurst limit missing or unknown tokens
+	// per client address; past them the address gets 429 before its token
+	// is looked at (0: no limit; the agent sets FailedAuthRate/Burst).
+	FailedAuthRate  float64
+	FailedAuthBurst int
 }
 
 // NewServer builds the handler tree.
@@ -119,6 +132,9 @@ func NewServer(o Options) *Server {
 		s.noLeader = 5 * time.Second
 	}
 	s.acl = o.ACLEnabled
+	s.rates = newLimiters(o.Rate, o.Burst)
+	s.authFail = newLimiters(o.FailedAuthRate, o.FailedAuthBurst)
+	s.authLog = newAuthLog(s.log)
 	if o.MaxInFlight > 0 {
 		s.inFlight = make(inFlight, o.MaxInFlight)
 	}
@@ -170,13 +186,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.acl {
-		ar, err := s.authorize(r, pattern)
-		if err != nil {
-			s.finish(rec, err)
-			return
-		}
-		r = ar
+	if !s.admit(rec, r, pattern, &r) {
+		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
 	s.mux.ServeHTTP(rec, r)
