@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/audit"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/config"
@@ -29,6 +30,12 @@ import (
 	"github.com/allot-dev/allot/usage"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+)
+
+// The audit log's rotation: 64 MiB files, 5 kept.
+const (
+	AuditMaxBytes = 64 << 20
+	AuditKeep     = 5
 )
 
 // Agent is one running Allot process.
@@ -168,6 +175,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		a.server = srv
 	}
+	var auditLog *audit.Log // the writes this server accepts as leader
+	if a.server != nil && cfg.DataDir != "" && !cfg.Dev {
+		if auditLog, err = audit.Open(filepath.Join(cfg.DataDir, "audit"), AuditMaxBytes, AuditKeep); err != nil {
+			a.closeServer()
+			ln.Close()
+			return fmt.Errorf("opening the audit log: %w", err)
+		}
+		defer auditLog.Close()
+	}
 	meta := gossip.Meta{ID: id, Name: cfg.NodeName, Server: cfg.Server, Client: cfg.Client, HTTPAddr: httpAddr, Version: a.version, Bootstrap: cfg.BootstrapExpect}
 	if a.server != nil {
 		meta.RaftAddr = a.server.RaftAddr()
@@ -243,6 +259,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.server != nil {
 		opts.Cluster = a.server
+	}
+	if auditLog != nil {
+		opts.Audit = auditLog
 	}
 	a.api = api.NewServer(opts)
 	// Requests' contexts end when shutdown starts: a blocking query (a

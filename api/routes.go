@@ -67,6 +67,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /v1/acl/tokens", scope: scopeServer, access: accessOperator, h: s.aclListTokens},
 		{pattern: "GET /v1/acl/token/self", scope: scopeServer, access: accessAnyToken, h: s.aclTokenSelf},
 		{pattern: "DELETE /v1/acl/token/{accessor}", scope: scopeServer, access: accessOperator, h: s.aclDeleteToken},
+		{pattern: "GET /v1/audit", scope: scopeLocal, access: accessOperator, h: s.getAudit},
 		{pattern: "GET /metrics", scope: scopeLocal, access: accessRead, h: s.serveMetrics},
 		{pattern: "GET /ui/", scope: scopeStatic, access: accessOpen, static: uiHandler()},
 		{pattern: "GET /{$}", scope: scopeStatic, access: accessOpen, static: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -84,6 +84,7 @@ type Server struct {
 	rates    *limiters         // per token, or per client address (ratelimit.go); nil: none
 	authFail *limiters         // failed authentications per client address
 	authLog  *authLog
+	audit    AuditLog // nil: none
 	// lastServer is the HTTP address of the server a client-only agent
 	// last forwarded to successfully.
 	lastServer atomic.Value
@@ -115,6 +116,8 @@ type Options struct {
 	// is looked at (0: no limit; the agent sets FailedAuthRate/Burst).
 	FailedAuthRate  float64
 	FailedAuthBurst int
+	// Audit, when set, records every write this agent accepts as leader.
+	Audit AuditLog
 }
 
 // NewServer builds the handler tree.
@@ -135,6 +138,7 @@ func NewServer(o Options) *Server {
 	s.rates = newLimiters(o.Rate, o.Burst)
 	s.authFail = newLimiters(o.FailedAuthRate, o.FailedAuthBurst)
 	s.authLog = newAuthLog(s.log)
+	s.audit = o.Audit
 	if o.MaxInFlight > 0 {
 		s.inFlight = make(inFlight, o.MaxInFlight)
 	}
@@ -382,6 +386,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, appl
 			if err != nil {
 				return err
 			}
+			s.recordWrite(r, out)
 			s.setIndexHeaders(w)
 			return writeJSON(w, http.StatusOK, out)
 		}
@@ -454,6 +459,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body
 	} else {
 		req.Header.Set(headerForwarded, "1")
 	}
+	req.Header.Set(headerClient, callerAddr(r))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: forwarding to %s failed: %w", errNoLeader, addr, err)

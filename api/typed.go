@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/allot-dev/allot/audit"
 	"net/url"
 	"strconv"
 	"time"
@@ -144,6 +145,20 @@ func (c *Client) Boosts(ctx context.Context) ([]bidding.Boost, error) {
 	var v []bidding.Boost
 	if _, err := c.Do(ctx, "GET", "/v1/boosts", nil, &v); err != nil {
 		return nil, fmt.Errorf("listing boosts: %w", err)
+	}
+	return v, nil
+}
+
+// Audit reads the agent's audit log of accepted writes; since is "" (all),
+// a duration back from now ("1h") or an RFC 3339 time.
+func (c *Client) Audit(ctx context.Context, since string) ([]audit.Record, error) {
+	var v []audit.Record
+	path := "/v1/audit"
+	if since != "" {
+		path += "?" + url.Values{"since": {since}}.Encode()
+	}
+	if _, err := c.Do(ctx, "GET", path, nil, &v); err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", err)
 	}
 	return v, nil
 }

@@ -56,6 +56,7 @@ Cluster:
   health                              exit 0 when the agent serves and knows a leader (container health checks)
   operator raft remove-peer --id ID   remove a server from Raft
   status                              leader, peers, members, last plan at a glance
+  audit [--since 1h|TIME]             the writes this server accepted as leader (operator)
 Allocation:
   services                            registered services and their allocations
   service register FILE               register services from an HCL or JSON file
@@ -157,6 +158,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return cmdStatus(e, cargs)
 	case "health":
 		return cmdHealth(e, cargs)
+	case "audit":
+		return cmdAudit(e, cargs)
 	case "services":
 		return cmdServices(e, cargs)
 	case "service":
