@@ -40,6 +40,8 @@ func (c *Client) watch(ctx context.Context, have *bidding.Plan, out chan bidding
 		sent, ask = have.Index, have.Index
 	}
 	failing := false
+	var lastRefused time.Time
+	const refusedEvery = 5 * time.Minute
 	for ctx.Err() == nil {
 		p, err := c.api.WatchNodePlan(ctx, c.cfg.Node, ask, c.cfg.Wait)
 		if err != nil {
@@ -48,6 +50,11 @@ func (c *Client) watch(ctx context.Context, have *bidding.Plan, out chan bidding
 			}
 			switch {
 			case api.IsNotFound(err): // no plan committed yet (or this node not known yet)
+			case api.IsForbidden(err) && time.Since(lastRefused) > refusedEvery:
+				// Not a passing fault: without a token that may read, this
+				// node never gets a plan (issue 13: it was logged at DEBUG).
+				c.log.Error("plan watch refused: this agent needs an ACL token that may read (acl { tokens { agent = \"…\" } } or ALLOT_ACL_AGENT_TOKEN); keeping the last plan in force", "error", err)
+				lastRefused, failing = time.Now(), true
 			case !failing:
 				c.log.Warn("plan watch failed; keeping the last plan in force", "error", err)
 				failing = true
