@@ -3,6 +3,7 @@ package gossip
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,8 +90,12 @@ func TestEncryptedGossip(t *testing.T) {
 	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
 		t.Fatalf("same key: %v", err)
 	}
-	if _, err := c.Join([]string{a.LocalAddr()}); err == nil {
-		t.Fatal("a node with another key joined")
+	if _, err := c.Join([]string{a.LocalAddr()}); err == nil || !strings.Contains(err.Error(), "encryption key") {
+		t.Fatalf("a node with another key: %v, want an error naming the encryption key", err)
+	}
+	plain := mk("d", nil)
+	if _, err := plain.Join([]string{a.LocalAddr()}); err == nil || !strings.Contains(err.Error(), "encryption key") {
+		t.Fatalf("a node without a key: %v, want an error naming the encryption key", err)
 	}
 }
 
