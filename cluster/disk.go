@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // diskProbe remembers the last check of the data directory, so a health
@@ -51,4 +53,18 @@ func writeProbe(path string) error {
 		}
 	}
 	return nil
+}
+
+// removeTempSnapshots deletes the "*.tmp" folders a snapshot that failed
+// (a full disk) or was cut short (a crash) leaves in dir/snapshots: Raft
+// never reads or removes them, so they used to pile up.
+func removeTempSnapshots(dir string, log hclog.Logger) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*.tmp"))
+	for _, t := range tmps {
+		if err := os.RemoveAll(t); err != nil {
+			log.Warn("could not remove an unfinished snapshot", "path", t, "error", err)
+			continue
+		}
+		log.Info("removed an unfinished snapshot", "path", t)
+	}
 }

@@ -161,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("creating log cache: %w", err)
 		}
 		logs, stable = cache, bolt
+		removeTempSnapshots(dir, s.log)
 		fss, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, log.Named("snapshot"))
 		if err != nil {
 			return nil, fmt.Errorf("opening snapshot store: %w", err)
