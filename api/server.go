@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
@@ -282,6 +283,9 @@ func (s *Server) finish(w http.ResponseWriter, err error) {
 		// applied, so never answer as if it had been (an empty 200). If the
 		// caller is gone this answer is simply not read.
 		writeErr(w, http.StatusServiceUnavailable, errors.New("request cancelled: the agent is stopping (or the caller went away); a write may or may not have been applied: retry"))
+	case errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET):
+		// Writing the answer failed: the caller went away (not our error).
+		s.log.Debug("the caller went away before the answer was written", "error", err)
 	default:
 		s.log.Error("request failed", "error", err)
 		writeErr(w, http.StatusServiceUnavailable, err)
@@ -471,8 +475,15 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, addr string, body
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		// The answer has started: nothing else can be said to the caller.
+		if r.Context().Err() != nil {
+			s.log.Debug("the caller went away during a forwarded answer", "from", addr, "path", r.URL.Path)
+		} else {
+			s.log.Warn("a forwarded answer was cut short", "from", addr, "path", r.URL.Path, "error", err)
+		}
+	}
+	return nil
 }
 
 // forwardToAnyServer sends a request from a client-only agent to a server.
