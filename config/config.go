@@ -35,6 +35,7 @@ type Config struct {
 	// size; the oldest are dropped first (see fsm/DESIGN.md).
 	PlanHistoryBytes int64
 	Encrypt          string
+	EncryptFile      string // gossip.encrypt_file: read into Encrypt by Load
 	TLSCA            string
 	TLSCert          string
 	TLSKey           string

@@ -19,6 +19,7 @@ func (c *Config) mergeEnv(getenv func(string) string) error {
 		{"ALLOT_ADVERTISE", "advertise", &c.Advertise},
 		{"ALLOT_AGENT_HTTP_ADDR", "http_addr", &c.HTTPAddr},
 		{"ALLOT_ENCRYPT", "gossip.encrypt", &c.Encrypt},
+		{"ALLOT_ENCRYPT_FILE", "gossip.encrypt_file", &c.EncryptFile},
 		{"ALLOT_TLS_CA", "tls.ca_file", &c.TLSCA},
 		{"ALLOT_TLS_CERT", "tls.cert_file", &c.TLSCert},
 		{"ALLOT_TLS_KEY", "tls.key_file", &c.TLSKey},

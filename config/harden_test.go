@@ -126,3 +126,28 @@ func TestServiceFieldsValidatedLikeTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// Finding 13 of issue 13: --encrypt shows the key in ps; the key can come
+// from a file (or the environment) instead.
+func TestEncryptFile(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "gossip.key")
+	os.WriteFile(key, []byte("  hMmAMBbKiTBA5ZJ1NvzRXhCAvKMUnbpwhZo5tn0nLlM=\n"), 0o600)
+	c, err := Load([]string{"--server", "--data-dir", "d", "--encrypt-file", key}, nil, io.Discard)
+	if err != nil || len(c.EncryptKey()) != 32 {
+		t.Fatalf("--encrypt-file: %v", err)
+	}
+	f := filepath.Join(dir, "a.hcl")
+	os.WriteFile(f, []byte(`gossip { encrypt_file = "`+key+`" }`), 0o644)
+	if c, err := Load([]string{"--server", "--data-dir", "d", "--config", f}, nil, io.Discard); err != nil || len(c.EncryptKey()) != 32 {
+		t.Fatalf("gossip.encrypt_file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.key")
+	os.WriteFile(bad, []byte("short"), 0o600)
+	for _, args := range [][]string{{"--encrypt-file", bad}, {"--encrypt-file", filepath.Join(dir, "missing")}, {"--encrypt-file", key, "--encrypt", "hMmAMBbKiTBA5ZJ1NvzRXhCAvKMUnbpwhZo5tn0nLlM="}} {
+		_, err := Load(append([]string{"--server", "--data-dir", "d"}, args...), nil, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--encrypt-file") {
+			t.Errorf("%v: error %v, want one naming --encrypt-file", args, err)
+		}
+	}
+}

@@ -120,7 +120,8 @@ type dockerBlock struct {
 }
 
 type gossipBlock struct {
-	Encrypt *string `hcl:"encrypt,optional"`
+	Encrypt     *string `hcl:"encrypt,optional"`
+	EncryptFile *string `hcl:"encrypt_file,optional"`
 }
 
 type tlsBlock struct {
@@ -369,7 +370,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	raftPort := fs.Int("raft-port", 0, "Raft port (default 7482)")
 	fs.Var(&joins, "join", "gossip address to join; repeatable; retried until it succeeds")
 	epoch := fs.String("epoch", "", "negotiation interval (default 5m)")
-	encrypt := fs.String("encrypt", "", "gossip encryption key (base64, 32 bytes)")
+	encrypt := fs.String("encrypt", "", "gossip encryption key (base64, 32 bytes; shown by ps: prefer --encrypt-file)")
+	encryptFile := fs.String("encrypt-file", "", "file holding the gossip encryption key")
 	tlsCA := fs.String("tls-ca", "", "CA certificate for mutual TLS")
 	tlsCert := fs.String("tls-cert", "", "certificate for mutual TLS")
 	tlsKey := fs.String("tls-key", "", "key for mutual TLS")
@@ -419,6 +421,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	str("advertise", "advertise", &c.Advertise, *advertise)
 	str("http-addr", "http_addr", &c.HTTPAddr, *httpAddr)
 	str("encrypt", "gossip.encrypt", &c.Encrypt, *encrypt)
+	str("encrypt-file", "gossip.encrypt_file", &c.EncryptFile, *encryptFile)
 	str("tls-ca", "tls.ca_file", &c.TLSCA, *tlsCA)
 	str("tls-cert", "tls.cert_file", &c.TLSCert, *tlsCert)
 	str("tls-key", "tls.key_file", &c.TLSKey, *tlsKey)
@@ -466,6 +469,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.Dev {
 		c.applyDevDefaults(set)
+	}
+	if err := c.readEncryptFile(); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -631,6 +637,7 @@ func (c *Config) mergeFile(path string) error {
 	}
 	if g := f.Gossip; g != nil {
 		s("gossip.encrypt", &c.Encrypt, g.Encrypt)
+		s("gossip.encrypt_file", &c.EncryptFile, g.EncryptFile)
 	}
 	if t := f.TLS; t != nil {
 		s("tls.ca_file", &c.TLSCA, t.CA)
