@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/allot-dev/allot/fsm"
 )
@@ -33,9 +34,11 @@ func (s *Server) Divergence() string {
 // checkState commits the leader's hash of the state after the plan at index,
 // which every server compares with its own (fsm.StateCheck).
 func (s *Server) checkState(ctx context.Context, index uint64) {
-	h, ok := s.fsm.PlanHash(index)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	h, ok := s.fsm.WaitPlanHash(wctx, index)
+	cancel()
 	if !ok {
-		return
+		return // this plan is not checked (fast epochs check every few), or stopping
 	}
 	if _, err := s.Apply(ctx, fsm.CmdStateCheck, fsm.StateCheck{Index: index, Hash: h, Leader: s.cfg.Name}); err != nil && ctx.Err() == nil {
 		s.log.Warn("committing the state check failed; the next plan's check covers it", "index", index, "error", err)

@@ -23,6 +23,12 @@ type FSM struct {
 
 	// Local, never replicated: the state checks (check.go).
 	hashes         planHashes
+	pending        map[uint64]*StateCheck // checks that came before their hash was ready
+	hashedCh       chan struct{}          // closed and replaced when a hash is recorded
+	hashing        sync.WaitGroup         // hashes being computed (check.go)
+	digestMu       sync.Mutex             // guards planDigests and digestGen (used off the FSM's lock)
+	digestGen      uint64                 // bumped by Restore
+	planDigests    map[uint64]string      // by epoch: each kept plan's digest
 	divergences    uint64
 	lastDivergence *Divergence
 	onDiverge      func(Divergence)
@@ -30,7 +36,7 @@ type FSM struct {
 
 // New returns an empty FSM.
 func New() *FSM {
-	return &FSM{st: newState(), watch: make(chan struct{})}
+	return &FSM{st: newState(), watch: make(chan struct{}), hashedCh: make(chan struct{})}
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -67,7 +73,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	switch c := cmd.(type) {
 	case *CommitPlan:
-		f.recordLocked(l.Index)
+		f.recordLocked(l.Index, c.Plan.Epoch)
 	case *StateCheck:
 		div = f.compareLocked(c)
 	}
