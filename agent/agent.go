@@ -14,11 +14,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/allot-dev/allot/api"
@@ -201,6 +203,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.gossip = g
 
 	var wg sync.WaitGroup
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Add(1)
+	go func() { defer wg.Done(); a.reloadOnHUP(ctx, hup) }()
 	if len(cfg.Join) > 0 {
 		wg.Add(1)
 		go func() {

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/config"
@@ -57,4 +59,26 @@ func (a *Agent) Scheme() string {
 		return "https"
 	}
 	return "http"
+}
+
+// reloadOnHUP reloads the TLS certificate and key on SIGHUP until ctx ends
+// (a rotated certificate without a restart; the CA needs one). Without TLS
+// a SIGHUP is logged and ignored rather than ending the agent.
+func (a *Agent) reloadOnHUP(ctx context.Context, ch <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+		if a.tls == nil {
+			a.log.Info("SIGHUP: no TLS certificate to reload")
+			continue
+		}
+		if err := a.tls.certs.Reload(); err != nil {
+			a.log.Error("SIGHUP: reloading the TLS certificate failed; keeping the one in use", "error", err)
+			continue
+		}
+		a.log.Info("SIGHUP: reloaded the TLS certificate", "cert_file", a.tls.certs.Files.Cert)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,9 +54,32 @@ type Files struct {
 // Certs is a loaded CA pool with this node's certificate and key.
 type Certs struct {
 	Files Files
-	Leaf  *x509.Certificate
+	Leaf  *x509.Certificate // as loaded first; Reload does not change it
 	pool  *x509.CertPool
 	cert  tls.Certificate
+	// live is the certificate handed out to new connections: Reload
+	// replaces it (a rotated certificate, without a restart).
+	live atomic.Pointer[tls.Certificate]
+}
+
+// Reload reads the certificate and key files again and, when they are valid
+// under the CA, serves them to every new connection (of every tls.Config
+// made from c). The CA is not reloaded: a new CA needs a restart. On an
+// error the certificate in use stays.
+func (c *Certs) Reload() error {
+	n, err := Load(c.Files)
+	if err != nil {
+		return err
+	}
+	c.live.Store(&n.cert)
+	return nil
+}
+
+func (c *Certs) current() *tls.Certificate {
+	if p := c.live.Load(); p != nil {
+		return p
+	}
+	return &c.cert
 }
 
 // Load reads and checks the three files: each must exist and be PEM, the
@@ -151,10 +175,10 @@ func loadPair(certPath, keyPath string) (tls.Certificate, *x509.Certificate, err
 // (Raft takes only ServerName, so a client certificate cannot speak Raft).
 func (c *Certs) ServerConfig(peerName string) *tls.Config {
 	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{c.cert},
-		ClientCAs:    c.pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.current(), nil },
+		ClientCAs:      c.pool,
+		ClientAuth:     tls.RequireAndVerifyClientCert,
 	}
 	if peerName != "" {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -175,10 +199,10 @@ func (c *Certs) ServerConfig(peerName string) *tls.Config {
 // example ServerName, which every server certificate carries).
 func (c *Certs) ClientConfig(serverName string) *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{c.cert},
-		RootCAs:      c.pool,
-		ServerName:   serverName,
+		MinVersion:           tls.VersionTLS12,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.current(), nil },
+		RootCAs:              c.pool,
+		ServerName:           serverName,
 	}
 }
 
