@@ -33,7 +33,10 @@ func (s *Server) Divergence() string {
 
 // checkState commits the leader's hash of the state after the plan at index,
 // which every server compares with its own (fsm.StateCheck).
-func (s *Server) checkState(ctx context.Context, index uint64) {
+func (s *Server) checkState(ctx context.Context, index, epoch uint64) {
+	if !s.fsm.ChecksPlan(epoch) {
+		return // fast epochs are checked every few plans (fsm.CheckEvery)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	h, ok := s.fsm.WaitPlanHash(wctx, index)
 	cancel()

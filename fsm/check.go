@@ -188,6 +188,14 @@ func (f *FSM) compareLocked(c *StateCheck) *Divergence {
 	return &d
 }
 
+// ChecksPlan reports whether the plan of epoch e is one whose state is
+// hashed and checked (see checksPlan).
+func (f *FSM) ChecksPlan(e uint64) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.checksPlan(e)
+}
+
 // WaitPlanHash waits (bounded by ctx) for this server's hash of the state
 // after the plan at index; false when it has none (that plan is not
 // checked, or ctx ended).
