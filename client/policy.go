@@ -1,0 +1,121 @@
+package client
+
+import (
+	"context"
+	"math"
+
+	"github.com/allot-dev/allot/baseline"
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Policy "static" (Config.Policy): the client enforces what an operator
+// sizing by hand would set — each service's baseline.StaticLevel of its
+// imported usage history (`allot usage import`), fit to the node's
+// capacity less the solver's headroom (baseline.Fit, as `allot sim`'s
+// static policy) — instead of the plan's allocations. Everything else runs
+// as under "allot": it measures, forecasts and bids, so the plans (and
+// `plan explain`) show what Allot would have granted beside the limits in
+// force (shadow mode), and usage is reported. No demand probe runs: it
+// would lift the limits the policy fixes. A resource with no history keeps
+// the plan's allocation (logged once per service).
+
+// staticLevels are a service's static limits per resource (NaN: no
+// history for that resource).
+type staticLevels [bidding.NumResources]float64
+
+// staticAllocs replaces the allocations of the services a runtime manages
+// with their static levels.
+func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) []bidding.Allocation {
+	out := append([]bidding.Allocation(nil), allocs...)
+	var idx []int
+	var req [][bidding.NumResources]float64
+	for i, a := range out {
+		c.mu.Lock()
+		_, owned := c.owner[a.Service]
+		c.mu.Unlock()
+		if !owned {
+			continue
+		}
+		lv, ok := c.staticLevelsOf(ctx, a.Service)
+		if !ok {
+			continue
+		}
+		var q [bidding.NumResources]float64
+		for r := range bidding.NumResources {
+			q[r] = lv[r]
+			if math.IsNaN(q[r]) {
+				q[r] = float64(allocVec(a)[r])
+			}
+		}
+		idx, req = append(idx, i), append(req, q)
+	}
+	if len(idx) == 0 {
+		return out
+	}
+	c.mu.Lock()
+	capacity := c.capacity
+	c.mu.Unlock()
+	var eff [bidding.NumResources]float64
+	for r := range bidding.NumResources {
+		eff[r] = math.Floor(float64(capacity[r]) * (1 - bidding.DefaultOptions().HeadroomFrac))
+	}
+	for k, v := range baseline.Fit(req, eff) {
+		a := &out[idx[k]]
+		a.CPU, a.Memory, a.IO, a.Net = v[bidding.CPU], v[bidding.Memory], v[bidding.IO], v[bidding.Net]
+	}
+	return out
+}
+
+func allocVec(a bidding.Allocation) bidding.Vec {
+	return bidding.Vec{bidding.CPU: a.CPU, bidding.Memory: a.Memory, bidding.IO: a.IO, bidding.Net: a.Net}
+}
+
+// staticLevelsOf returns service's static levels, computed once from its
+// imported history (ok false, warned once, when it has none).
+func (c *Client) staticLevelsOf(ctx context.Context, service string) (staticLevels, bool) {
+	c.mu.Lock()
+	lv, done := c.static[service]
+	c.mu.Unlock()
+	if done {
+		return derefLevels(lv)
+	}
+	h, err := c.api.UsageHistory(ctx, service, c.cfg.Node)
+	var got *staticLevels
+	if err == nil {
+		var l staticLevels
+		found := false
+		for r := range bidding.NumResources {
+			pts := h.Points[bidding.Resource(r).String()]
+			l[r] = math.NaN()
+			if len(pts) == 0 {
+				continue
+			}
+			vs := make([]float64, len(pts))
+			for i, p := range pts {
+				vs[i] = p.V
+			}
+			l[r], found = baseline.StaticLevel(vs), true
+		}
+		if found {
+			got = &l
+			c.log.Info("static policy: limits from the imported history", "service", service, "cpu", l[bidding.CPU], "memory", l[bidding.Memory], "points", len(h.Points[bidding.CPU.String()]))
+		}
+	}
+	if got == nil {
+		if ctx.Err() != nil {
+			return staticLevels{}, false
+		}
+		c.log.Warn("static policy: no imported usage history for this service; enforcing the plan's allocation", "service", service, "error", err)
+	}
+	c.mu.Lock()
+	c.static[service] = got
+	c.mu.Unlock()
+	return derefLevels(got)
+}
+
+func derefLevels(l *staticLevels) (staticLevels, bool) {
+	if l == nil {
+		return staticLevels{}, false
+	}
+	return *l, true
+}
