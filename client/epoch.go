@@ -110,7 +110,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			bid.Resources[r.String()] = q
-			if m, _, _ := c.fc.get(d.Def, r, 0); m != nil {
+			if m, _, _ := c.fc.get(d.Def, r, 0, 0); m != nil {
 				bid.ForecastError[r.String()] = bidrule.ForecastError(m.Metrics())
 			}
 		}
@@ -148,7 +148,16 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	if interval == 0 {
 		return bidding.Quantiles{}, false, nil
 	}
-	m, created, err := c.fc.get(d.Def, r, interval)
+	// In compressed time (an imported history of 5-minute points replayed
+	// one per few-second epoch, as `make live` does) an epoch stands for
+	// the history's interval: the seasons are a day and a week of those.
+	step := interval
+	if !replayed && !c.fc.has(d.Def, r) {
+		if h := c.importedHistory(ctx, d.Def.Name); h != nil && h.Interval() > interval+interval/100 {
+			step = h.Interval()
+		}
+	}
+	m, created, err := c.fc.get(d.Def, r, interval, step)
 	if err != nil {
 		return bidding.Quantiles{}, false, err
 	}
