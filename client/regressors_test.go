@@ -29,7 +29,7 @@ func TestForecasterWithRegressor(t *testing.T) {
 	}
 	usage := func(i int) float64 { return 100 + 50*event(i) }
 	run := func(t *testing.T, s bidding.Service) float64 {
-		m, err := newForecaster(s, iv)
+		m, err := newForecaster(s, iv, iv)
 		if err != nil {
 			t.Fatal(err)
 		}
