@@ -73,7 +73,7 @@ func TestForecasterWithRegressor(t *testing.T) {
 
 func TestFeedRegressorsMissingAndNames(t *testing.T) {
 	s := bidding.Service{Name: "a", Forecast: &bidding.ForecastSpec{Regressors: []string{"temp", "sale"}}}
-	m, err := newForecaster(s, time.Minute)
+	m, err := newForecaster(s, time.Minute, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
