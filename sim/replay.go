@@ -74,7 +74,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 				}
 			}
 		}
-		served := a.epoch(alloc, demand, has, weight, crit)
+		served := a.epoch(alloc, demand, nil, has, weight, crit)
 		rec.epoch(k, alloc, demand, has, a.inv)
 		p.observe(k, served)
 		if done != nil {

@@ -143,7 +143,7 @@ func TestOracleOptimalPerEpoch(t *testing.T) {
 					}
 				}
 			}
-			a.epoch(alloc, d, has, wt, make([]bool, nsvc))
+			a.epoch(alloc, d, nil, has, wt, make([]bool, nsvc))
 			return a.util
 		}
 		oracle, err := newAllot(e, allotCfg{oracle: true}).allocate(0)
