@@ -104,6 +104,10 @@ type Client struct {
 
 	registered map[string]bool
 	primed     map[string]bool // instance keys whose counters were read once
+	// partial are services with an instance first read since the last
+	// epoch step: their interval covers only part of it (the instance
+	// started during the epoch), so it is reported but not observed.
+	partial map[string]bool
 	failing    map[string]bool // services whose last read failed (warned once)
 	fc         *forecasters
 	hist       histories // imported usage histories read this epoch (history.go)
@@ -153,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client: policy %q: allowed: %s", cfg.Policy, strings.Join(baseline.Policies(), ", "))
 	}
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
-		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{},
+		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
@@ -361,6 +365,7 @@ func (c *Client) prime(all []discovered) {
 			}
 			_, _ = c.cfg.Measure.ReadCgroup(k, in.Cgroup, in.Interface, now)
 			c.primed[k] = true
+			c.partial[d.Def.Name] = true
 		}
 	}
 }

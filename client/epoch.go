@@ -96,6 +96,12 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				surge = &bidrule.Surge{Demand: up} // already an upper bound: no margin on top
 				censored = true
 			}
+			if c.partial[d.Def.Name] && surge == nil {
+				// An instance started during the interval: its rate is
+				// over part of it (a workload that waited, a replica
+				// warming up); the forecast goes on without it.
+				censored = true
+			}
 			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
 				observe = max(pr.cpu, u.Value[r])
 				surge = &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}
@@ -121,6 +127,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			bids = append(bids, bid)
 		}
 	}
+	clear(c.partial)
 	c.boosts(ctx, p, svcs, us)
 	c.replayStep++
 	if len(rep.Services) > 0 {
@@ -208,6 +215,9 @@ func (c *Client) measure(d discovered, now time.Time) (usage.Usage, bool) {
 				continue
 			}
 			k := instanceKey(d.Def.Name, in)
+			if !c.primed[k] {
+				c.partial[d.Def.Name] = true
+			}
 			c.primed[k] = true
 			u, err := c.cfg.Measure.ReadCgroup(k, in.Cgroup, in.Interface, now)
 			if err != nil {
