@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,58 @@ func TestParse(t *testing.T) {
 		{[]string{"--bogus"}, "bogus"},
 		{[]string{"--cpu", "1", "extra"}, "extra"},
 		{nil, "--cpu"},
+	}
+	for _, c := range bad {
+		_, err := Parse(c.args)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: want a usage error, got %v", c.args, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, c.flag) || strings.Contains(msg, "\n") {
+			t.Errorf("%q: %q should be one line naming %q", c.args, msg, c.flag)
+		}
+	}
+}
+
+func TestParseColumns(t *testing.T) {
+	ok := []struct {
+		args   []string
+		cols   []string
+		drives []bidding.Resource
+		use    [bidding.NumResources]bool
+		start  time.Time
+	}{
+		{[]string{"--trace", "t.csv", "--column", "cpu,memory"}, []string{"cpu", "memory"},
+			[]bidding.Resource{bidding.CPU, bidding.Memory}, [4]bool{true, true, false, false}, time.Time{}},
+		{[]string{"--trace", "t.csv", "--column", "Net, IO", "--to", "h:1", "--scale", "2", "--loop"}, []string{"Net", "IO"},
+			[]bidding.Resource{bidding.Net, bidding.IO}, [4]bool{false, false, true, true}, time.Time{}},
+		{[]string{"--trace", "t.csv", "--column", "memory,io", "--cpu", "1", "--io-file", "/dev/loop9"}, []string{"memory", "io"},
+			[]bidding.Resource{bidding.Memory, bidding.IO}, [4]bool{true, true, true, false}, time.Time{}},
+		{[]string{"--trace", "t.csv", "--column", "load"}, []string{"load"}, // one column: as before
+			[]bidding.Resource{bidding.CPU}, [4]bool{true, false, false, false}, time.Time{}},
+	}
+	for _, c := range ok {
+		o, err := Parse(c.args)
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if !slices.Equal(o.cols, c.cols) || !slices.Equal(o.drives, c.drives) || o.Uses() != c.use {
+			t.Errorf("%q: cols %q drives %v use %v; want %q %v %v", c.args, o.cols, o.drives, o.Uses(), c.cols, c.drives, c.use)
+		}
+	}
+	bad := []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--trace", "t.csv", "--column", "cpu,memory", "--as", "io"}, "--as"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,load"}, "--column"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,"}, "--column"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,memory,CPU"}, "twice"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,memory", "--memory", "1MiB"}, "--memory"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,net"}, "--to"},
+		{[]string{"--trace", "t.csv", "--column", "cpu,memory", "--io-file", "f"}, "--io-file"},
 	}
 	for _, c := range bad {
 		_, err := Parse(c.args)

@@ -69,10 +69,10 @@ type Line struct {
 // a last step is cut at it), the trace ends (without --loop) or ctx ends.
 // A step cut short by ctx is still reported.
 func Run(ctx context.Context, o Options, out io.Writer) error {
-	var tr *Trace
+	var trs []*Trace
 	if o.Trace != "" {
 		var err error
-		if tr, err = ReadTraceFile(o.Trace, o.Column); err != nil {
+		if trs, err = ReadTraceFileColumns(o.Trace, o.cols); err != nil {
 			return fmt.Errorf("--trace: %w", err)
 		}
 	}
@@ -125,12 +125,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	stop := start.Add(o.Duration) // steps are cut at the duration, so there are exactly ceil(duration/step)
 	for n := 0; ctx.Err() == nil && (o.Duration == 0 || time.Now().Before(stop)); n++ {
 		asked := [bidding.NumResources]float64{o.CPU, o.Memory, o.IO, o.Net}
-		if tr != nil {
+		for i, tr := range trs {
 			v, ok := tr.At(n, o.Loop)
 			if !ok {
-				return nil
+				return nil // the trace has ended
 			}
-			asked[o.As] = v * o.Scale
+			asked[o.drives[i]] = v * o.Scale
 		}
 		var line Line
 		line.Step = n

@@ -187,3 +187,19 @@ func TestRunStopsOnCancel(t *testing.T) {
 		t.Errorf("%d lines for a step cut short, want it reported once: %s", n, out.String())
 	}
 }
+
+func TestRunSeveralColumns(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "two.csv")
+	os.WriteFile(f, []byte("t,CPU,memory\n0,0.1,2\n1,0.2,4\n"), 0o644)
+	lines := run(t, "--trace", f, "--column", "cpu,memory", "--scale", "0.5", "--step", "50ms") // scale applies to both
+	if len(lines) != 2 {
+		t.Fatalf("%d lines for a 2-row trace without --loop", len(lines))
+	}
+	for i, l := range lines {
+		c, okc := l.Asked.Get(bidding.CPU)
+		m, okm := l.Asked.Get(bidding.Memory)
+		if !okc || !okm || c != []float64{0.05, 0.1}[i] || m != []float64{1, 2}[i] || l.Asked.IO != nil {
+			t.Errorf("step %d asked %+v", i, l.Asked)
+		}
+	}
+}
