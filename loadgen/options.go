@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ type Options struct {
 	Loop   bool
 
 	Step     time.Duration // default 1s
-	Duration time.Duration // 0 = until the context ends
+	Duration time.Duration // 0 = until the context ends; counted from Start
+	Start    time.Time     // --start: the step clock's origin (zero = when Run starts)
 
 	use    [bidding.NumResources]bool // the resources asked for (set by Parse)
 	cols   []string                   // the trace columns read (set by Parse)
@@ -58,7 +60,10 @@ const Usage = `Usage: allot loadgen [flags]
                        one CSV row per step, value*scale in the resource's unit
   --trace FILE --column RES,RES,... [--scale X] [--loop]
                        several columns, each named after the resource it drives (cpu, memory, io, net)
-  --step D (1s)        --duration D (0: until SIGINT/SIGTERM)
+  --step D (1s)        --duration D (0: until SIGINT/SIGTERM; counted from --start)
+  --start TIME         the step clock's origin, RFC3339 or Unix seconds ("1765047600.5"):
+                       step n runs over [start+n*step, start+(n+1)*step) and replays row n;
+                       waits for a future start, joins a past one at the step the clock says
 Prints one JSON line per step: {"t","step","secs","asked":{...},"got":{...}}.
 `
 
@@ -97,6 +102,10 @@ func Parse(args []string) (Options, error) {
 	fs.BoolVar(&o.Loop, "loop", false, "")
 	fs.DurationVar(&o.Step, "step", time.Second, "")
 	fs.DurationVar(&o.Duration, "duration", 0, "")
+	fs.Func("start", "", func(s string) (err error) {
+		o.Start, err = parseStart(s)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -216,6 +225,25 @@ func (o *Options) checkColumns(set map[string]bool, as string) error {
 		o.drives = append(o.drives, r)
 	}
 	return nil
+}
+
+// parseStart reads --start: RFC3339 with optional fraction, or Unix
+// seconds with optional fraction (parsed exactly, to the nanosecond).
+func parseStart(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	sec, frac, hasFrac := strings.Cut(s, ".")
+	digits := func(d string) bool {
+		return d != "" && strings.Trim(d, "0123456789") == ""
+	}
+	if !digits(sec) || (hasFrac && !digits(frac)) || len(sec) > 12 {
+		return time.Time{}, fmt.Errorf("want RFC3339 (2026-12-06T19:00:00.5Z) or Unix seconds (1765047600.5)")
+	}
+	n, _ := strconv.ParseInt(sec, 10, 64)
+	frac = (frac + "000000000")[:9] // nanoseconds; finer digits are dropped
+	ns, _ := strconv.ParseInt(frac, 10, 64)
+	return time.Unix(n, ns), nil
 }
 
 // oneLine keeps the flag package's message on one line.

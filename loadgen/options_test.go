@@ -83,7 +83,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestParseColumns(t *testing.T) {
+func TestParseColumnsAndStart(t *testing.T) {
 	ok := []struct {
 		args   []string
 		cols   []string
@@ -99,6 +99,16 @@ func TestParseColumns(t *testing.T) {
 			[]bidding.Resource{bidding.Memory, bidding.IO}, [4]bool{true, true, true, false}, time.Time{}},
 		{[]string{"--trace", "t.csv", "--column", "load"}, []string{"load"}, // one column: as before
 			[]bidding.Resource{bidding.CPU}, [4]bool{true, false, false, false}, time.Time{}},
+		{[]string{"--cpu", "1", "--start", "2026-12-06T19:00:00.5Z"}, nil, nil, [4]bool{true, false, false, false},
+			time.Date(2026, 12, 6, 19, 0, 0, 5e8, time.UTC)},
+		{[]string{"--cpu", "1", "--start", "2026-12-06T20:00:00+01:00"}, nil, nil, [4]bool{true, false, false, false},
+			time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)},
+		{[]string{"--cpu", "1", "--start", "1765047600.5"}, nil, nil, [4]bool{true, false, false, false},
+			time.Unix(1765047600, 5e8)},
+		{[]string{"--cpu", "1", "--start", "1765047600"}, nil, nil, [4]bool{true, false, false, false},
+			time.Unix(1765047600, 0)},
+		{[]string{"--cpu", "1", "--start", "1765047600.123456789123"}, nil, nil, [4]bool{true, false, false, false},
+			time.Unix(1765047600, 123456789)},
 	}
 	for _, c := range ok {
 		o, err := Parse(c.args)
@@ -106,8 +116,8 @@ func TestParseColumns(t *testing.T) {
 			t.Errorf("%q: %v", c.args, err)
 			continue
 		}
-		if !slices.Equal(o.cols, c.cols) || !slices.Equal(o.drives, c.drives) || o.Uses() != c.use {
-			t.Errorf("%q: cols %q drives %v use %v; want %q %v %v", c.args, o.cols, o.drives, o.Uses(), c.cols, c.drives, c.use)
+		if !slices.Equal(o.cols, c.cols) || !slices.Equal(o.drives, c.drives) || o.Uses() != c.use || !o.Start.Equal(c.start) {
+			t.Errorf("%q: cols %q drives %v use %v start %v; want %q %v %v %v", c.args, o.cols, o.drives, o.Uses(), o.Start, c.cols, c.drives, c.use, c.start)
 		}
 	}
 	bad := []struct {
@@ -121,6 +131,10 @@ func TestParseColumns(t *testing.T) {
 		{[]string{"--trace", "t.csv", "--column", "cpu,memory", "--memory", "1MiB"}, "--memory"},
 		{[]string{"--trace", "t.csv", "--column", "cpu,net"}, "--to"},
 		{[]string{"--trace", "t.csv", "--column", "cpu,memory", "--io-file", "f"}, "--io-file"},
+		{[]string{"--cpu", "1", "--start", "soon"}, "start"},
+		{[]string{"--cpu", "1", "--start", "-5"}, "start"},
+		{[]string{"--cpu", "1", "--start", "1.2.3"}, "start"},
+		{[]string{"--cpu", "1", "--start", "2026-12-06 19:00:00"}, "start"},
 	}
 	for _, c := range bad {
 		_, err := Parse(c.args)
