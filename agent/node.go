@@ -52,7 +52,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		return nil, err
 	}
 	if cfg.Docker {
-		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Log: a.log.Named("client"), Devices: devices})
+		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices})
 		if err != nil {
 			return nil, err
 		}
