@@ -11,7 +11,8 @@ import (
 // Policy "static" (Config.Policy): the client enforces what an operator
 // sizing by hand would set — each service's baseline.StaticLevel of its
 // imported usage history (`allot usage import`), fit to the node's
-// capacity less the solver's headroom (baseline.Fit, as `allot sim`'s
+// capacity as the plan states it, after the solver's reserve and headroom
+// (baseline.Fit, as `allot sim`'s
 // static policy) — instead of the plan's allocations. Everything else runs
 // as under "allot": it measures, forecasts and bids, so the plans (and
 // `plan explain`) show what Allot would have granted beside the limits in
@@ -55,9 +56,9 @@ func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) 
 	c.mu.Lock()
 	capacity := c.capacity
 	c.mu.Unlock()
-	var eff [bidding.NumResources]float64
+	var eff [bidding.NumResources]float64 // the plan states the node's capacity after reserve and headroom
 	for r := range bidding.NumResources {
-		eff[r] = math.Floor(float64(capacity[r]) * (1 - bidding.DefaultOptions().HeadroomFrac))
+		eff[r] = float64(capacity[r])
 	}
 	for k, v := range baseline.Fit(req, eff) {
 		a := &out[idx[k]]

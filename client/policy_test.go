@@ -13,7 +13,7 @@ import (
 
 // TestStaticPolicy: under policy "static" the runtime gets each service's
 // p95 of its imported history, scaled down in proportion when they exceed
-// the node's capacity less headroom, whatever the plan says; a service
+// the node's capacity (as the plan states it: after headroom), whatever the plan says; a service
 // with no history keeps the plan's allocation; bids are still sent
 // (shadow mode).
 func TestStaticPolicy(t *testing.T) {
@@ -36,7 +36,7 @@ func TestStaticPolicy(t *testing.T) {
 		web, api int64 // cpu applied
 	}{
 		{"fits: as sized", 2000, 950, 300},
-		{"over the node less 5% headroom: in proportion", 1000, 950 * 950 / 1250, 300 * 950 / 1250},
+		{"over the node's capacity after headroom: in proportion", 1000, 950 * 1000 / 1250, 300 * 1000 / 1250},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI()
