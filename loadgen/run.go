@@ -211,7 +211,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			line.Got.set(bidding.CPU, (cpu1-cpu0).Seconds()/secs)
 		}
 		if mem != nil {
-			res, err := mem.resident()
+			res, err := mem.footprint()
 			if err != nil {
 				line.Errors = append(line.Errors, "memory: "+err.Error())
 			}

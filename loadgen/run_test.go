@@ -71,16 +71,19 @@ func TestRunCPU(t *testing.T) {
 
 func TestRunMemoryFollowsTrace(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "mem.csv")
-	os.WriteFile(f, []byte("t,held\n0,8\n1,2\n2,5.5\n"), 0o644)
+	os.WriteFile(f, []byte("t,held\n0,48\n1,32\n2,40.5\n"), 0o644)
 	lines := run(t, "--trace", f, "--column", "held", "--as", "memory", "--scale", "1048576", "--step", "50ms")
 	if len(lines) != 3 {
 		t.Fatalf("%d lines for a 3-row trace without --loop", len(lines))
 	}
-	for i, want := range []float64{8 << 20, 2 << 20, 5.5 * (1 << 20)} {
+	// the process's footprint follows what it is asked (the held mappings
+	// make up what the rest of the process does not use), within a little
+	// drift of the runtime's own memory during the step
+	for i, want := range []float64{48 << 20, 32 << 20, 40.5 * (1 << 20)} {
 		a, _ := lines[i].Asked.Get(bidding.Memory)
 		g, _ := lines[i].Got.Get(bidding.Memory)
-		if a != want || g <= 0 || g > want || lines[i].Step != i {
-			t.Errorf("step %d: asked %v got %v, want asked %v and 0 < got <= asked", i, a, g, want)
+		if a != want || g < want-(4<<20) || g > want+(4<<20) || lines[i].Step != i {
+			t.Errorf("step %d: asked %v got %v, want asked %v and got within 4 MiB of it", i, a, g, want)
 		}
 	}
 }
