@@ -21,7 +21,10 @@ type Scenario struct {
 	WarmupDays float64 // history observed before the evaluated window
 	Contention []float64
 	Nodes      []string
-	Services   []ServiceSpec
+	// Capacity fixes nodes' capacities per resource (a resource left 0
+	// comes from the contention level).
+	Capacity map[string]bidding.Vec
+	Services []ServiceSpec
 	Breaches   []Breach
 }
 

@@ -56,3 +56,19 @@ func Score(w *World, c float64, m Measured) (Metrics, error) {
 func (w *World) EffectiveCapacities(c float64) ([][nr]int64, error) {
 	return effectiveCapacities(w.Capacities(c))
 }
+
+// Only is w restricted to resource r (the other resources of every service
+// are left out), for per-resource figures.
+func (w *World) Only(r bidding.Resource) *World {
+	c := *w
+	c.Svcs = make([]Svc, len(w.Svcs))
+	for i, s := range w.Svcs {
+		for q := range nr {
+			if q != int(r) {
+				s.Has[q] = false
+			}
+		}
+		c.Svcs[i] = s
+	}
+	return &c
+}

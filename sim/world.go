@@ -23,6 +23,7 @@ type World struct {
 	Svcs     []Svc
 	Breaches []WBreach
 	p95      [][nr]float64 // per service: organic 95th percentile over the evaluated window
+	fixed    []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
 
 // Svc is one service of a World.
@@ -55,7 +56,9 @@ func Build(sc *Scenario) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: needs at least one node and one service", sc.Name)
 	}
 	node := map[string]int{}
+	w.fixed = make([]bidding.Vec, len(w.Nodes))
 	for i, n := range w.Nodes {
+		w.fixed[i] = sc.Capacity[n]
 		if err := bidding.ValidateName("node", n); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
@@ -139,7 +142,8 @@ func Build(sc *Scenario) (*World, error) {
 }
 
 // Capacities returns the nodes with raw capacity such that, per node and
-// resource, Σ(services' organic p95) / capacity = contention.
+// resource, Σ(services' organic p95) / capacity = contention, except where
+// the scenario fixes a node's capacity.
 func (w *World) Capacities(contention float64) []bidding.Node {
 	out := make([]bidding.Node, len(w.Nodes))
 	for n, name := range w.Nodes {
@@ -154,6 +158,10 @@ func (w *World) Capacities(contention float64) []bidding.Node {
 	for n := range out {
 		for r := range nr {
 			out[n].Capacity[r] = int64(math.Ceil(sum[n][r] / contention))
+			if n < len(w.fixed) && w.fixed[n][r] > 0 {
+				f := w.fixed[n][r]
+				out[n].Capacity[r] = f
+			}
 		}
 	}
 	return out
