@@ -25,7 +25,7 @@ type Scenario struct {
 	// comes from the contention level).
 	Capacity map[string]bidding.Vec
 	Services []ServiceSpec
-	Breaches   []Breach
+	Breaches []Breach
 }
 
 // ServiceSpec is one service of a scenario.
