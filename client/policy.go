@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
@@ -28,6 +29,26 @@ type staticLevels [bidding.NumResources]float64
 // with their static levels.
 func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) []bidding.Allocation {
 	out := append([]bidding.Allocation(nil), allocs...)
+	// Hand-set limits do not wait for a plan: a managed service the plan
+	// does not allocate to yet (it has not bid) gets its static limits too,
+	// from the moment it is discovered (the plan in force is re-applied
+	// then), as `docker run --memory` would set them at start.
+	in := map[string]bool{}
+	for _, a := range out {
+		in[a.Service] = true
+	}
+	c.mu.Lock()
+	var extra []string
+	for name := range c.owner {
+		if !in[name] && !c.gone[name] {
+			extra = append(extra, name)
+		}
+	}
+	c.mu.Unlock()
+	slices.Sort(extra)
+	for _, name := range extra {
+		out = append(out, bidding.Allocation{Service: name, Node: c.cfg.Node})
+	}
 	var idx []int
 	var req [][bidding.NumResources]float64
 	for i, a := range out {

@@ -14,7 +14,8 @@ import (
 // TestStaticPolicy: under policy "static" the runtime gets each service's
 // p95 of its imported history, scaled down in proportion when they exceed
 // the node's capacity (as the plan states it: after headroom), whatever the plan says; a service
-// with no history keeps the plan's allocation; bids are still sent
+// with no history keeps the plan's allocation; one the plan does not
+// allocate to yet gets its static limits all the same; bids are still sent
 // (shadow mode).
 func TestStaticPolicy(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -45,7 +46,8 @@ func TestStaticPolicy(t *testing.T) {
 			m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(100), "b": cpuUsage(100), "c": cpuUsage(100)}}
 			run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, Policy: "static"})
 			waitfor.True(t, "services registered", 5*time.Second, func() bool { return f.registered("db") })
-			p := plan(1, 10, alloc("web", "n1", 111), alloc("api", "n1", 222), alloc("db", "n1", 333))
+			// api has no allocation in the plan yet: hand-set limits do not wait for one
+			p := plan(1, 10, alloc("web", "n1", 111), alloc("db", "n1", 333))
 			p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{bidding.CPU: tc.capacity}}}
 			f.plans <- p
 			waitfor.True(t, "the plan applied and a bid sent", 5*time.Second, func() bool {
