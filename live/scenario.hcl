@@ -11,6 +11,7 @@ days        = 0.5
 warmup_days = 2
 contention  = [1.0]
 trace_dir   = ".."
+sla_probes  = false # the services define no SLA probe: only the kernel's signals boost them
 nodes       = ["node-a", "node-b"]
 
 capacity "node-a" {

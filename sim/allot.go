@@ -7,16 +7,31 @@ import (
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
+	"github.com/allot-dev/allot/client/sla"
 )
 
-// SLA probe and boost settings of the simulated clients: a service served
-// less than slaServed of its demand in an epoch breaches its SLA; the client
-// boosts it by boostFactor for boostTTL epochs (as `allot boost` would).
+// The simulated client acts as the real one (client/boost.go, epoch.go),
+// one epoch behind: the usage of epoch k is measured when plan k+1 is
+// committed, so it shapes the bid for k+2 and a boost it raises holds from
+// plan k+2 (Lag). An SLA probe (every service of a scenario with
+// sla_probes) breaches when the service is served below slaServed of its
+// demand; the kernel's signals (sla.Pressure) are modelled from demand and
+// allocation: a cpu demand above its limit is a throttled-hard interval
+// (not for batch, as the client), a memory demand above its limit an OOM
+// kill. Both go through the client's sla.Gate with its default factor and
+// TTL.
 const (
-	slaServed   = 0.9
-	boostFactor = 3
-	boostTTL    = 12
-	slaEpochs   = 1 // consecutive breaching epochs before the probe boosts
+	slaServed = 0.9
+	// Lag is how many epochs after an epoch's usage the bid it shapes
+	// applies to.
+	Lag = 2
+	// probedMargin is the client's margin over a probed demand (its
+	// probedMargin): a service pressed at epoch k bids at least its demand
+	// there, plus this, for k+Lag.
+	probedMargin = 0.02
+	// memoryDemandFactor is how far above the larger of usage and limit a
+	// client puts a memory demand the kernel held back (client/demand.go).
+	memoryDemandFactor = 1.25
 )
 
 type allotCfg struct {
@@ -34,18 +49,18 @@ type allotPolicy struct {
 	index    map[string]int
 	prev     *bidding.Plan
 	boosts   []bidding.Boost
-	until    []int // per service: evaluated epoch at which its boost ends
-	shortRun []int // per service: consecutive epochs served below slaServed
+	gate     *sla.Gate
 	nBoost   int
 	solveMS  float64
 	solves   int
 	opts     bidding.Options
 	live     *liveForecasts // ObserveCapped: the run's own forecasters
 	last     [][nr]int64    // the allocation of the last epoch
+	hist     [][][nr]int64  // the allocation of every evaluated epoch so far
 }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {
-	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, until: make([]int, len(e.w.Svcs)), shortRun: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
+	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, gate: sla.NewGate(), opts: bidding.DefaultOptions()}
 	for i, s := range e.w.Svcs {
 		def := s.Def
 		if cfg.oracle {
@@ -103,6 +118,7 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 		}
 	}
 	p.last = out
+	p.hist = append(p.hist, out)
 	return out, nil
 }
 
@@ -126,22 +142,28 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			continue
 		}
 		fq, fe := p.e.f.Q[s][r][k], p.e.f.Err[s][r][k]
-		last := 0.0
-		if k > 0 {
-			last = p.e.observed(s, r, p.e.w.Warmup+k-1)
-		}
 		if p.live != nil {
 			var err error
 			if fq, fe, err = p.live.forecast(s, r); err != nil {
 				return b, err
 			}
-			last = p.live.last[s][r]
 		}
-		var surge *bidrule.Surge
-		if r != int(bidding.Memory) && k < p.until[s] && k > 0 {
-			surge = &bidrule.Surge{Demand: last, Margin: reactiveMargin} // boosted: floored at the last demand
+		// Pressed Lag epochs ago (demand above the limit): the client
+		// measured that demand (a probe for cpu; for memory an upper bound
+		// above the limit) and floors the bid at it.
+		var sg *bidrule.Surge
+		if j := k - Lag; j >= 0 && j < len(p.hist) {
+			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
+			if d > a {
+				if r == int(bidding.Memory) {
+					sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
+				} else {
+					sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
+				}
+			}
 		}
-		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, surge)
+		surgeBid := sg
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, surgeBid)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
@@ -153,8 +175,9 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 	return b, nil
 }
 
-// observe is the SLA probe: a service served below slaServed raises a boost
-// starting at the next epoch, unless one is already in force.
+// observe runs the client's checks on epoch k: its SLA probe (when the
+// scenario gives services probes) and the kernel's signals, through the
+// client's gate; a boost holds from epoch k+Lag.
 func (p *allotPolicy) observe(k int, served []float64) {
 	if p.live != nil {
 		p.live.observe(k, p.last)
@@ -162,17 +185,31 @@ func (p *allotPolicy) observe(k int, served []float64) {
 	if !p.cfg.boost {
 		return
 	}
+	w := p.e.w
 	for s, f := range served {
-		if f >= slaServed {
-			p.shortRun[s] = 0
+		sv := w.Svcs[s]
+		var probe sla.Result
+		if w.SLAProbes && f < slaServed {
+			probe = sla.Result{Breach: true, Reason: "served below 90% of demand"}
+		}
+		var sig sla.Signals
+		if sv.Has[bidding.CPU] {
+			a, d := p.last[s][bidding.CPU], sv.Demand[bidding.CPU][w.Warmup+k]
+			sig.CPULimit, sig.CPUUsage = a, int64(math.Min(float64(a), d))
+			if d > float64(a) && sv.Def.Class != bidding.ClassBatch {
+				sig.ThrottledPeriods = 1
+			}
+		}
+		if sv.Has[bidding.Memory] && sv.Demand[bidding.Memory][w.Warmup+k] > float64(p.last[s][bidding.Memory]) {
+			sig.OOMKills, sig.MemFailcnt = 1, 1
+		}
+		breach, why := sla.Pressure(sig, sla.DefaultThresholds())
+		b, ok := p.gate.Decide(sv.Def.Name, epochOf(k+1), probe, breach, why, nil)
+		if !ok {
 			continue
 		}
-		p.shortRun[s]++
-		if p.shortRun[s] < slaEpochs || k+1 < p.until[s] || p.svcs[s].Class == bidding.ClassBatch {
-			continue
-		}
-		p.boosts = append(p.boosts, bidding.Boost{Service: p.svcs[s].Name, Factor: boostFactor, StartEpoch: epochOf(k + 1), TTLEpochs: boostTTL, Reason: "sla probe: served below 90% of demand"})
-		p.until[s] = k + 1 + boostTTL
+		b.StartEpoch = epochOf(k + Lag)
+		p.boosts = append(p.boosts, b)
 		p.nBoost++
 	}
 	// forget expired boosts

@@ -21,6 +21,7 @@ type scenarioFile struct {
 	WarmupDays *float64      `hcl:"warmup_days,optional"`
 	Contention []float64     `hcl:"contention,optional"`
 	TraceDir   *string       `hcl:"trace_dir,optional"`
+	SLAProbes  *bool         `hcl:"sla_probes,optional"`
 	Nodes      []string      `hcl:"nodes"`
 	Capacity   []capBlock    `hcl:"capacity,block"`
 	Services   []svcBlock    `hcl:"service,block"`
@@ -92,6 +93,7 @@ func (sf *scenarioFile) scenario(path, base string) (*Scenario, error) {
 	if sf.Name != nil {
 		sc.Name = *sf.Name
 	}
+	sc.SLAProbes = sf.SLAProbes == nil || *sf.SLAProbes
 	if sf.Epoch != nil {
 		d, err := time.ParseDuration(*sf.Epoch)
 		if err != nil || d <= 0 {

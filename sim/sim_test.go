@@ -202,6 +202,12 @@ service "a" {
     scale = 1
   }
 }`, "unknown node"},
+		{"capacity of an unknown node", `scale = 1`, `capacity "n9" {
+  cpu = "1"
+}`, "not one of the nodes"},
+		{"bad capacity", `scale = 1`, `capacity "n1" {
+  cpu = "lots"
+}`, "capacity"},
 		{"bad breach", `scale = 1`, `breach {
   service = "a"
   start = "soon"
@@ -281,5 +287,45 @@ func TestObserveCapped(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"name": "allot"`) {
 		t.Errorf("no allot result: %s", stdout.String())
+	}
+}
+
+// TestScenarioCapacityAndProbes: a capacity block fixes a node's resource
+// whatever the contention; sla_probes = false turns services' probes off.
+func TestScenarioCapacityAndProbes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s.hcl")
+	body := `nodes = ["n1"]
+sla_probes = false
+capacity "n1" {
+  memory = "1GiB"
+}
+service "a" {
+  node = "n1"
+  series "cpu" {
+    file = "ec2_cpu_utilization_5f5533.csv"
+    p95  = "500m"
+  }
+}
+`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScenarioFile(p, "../demo/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Days, sc.WarmupDays = 0.1, 0.1
+	w, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.SLAProbes {
+		t.Error("sla_probes = false left probes on")
+	}
+	for _, c := range []float64{0.5, 2} {
+		n := w.Capacities(c)[0].Capacity
+		if n[bidding.Memory] != 1<<30 || n[bidding.CPU] != int64(math.Ceil(500/c)) {
+			t.Errorf("contention %v: capacity %v, want memory fixed at 1 GiB and cpu 500m/%v", c, n, c)
+		}
 	}
 }

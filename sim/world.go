@@ -22,6 +22,8 @@ type World struct {
 	Nodes    []string
 	Svcs     []Svc
 	Breaches []WBreach
+	// SLAProbes: every service has an SLA probe (Scenario.SLAProbes).
+	SLAProbes bool
 	p95      [][nr]float64 // per service: organic 95th percentile over the evaluated window
 	fixed    []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
@@ -48,7 +50,7 @@ func Build(sc *Scenario) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: epoch must be positive", sc.Name)
 	}
 	day := float64(24*time.Hour) / float64(sc.Epoch)
-	w := &World{Name: sc.Name, Epoch: sc.Epoch, Warmup: int(math.Round(sc.WarmupDays * day)), Steps: int(math.Round(sc.Days * day)), Nodes: slices.Clone(sc.Nodes)}
+	w := &World{Name: sc.Name, SLAProbes: sc.SLAProbes, Epoch: sc.Epoch, Warmup: int(math.Round(sc.WarmupDays * day)), Steps: int(math.Round(sc.Days * day)), Nodes: slices.Clone(sc.Nodes)}
 	if w.Steps < 1 {
 		return nil, fmt.Errorf("scenario %s: %v days is less than one epoch", sc.Name, sc.Days)
 	}
