@@ -43,20 +43,20 @@ type allotCfg struct {
 // allotPolicy runs the real solver every epoch on bids made from the
 // client's forecasts, as the leader does.
 type allotPolicy struct {
-	e        *env
-	cfg      allotCfg
-	svcs     []bidding.Service
-	index    map[string]int
-	prev     *bidding.Plan
-	boosts   []bidding.Boost
-	gate     *sla.Gate
-	nBoost   int
-	solveMS  float64
-	solves   int
-	opts     bidding.Options
-	live     *liveForecasts // ObserveCapped: the run's own forecasters
-	last     [][nr]int64    // the allocation of the last epoch
-	hist     [][][nr]int64  // the allocation of every evaluated epoch so far
+	e       *env
+	cfg     allotCfg
+	svcs    []bidding.Service
+	index   map[string]int
+	prev    *bidding.Plan
+	boosts  []bidding.Boost
+	gate    *sla.Gate
+	nBoost  int
+	solveMS float64
+	solves  int
+	opts    bidding.Options
+	live    *liveForecasts // ObserveCapped: the run's own forecasters
+	last    [][nr]int64    // the allocation of the last epoch
+	hist    [][][nr]int64  // the allocation of every evaluated epoch so far
 }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {

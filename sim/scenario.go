@@ -29,7 +29,7 @@ type Scenario struct {
 	// watches.
 	SLAProbes bool
 	Services  []ServiceSpec
-	Breaches []Breach
+	Breaches  []Breach
 }
 
 // ServiceSpec is one service of a scenario.

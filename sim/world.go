@@ -24,8 +24,8 @@ type World struct {
 	Breaches []WBreach
 	// SLAProbes: every service has an SLA probe (Scenario.SLAProbes).
 	SLAProbes bool
-	p95      [][nr]float64 // per service: organic 95th percentile over the evaluated window
-	fixed    []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
+	p95       [][nr]float64 // per service: organic 95th percentile over the evaluated window
+	fixed     []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
 
 // Svc is one service of a World.
