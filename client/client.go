@@ -118,8 +118,9 @@ type Client struct {
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
-	probeMu   sync.Mutex
+	probeMu   sync.Mutex // guards probes and throttled
 	probes    map[string]probeEntry
+	throttled map[string]int // epochs in a row each service was throttled hard (boost.go)
 	probeHTTP *http.Client
 }
 
