@@ -32,7 +32,43 @@ const (
 	// memoryDemandFactor is how far above the larger of usage and limit a
 	// client puts a memory demand the kernel held back (client/demand.go).
 	memoryDemandFactor = 1.25
+	// cpuStepFactor bounds an unprobed throttled demand (client/demand.go
+	// cpuStep): 50% above the limit.
+	cpuStepFactor = 1.5
+	// atLimitFrac: a demand at this fraction of its cpu limit or above
+	// reads, on a real kernel, as CFS throttling in most periods at ≥ 90%
+	// of the quota (measured live: bursty loads near their quota are
+	// throttled in most periods before they reach it).
+	atLimitFrac = 0.95
+	// minProbeRoom is the unallocated cpu per pressed service a client
+	// needs to probe (client/probe.go).
+	minProbeRoom = 100
 )
+
+// atLimit: a cpu demand d under limit a reads as throttled at the quota.
+func atLimit(d, a float64) bool { return a > 0 && d >= atLimitFrac*a }
+
+// probed reports whether service s's client could probe its demand after
+// epoch j: its node left at least minProbeRoom unallocated per service
+// pressed there (client/probe.go).
+func (p *allotPolicy) probed(j, s int) bool {
+	w := p.e.w
+	n := w.Svcs[s].Node
+	var used float64
+	pressed := 0
+	for i, sv := range w.Svcs {
+		if sv.Node != n || !sv.Has[bidding.CPU] {
+			continue
+		}
+		a := float64(p.hist[j][i][bidding.CPU])
+		used += a
+		if atLimit(sv.Demand[bidding.CPU][w.Warmup+j], a) {
+			pressed++
+		}
+	}
+	room := float64(p.e.eff[n][bidding.CPU]) - used
+	return pressed > 0 && room >= float64(minProbeRoom*pressed)
+}
 
 type allotCfg struct {
 	fair   bool // fairness floors (off: the bid's median is not declared, see bidFor)
@@ -43,24 +79,25 @@ type allotCfg struct {
 // allotPolicy runs the real solver every epoch on bids made from the
 // client's forecasts, as the leader does.
 type allotPolicy struct {
-	e       *env
-	cfg     allotCfg
-	svcs    []bidding.Service
-	index   map[string]int
-	prev    *bidding.Plan
-	boosts  []bidding.Boost
-	gate    *sla.Gate
-	nBoost  int
-	solveMS float64
-	solves  int
-	opts    bidding.Options
-	live    *liveForecasts // ObserveCapped: the run's own forecasters
-	last    [][nr]int64    // the allocation of the last epoch
-	hist    [][][nr]int64  // the allocation of every evaluated epoch so far
+	e         *env
+	cfg       allotCfg
+	svcs      []bidding.Service
+	index     map[string]int
+	prev      *bidding.Plan
+	boosts    []bidding.Boost
+	gate      *sla.Gate
+	throttled []int // per service: epochs in a row throttled hard
+	nBoost    int
+	solveMS   float64
+	solves    int
+	opts      bidding.Options
+	live      *liveForecasts // ObserveCapped: the run's own forecasters
+	last      [][nr]int64    // the allocation of the last epoch
+	hist      [][][nr]int64  // the allocation of every evaluated epoch so far
 }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {
-	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, gate: sla.NewGate(), opts: bidding.DefaultOptions()}
+	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, gate: sla.NewGate(), throttled: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
 	for i, s := range e.w.Svcs {
 		def := s.Def
 		if cfg.oracle {
@@ -148,18 +185,20 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 				return b, err
 			}
 		}
-		// Pressed Lag epochs ago (demand above the limit): the client
-		// measured that demand (a probe for cpu; for memory an upper bound
-		// above the limit) and floors the bid at it.
+		// Pressed Lag epochs ago (at its limit): the client floors the bid
+		// at the demand it measured — by a probe when its node had
+		// unallocated cpu for it (the demand, + 2%), else the upper bound
+		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
 		if j := k - Lag; j >= 0 && j < len(p.hist) {
 			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
-			if d > a {
-				if r == int(bidding.Memory) {
-					sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
-				} else {
-					sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
-				}
+			switch {
+			case r == int(bidding.Memory) && d > a:
+				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
+			case r != int(bidding.Memory) && atLimit(d, a) && p.probed(j, s):
+				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
+			case r != int(bidding.Memory) && atLimit(d, a):
+				sg = &bidrule.Surge{Demand: math.Min(cpuStepFactor*a, float64(p.e.eff[sv.Node][r]))}
 			}
 		}
 		surgeBid := sg
@@ -193,17 +232,24 @@ func (p *allotPolicy) observe(k int, served []float64) {
 			probe = sla.Result{Breach: true, Reason: "served below 90% of demand"}
 		}
 		var sig sla.Signals
+		th := sla.DefaultThresholds()
 		if sv.Has[bidding.CPU] {
 			a, d := p.last[s][bidding.CPU], sv.Demand[bidding.CPU][w.Warmup+k]
 			sig.CPULimit, sig.CPUUsage = a, int64(math.Min(float64(a), d))
-			if d > float64(a) && sv.Def.Class != bidding.ClassBatch {
+			if atLimit(d, float64(a)) && sv.Def.Class != bidding.ClassBatch {
 				sig.ThrottledPeriods = 1
 			}
 		}
+		if sla.ThrottledHard(sig, th) {
+			p.throttled[s]++
+		} else {
+			p.throttled[s] = 0
+		}
+		sig.ThrottledRun = p.throttled[s]
 		if sv.Has[bidding.Memory] && sv.Demand[bidding.Memory][w.Warmup+k] > float64(p.last[s][bidding.Memory]) {
 			sig.OOMKills, sig.MemFailcnt = 1, 1
 		}
-		breach, why := sla.Pressure(sig, sla.DefaultThresholds())
+		breach, why := sla.Pressure(sig, th)
 		b, ok := p.gate.Decide(sv.Def.Name, epochOf(k+1), probe, breach, why, nil)
 		if !ok {
 			continue
