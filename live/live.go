@@ -115,19 +115,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	o.Log.Info("simulator's prediction ready", "policies", o.Policies, "steps", w.Steps)
 
-	layout, err := cgroups.DetectFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
+	var (
+		layout cgroups.Layout
+		eng    *engine
+	)
+	if !o.Rescore {
+		if layout, err = cgroups.DetectFile("/proc/self/mountinfo"); err != nil {
+			return nil, err
+		}
+		if eng, err = newEngine(ctx); err != nil {
+			return nil, err
+		}
+		if err := eng.cleanup(ctx); err != nil {
+			return nil, err
+		}
+		for _, n := range staleParents(layout) {
+			_ = n.remove()
+		}
 	}
-	eng, err := newEngine(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := eng.cleanup(ctx); err != nil {
-		return nil, err
-	}
-	for _, n := range staleParents(layout) {
-		_ = n.remove()
+	var names []string
+	for _, s := range w.Svcs {
+		names = append(names, s.Def.Name)
 	}
 	eff, err := w.EffectiveCapacities(o.Contention)
 	if err != nil {
@@ -135,8 +143,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := newReport(w, o, eff)
 	runID := time.Now().UTC().Format("0102-150405")
+	var live float64 // seconds the policies' runs took
 	for _, pol := range o.Policies {
-		pr, err := runPolicy(ctx, o, w, eng, layout, runID, pol, files)
+		var pr *policyRun
+		if o.Rescore {
+			pr, err = loadRun(filepath.Join(o.Out, pol+"-run.json"), names)
+		} else {
+			pr, err = runPolicy(ctx, o, w, eng, layout, runID, pol, files)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("policy %s: %w", pol, err)
 		}
@@ -154,7 +168,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Policies = append(rep.Policies, prr)
+		live += pr.seconds
 		rep.Minutes = time.Since(start).Minutes()
+		if o.Rescore { // the live runs' wall time, not the rescoring's
+			rep.Minutes = live / 60
+		}
 		if err := rep.write(o.Report); err != nil { // after each policy: an interrupted run keeps what it has
 			return nil, err
 		}

@@ -193,3 +193,33 @@ func TestMeasured(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSaveLoadRun: a saved run reads back as it was, and one saved for
+// other services is refused by name.
+func TestSaveLoadRun(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)
+	got := 0.2
+	l := loadgen.Line{Step: 3, Secs: 5}
+	l.Got.CPU = &got
+	pr := &policyRun{policy: "allot", seconds: 700, t0: t0, faults: []fault{{What: "kill", KilledStep: 7, RestartStep: 10}}}
+	pr.plans.plans = []bidding.Plan{{Epoch: 4, Created: t0, Allocations: []bidding.Allocation{{Service: "web", Node: "a", CPU: 250}}}}
+	pr.svcs = []*liveSvc{{name: "web", node: "a", samples: map[int]sample{3: {OK: true, CPULimit: 250, At: t0}}, lines: map[int]loadgen.Line{3: l}, ooms: []time.Time{t0}, restarted: 1}}
+	path := t.TempDir() + "/allot-run.json"
+	if err := pr.save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := loadRun(path, []string{"web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := back.svcs[0]
+	if back.seconds != 700 || !back.t0.Equal(t0) || len(back.faults) != 1 || ls.samples[3].CPULimit != 250 || *ls.lines[3].Got.CPU != 0.2 || len(ls.ooms) != 1 || ls.restarted != 1 {
+		t.Fatalf("read back %+v / %+v", back, ls)
+	}
+	if p, _ := back.plans.latest(); p.Epoch != 4 || p.Allocations[0].CPU != 250 {
+		t.Fatalf("plans %+v", back.plans.plans)
+	}
+	if _, err := loadRun(path, []string{"api"}); err == nil || !strings.Contains(err.Error(), `"web"`) {
+		t.Fatalf("a run of other services: %v", err)
+	}
+}

@@ -32,6 +32,7 @@ type Options struct {
 	Days       float64       // evaluated window (0: the scenario's)
 	Policies   []string
 	Kill       bool // kill -9 one client in the middle of the allot run
+	Rescore    bool // no containers: the report again from the saved runs (out/POLICY-run.json)
 	Contention float64
 	Log        hclog.Logger
 }
@@ -65,13 +66,14 @@ type fault struct {
 
 // policyRun is one policy's live run.
 type policyRun struct {
-	policy string
-	t0     time.Time // loadgen step 0 (the first lead step)
-	svcs   []*liveSvc
-	plans  planLog
-	faults []fault
-	static map[string]bidding.Vec // the static policy's expected limits
-	mu     sync.Mutex
+	policy  string
+	seconds float64   // wall time of the run
+	t0      time.Time // loadgen step 0 (the first lead step)
+	svcs    []*liveSvc
+	plans   planLog
+	faults  []fault
+	static  map[string]bidding.Vec // the static policy's expected limits
+	mu      sync.Mutex
 }
 
 const serverPort = 7480
@@ -79,6 +81,7 @@ const serverPort = 7480
 // runPolicy runs one policy from a fresh cluster to cleanup.
 func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout cgroups.Layout, runID, policy string, files map[string]svcFiles) (_ *policyRun, err error) {
 	log := o.Log.Named(policy)
+	began := time.Now()
 	pr := &policyRun{policy: policy}
 	var agents []*agent
 	var nodes []cgroupNode
@@ -282,6 +285,10 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 	}
 	if err := pr.dump(filepath.Join(o.Out, policy+"-steps.jsonl"), total); err != nil {
 		return nil, fmt.Errorf("writing the steps: %w", err)
+	}
+	pr.seconds = time.Since(began).Seconds()
+	if err := pr.save(filepath.Join(o.Out, policy+"-run.json")); err != nil {
+		return nil, fmt.Errorf("saving the run: %w", err)
 	}
 	return pr, nil
 }
