@@ -20,9 +20,38 @@ type memHolder struct {
 	chunks [][]byte
 	held   int64
 	page   int64
+	// total is the footprint --memory sizes: the process's anonymous
+	// resident memory, or its cgroup's usage (--memory-of cgroup).
+	total func() (int64, error)
 }
 
-func newMemHolder() *memHolder { return &memHolder{page: int64(os.Getpagesize())} }
+func newMemHolder(of string) *memHolder {
+	m := &memHolder{page: int64(os.Getpagesize()), total: processResident}
+	if of == MemoryOfCgroup {
+		m.total = cgroupUsage
+	}
+	return m
+}
+
+// cgroupUsage is the memory usage of the cgroup the process sees as its
+// own (in a container: the container's): v2 memory.current, else v1
+// memory.usage_in_bytes.
+func cgroupUsage() (int64, error) {
+	var errs []error
+	for _, f := range []string{"/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("reading the cgroup's memory usage: %s: %w", f, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("reading the cgroup's memory usage: %w", errors.Join(errs...))
+}
 
 // set makes the process's resident size bytes: it holds bytes less what
 // the rest of the process has resident (its runtime, code and stacks: a
@@ -30,7 +59,7 @@ func newMemHolder() *memHolder { return &memHolder{page: int64(os.Getpagesize())
 // MiB plus the load generator's own), rounded up to whole pages, and
 // touches every page.
 func (m *memHolder) set(bytes int64) error {
-	if total, err := processResident(); err == nil {
+	if total, err := m.total(); err == nil {
 		if held, err := m.resident(); err == nil {
 			bytes -= max(0, total-held)
 		}
@@ -100,7 +129,7 @@ func (m *memHolder) resident() (int64, error) {
 
 // footprint is the process's anonymous resident size now (what "got" reports).
 func (m *memHolder) footprint() (int64, error) {
-	total, err := processResident()
+	total, err := m.total()
 	if err != nil {
 		held, herr := m.resident()
 		return held, errors.Join(err, herr)

@@ -20,6 +20,11 @@ import (
 type Options struct {
 	CPU    float64 // cores
 	Memory float64 // bytes
+	// MemoryOf is what --memory sizes: "process" (its anonymous resident
+	// memory, the default) or "cgroup" (its cgroup's usage, page cache and
+	// all: what a memory limit counts; for a load generator alone in its
+	// container).
+	MemoryOf string
 	IO     float64 // bytes/s
 	Net    float64 // bits/s
 
@@ -42,6 +47,12 @@ type Options struct {
 	drives []bidding.Resource         // the resource each of cols drives
 }
 
+// What --memory sizes (Options.MemoryOf).
+const (
+	MemoryOfProcess = "process"
+	MemoryOfCgroup  = "cgroup"
+)
+
 // UsageError is a bad command line: the caller exits 2 with its message.
 type UsageError struct{ msg string }
 
@@ -53,6 +64,8 @@ func usageErr(format string, a ...any) error { return &UsageError{fmt.Sprintf(fo
 const Usage = `Usage: allot loadgen [flags]
   --cpu CORES          busy threads with a duty cycle summing to CORES ("1.5", "250m")
   --memory BYTES       allocate, touch and keep resident ("256MiB")
+  --memory-of process|cgroup   what --memory sizes: the process's anonymous memory (default) or,
+                       alone in a container, its cgroup's usage (what a memory limit counts)
   --io BYTES/S         paced O_DIRECT writes ("50MiB/s") to --io-file PATH (default: a temp file, removed)
   --net BITS/S --to HOST:PORT   a paced TCP sender ("200Mbit")
   --listen ADDR        a TCP sink: accept, discard, report received bits/s
@@ -89,6 +102,7 @@ func Parse(args []string) (Options, error) {
 	}
 	quantity("cpu", bidding.CPU, &o.CPU)
 	quantity("memory", bidding.Memory, &o.Memory)
+	fs.StringVar(&o.MemoryOf, "memory-of", MemoryOfProcess, "")
 	quantity("io", bidding.IO, &o.IO)
 	quantity("net", bidding.Net, &o.Net)
 	fs.StringVar(&o.IOFile, "io-file", "", "")
@@ -128,6 +142,8 @@ func (o *Options) check(set map[string]bool, as string) error {
 		return usageErr("loadgen: invalid value %q for flag --duration: must be 0 (until a signal) or positive", o.Duration)
 	case o.Scale < 0 || o.Scale != o.Scale:
 		return usageErr("loadgen: invalid value %v for flag --scale: must be a non-negative number", o.Scale)
+	case o.MemoryOf != MemoryOfProcess && o.MemoryOf != MemoryOfCgroup:
+		return usageErr("loadgen: invalid value %q for flag --memory-of: want %s or %s", o.MemoryOf, MemoryOfProcess, MemoryOfCgroup)
 	}
 	if o.Trace == "" {
 		for _, f := range []string{"column", "as", "loop", "scale"} {

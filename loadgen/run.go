@@ -108,7 +108,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		defer cpu.close()
 	}
 	if use[bidding.Memory] {
-		mem = newMemHolder()
+		mem = newMemHolder(o.MemoryOf)
 		defer mem.close()
 	}
 	if use[bidding.IO] {
