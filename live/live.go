@@ -279,24 +279,22 @@ func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Ru
 	return out, nil
 }
 
-// simMeasured is a replay's recorded allocations as a measured run (got =
-// min(allocation, demand)), for per-resource scoring.
+// simMeasured is a replay's recorded allocations as a measured run (got as
+// the simulator models it, sim.Served), for per-resource scoring.
 func simMeasured(w *sim.World, sr *sim.Run) sim.Measured {
 	var m sim.Measured
 	for k := 0; k < w.Steps; k++ {
 		al := make([][nr]int64, len(w.Svcs))
 		d := make([][nr]float64, len(w.Svcs))
-		g := make([][nr]float64, len(w.Svcs))
 		for s, sv := range w.Svcs {
 			for r := range nr {
 				if sv.Has[r] && sr.Alloc != nil {
 					al[s][r] = int64(sr.Alloc[s][r][k])
 					d[s][r] = sv.Demand[r][w.Warmup+k]
-					g[s][r] = math.Min(float64(al[s][r]), d[s][r])
 				}
 			}
 		}
-		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, g)
+		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, sim.Served(w, al, d))
 	}
 	return m
 }

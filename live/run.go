@@ -210,7 +210,7 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 	for i, s := range w.Svcs {
 		ls := &liveSvc{idx: i, name: s.Def.Name, node: w.Nodes[s.Node], class: s.Def.Class, files: files[s.Def.Name], samples: map[int]sample{}, lines: map[int]loadgen.Line{}}
 		cmd := []string{"loadgen", "--trace", "/traces/" + filepath.Base(ls.files.Trace), "--column", ls.files.Columns,
-			"--step", epoch.String(), "--start", t0.UTC().Format(time.RFC3339Nano)}
+			"--step", epoch.String(), "--start", t0.UTC().Format(time.RFC3339Nano), "--memory-of", "cgroup"}
 		parent := "/allot-live-" + ls.node
 		id, err := eng.run(ctx, spec{Name: fmt.Sprintf("%s-%s", netName, s.Def.Name), Image: o.Image, Cmd: cmd, CgroupParent: parent, Restart: true,
 			Binds:  []string{tracesDir + ":/traces:ro"},

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/allot-dev/allot/bidding"
@@ -58,6 +59,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 	}
 	a := newAcc(w.p95, eff)
 	demand := make([][nr]float64, n)
+	got := make([][nr]float64, n)
 	rec := newRecovery(w)
 	for k := 0; k < w.Steps; k++ {
 		alloc, err := p.allocate(k)
@@ -74,7 +76,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 				}
 			}
 		}
-		served := a.epoch(alloc, demand, nil, has, weight, crit)
+		served := a.epoch(alloc, demand, oomKilled(w, alloc, demand, got), has, weight, crit)
 		rec.epoch(k, alloc, demand, has, a.inv)
 		p.observe(k, served)
 		if done != nil {
@@ -186,4 +188,22 @@ func coverage(w *World, f *Forecasts) (float64, float64) {
 		}
 	}
 	return ratio(float64(c90), float64(n)), ratio(float64(c99), float64(n))
+}
+
+// oomKilled is what each service got in an epoch on a real kernel: its
+// demand up to its allocation, except that a service whose memory demand
+// is above its memory limit is OOM-killed and, restarting, gets nothing
+// that epoch (measured live: a static limit at the p95 of the history
+// killed and restarted its containers 1927 times in 144 epochs).
+func oomKilled(w *World, alloc [][nr]int64, demand, got [][nr]float64) [][nr]float64 {
+	for s, sv := range w.Svcs {
+		killed := sv.Has[bidding.Memory] && demand[s][bidding.Memory] > float64(alloc[s][bidding.Memory])
+		for r := range nr {
+			got[s][r] = 0
+			if sv.Has[r] && !killed {
+				got[s][r] = math.Min(float64(alloc[s][r]), demand[s][r])
+			}
+		}
+	}
+	return got
 }
