@@ -25,8 +25,8 @@ type Options struct {
 	// all: what a memory limit counts; for a load generator alone in its
 	// container).
 	MemoryOf string
-	IO     float64 // bytes/s
-	Net    float64 // bits/s
+	IO       float64 // bytes/s
+	Net      float64 // bits/s
 
 	IOFile string // --io-file ("" = a temporary file, removed at the end)
 	To     string // --to HOST:PORT for --net
