@@ -49,14 +49,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 			}
 		}
 	}
-	has := make([][nr]bool, n)
-	weight := make([]float64, n)
-	crit := make([]bool, n)
-	for s, sv := range w.Svcs {
-		has[s] = sv.Has
-		weight[s] = sv.Def.EffectiveWeight()
-		crit[s] = sv.Def.Class == bidding.ClassCritical
-	}
+	has, weight, crit := w.scoring()
 	a := newAcc(w.p95, eff)
 	demand := make([][nr]float64, n)
 	got := make([][nr]float64, n)

@@ -33,14 +33,7 @@ func Score(w *World, c float64, m Measured) (Metrics, error) {
 		return Metrics{}, err
 	}
 	n := len(w.Svcs)
-	has := make([][nr]bool, n)
-	weight := make([]float64, n)
-	crit := make([]bool, n)
-	for s, sv := range w.Svcs {
-		has[s] = sv.Has
-		weight[s] = sv.Def.EffectiveWeight()
-		crit[s] = sv.Def.Class == bidding.ClassCritical
-	}
+	has, weight, crit := w.scoring()
 	a := newAcc(w.p95, eff)
 	for k := range m.Alloc {
 		if len(m.Alloc[k]) != n || len(m.Demand[k]) != n || len(m.Got[k]) != n {
@@ -78,4 +71,17 @@ func (w *World) Only(r bidding.Resource) *World {
 // killed (memory demand above its limit).
 func Served(w *World, alloc [][nr]int64, demand [][nr]float64) [][nr]float64 {
 	return oomKilled(w, alloc, demand, make([][nr]float64, len(w.Svcs)))
+}
+
+// scoring is what the metrics need of every service: the resources it
+// uses, its class weight and whether it is critical.
+func (w *World) scoring() (has [][nr]bool, weight []float64, crit []bool) {
+	n := len(w.Svcs)
+	has, weight, crit = make([][nr]bool, n), make([]float64, n), make([]bool, n)
+	for s, sv := range w.Svcs {
+		has[s] = sv.Has
+		weight[s] = sv.Def.EffectiveWeight()
+		crit[s] = sv.Def.Class == bidding.ClassCritical
+	}
+	return has, weight, crit
 }

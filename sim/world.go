@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 )
 
@@ -170,14 +171,4 @@ func (w *World) Capacities(contention float64) []bidding.Node {
 }
 
 // quantile is the q-quantile of v by linear interpolation (v is not modified).
-func quantile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(s)-1)
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
-}
+func quantile(v []float64, q float64) float64 { return baseline.Quantile(v, q) }
