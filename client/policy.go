@@ -74,14 +74,33 @@ func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) 
 	if len(idx) == 0 {
 		return out
 	}
+	// A service gone for a moment (its container restarting after an OOM
+	// kill) keeps its place in the fit: hand-set limits of the others do
+	// not grow while it is away.
 	c.mu.Lock()
 	capacity := c.capacity
+	var away []string
+	for name := range c.gone {
+		if lv := c.static[name]; lv != nil {
+			away = append(away, name)
+		}
+	}
+	slices.Sort(away)
+	for _, name := range away {
+		var q [bidding.NumResources]float64
+		for r, v := range *c.static[name] {
+			if !math.IsNaN(v) {
+				q[r] = v
+			}
+		}
+		req = append(req, q)
+	}
 	c.mu.Unlock()
 	var eff [bidding.NumResources]float64 // the plan states the node's capacity after reserve and headroom
 	for r := range bidding.NumResources {
 		eff[r] = float64(capacity[r])
 	}
-	for k, v := range baseline.Fit(req, eff) {
+	for k, v := range baseline.Fit(req, eff)[:len(idx)] {
 		a := &out[idx[k]]
 		a.CPU, a.Memory, a.IO, a.Net = v[bidding.CPU], v[bidding.Memory], v[bidding.IO], v[bidding.Net]
 	}

@@ -66,3 +66,41 @@ func TestStaticPolicy(t *testing.T) {
 		t.Fatal("an unknown policy was accepted")
 	}
 }
+
+// TestStaticPolicyKeepsAwayServicesInTheFit: a service whose container is
+// restarting keeps its share of the node: the others' hand-set limits do
+// not grow while it is away.
+func TestStaticPolicyKeepsAwayServicesInTheFit(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	flat := func(svc string, v float64) api.UsageHistory {
+		vals := make([]float64, 20)
+		for i := range vals {
+			vals[i] = v
+		}
+		return api.UsageHistory{Service: svc, Node: "n1", IntervalMS: 300000, Points: map[string][]api.HistoryPoint{"cpu": histPoints(t0, 5*time.Minute, vals...)}}
+	}
+	f := newFakeAPI()
+	f.history = map[string]api.UsageHistory{"web/n1": flat("web", 600), "api/n1": flat("api", 600)}
+	rt := newFakeRuntime(svc("web", "a"), svc("api", "b"))
+	m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(100), "b": cpuUsage(100)}}
+	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: m, Policy: "static"})
+	waitfor.True(t, "services registered", 5*time.Second, func() bool { return f.registered("api") })
+	p := plan(1, 10, alloc("web", "n1", 1), alloc("api", "n1", 1))
+	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{bidding.CPU: 1000}}}
+	f.plans <- p
+	webCPU := func() int64 {
+		for _, a := range rt.lastApplied() {
+			if a.Service == "web" {
+				return a.CPU
+			}
+		}
+		return -1
+	}
+	waitfor.True(t, "web at half the node", 5*time.Second, func() bool { return webCPU() == 500 })
+	n := rt.appliedCount()
+	rt.set(svc("web", "a")) // api's container restarts
+	waitfor.True(t, "the plan re-applied", 5*time.Second, func() bool { return rt.appliedCount() > n })
+	if got := webCPU(); got != 500 {
+		t.Fatalf("web's static limit became %dm while api was away, want 500m", got)
+	}
+}

@@ -243,7 +243,7 @@ func staticLimits(w *sim.World, eff [][nr]int64, _ map[string]svcFiles) map[stri
 // report scores one policy's live run and sets the simulator's beside it.
 func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Run) (PolicyReport, error) {
 	out := PolicyReport{Name: pr.policy, Faults: pr.faults, LiveResources: map[string]sim.Metrics{}, SimResources: map[string]sim.Metrics{}, GapPP: map[string]float64{}}
-	m, missing := pr.measured(w, eff)
+	m, missing := pr.measured(w, eff, o.Epoch)
 	var err error
 	if out.Live.Metrics, err = sim.Score(w, o.Contention, m); err != nil {
 		return out, err

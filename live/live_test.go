@@ -175,14 +175,14 @@ func TestMeasured(t *testing.T) {
 			ls.samples[k+leadSteps] = sample{OK: true, CPULimit: lim}
 			if k != 2 {
 				got := 0.09
-				l := loadgen.Line{Step: k + leadSteps}
+				l := loadgen.Line{Step: k + leadSteps, Secs: 5}
 				l.Got.CPU = &got
 				ls.lines[k+leadSteps] = l
 			}
 		}
 		pr.svcs = append(pr.svcs, ls)
 	}
-	m, missing := pr.measured(w, eff)
+	m, missing := pr.measured(w, eff, 5*time.Second)
 	if missing != len(w.Svcs) {
 		t.Errorf("%d missing, want one per service", missing)
 	}

@@ -25,11 +25,12 @@ type Live struct {
 	Restarts        int     `json:"restarts"`                   // container restarts (after an OOM kill)
 	ScoredEpochs    int     `json:"scored_epochs"`
 	ExcludedSamples int     `json:"excluded_samples,omitempty"` // samples of a killed client's containers during the gap
+	DownSamples     int     `json:"down_samples,omitempty"`     // samples of a container restarting (no cgroup to read)
 }
 
 // measured assembles the run's per-epoch allocation (the limits the
 // kernel held), demand (the trace) and usage (what loadgen got).
-func (pr *policyRun) measured(w *sim.World, eff [][nr]int64) (sim.Measured, int) {
+func (pr *policyRun) measured(w *sim.World, eff [][nr]int64, epoch time.Duration) (sim.Measured, int) {
 	var m sim.Measured
 	missing := 0
 	for k := 0; k < w.Steps; k++ {
@@ -54,7 +55,9 @@ func (pr *policyRun) measured(w *sim.World, eff [][nr]int64) (sim.Measured, int)
 				case bidding.CPU:
 					lim = smp.CPULimit
 					if v, has := line.Got.Get(bidding.CPU); ok && has {
-						g[s][r] = v * 1000
+						// a step cut short (the process was killed and
+						// restarted) used its cpu over part of the epoch only
+						g[s][r] = v * 1000 * math.Min(1, line.Secs/epoch.Seconds())
 					}
 				case bidding.Memory:
 					lim = smp.MemLimit
@@ -141,6 +144,10 @@ func (pr *policyRun) agreement(w *sim.World, lv *Live, gap func(node string, st 
 			smp := ls.samples[st]
 			if gap(ls.node, st) {
 				lv.ExcludedSamples++
+				continue
+			}
+			if !smp.OK { // restarting after an OOM kill: nothing runs to hold a limit
+				lv.DownSamples++
 				continue
 			}
 			lv.LimitSamples++

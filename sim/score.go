@@ -67,8 +67,8 @@ func (w *World) Only(r bidding.Resource) *World {
 }
 
 // Served is what each service got in an epoch as the simulator models a
-// real kernel: its demand up to its allocation, nothing at all while OOM
-// killed (memory demand above its limit).
+// real kernel: its demand up to its allocation, less what OOM kills and
+// restarts cost a service whose memory demand is above its limit.
 func Served(w *World, alloc [][nr]int64, demand [][nr]float64) [][nr]float64 {
 	return oomKilled(w, alloc, demand, make([][nr]float64, len(w.Svcs)))
 }
