@@ -107,7 +107,7 @@ type Client struct {
 	// partial are services with an instance first read since the last
 	// epoch step: their interval covers only part of it (the instance
 	// started during the epoch), so it is reported but not observed.
-	partial map[string]bool
+	partial    map[string]bool
 	failing    map[string]bool // services whose last read failed (warned once)
 	fc         *forecasters
 	hist       histories // imported usage histories read this epoch (history.go)
