@@ -172,7 +172,11 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		}
 		name := bidding.Resource(r).String()
 		if p.cfg.oracle {
-			u := int64(math.Ceil(sv.Demand[r][p.e.w.Warmup+k]))
+			d := sv.Demand[r][p.e.w.Warmup+k]
+			if r == int(bidding.CPU) {
+				d /= cfsEfficiency // what a quota must be to let d through
+			}
+			u := int64(math.Ceil(d))
 			// P50 = 0: with the future known there is nothing to hedge and
 			// no floor to keep; the LP alone decides (pure weighted optimum).
 			b.Resources[name] = bidding.Quantiles{P90: u, P99: u}

@@ -153,8 +153,8 @@ func TestRecovery(t *testing.T) {
 	}
 }
 
-// TestScoreMatchesReplay: scoring a replay's own allocations with
-// got = min(allocation, demand) gives the replay's figures.
+// TestScoreMatchesReplay: scoring a replay's own allocations with what
+// the simulator says was served (Served) gives the replay's figures.
 func TestScoreMatchesReplay(t *testing.T) {
 	w, f := smallWorld(t)
 	res, err := Replay(w, f, []string{PolicyStatic}, []float64{1}, ObserveDemand, 1, 1, nil)
@@ -172,10 +172,10 @@ func TestScoreMatchesReplay(t *testing.T) {
 				if sv.Has[r] {
 					al[s][r] = int64(run.Alloc[s][r][k])
 					d[s][r] = sv.Demand[r][w.Warmup+k]
-					g[s][r] = math.Min(float64(al[s][r]), d[s][r])
 				}
 			}
 		}
+		copy(g, Served(w, al, d))
 		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, g)
 	}
 	got, err := Score(w, 1, m)
