@@ -50,21 +50,30 @@ func (f *FSM) Apply(l *raft.Log) any {
 		// protects the state (rule 3).
 		panic(fmt.Sprintf("fsm: undecodable log entry %d: %v", l.Index, err))
 	}
-	if err := f.applyLocked(l.Index, t, cmd); err != nil {
+	res, err := f.applyLocked(l.Index, t, cmd)
+	if err != nil {
 		return fmt.Errorf("%s rejected: %w", t, err)
 	}
 	f.notifyLocked()
-	return nil
+	return res
 }
 
 // ApplyCommand applies an encoded command directly, as Raft would at index.
-// It is for tests and tools that replay logs without Raft.
+// It is for tests and tools that replay logs without Raft. A batch's
+// per-request refusals are not an error here (see ApplyResult).
 func (f *FSM) ApplyCommand(index uint64, data []byte) error {
+	_, err := f.ApplyResult(index, data)
+	return err
+}
+
+// ApplyResult is ApplyCommand that also returns the command's result (a
+// *BatchResult for a submit-bid-batch entry, else nil).
+func (f *FSM) ApplyResult(index uint64, data []byte) (any, error) {
 	r := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: data})
 	if err, ok := r.(error); ok {
-		return err
+		return nil, err
 	}
-	return nil
+	return r, nil
 }
 
 func (f *FSM) notifyLocked() {
@@ -72,10 +81,10 @@ func (f *FSM) notifyLocked() {
 	f.watch = make(chan struct{})
 }
 
-func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) error {
+func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) (any, error) {
 	spec, ok := commands[t]
 	if !ok {
-		return fmt.Errorf("no handler for %s", t)
+		return nil, fmt.Errorf("no handler for %s", t)
 	}
 	return spec.apply(f.st, index, cmd)
 }
@@ -163,8 +172,24 @@ func (s *state) hasClientNode(name string) bool {
 func (f *FSM) ValidateBids(bids []bidding.Bid) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	return validateBidsLocked(f.st, bids)
+}
+
+// ValidateBidRequests is ValidateBids for many requests under one read lock
+// (the leader's group commit): one answer per request.
+func (f *FSM) ValidateBidRequests(reqs [][]bidding.Bid) []error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	errs := make([]error, len(reqs))
+	for i, bids := range reqs {
+		errs[i] = validateBidsLocked(f.st, bids)
+	}
+	return errs
+}
+
+func validateBidsLocked(s *state, bids []bidding.Bid) error {
 	for i := range bids {
-		if err := validateBidLocked(f.st, &bids[i]); err != nil {
+		if err := validateBidLocked(s, &bids[i]); err != nil {
 			if len(bids) == 1 {
 				return err
 			}
