@@ -41,6 +41,11 @@ type Config struct {
 	// PlanHistoryBytes bounds the kept plans' size (0: the fsm default).
 	PlanHistoryBytes int64
 	Options          bidding.Options
+	// Group commit of bid writes (batch.go): how long a request may wait
+	// for others (0: DefaultBatchWait; negative: off, one entry per
+	// request) and the most bids in one entry (0: DefaultBatchBids).
+	BatchWait time.Duration
+	BatchBids int
 	// Membership (reconcile.go): how long a new server must stay alive as a
 	// non-voter before promotion, how long a failed server stays in the
 	// configuration, the fewest voters automatic removal may leave, and the
@@ -93,6 +98,9 @@ type Server struct {
 	explained *explained
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+	// batch is the group commit of bids (nil: off); stopBatch ends it.
+	batch     *batcher
+	stopBatch context.CancelFunc
 }
 
 // ErrNotLeader is returned for writes on a follower.
@@ -199,6 +207,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	s.raft = r
+	s.startBatcher(cfg)
 	return s, nil
 }
 
@@ -233,6 +242,9 @@ func (s *Server) Nudge() {
 func (s *Server) Shutdown() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.stopBatch != nil {
+		s.stopBatch()
 	}
 	s.wg.Wait()
 	err := s.raft.Shutdown().Error()
@@ -354,10 +366,7 @@ func (s *Server) Apply(ctx context.Context, t fsm.CommandType, payload any) (uin
 	}
 	f := s.raft.Apply(data, timeout(ctx))
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return 0, ErrNotLeader
-		}
-		return 0, fmt.Errorf("applying %s: %w", t, err)
+		return 0, applyError(t, err)
 	}
 	if rerr, ok := f.Response().(error); ok && rerr != nil {
 		return f.Index(), &RejectedError{Err: rerr}
