@@ -346,7 +346,7 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		for f.PlanIndex() <= idx {
-			ch := f.WatchCh()
+			ch := f.PlanWatchCh()
 			if f.PlanIndex() > idx {
 				break
 			}

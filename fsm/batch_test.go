@@ -83,3 +83,31 @@ func TestEmptyBatchIsRefused(t *testing.T) {
 		t.Fatal("an empty batch was applied")
 	}
 }
+
+// TestPlanWatchOnlyForPlans: a bid does not close PlanWatchCh, a plan does.
+func TestPlanWatchOnlyForPlans(t *testing.T) {
+	f := New()
+	for i, e := range batchBase(t) {
+		if err := f.ApplyCommand(uint64(i+1), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx := f.Index()
+	ch := f.PlanWatchCh()
+	if err := f.ApplyCommand(idx+1, mustEncode(t, CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("web", "n1", 3, 100)}})); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+		t.Fatal("a bid woke the plan watchers")
+	default:
+	}
+	if err := f.ApplyCommand(idx+2, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: 3}})); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("a plan did not wake the plan watchers")
+	}
+}

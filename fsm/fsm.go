@@ -20,11 +20,15 @@ type FSM struct {
 	mu    sync.RWMutex
 	st    *state
 	watch chan struct{} // closed and replaced on every applied change
+	// planWatch is closed and replaced when the latest plan changes (a
+	// commit or a restore), so plan watchers are not woken by every bid.
+	planWatch chan struct{}
+	planSeen  uint64 // the PlanIdx planWatch was last closed for
 }
 
 // New returns an empty FSM.
 func New() *FSM {
-	return &FSM{st: newState(), watch: make(chan struct{})}
+	return &FSM{st: newState(), watch: make(chan struct{}), planWatch: make(chan struct{})}
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -79,6 +83,11 @@ func (f *FSM) ApplyResult(index uint64, data []byte) (any, error) {
 func (f *FSM) notifyLocked() {
 	close(f.watch)
 	f.watch = make(chan struct{})
+	if f.st.PlanIdx != f.planSeen {
+		f.planSeen = f.st.PlanIdx
+		close(f.planWatch)
+		f.planWatch = make(chan struct{})
+	}
 }
 
 func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) (any, error) {
@@ -220,6 +229,14 @@ func (f *FSM) WatchCh() <-chan struct{} {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.watch
+}
+
+// PlanWatchCh is closed when the latest plan changes: a plan is committed
+// or a snapshot restored. Other applied changes do not close it.
+func (f *FSM) PlanWatchCh() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.planWatch
 }
 
 // Services returns the registered services sorted by name.
