@@ -46,6 +46,11 @@ type Config struct {
 	// request) and the most bids in one entry (0: DefaultBatchBids).
 	BatchWait time.Duration
 	BatchBids int
+	// RedialEvery is how often replication redials a follower that cannot
+	// be reached instead of raft's growing backoff (redial.go); 0:
+	// DefaultRedialEvery, negative: raft's own backoff. Only for the TCP and
+	// TLS transports.
+	RedialEvery time.Duration
 	// Membership (reconcile.go): how long a new server must stay alive as a
 	// non-voter before promotion, how long a failed server stays in the
 	// configuration, the fewest voters automatic removal may leave, and the
@@ -101,6 +106,8 @@ type Server struct {
 	// batch is the group commit of bids (nil: off); stopBatch ends it.
 	batch     *batcher
 	stopBatch context.CancelFunc
+	// redial wraps the TCP or TLS transport (nil with Config.Transport).
+	redial *redialTransport
 }
 
 // ErrNotLeader is returned for writes on a follower.
@@ -170,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 		snaps = fss
 	}
 	trans := cfg.Transport
+	var netTrans *raft.NetworkTransport // the TCP or TLS transport this server built
 	if trans == nil && cfg.TLS != nil {
 		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
 		nt, err := newTLSTransport(bind, cfg.AdvertiseAddr, cfg.TLS, log)
@@ -177,7 +185,7 @@ func New(cfg Config) (*Server, error) {
 			s.close()
 			return nil, fmt.Errorf("starting raft TLS transport on %s: %w", bind, err)
 		}
-		trans = nt
+		trans, netTrans = nt, nt
 		s.closers = append(s.closers, nt)
 	}
 	if trans == nil {
@@ -191,8 +199,12 @@ func New(cfg Config) (*Server, error) {
 			s.close()
 			return nil, fmt.Errorf("starting raft transport on %s: %w", bind, err)
 		}
-		trans = tcp
+		trans, netTrans = tcp, tcp
 		s.closers = append(s.closers, tcp)
+	}
+	if netTrans != nil && cfg.RedialEvery >= 0 {
+		s.redial = newRedialTransport(netTrans, cfg.RedialEvery)
+		trans = s.redial
 	}
 	s.transport = trans
 	if cfg.DataDir != "" {
@@ -207,6 +219,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	s.raft = r
+	if s.redial != nil {
+		s.redial.raft.Store(r)
+	}
 	s.startBatcher(cfg)
 	return s, nil
 }
@@ -247,6 +262,9 @@ func (s *Server) Shutdown() error {
 		s.stopBatch()
 	}
 	s.wg.Wait()
+	if s.redial != nil {
+		s.redial.shutdown()
+	}
 	err := s.raft.Shutdown().Error()
 	s.close()
 	return err
