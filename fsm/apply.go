@@ -112,6 +112,7 @@ func applyUpsertMember(s *state, _ uint64, c *UpsertMember) error {
 		}
 	}
 	s.Members[m.ID] = m
+	s.indexClientNodes()
 	return nil
 }
 
@@ -121,6 +122,7 @@ func applyRemoveMember(s *state, _ uint64, c *RemoveMember) error {
 		return fmt.Errorf("id: member %q is not recorded", c.ID)
 	}
 	delete(s.Members, c.ID)
+	s.indexClientNodes()
 	for k := range s.Bids {
 		if _, node, _ := strings.Cut(k, "/"); node == m.Name {
 			delete(s.Bids, k)

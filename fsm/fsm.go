@@ -168,12 +168,30 @@ func validateBidLocked(s *state, b *bidding.Bid) error {
 }
 
 func (s *state) hasClientNode(name string) bool {
+	if s.clientNodes != nil {
+		_, ok := s.clientNodes[name]
+		return ok
+	}
 	for _, m := range s.Members {
 		if m.Name == name && m.Client {
 			return true
 		}
 	}
 	return false
+}
+
+// indexClientNodes rebuilds the set of client node names (under the write
+// lock, after the members changed): every bid is checked against it, and a
+// scan of a thousand member records per bid was the largest cost of
+// validating one. It is replaced, never changed in place (snapshots share it).
+func (s *state) indexClientNodes() {
+	idx := make(map[string]struct{}, len(s.Members))
+	for _, m := range s.Members {
+		if m.Client {
+			idx[m.Name] = struct{}{}
+		}
+	}
+	s.clientNodes = idx
 }
 
 // ValidateBids checks bids against the current state without applying them,
