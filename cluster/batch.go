@@ -25,6 +25,10 @@ const (
 	// DefaultBatchBids bounds the bids of one entry (~170 B each in msgpack:
 	// ~0.7 MB); a single request with more still goes alone.
 	DefaultBatchBids = 4096
+	// aloneBids: a request of this many bids or more gains nothing from
+	// sharing an entry (the per-bid costs dominate) and would only wait and
+	// make the others wait: it is written as its own entry at once.
+	aloneBids = 256
 	// maxInflightBatches is how many batch entries may be in Raft at once
 	// before a new one waits for the bound instead of going at once.
 	maxInflightBatches = 1
@@ -88,13 +92,13 @@ func (s *Server) BatchStats() BatchStats {
 // that holds them. It fails with ErrNotLeader on a follower and with
 // *RejectedError when the bids are refused against the leader's state:
 // before the log (they never reach it) or, if the state changed in
-// between, by the FSM. With the group commit off it is Apply of one
-// submit-bids entry.
+// between, by the FSM. With the group commit off, or for a request of
+// aloneBids or more, it is Apply of one submit-bids entry.
 func (s *Server) SubmitBids(ctx context.Context, bids []bidding.Bid) (uint64, error) {
 	if !s.IsLeader() {
 		return 0, ErrNotLeader
 	}
-	if s.batch == nil {
+	if s.batch == nil || len(bids) >= aloneBids {
 		if err := s.fsm.ValidateBids(bids); err != nil {
 			return 0, &RejectedError{Err: err}
 		}
