@@ -66,6 +66,7 @@ type Result struct {
 	SolveMSP50          float64 `json:"solve_ms_p50"`
 	ClientBytesPerEpoch float64 `json:"client_bytes_per_epoch"`
 	ClientErrors        int64   `json:"client_errors"`
+	ClientError         string  `json:"client_error,omitempty"` // the first of them
 	IngestSinglePerS    float64 `json:"ingest_single_per_s"`
 	IngestBatchPerS     float64 `json:"ingest_batch_per_s"`
 	IngestBatchP99MS    float64 `json:"ingest_batch_p99_ms"`
@@ -176,12 +177,21 @@ func Run(ctx context.Context, log hclog.Logger, o Options) (*Result, error) {
 
 	// Phase 1: epochs, then a snapshot on the leader.
 	log.Info("epoch phase", "nodes", o.Nodes, "placements", res.Placements, "epochs", o.Epochs)
-	if err := epochPhase(ctx, log, o, w, filepath.Join(dir, "epochs"), res); err != nil {
+	var err2 error
+	// Each phase runs under a pprof label (phase=…), inherited by the
+	// servers' goroutines it starts, so --cpuprofile can be read by phase.
+	pprof.Do(ctx, pprof.Labels("phase", "epochs"), func(ctx context.Context) {
+		err2 = epochPhase(ctx, log, o, w, filepath.Join(dir, "epochs"), res)
+	})
+	if err := err2; err != nil {
 		return res, fmt.Errorf("epoch phase: %w", err)
 	}
 	// Phase 2: ingest and catch-up, on fresh clusters with no epoch closing.
 	log.Info("ingest phase")
-	side, err := sidePhase(ctx, log, o, w, filepath.Join(dir, "allot"), 0)
+	var side Side
+	pprof.Do(ctx, pprof.Labels("phase", "allot"), func(ctx context.Context) {
+		side, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "allot"), 0)
+	})
 	res.Allot = side
 	res.IngestSinglePerS, res.IngestBatchPerS, res.IngestBatchP99MS, res.CatchupS = side.IngestSinglePerS, side.IngestBatchPerS, side.IngestBatchP99MS, side.CatchupS
 	if err != nil {
@@ -189,7 +199,10 @@ func Run(ctx context.Context, log hclog.Logger, o Options) (*Result, error) {
 	}
 	if o.Baseline {
 		log.Info("baseline phase")
-		base, err := sidePhase(ctx, log, o, w, filepath.Join(dir, "baseline"), -1)
+		var base Side
+		pprof.Do(ctx, pprof.Labels("phase", "baseline"), func(ctx context.Context) {
+			base, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "baseline"), -1)
+		})
 		res.Baseline = &base
 		if err != nil {
 			return res, fmt.Errorf("baseline phase: %w", err)
@@ -234,7 +247,7 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	res.RSSMBAfterWarm, res.RSSMBLast = fig.rssAfterWarmup, fig.rssLast
 	res.CommitMSP50, res.CommitMSP99 = round(percentile(fig.commitMS, 50), 1), round(percentile(fig.commitMS, 99), 1)
 	res.SolveMSP50 = round(percentile(fig.solveMS, 50), 1)
-	res.ClientBytesPerEpoch, res.ClientErrors = fig.clientBytesPerEpoch, fig.clientErrors
+	res.ClientBytesPerEpoch, res.ClientErrors, res.ClientError = fig.clientBytesPerEpoch, fig.clientErrors, fig.clientError
 	if err != nil {
 		return err
 	}
@@ -260,10 +273,10 @@ func sidePhase(ctx context.Context, log hclog.Logger, o Options, w workload, dir
 	if err != nil {
 		return side, err
 	}
-	if side.CatchupS, err = catchup(ctx, f, w, o.CatchupEntries, false); err != nil {
+	if side.CatchupS, side.CatchupRestartS, err = catchup(ctx, f, w, o.CatchupEntries, false); err != nil {
 		return side, err
 	}
-	side.CatchupSnapshotS, err = catchup(ctx, f, w, o.CatchupEntries, true)
+	side.CatchupSnapshotS, _, err = catchup(ctx, f, w, o.CatchupEntries, true)
 	return side, err
 }
 

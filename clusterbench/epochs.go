@@ -88,6 +88,7 @@ type epochFigures struct {
 	rssLast             float64
 	clientBytesPerEpoch float64
 	clientErrors        int64
+	clientError         string // the first
 }
 
 // runEpochs lets the simulated nodes watch their slices and bid once per
@@ -104,6 +105,12 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 	bidHC := &http.Client{Transport: pooledTransport(len(w.nodes)), Timeout: time.Minute}
 	var seen atomic.Int64 // slices received by all nodes
 	var errs atomic.Int64
+	var firstErr atomic.Value
+	fail := func(err error) {
+		if errs.Add(1) == 1 {
+			firstErr.Store(err.Error())
+		}
+	}
 
 	cctx, stopClients := context.WithCancel(ctx)
 	defer stopClients()
@@ -115,14 +122,14 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 			s := f.servers[i%len(f.servers)]
 			watch, bids := s.client(watchHC), s.client(bidHC)
 			if _, err := bids.PutBids(cctx, w.nodeBids(i, first)); err != nil && cctx.Err() == nil {
-				errs.Add(1)
+				fail(err)
 			}
 			var idx uint64
 			for cctx.Err() == nil {
 				p, err := watch.WatchNodePlan(cctx, w.nodes[i], idx, 4*o.Epoch)
 				if err != nil || p.Index <= idx {
 					if err != nil && cctx.Err() == nil && !api.IsNotFound(err) {
-						errs.Add(1)
+						fail(err)
 					}
 					sleep(cctx, o.Epoch/10)
 					continue
@@ -130,7 +137,7 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 				idx = p.Index
 				seen.Add(1)
 				if _, err := bids.PutBids(cctx, w.nodeBids(i, p.Epoch+1)); err != nil && cctx.Err() == nil {
-					errs.Add(1)
+					fail(err)
 				}
 			}
 		}()
@@ -180,6 +187,7 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 	stopClients()
 	wg.Wait()
 	fig.clientErrors = errs.Load()
+	fig.clientError, _ = firstErr.Load().(string)
 	return fig, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,10 @@ type Side struct {
 	RequestsPerEntry float64 `json:"requests_per_entry"`
 	CatchupS         float64 `json:"catchup_s"`
 	CatchupSnapshotS float64 `json:"catchup_snapshot_s"`
-	Errors           int64   `json:"errors"`
+	// CatchupRestartS is the part of CatchupS spent reopening the
+	// follower (storage, its own snapshot) before Raft runs.
+	CatchupRestartS float64 `json:"catchup_restart_s"`
+	Errors          int64   `json:"errors"`
 }
 
 // errorsJoin is errors.Join that keeps a single error as it is.
@@ -180,10 +184,10 @@ func runIngest(ctx context.Context, f *fleet, w workload, o Options) (Side, erro
 // from 32 writers), optionally has the leader snapshot and compact its log
 // (so the follower needs the snapshot), restarts the follower on its data
 // dir and times it from the restart until it has applied the leader's index.
-func catchup(ctx context.Context, f *fleet, w workload, entries int, viaSnapshot bool) (float64, error) {
+func catchup(ctx context.Context, f *fleet, w workload, entries int, viaSnapshot bool) (total, restart float64, err error) {
 	l, fo := f.leader(), f.follower()
 	if l == nil || fo == nil {
-		return 0, fmt.Errorf("need a leader and a follower")
+		return 0, 0, fmt.Errorf("need a leader and a follower")
 	}
 	f.stopServer(fo)
 	epoch := l.srv.FSM().SolveInputs().Epoch
@@ -205,20 +209,22 @@ func catchup(ctx context.Context, f *fleet, w workload, entries int, viaSnapshot
 	}
 	wg.Wait()
 	if err, _ := werr.Load().(error); err != nil {
-		return 0, fmt.Errorf("writing %d entries with a follower away: %w", entries, err)
+		return 0, 0, fmt.Errorf("writing %d entries with a follower away: %w", entries, err)
 	}
 	if viaSnapshot {
 		if err := l.srv.Raft().Snapshot().Error(); err != nil {
-			return 0, fmt.Errorf("leader snapshot: %w", err)
+			return 0, 0, fmt.Errorf("leader snapshot: %w", err)
 		}
 	}
 	target := l.srv.FSM().Index()
 	t0 := time.Now()
-	if err := f.start(ctx, fo); err != nil {
-		return 0, err
+	pprof.Do(ctx, pprof.Labels("catchup", fmt.Sprint(viaSnapshot)), func(ctx context.Context) { err = f.start(ctx, fo) })
+	if err != nil {
+		return 0, 0, err
 	}
+	restart = round(time.Since(t0).Seconds(), 3)
 	if err := poll(ctx, 2*time.Minute, 5*time.Millisecond, func() bool { return fo.srv.FSM().Index() >= target }); err != nil {
-		return 0, fmt.Errorf("follower catching up to %d: %w", target, err)
+		return 0, 0, fmt.Errorf("follower catching up to %d: %w", target, err)
 	}
-	return round(time.Since(t0).Seconds(), 3), nil
+	return round(time.Since(t0).Seconds(), 3), restart, nil
 }
