@@ -31,10 +31,8 @@ func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: none known", errNoLeader)
 	}
 	name := ""
-	for _, m := range s.cluster.FSM().Members() {
-		if m.ID == id {
-			name = m.Name
-		}
+	if m, ok := s.cluster.FSM().Member(id); ok {
+		name = m.Name
 	}
 	if name == "" {
 		for _, m := range s.agent.Members() {

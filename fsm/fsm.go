@@ -314,6 +314,15 @@ func (f *FSM) Boosts() []bidding.Boost {
 	return out
 }
 
+// Member returns one member record by ID (what forwarding looks up on
+// every request: Members copies and sorts them all).
+func (f *FSM) Member(id string) (Member, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.st.Members[id]
+	return m, ok
+}
+
 // Members returns the member records sorted by name.
 func (f *FSM) Members() []Member {
 	f.mu.RLock()
