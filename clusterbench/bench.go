@@ -273,10 +273,10 @@ func sidePhase(ctx context.Context, log hclog.Logger, o Options, w workload, dir
 	if err != nil {
 		return side, err
 	}
-	if side.CatchupS, side.CatchupRestartS, err = catchup(ctx, f, w, o.CatchupEntries, false); err != nil {
+	if side.CatchupS, side.CatchupRestartS, side.CatchupFirstS, err = catchup(ctx, f, w, o.CatchupEntries, false); err != nil {
 		return side, err
 	}
-	side.CatchupSnapshotS, _, err = catchup(ctx, f, w, o.CatchupEntries, true)
+	side.CatchupSnapshotS, _, _, err = catchup(ctx, f, w, o.CatchupEntries, true)
 	return side, err
 }
 
