@@ -50,6 +50,9 @@ type Result struct {
 	RSSMBAfterWarm  float64 `json:"rss_mb_after_warmup"`
 	RSSMBLast       float64 `json:"rss_mb_last"`
 	RSSMBMax        float64 `json:"rss_mb_max"`
+	// HeapLiveMBLast is the Go heap reachable after a collection at the
+	// end of the epoch phase (three servers and the simulated nodes).
+	HeapLiveMBLast float64 `json:"heap_live_mb_last"`
 	// RSSMB is sampled every second through the epoch phase.
 	RSSMB           []float64 `json:"rss_mb"`
 	RaftDBMB        float64   `json:"raft_db_mb"`
@@ -244,7 +247,7 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	for _, v := range res.RSSMB {
 		res.RSSMBMax = max(res.RSSMBMax, v)
 	}
-	res.RSSMBAfterWarm, res.RSSMBLast = fig.rssAfterWarmup, fig.rssLast
+	res.RSSMBAfterWarm, res.RSSMBLast, res.HeapLiveMBLast = fig.rssAfterWarmup, fig.rssLast, fig.heapLive
 	res.CommitMSP50, res.CommitMSP99 = round(percentile(fig.commitMS, 50), 1), round(percentile(fig.commitMS, 99), 1)
 	res.SolveMSP50 = round(percentile(fig.solveMS, 50), 1)
 	res.ClientBytesPerEpoch, res.ClientErrors, res.ClientError = fig.clientBytesPerEpoch, fig.clientErrors, fig.clientError

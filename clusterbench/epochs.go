@@ -86,6 +86,7 @@ type epochFigures struct {
 	commitMS, solveMS   []float64
 	rssAfterWarmup      float64
 	rssLast             float64
+	heapLive            float64
 	clientBytesPerEpoch float64
 	clientErrors        int64
 	clientError         string // the first
@@ -178,6 +179,7 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 		}
 	}
 	fig.rssLast = rssMB()
+	fig.heapLive = liveHeapMB()
 	if seen.Load() == seenAtWarmup { // no plan after the warm-up (one epoch): count them all
 		bytesAtWarmup, seenAtWarmup = 0, 0
 	}

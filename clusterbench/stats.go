@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,16 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// liveHeapMB is the Go heap still reachable after a collection: what the
+// three servers and the simulated nodes hold, without the garbage an RSS
+// figure includes.
+func liveHeapMB() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return round(float64(ms.HeapAlloc)/(1<<20), 1)
 }
 
 // rssSampler samples rssMB every period until ctx ends.
