@@ -16,8 +16,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -143,7 +145,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+	// Ctrl-C or SIGTERM ends the run through its context, so the servers
+	// and etcd stop and the temporary directory is removed.
+	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, o.Timeout)
 	defer cancel()
 	log := hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.LevelFromString(o.LogLevel), Output: stderr})
 	res, err := Run(ctx, log, o)
