@@ -34,9 +34,12 @@ type Options struct {
 	Ingest                         time.Duration
 	CatchupEntries                 int
 	Baseline                       bool
-	EtcdBin                        string // "" when etcd does not run
-	Timeout                        time.Duration
-	LogLevel                       string
+	// SkipEpochs and SkipIngest leave out the epoch phase or the ingest and
+	// catch-up phase (to measure one part alone on a busy machine).
+	SkipEpochs, SkipIngest bool
+	EtcdBin                string // "" when etcd does not run
+	Timeout                time.Duration
+	LogLevel               string
 }
 
 // Result is the JSON document `allot bench cluster --json` prints. The
@@ -99,6 +102,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Ingest, "ingest", 5*time.Second, "length of each ingest run")
 	fs.IntVar(&o.CatchupEntries, "catchup-entries", 20000, "entries a follower misses before it returns")
 	fs.BoolVar(&o.Baseline, "baseline", true, "also run ingest and catch-up with group commit and redialling off")
+	fs.BoolVar(&o.SkipEpochs, "skip-epochs", false, "leave out the epoch phase")
+	fs.BoolVar(&o.SkipIngest, "skip-ingest", false, "leave out Allot's ingest and catch-up (and the baseline's)")
 	etcd := fs.String("etcd", "auto", "etcd binary for the side-by-side run: auto (etcd on PATH, if any), none, or a path")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "bound of the whole run")
 	fs.StringVar(&o.LogLevel, "log-level", "off", "servers' log level (raft logs every failed RPC to a stopped follower at error)")
@@ -184,37 +189,22 @@ func Run(ctx context.Context, log hclog.Logger, o Options) (*Result, error) {
 	res := &Result{Nodes: o.Nodes, ServicesPerNode: o.ServicesPerNode, Services: len(w.services), Placements: w.placements(),
 		Epochs: o.Epochs, EpochMS: o.Epoch.Milliseconds(), CatchupEntries: o.CatchupEntries}
 
-	// Phase 1: epochs, then a snapshot on the leader.
-	log.Info("epoch phase", "nodes", o.Nodes, "placements", res.Placements, "epochs", o.Epochs)
-	var err2 error
 	// Each phase runs under a pprof label (phase=…), inherited by the
 	// servers' goroutines it starts, so --cpuprofile can be read by phase.
-	pprof.Do(ctx, pprof.Labels("phase", "epochs"), func(ctx context.Context) {
-		err2 = epochPhase(ctx, log, o, w, filepath.Join(dir, "epochs"), res)
-	})
-	if err := err2; err != nil {
-		return res, fmt.Errorf("epoch phase: %w", err)
-	}
-	// Phase 2: ingest and catch-up, on fresh clusters with no epoch closing.
-	log.Info("ingest phase")
-	var side Side
-	pprof.Do(ctx, pprof.Labels("phase", "allot"), func(ctx context.Context) {
-		side, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "allot"), 0)
-	})
-	res.Allot = side
-	res.IngestSinglePerS, res.IngestBatchPerS, res.IngestBatchP99MS, res.CatchupS = side.IngestSinglePerS, side.IngestBatchPerS, side.IngestBatchP99MS, side.CatchupS
-	if err != nil {
-		return res, fmt.Errorf("ingest phase: %w", err)
-	}
-	if o.Baseline {
-		log.Info("baseline phase")
-		var base Side
-		pprof.Do(ctx, pprof.Labels("phase", "baseline"), func(ctx context.Context) {
-			base, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "baseline"), -1)
+	// Phase 1: epochs, then a snapshot on the leader.
+	var err2 error
+	if !o.SkipEpochs {
+		log.Info("epoch phase", "nodes", o.Nodes, "placements", res.Placements, "epochs", o.Epochs)
+		pprof.Do(ctx, pprof.Labels("phase", "epochs"), func(ctx context.Context) {
+			err2 = epochPhase(ctx, log, o, w, filepath.Join(dir, "epochs"), res)
 		})
-		res.Baseline = &base
-		if err != nil {
-			return res, fmt.Errorf("baseline phase: %w", err)
+		if err := err2; err != nil {
+			return res, fmt.Errorf("epoch phase: %w", err)
+		}
+	}
+	if !o.SkipIngest {
+		if err := ingestPhases(ctx, log, o, w, dir, res); err != nil {
+			return res, err
 		}
 	}
 	if o.EtcdBin != "" {
@@ -230,6 +220,35 @@ func Run(ctx context.Context, log hclog.Logger, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// ingestPhases measures ingest and catch-up on fresh clusters with no epoch
+// closing: Allot's defaults, then (with o.Baseline) group commit and
+// redialling off.
+func ingestPhases(ctx context.Context, log hclog.Logger, o Options, w workload, dir string, res *Result) error {
+	var err error
+	log.Info("ingest phase")
+	var side Side
+	pprof.Do(ctx, pprof.Labels("phase", "allot"), func(ctx context.Context) {
+		side, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "allot"), 0)
+	})
+	res.Allot = side
+	res.IngestSinglePerS, res.IngestBatchPerS, res.IngestBatchP99MS, res.CatchupS = side.IngestSinglePerS, side.IngestBatchPerS, side.IngestBatchP99MS, side.CatchupS
+	if err != nil {
+		return fmt.Errorf("ingest phase: %w", err)
+	}
+	if o.Baseline {
+		log.Info("baseline phase")
+		var base Side
+		pprof.Do(ctx, pprof.Labels("phase", "baseline"), func(ctx context.Context) {
+			base, err = sidePhase(ctx, log, o, w, filepath.Join(dir, "baseline"), -1)
+		})
+		res.Baseline = &base
+		if err != nil {
+			return fmt.Errorf("baseline phase: %w", err)
+		}
+	}
+	return nil
 }
 
 func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, dir string, res *Result) error {
