@@ -52,7 +52,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		return nil, err
 	}
 	if cfg.Docker {
-		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Log: a.log.Named("client"), Devices: devices})
+		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices})
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +121,7 @@ func (a *Agent) measurer() (client.Measurer, error) {
 // runClient runs the node client until ctx ends.
 func (a *Agent) runClient(ctx context.Context, n *node) {
 	cl, err := client.New(client.Config{Node: a.cfg.NodeName, API: a.localAPI(), Runtimes: n.runtimes,
-		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client")})
+		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy})
 	if err != nil {
 		a.log.Error("node client not started", "error", err)
 		return

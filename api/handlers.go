@@ -32,10 +32,8 @@ func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: none known", errNoLeader)
 	}
 	name := ""
-	for _, m := range s.cluster.FSM().Members() {
-		if m.ID == id {
-			name = m.Name
-		}
+	if m, ok := s.cluster.FSM().Member(id); ok {
+		name = m.Name
 	}
 	if name == "" {
 		for _, m := range s.agent.Members() {
@@ -268,14 +266,26 @@ func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.write(w, r, body, func(ctx context.Context) (any, error) {
-		// Against the leader's state, so nothing invalid reaches the log.
-		if err := s.fsm().ValidateBids(bids); err != nil {
-			return nil, badRequest("%v", err)
+		var idx uint64
+		if bs, ok := s.cluster.(bidSubmitter); ok {
+			// The leader's group commit validates and batches (cluster/batch.go).
+			idx, err = bs.SubmitBids(ctx, bids)
+		} else {
+			// Against the leader's state, so nothing invalid reaches the log.
+			if err := s.fsm().ValidateBids(bids); err != nil {
+				return nil, badRequest("%v", err)
+			}
+			idx, err = s.cluster.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: bids})
 		}
-		idx, err := s.cluster.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: bids})
 		s.metrics.bids.Add(uint64(len(bids)))
 		return map[string]any{"index": idx, "bids": len(bids)}, err
 	})
+}
+
+// bidSubmitter is a cluster that commits bids itself, batching concurrent
+// requests into one entry (cluster.Server.SubmitBids).
+type bidSubmitter interface {
+	SubmitBids(ctx context.Context, bids []bidding.Bid) (uint64, error)
 }
 
 // MaxWait caps a blocking query.
@@ -317,7 +327,7 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		for f.PlanIndex() <= idx {
-			ch := f.WatchCh()
+			ch := f.PlanWatchCh()
 			if f.PlanIndex() > idx {
 				break
 			}

@@ -157,6 +157,9 @@ func forwardClient(tc *tls.Config) *http.Client {
 		tr.TLSClientConfig = tc
 	}
 	tr.DialContext = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
+	// A follower forwards every client's writes to the leader: keep enough
+	// idle connections (the default keeps 2, and the rest dial per request).
+	tr.MaxIdleConnsPerHost = 128
 	tr.ResponseHeaderTimeout = 6 * time.Minute
 	return &http.Client{Timeout: 6 * time.Minute, Transport: tr}
 }
@@ -428,10 +431,8 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body []byte, appl
 // record first, gossip next.
 func (s *Server) httpAddrOf(id string) string {
 	if s.cluster != nil {
-		for _, m := range s.cluster.FSM().Members() {
-			if m.ID == id && m.HTTPAddr != "" {
-				return m.HTTPAddr
-			}
+		if m, ok := s.cluster.FSM().Member(id); ok && m.HTTPAddr != "" {
+			return m.HTTPAddr
 		}
 	}
 	for _, m := range s.agent.Members() {

@@ -184,7 +184,7 @@ func (s *Server) waitSlice(r *http.Request, f *fsm.FSM, node string, idx uint64,
 	defer timer.Stop()
 	seen := idx // the newest plan index already compared
 	for {
-		ch := f.WatchCh()
+		ch := f.PlanWatchCh() // not woken by every bid: only a new plan matters here
 		if p, ok := f.LatestPlan(); ok && p.Index > seen {
 			sl := s.slices.slice(&p, node)
 			if epochs || have == "" || sl.NodeHash != have {

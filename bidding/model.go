@@ -44,6 +44,25 @@ func ParseResource(s string) (Resource, error) {
 	return 0, fmt.Errorf("unknown resource %q (allowed: cpu, memory, io, net)", s)
 }
 
+// resourceNamesSorted are the resource names in sorted order.
+var resourceNamesSorted = []string{"cpu", "io", "memory", "net"}
+
+// sortedResourceKeys is slices.Sorted(maps.Keys(m)) without the sort when
+// every key is a resource name (what every valid bid has): validating a bid
+// sorted its resource names twice, a measurable part of ingest.
+func sortedResourceKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range resourceNamesSorted {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	if len(out) == len(m) {
+		return out
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
 // Resources lists all resources in canonical order.
 func Resources() []Resource { return []Resource{CPU, Memory, IO, Net} }
 
@@ -291,7 +310,7 @@ func (b *Bid) Validate() error {
 	if len(b.Resources) == 0 {
 		return fmt.Errorf("resources: at least one of cpu, memory, io, net is required")
 	}
-	for _, name := range slices.Sorted(maps.Keys(b.Resources)) {
+	for _, name := range sortedResourceKeys(b.Resources) {
 		q := b.Resources[name]
 		if _, err := ParseResource(name); err != nil {
 			return fmt.Errorf("resources.%s: %w", name, err)
@@ -318,7 +337,7 @@ func (b *Bid) Validate() error {
 			return fmt.Errorf("%s.min: %d is above max %d", f, q.Min, q.Max)
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(b.ForecastError)) {
+	for _, name := range sortedResourceKeys(b.ForecastError) {
 		fe := b.ForecastError[name]
 		if _, err := ParseResource(name); err != nil {
 			return fmt.Errorf("forecast_error.%s: %w", name, err)

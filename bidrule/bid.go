@@ -88,6 +88,9 @@ func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
 	l := int64(math.Ceil(last))
 	q.P90 = max(q.P90, l)
 	q.P99 = max(q.P99, int64(math.Ceil(last*(1+margin))))
+	if q.Max > 0 { // a memory bid's max must stay at or above its p99, or the server drops the bid
+		q.Max = max(q.Max, q.P99)
+	}
 	return q
 }
 

@@ -39,3 +39,18 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 		t.Fatalf("%+v", fe)
 	}
 }
+
+// TestSurgedMemoryBidValidates: a memory bid floored at a demand above its
+// max (the kernel held it back at its limit) raises the max too; before,
+// the server dropped it (max below p99) — found by the simulator modelling
+// the client's memory-pressed bid.
+func TestSurgedMemoryBidValidates(t *testing.T) {
+	q := forecast.Quantiles{P50: 100, P90: 200, P99: 300}
+	for _, s := range []*Surge{{Demand: 1000}, {Demand: 1000, Margin: 0.1}, {Demand: 1000, Exact: true}} {
+		got := ClientBid(bidding.Memory, bidding.ClassStandard, q, 0.02, s)
+		b := bidding.Bid{Service: "s", Node: "n", Resources: map[string]bidding.Quantiles{"memory": got}}
+		if err := b.Validate(); err != nil || got.P90 < 1000 || got.Max < got.P99 {
+			t.Errorf("surge %+v: %+v (%v)", *s, got, err)
+		}
+	}
+}

@@ -47,7 +47,9 @@ func (c *Client) checkSLA(ctx context.Context, epoch uint64, d discovered, u usa
 			c.log.Warn("SLA probe failed (not a breach)", "service", name, "error", res.Err)
 		}
 	}
-	breach, why := sla.Pressure(signals(u, d.Def.Class), sla.DefaultThresholds())
+	sig, th := signals(u, d.Def.Class), sla.DefaultThresholds()
+	sig.ThrottledRun = c.throttledRun(name, sla.ThrottledHard(sig, th))
+	breach, why := sla.Pressure(sig, th)
 	b, ok := c.gate.Decide(name, epoch, res, breach, why, d.Def.SLA)
 	if !ok {
 		return
@@ -87,4 +89,22 @@ func (c *Client) probe(service string, spec *bidding.SLASpec) sla.Probe {
 type probeEntry struct {
 	spec  bidding.SLASpec
 	probe sla.Probe
+}
+
+// throttledRun counts the epochs in a row service has been throttled hard
+// (hard: this epoch was), for sla.Thresholds.ThrottledEpochs: one epoch at
+// the limit is what the pressed bid answers; a boost is for a service still
+// held there after that.
+func (c *Client) throttledRun(service string, hard bool) int {
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	if c.throttled == nil {
+		c.throttled = map[string]int{}
+	}
+	if !hard {
+		delete(c.throttled, service)
+		return 0
+	}
+	c.throttled[service]++
+	return c.throttled[service]
 }

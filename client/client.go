@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/client/sla"
 	"github.com/allot-dev/allot/client/workload"
@@ -75,6 +76,9 @@ type Config struct {
 	Now      func() time.Time
 	// Wait is how long one blocking plan query waits (default 60 s).
 	Wait time.Duration
+	// Policy is what the runtimes enforce: baseline.Allot (default, the
+	// plan) or baseline.Static (policy.go).
+	Policy string
 }
 
 // Client runs one node's loop. Build it with New, run it with Run.
@@ -93,9 +97,17 @@ type Client struct {
 	// expires, and must not reach the fallback driver (which would create
 	// a cgroup for a container that no longer exists).
 	gone map[string]bool
+	// capacity is this node's capacity in the plan being enforced, and
+	// static the static policy's levels per service (policy.go).
+	capacity bidding.Vec
+	static   map[string]*staticLevels
 
 	registered map[string]bool
 	primed     map[string]bool // instance keys whose counters were read once
+	// partial are services with an instance first read since the last
+	// epoch step: their interval covers only part of it (the instance
+	// started during the epoch), so it is reported but not observed.
+	partial    map[string]bool
 	failing    map[string]bool // services whose last read failed (warned once)
 	fc         *forecasters
 	hist       histories // imported usage histories read this epoch (history.go)
@@ -106,8 +118,9 @@ type Client struct {
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
-	probeMu   sync.Mutex
+	probeMu   sync.Mutex // guards probes and throttled
 	probes    map[string]probeEntry
+	throttled map[string]int // epochs in a row each service was throttled hard (boost.go)
 	probeHTTP *http.Client
 }
 
@@ -138,8 +151,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Wait == 0 {
 		cfg.Wait = 60 * time.Second
 	}
+	if cfg.Policy == "" {
+		cfg.Policy = baseline.Allot
+	}
+	if !slices.Contains(baseline.Policies(), cfg.Policy) {
+		return nil, fmt.Errorf("client: policy %q: allowed: %s", cfg.Policy, strings.Join(baseline.Policies(), ", "))
+	}
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
-		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{},
+		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
@@ -250,6 +269,9 @@ func (c *Client) enforce(ctx context.Context, p bidding.Plan) error {
 			}
 		}
 	}
+	c.mu.Lock()
+	c.capacity = nodeCapacity(p, c.cfg.Node)
+	c.mu.Unlock()
 	applied, err := c.rec.Apply(ctx, p)
 	if err != nil {
 		return err
@@ -344,6 +366,7 @@ func (c *Client) prime(all []discovered) {
 			}
 			_, _ = c.cfg.Measure.ReadCgroup(k, in.Cgroup, in.Interface, now)
 			c.primed[k] = true
+			c.partial[d.Def.Name] = true
 		}
 	}
 }
@@ -395,6 +418,9 @@ func (d *runtimeDriver) Name() string { return "runtimes" }
 
 func (d *runtimeDriver) Apply(ctx context.Context, allocs []bidding.Allocation) error {
 	c := d.c
+	if c.cfg.Policy == baseline.Static {
+		allocs = c.staticAllocs(ctx, allocs)
+	}
 	c.mu.Lock()
 	by := map[workload.Runtime][]bidding.Allocation{}
 	var rest []bidding.Allocation

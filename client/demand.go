@@ -22,6 +22,12 @@ const (
 	// memoryStep is how far above its limit a memory-pressed service's
 	// demand is put: the kernel says it wants more, not how much.
 	memoryStep = 0.25
+	// cpuStep bounds a quota-throttled service's demand estimate at this
+	// much above the larger of its usage and quota: usage + throttled
+	// time is an upper bound that read 2–3× the demand of bursty
+	// single-threaded loads in the live experiment (a probe measures it
+	// when the node has room).
+	cpuStep = 0.5
 )
 
 // Demand is what a service wanted of resource r over the last interval as
@@ -32,8 +38,9 @@ const (
 //     they used (contention with other cgroups, the only sign there). The demand is then
 //     usage + that waiting (usage.CPUDemand): an upper bound, since a task
 //     held back while it spins counts as wanting the whole time, whatever
-//     its duty cycle. The client narrows it with a demand probe when the
-//     node has room (probe.go).
+//     its duty cycle; under a quota it is kept within 50% above the larger
+//     of usage and quota (cpuStep). The client narrows it with a demand
+//     probe when the node has room (probe.go).
 //   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
 //     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
 //   - io, net: no kernel signal of unmet demand; the usage.
@@ -47,7 +54,11 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 		// would not give it.
 		contended := u.CPULimit == 0 && u.HaveWaiting && u.Waiting >= pressedWaitingMin && u.Waiting >= pressedWaiting*v
 		if throttled || contended {
-			return math.Max(v, u.CPUDemand()), true
+			d := math.Max(v, u.CPUDemand())
+			if throttled {
+				d = math.Min(d, (1+cpuStep)*math.Max(v, float64(u.CPULimit)))
+			}
+			return d, true
 		}
 	case bidding.Memory:
 		hit := u.MemFailcnt > 0 || u.OOMKills > 0 || u.HavePressure && u.MemoryPressure >= 0.1e6

@@ -38,7 +38,8 @@ func TestDemand(t *testing.T) {
 		pressed bool
 	}{
 		{"cpu unthrottled", bidding.CPU, cpuUsage(300), 300, false},
-		{"cpu throttled at its quota", bidding.CPU, throttled(98, 100, 1800, 0.9), 1898, true},
+		{"cpu throttled at its quota: the bound, at most 50% above the quota", bidding.CPU, throttled(98, 100, 1800, 0.9), 150, true},
+		{"cpu throttled at its quota, a tight bound", bidding.CPU, throttled(98, 100, 20, 0.9), 118, true},
 		{"cpu throttled now and then, well under its quota", bidding.CPU, throttled(40, 100, 30, 0.3), 40, false},
 		{"cpu throttled rarely", bidding.CPU, throttled(99, 100, 5, 0.05), 99, false},
 		{"cpu without a limit", bidding.CPU, throttled(500, 0, 0, 0), 500, false},
@@ -101,6 +102,18 @@ func TestAutomaticBoosts(t *testing.T) {
 	m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(50), "b": throttled(250, 250, 1500, 0.9)}}
 	start(t, f, rt, m, "")
 	f.plans <- plan(1, 10, alloc("checkout", "n1", 500), alloc("batch", "n1", 250))
+	waitfor.True(t, "checkout boosted by its probe", 10*time.Second, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.boosts["checkout"]) == 1
+	})
+	f.mu.Lock()
+	if len(f.boosts["batch"]) != 0 {
+		t.Fatalf("boosts %+v: throttled for one epoch is what the pressed bid answers, not a boost", f.boosts)
+	}
+	f.mu.Unlock()
+	time.Sleep(500 * time.Millisecond) // the probe of epoch 1 finishes
+	f.plans <- plan(2, 15, alloc("checkout", "n1", 500), alloc("batch", "n1", 250))
 	waitfor.True(t, "both boosted", 10*time.Second, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -116,9 +129,10 @@ func TestAutomaticBoosts(t *testing.T) {
 		t.Fatalf("batch boost %+v: want the kernel's reason", b)
 	}
 	// One per service per cooldown: the next epoch adds none.
-	f.plans <- plan(2, 20, alloc("checkout", "n1", 500), alloc("batch", "n1", 250))
-	waitfor.True(t, "next bids", 5*time.Second, func() bool { b := f.lastBids(); return len(b) > 0 && b[0].Epoch == 3 })
 	time.Sleep(500 * time.Millisecond) // the probe of epoch 2 finishes
+	f.plans <- plan(3, 20, alloc("checkout", "n1", 500), alloc("batch", "n1", 250))
+	waitfor.True(t, "next bids", 5*time.Second, func() bool { b := f.lastBids(); return len(b) > 0 && b[0].Epoch == 4 })
+	time.Sleep(500 * time.Millisecond) // the probe of epoch 3 finishes
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.boosts["checkout"]) != 1 || len(f.boosts["batch"]) != 1 {

@@ -99,6 +99,12 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				surge = &bidrule.Surge{Demand: up} // already an upper bound: no margin on top
 				censored = true
 			}
+			if c.partial[d.Def.Name] && surge == nil {
+				// An instance started during the interval: its rate is
+				// over part of it (a workload that waited, a replica
+				// warming up); the forecast goes on without it.
+				censored = true
+			}
 			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
 				observe = max(pr.cpu, u.Value[r])
 				surge = &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}
@@ -113,7 +119,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			bid.Resources[r.String()] = q
-			if m, _, _ := c.fc.get(d.Def, r, 0); m != nil {
+			if m, _, _ := c.fc.get(d.Def, r, 0, 0); m != nil {
 				bid.ForecastError[r.String()] = bidrule.ForecastError(m.Metrics())
 			}
 		}
@@ -124,6 +130,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			bids = append(bids, bid)
 		}
 	}
+	clear(c.partial)
 	c.boosts(ctx, p, svcs, us)
 	c.replayStep++
 	if len(rep.Services) > 0 {
@@ -151,7 +158,16 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	if interval == 0 {
 		return bidding.Quantiles{}, false, nil
 	}
-	m, created, err := c.fc.get(d.Def, r, interval)
+	// In compressed time (an imported history of 5-minute points replayed
+	// one per few-second epoch, as `make live` does) an epoch stands for
+	// the history's interval: the seasons are a day and a week of those.
+	step := interval
+	if !replayed && !c.fc.has(d.Def, r) {
+		if h := c.importedHistory(ctx, d.Def.Name); h != nil && h.Interval() > interval+interval/100 {
+			step = h.Interval()
+		}
+	}
+	m, created, err := c.fc.get(d.Def, r, interval, step)
 	if err != nil {
 		return bidding.Quantiles{}, false, err
 	}
@@ -202,6 +218,9 @@ func (c *Client) measure(d discovered, now time.Time) (usage.Usage, bool) {
 				continue
 			}
 			k := instanceKey(d.Def.Name, in)
+			if !c.primed[k] {
+				c.partial[d.Def.Name] = true
+			}
 			c.primed[k] = true
 			u, err := c.cfg.Measure.ReadCgroup(k, in.Cgroup, in.Interface, now)
 			if err != nil {

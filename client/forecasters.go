@@ -34,14 +34,23 @@ func newForecasters(log hclog.Logger) *forecasters {
 	return &forecasters{log: log, models: map[string]*forecast.Online{}, warned: map[string]bool{}}
 }
 
+// has reports whether the forecaster of (service, resource) exists.
+func (f *forecasters) has(s bidding.Service, r bidding.Resource) bool {
+	_, ok := f.models[s.Name+"/"+r.String()]
+	return ok
+}
+
 // get returns the forecaster of (service, resource), creating it for
-// epochs (or replay steps) of length interval; created reports a new one.
-func (f *forecasters) get(s bidding.Service, r bidding.Resource, interval time.Duration) (m *forecast.Online, created bool, err error) {
+// epochs (or replay steps) of length interval, each standing for step of
+// the series' own time (interval, or longer in compressed time: its
+// seasonal periods are a day and a week of steps); created reports a new
+// one.
+func (f *forecasters) get(s bidding.Service, r bidding.Resource, interval, step time.Duration) (m *forecast.Online, created bool, err error) {
 	k := s.Name + "/" + r.String()
 	if m, ok := f.models[k]; ok {
 		return m, false, nil
 	}
-	m, err = newForecaster(s, interval)
+	m, err = newForecaster(s, interval, step)
 	if err != nil {
 		return nil, false, fmt.Errorf("forecaster for %s %s: %w", s.Name, r, err)
 	}
@@ -59,8 +68,11 @@ func (f *forecasters) forget(service string) {
 // newForecaster builds the forecaster of one of service s's resources: the
 // service's model (default auto), the bid horizon, and a refit every epoch
 // when the service names regressors.
-func newForecaster(s bidding.Service, interval time.Duration) (*forecast.Online, error) {
+func newForecaster(s bidding.Service, interval, step time.Duration) (*forecast.Online, error) {
 	cfg := forecast.Config{Interval: interval, Horizon: bidHorizon, Model: "auto"}
+	if step > interval {
+		cfg.Periods = forecast.PeriodsFor(step)
+	}
 	if fs := s.Forecast; fs != nil {
 		if fs.Model != "" {
 			cfg.Model = fs.Model

@@ -101,3 +101,31 @@ func TestImportedHistoryWarmsTheFirstBid(t *testing.T) {
 		t.Fatalf("without a history the first bid's p50 is %v (want the first observation %v), %d reads", p50, first, reads)
 	}
 }
+
+// TestFirstPartialIntervalNotObserved: a container that waited idle until
+// its load started (its first interval reads 0) does not drag the warmed
+// forecast down: the interval since it was first read is partial.
+func TestFirstPartialIntervalNotObserved(t *testing.T) {
+	vals := make([]float64, 200)
+	for i := range vals {
+		vals[i] = 800 + float64((i*7919)%121-60)
+	}
+	f := newFakeAPI()
+	f.history = map[string]api.UsageHistory{"web/n1": {Service: "web", Node: "n1", IntervalMS: 300000,
+		Points: map[string][]api.HistoryPoint{"cpu": histPoints(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 5*time.Minute, vals...)}}}
+	rt := newFakeRuntime(svc("web", "a"))
+	m := &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(0)}}
+	start(t, f, rt, m, "")
+	waitfor.True(t, "web registered", 5*time.Second, func() bool { return f.registered("web") })
+	f.plans <- plan(1, 10, alloc("web", "n1", 500))
+	waitfor.True(t, "the first bid", 5*time.Second, func() bool { return len(f.lastBids()) == 1 })
+	if p50 := f.lastBids()[0].Resources["cpu"].P50; p50 < 760 {
+		t.Fatalf("first bid p50 %d after a partial idle interval, want the history's level near 800", p50)
+	}
+	m.set("a", cpuUsage(0)) // a whole idle interval is observed
+	f.plans <- plan(2, 20, alloc("web", "n1", 500))
+	waitfor.True(t, "the second bid", 5*time.Second, func() bool { b := f.lastBids(); return len(b) == 1 && b[0].Epoch == 3 })
+	if p50 := f.lastBids()[0].Resources["cpu"].P50; p50 >= 760 {
+		t.Fatalf("second bid p50 %d: a whole idle interval was not observed", p50)
+	}
+}

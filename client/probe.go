@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/usage"
@@ -72,7 +73,7 @@ type probed struct {
 // what each used. A service whose probe could not be made is left out.
 func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []discovered) map[string]probed {
 	room := nodeRoom(p, c.cfg.Node)
-	if len(pressed) == 0 || room < minProbeRoom*int64(len(pressed)) || c.cfg.Measure == nil {
+	if len(pressed) == 0 || room < minProbeRoom*int64(len(pressed)) || c.cfg.Measure == nil || c.cfg.Policy == baseline.Static {
 		return nil
 	}
 	share := room / int64(len(pressed))

@@ -29,7 +29,7 @@ func TestForecasterWithRegressor(t *testing.T) {
 	}
 	usage := func(i int) float64 { return 100 + 50*event(i) }
 	run := func(t *testing.T, s bidding.Service) float64 {
-		m, err := newForecaster(s, iv)
+		m, err := newForecaster(s, iv, iv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestForecasterWithRegressor(t *testing.T) {
 
 func TestFeedRegressorsMissingAndNames(t *testing.T) {
 	s := bidding.Service{Name: "a", Forecast: &bidding.ForecastSpec{Regressors: []string{"temp", "sale"}}}
-	m, err := newForecaster(s, time.Minute)
+	m, err := newForecaster(s, time.Minute, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,24 +102,33 @@ func (s *Server) ensureSettings(ctx context.Context) error {
 }
 
 // epochLoop closes an epoch at each deadline: it reads the state at one
-// index, solves, and commits the plan as a Raft entry.
+// index, solves, and commits the plan as a Raft entry. Deadlines keep a
+// steady cadence, one epoch apart from the last plan's creation this
+// leader found when it took over, not from each plan's creation (which
+// comes after the solve and the commit, so epochs would drift later by
+// that much each time); a deadline missed by a whole epoch (a slow
+// commit, the epoch length changed) restarts the cadence from now.
 func (s *Server) epochLoop(ctx context.Context) {
+	var next time.Time
 	for {
 		st, _ := s.fsm.Settings()
 		epoch := time.Duration(st.EpochMS) * time.Millisecond
-		next := time.Now().Add(epoch)
-		if p, ok := s.fsm.LatestPlan(); ok && !p.Created.IsZero() {
-			next = p.Created.Add(epoch)
+		now := time.Now()
+		if next.IsZero() {
+			next = now.Add(epoch)
+			if p, ok := s.fsm.LatestPlan(); ok && !p.Created.IsZero() {
+				next = p.Created.Add(epoch)
+			}
 		}
-		wait := time.Until(next)
-		if wait < 0 {
-			wait = 0
+		if next.Before(now.Add(-epoch)) || next.After(now.Add(epoch)) {
+			next = now
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(time.Until(next)):
 		}
+		next = next.Add(epoch)
 		if err := s.CloseEpoch(ctx); err != nil {
 			if ctx.Err() != nil {
 				return

@@ -42,6 +42,16 @@ type Config struct {
 	// PlanHistoryBytes bounds the kept plans' size (0: the fsm default).
 	PlanHistoryBytes int64
 	Options          bidding.Options
+	// Group commit of bid writes (batch.go): how long a request may wait
+	// for others (0: DefaultBatchWait; negative: off, one entry per
+	// request) and the most bids in one entry (0: DefaultBatchBids).
+	BatchWait time.Duration
+	BatchBids int
+	// RedialEvery is how often replication redials a follower that cannot
+	// be reached instead of raft's growing backoff (redial.go); 0:
+	// DefaultRedialEvery, negative: raft's own backoff. Only for the TCP and
+	// TLS transports.
+	RedialEvery time.Duration
 	// Membership (reconcile.go): how long a new server must stay alive as a
 	// non-voter before promotion, how long a failed server stays in the
 	// configuration, the fewest voters automatic removal may leave, and the
@@ -94,7 +104,12 @@ type Server struct {
 	explained *explained
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
-	disk      diskProbe // DiskWritable (disk.go)
+	// batch is the group commit of bids (nil: off); stopBatch ends it.
+	batch     *batcher
+	stopBatch context.CancelFunc
+	// redial wraps the TCP or TLS transport (nil with Config.Transport).
+	redial *redialTransport
+	disk   diskProbe // DiskWritable (disk.go)
 }
 
 // ErrNotLeader is returned for writes on a follower.
@@ -169,6 +184,7 @@ func New(cfg Config) (*Server, error) {
 		snaps = fss
 	}
 	trans := cfg.Transport
+	var netTrans *raft.NetworkTransport // the TCP or TLS transport this server built
 	if trans == nil && cfg.TLS != nil {
 		bind := net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RaftPort))
 		nt, err := newTLSTransport(bind, cfg.AdvertiseAddr, cfg.TLS, log)
@@ -176,7 +192,7 @@ func New(cfg Config) (*Server, error) {
 			s.close()
 			return nil, fmt.Errorf("starting raft TLS transport on %s: %w", bind, err)
 		}
-		trans = nt
+		trans, netTrans = nt, nt
 		s.closers = append(s.closers, nt)
 	}
 	if trans == nil {
@@ -190,8 +206,12 @@ func New(cfg Config) (*Server, error) {
 			s.close()
 			return nil, fmt.Errorf("starting raft transport on %s: %w", bind, err)
 		}
-		trans = tcp
+		trans, netTrans = tcp, tcp
 		s.closers = append(s.closers, tcp)
+	}
+	if netTrans != nil && cfg.RedialEvery >= 0 {
+		s.redial = newRedialTransport(netTrans, cfg.RedialEvery)
+		trans = s.redial
 	}
 	s.transport = trans
 	if cfg.DataDir != "" {
@@ -209,6 +229,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	s.raft = r
+	if s.redial != nil {
+		s.redial.raft.Store(r)
+	}
+	s.startBatcher(cfg)
 	return s, nil
 }
 
@@ -244,7 +268,13 @@ func (s *Server) Shutdown() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	if s.stopBatch != nil {
+		s.stopBatch()
+	}
 	s.wg.Wait()
+	if s.redial != nil {
+		s.redial.shutdown()
+	}
 	err := s.raft.Shutdown().Error()
 	s.close()
 	return err
@@ -364,10 +394,7 @@ func (s *Server) Apply(ctx context.Context, t fsm.CommandType, payload any) (uin
 	}
 	f := s.raft.Apply(data, timeout(ctx))
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return 0, ErrNotLeader
-		}
-		return 0, fmt.Errorf("applying %s: %w", t, err)
+		return 0, applyError(t, err)
 	}
 	if rerr, ok := f.Response().(error); ok && rerr != nil {
 		return f.Index(), &RejectedError{Err: rerr}

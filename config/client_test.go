@@ -36,3 +36,28 @@ client { enabled = true  io_devices = ` + devices + ` }`
 		t.Fatalf("default io devices %q", d.IODevices)
 	}
 }
+
+func TestClientPolicy(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ policy, err string }{
+		{`"static"`, ""},
+		{`"allot"`, ""},
+		{`"vpa"`, `client.policy in c.hcl: "vpa" is not allowed: allot, static`},
+	} {
+		f := filepath.Join(dir, "c.hcl")
+		src := `data_dir = "/tmp/x"
+client { enabled = true  policy = ` + tc.policy + ` }`
+		if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load([]string{"--config", f}, nil, io.Discard)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("policy = %s: %v", tc.policy, err)
+		case tc.err == "" && `"`+c.ClientPolicy+`"` != tc.policy:
+			t.Errorf("policy = %s: loaded %q", tc.policy, c.ClientPolicy)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("policy = %s: %v, want %q", tc.policy, err, tc.err)
+		}
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 )
 
@@ -47,6 +49,7 @@ type Config struct {
 	Docker           bool        // client.docker.enabled: manage labelled Docker containers
 	DockerSocket     string      // client.docker.socket: the Engine API's unix socket
 	Capacity         bidding.Vec // client capacity; cpu/memory 0 = read from the machine
+	ClientPolicy     string      // client.policy: what the runtimes enforce ("allot": the plan; "static": hand sizing, shadow bids)
 	LogLevel         string
 	LogJSON          bool
 	Services         []bidding.Service
@@ -214,6 +217,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateTLS(); err != nil {
 		return err
+	}
+	if c.ClientPolicy != "" && !slices.Contains(baseline.Policies(), c.ClientPolicy) {
+		return errf("%s: %q is not allowed: %s", c.Source("client.policy"), c.ClientPolicy, strings.Join(baseline.Policies(), ", "))
 	}
 	if err := c.validateIODevices(); err != nil {
 		return err

@@ -110,6 +110,7 @@ type clientBlock struct {
 	Enforce      *string      `hcl:"enforce,optional"`
 	CgroupParent *string      `hcl:"cgroup_parent,optional"`
 	IODevices    []string     `hcl:"io_devices,optional"`
+	Policy       *string      `hcl:"policy,optional"`
 	Capacity     *Quantities  `hcl:"capacity,block"`
 	Docker       *dockerBlock `hcl:"docker,block"`
 }
@@ -616,6 +617,7 @@ func (c *Config) mergeFile(path string) error {
 		}
 		s("client.enforce", &c.Enforce, cl.Enforce)
 		s("client.cgroup_parent", &c.CgroupParent, cl.CgroupParent)
+		s("client.policy", &c.ClientPolicy, cl.Policy)
 		if cl.IODevices != nil {
 			c.IODevices = cl.IODevices
 			c.set("client.io_devices", "client.io_devices"+in)

@@ -58,6 +58,7 @@ var Settings = []Setting{
 	{"client.enabled", "client", "ALLOT_CLIENT", "bool", "false", "forecast, bid and enforce local services"},
 	{"client.enforce", "enforce", "ALLOT_ENFORCE", "auto|cgroup-v1|cgroup-v2|none", "auto", "enforcement driver"},
 	{"client.cgroup_parent", "", "", "path", "/allot", "parent cgroup Allot owns"},
+	{"client.policy", "", "", "allot|static", "allot", "what the runtimes enforce: the plan, or static hand sizing (bids still sent, as shadows)"},
 	{"client.io_devices", "", "", "list of MAJ:MIN", "", "block devices io limits apply to"},
 	{"client.capacity", "", "", "quantities block", "read from the machine", "this node's capacity: { cpu memory io net }"},
 	{"client.docker", "", "", "block", "", "the Docker runtime"},

@@ -100,7 +100,7 @@ func NewOnline(cfg Config) (*Online, error) {
 	}
 	spec := Spec{Periods: cfg.Periods, Horizon: cfg.Horizon}
 	if len(spec.Periods) == 0 {
-		spec.Periods = periodsFor(cfg.Interval)
+		spec.Periods = PeriodsFor(cfg.Interval)
 	}
 	if _, err := NewModel(cfg.Model, spec); err != nil {
 		return nil, fmt.Errorf("online: %w", err)
@@ -132,9 +132,9 @@ const MaxHorizon = 10000
 // maxPendingValues bounds the forecasts kept for scoring.
 const maxPendingValues = 250000
 
-// periodsFor returns the daily and weekly periods in steps of interval
+// PeriodsFor returns the daily and weekly periods in steps of interval
 // (those that are whole numbers of at least 2 steps).
-func periodsFor(iv time.Duration) []int {
+func PeriodsFor(iv time.Duration) []int {
 	var ps []int
 	for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
 		if span%iv == 0 && span/iv >= 2 {

@@ -58,6 +58,23 @@ func applySubmitBids(s *state, _ uint64, c *SubmitBids) error {
 	return nil
 }
 
+// applySubmitBidBatch applies each request as applySubmitBids would in an
+// entry of its own, in order; only an empty batch refuses the whole entry.
+// Errors carry the prefix FSM.Apply gives a refused submit-bids entry, so a
+// writer sees the same answer whether its request was batched or not.
+func applySubmitBidBatch(s *state, index uint64, c *SubmitBidBatch) (any, error) {
+	if len(c.Requests) == 0 {
+		return nil, errors.New("requests: empty")
+	}
+	res := &BatchResult{Errs: make([]error, len(c.Requests))}
+	for i := range c.Requests {
+		if err := applySubmitBids(s, index, &c.Requests[i]); err != nil {
+			res.Errs[i] = fmt.Errorf("%s rejected: %w", CmdSubmitBids, err)
+		}
+	}
+	return res, nil
+}
+
 func applyCommitPlan(s *state, index uint64, c *CommitPlan) error {
 	return commitPlanLocked(s, index, c.Plan)
 }
@@ -95,6 +112,7 @@ func applyUpsertMember(s *state, _ uint64, c *UpsertMember) error {
 		}
 	}
 	s.Members[m.ID] = m
+	s.indexClientNodes()
 	return nil
 }
 
@@ -104,6 +122,7 @@ func applyRemoveMember(s *state, _ uint64, c *RemoveMember) error {
 		return fmt.Errorf("id: member %q is not recorded", c.ID)
 	}
 	delete(s.Members, c.ID)
+	s.indexClientNodes()
 	for k := range s.Bids {
 		if _, node, _ := strings.Cut(k, "/"); node == m.Name {
 			delete(s.Bids, k)

@@ -43,8 +43,9 @@ const (
 	CmdReportUsage       CommandType = 13
 	CmdSetRegressors     CommandType = 14
 	CmdImportHistory     CommandType = 15
+	CmdSubmitBidBatch    CommandType = 16
 	// CmdStateCheck is ignorable: an older FSM skips the check.
-	CmdStateCheck CommandType = 0x90 // 16 with IgnorableFlag
+	CmdStateCheck CommandType = 0x91 // 17 with IgnorableFlag
 )
 
 // String is the command's name from the table, or command(N) if unknown.
@@ -73,6 +74,22 @@ type DeregisterService struct {
 // SubmitBids stores bids; a bid for the same (service, node, epoch) replaces the earlier one.
 type SubmitBids struct {
 	Bids []bidding.Bid `json:"bids"`
+}
+
+// SubmitBidBatch is many bid requests in one entry (the leader's group
+// commit, cluster/batch.go). Each request is validated and applied in order
+// against the state the earlier ones left, exactly as if it were its own
+// submit-bids entry; a refused request changes nothing and does not stop the
+// others. Apply returns a *BatchResult with one answer per request.
+type SubmitBidBatch struct {
+	Requests []SubmitBids `json:"requests"`
+}
+
+// BatchResult is what Apply returns for a submit-bid-batch entry: Errs[i] is
+// nil when request i was applied, else why it was refused (the same error a
+// submit-bids entry of its own would have returned).
+type BatchResult struct {
+	Errs []error
 }
 
 // CommitPlan stores a plan the leader solved.
@@ -136,7 +153,9 @@ type commandSpec struct {
 	// if v is neither T nor *T.
 	payload func(v any) (any, bool)
 	// apply applies a decoded payload (a *T) to the state at a log index.
-	apply func(s *state, index uint64, cmd any) error
+	// A non-nil error means the command was refused and nothing changed; a
+	// result (nil for most commands) is what Apply returns to the writer.
+	apply func(s *state, index uint64, cmd any) (any, error)
 	// dec decodes a msgpack payload into a *T (msgpack.go).
 	dec decFunc
 	// check refuses a payload (the T, not a pointer) that JSON could not
@@ -144,8 +163,15 @@ type commandSpec struct {
 	check checkFunc
 }
 
-// command builds a table row for payload type T.
+// command builds a table row for payload type T whose apply answers only
+// with an error.
 func command[T any](name string, apply func(s *state, index uint64, c *T) error) commandSpec {
+	return commandWithResult(name, func(s *state, index uint64, c *T) (any, error) { return nil, apply(s, index, c) })
+}
+
+// commandWithResult builds a table row for payload type T whose apply also
+// returns a result to the writer (a batch's per-request answers).
+func commandWithResult[T any](name string, apply func(s *state, index uint64, c *T) (any, error)) commandSpec {
 	return commandSpec{
 		name:       name,
 		newPayload: func() any { return new(T) },
@@ -158,7 +184,7 @@ func command[T any](name string, apply func(s *state, index uint64, c *T) error)
 			}
 			return nil, false
 		},
-		apply: func(s *state, index uint64, cmd any) error { return apply(s, index, cmd.(*T)) },
+		apply: func(s *state, index uint64, cmd any) (any, error) { return apply(s, index, cmd.(*T)) },
 		dec:   compileDec(reflect.TypeFor[T]()),
 		check: compileCheck(reflect.TypeFor[T]()),
 	}
@@ -183,6 +209,7 @@ var commands = map[CommandType]commandSpec{
 	CmdReportUsage:       command("report-usage", applyReportUsage),
 	CmdSetRegressors:     command("set-regressors", applySetRegressors),
 	CmdImportHistory:     command("import-history", applyImportHistory),
+	CmdSubmitBidBatch:    commandWithResult("submit-bid-batch", applySubmitBidBatch),
 	CmdStateCheck:        ignorable(command("state-check", applyStateCheck)),
 }
 

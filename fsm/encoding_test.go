@@ -51,7 +51,12 @@ func goldenCommands() map[CommandType]any {
 		CmdSetRegressors: SetRegressors{Regressors: map[string][]RegressorPoint{
 			"temperature": {{Time: regT(0).In(cet), Value: 12.5}, {Time: regT(1), Value: -3}}, "gone": nil}},
 		CmdImportHistory: ImportHistory{History: sampleHistory("web", "n1", 3, 500)},
-		CmdStateCheck:    StateCheck{Index: 42, Hash: strings.Repeat("ab", 32), Leader: "n1"},
+		CmdSubmitBidBatch: SubmitBidBatch{Requests: []SubmitBids{
+			{Bids: []bidding.Bid{bid("web", "n1", 7, 500), bid("db", "n1", 7, 300)}},
+			{Bids: []bidding.Bid{{Service: "web", Node: "n2", Epoch: 8, Resources: map[string]bidding.Quantiles{"cpu": {P50: 400, P90: 600, P99: 900, Max: 2000}},
+				ForecastError: map[string]bidding.ForecastError{"cpu": {MASE: 1.2, CoverageP90: 0.85}}}}},
+		}},
+		CmdStateCheck: StateCheck{Index: 42, Hash: strings.Repeat("ab", 32), Leader: "n1"},
 	}
 }
 

@@ -20,6 +20,10 @@ type FSM struct {
 	mu    sync.RWMutex
 	st    *state
 	watch chan struct{} // closed and replaced on every applied change
+	// planWatch is closed and replaced when the latest plan changes (a
+	// commit or a restore), so plan watchers are not woken by every bid.
+	planWatch chan struct{}
+	planSeen  uint64 // the PlanIdx planWatch was last closed for
 
 	// Local, never replicated: the state checks (check.go).
 	hashes         planHashes
@@ -36,7 +40,7 @@ type FSM struct {
 
 // New returns an empty FSM.
 func New() *FSM {
-	return &FSM{st: newState(), watch: make(chan struct{}), hashedCh: make(chan struct{})}
+	return &FSM{st: newState(), watch: make(chan struct{}), planWatch: make(chan struct{}), hashedCh: make(chan struct{})}
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -68,7 +72,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 		// protects the state (rule 3).
 		panic(fmt.Sprintf("fsm: undecodable log entry %d: %v", l.Index, err))
 	}
-	if err := f.applyLocked(l.Index, t, cmd); err != nil {
+	res, err := f.applyLocked(l.Index, t, cmd)
+	if err != nil {
 		return fmt.Errorf("%s rejected: %w", t, err)
 	}
 	switch c := cmd.(type) {
@@ -78,28 +83,41 @@ func (f *FSM) Apply(l *raft.Log) any {
 		div = f.compareLocked(c)
 	}
 	f.notifyLocked()
-	return nil
+	return res
 }
 
 // ApplyCommand applies an encoded command directly, as Raft would at index.
-// It is for tests and tools that replay logs without Raft.
+// It is for tests and tools that replay logs without Raft. A batch's
+// per-request refusals are not an error here (see ApplyResult).
 func (f *FSM) ApplyCommand(index uint64, data []byte) error {
+	_, err := f.ApplyResult(index, data)
+	return err
+}
+
+// ApplyResult is ApplyCommand that also returns the command's result (a
+// *BatchResult for a submit-bid-batch entry, else nil).
+func (f *FSM) ApplyResult(index uint64, data []byte) (any, error) {
 	r := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: data})
 	if err, ok := r.(error); ok {
-		return err
+		return nil, err
 	}
-	return nil
+	return r, nil
 }
 
 func (f *FSM) notifyLocked() {
 	close(f.watch)
 	f.watch = make(chan struct{})
+	if f.st.PlanIdx != f.planSeen {
+		f.planSeen = f.st.PlanIdx
+		close(f.planWatch)
+		f.planWatch = make(chan struct{})
+	}
 }
 
-func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) error {
+func (f *FSM) applyLocked(index uint64, t CommandType, cmd any) (any, error) {
 	spec, ok := commands[t]
 	if !ok {
-		return fmt.Errorf("no handler for %s", t)
+		return nil, fmt.Errorf("no handler for %s", t)
 	}
 	return spec.apply(f.st, index, cmd)
 }
@@ -174,6 +192,10 @@ func validateBidLocked(s *state, b *bidding.Bid) error {
 }
 
 func (s *state) hasClientNode(name string) bool {
+	if s.clientNodes != nil {
+		_, ok := s.clientNodes[name]
+		return ok
+	}
 	for _, m := range s.Members {
 		if m.Name == name && m.Client {
 			return true
@@ -182,13 +204,43 @@ func (s *state) hasClientNode(name string) bool {
 	return false
 }
 
+// indexClientNodes rebuilds the set of client node names (under the write
+// lock, after the members changed): every bid is checked against it, and a
+// scan of a thousand member records per bid was the largest cost of
+// validating one. It is replaced, never changed in place (snapshots share it).
+func (s *state) indexClientNodes() {
+	idx := make(map[string]struct{}, len(s.Members))
+	for _, m := range s.Members {
+		if m.Client {
+			idx[m.Name] = struct{}{}
+		}
+	}
+	s.clientNodes = idx
+}
+
 // ValidateBids checks bids against the current state without applying them,
 // so that the API can refuse bad input before it reaches the log.
 func (f *FSM) ValidateBids(bids []bidding.Bid) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	return validateBidsLocked(f.st, bids)
+}
+
+// ValidateBidRequests is ValidateBids for many requests under one read lock
+// (the leader's group commit): one answer per request.
+func (f *FSM) ValidateBidRequests(reqs [][]bidding.Bid) []error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	errs := make([]error, len(reqs))
+	for i, bids := range reqs {
+		errs[i] = validateBidsLocked(f.st, bids)
+	}
+	return errs
+}
+
+func validateBidsLocked(s *state, bids []bidding.Bid) error {
 	for i := range bids {
-		if err := validateBidLocked(f.st, &bids[i]); err != nil {
+		if err := validateBidLocked(s, &bids[i]); err != nil {
 			if len(bids) == 1 {
 				return err
 			}
@@ -219,6 +271,14 @@ func (f *FSM) WatchCh() <-chan struct{} {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.watch
+}
+
+// PlanWatchCh is closed when the latest plan changes: a plan is committed
+// or a snapshot restored. Other applied changes do not close it.
+func (f *FSM) PlanWatchCh() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.planWatch
 }
 
 // Services returns the registered services sorted by name.
@@ -276,6 +336,15 @@ func (f *FSM) Boosts() []bidding.Boost {
 		out = append(out, f.st.Boosts[k])
 	}
 	return out
+}
+
+// Member returns one member record by ID (what forwarding looks up on
+// every request: Members copies and sorts them all).
+func (f *FSM) Member(id string) (Member, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.st.Members[id]
+	return m, ok
 }
 
 // Members returns the member records sorted by name.

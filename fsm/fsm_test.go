@@ -78,6 +78,8 @@ func sampleLog(t testing.TB) [][]byte {
 	add(CmdImportHistory, ImportHistory{History: sampleHistory("db", "n3", 2, 700)})
 	add(CmdImportHistory, ImportHistory{History: sampleHistory("web", "n1", 4, 600)}) // replaces
 	add(CmdSubmitBids, SubmitBids{Bids: []bidding.Bid{bid("batch", "n1", 5, 100)}})
+	add(CmdSubmitBidBatch, SubmitBidBatch{Requests: []SubmitBids{ // the second request is refused, the others applied
+		{Bids: []bidding.Bid{bid("batch", "n2", 5, 110)}}, {Bids: []bidding.Bid{bid("nope", "n1", 5, 1)}}, {Bids: []bidding.Bid{bid("db", "n2", 5, 720)}}}})
 	add(CmdDeregisterService, DeregisterService{Name: "db"})
 	add(CmdRemoveMember, RemoveMember{ID: "id-2"})
 	add(CmdACLBootstrap, ACLBootstrap{Token: aclToken("acc-boot", "s-boot", PolicyOperator, "")})
@@ -288,7 +290,7 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 			var data []byte
 			name := rapid.SampledFrom(names).Draw(rt, "name")
 			node := rapid.SampledFrom(names).Draw(rt, "node")
-			switch rapid.IntRange(0, 14).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 15).Draw(rt, "kind") {
 			case 0:
 				data = mustEncode(rt, CmdRegisterService, RegisterService{Service: bidding.Service{Name: name, Class: bidding.Class(rapid.SampledFrom([]string{"critical", "batch", "x"}).Draw(rt, "class")), Min: bidding.Vec{rapid.Int64Range(-5, 5000).Draw(rt, "min")}}})
 			case 1:
@@ -343,6 +345,13 @@ func TestWellFormedInvalidCommandsNeverPanic(t *testing.T) {
 					h.Points[rapid.SampledFrom([]string{"cpu", "memory", "gpu"}).Draw(rt, "hres")] = pts
 				}
 				data = mustEncode(rt, CmdImportHistory, ImportHistory{History: h})
+			case 15:
+				var reqs []SubmitBids
+				for j := rapid.IntRange(0, 3).Draw(rt, "breqs"); j > 0; j-- {
+					reqs = append(reqs, SubmitBids{Bids: []bidding.Bid{{Service: rapid.SampledFrom(names).Draw(rt, "bsvc"), Node: rapid.SampledFrom(names).Draw(rt, "bnode"),
+						Epoch: rapid.Uint64Range(0, 10).Draw(rt, "bep"), Resources: map[string]bidding.Quantiles{"cpu": {P50: rapid.Int64Range(-10, 3000).Draw(rt, "bp50"), P90: 3000, P99: 4000}}}}})
+				}
+				data = mustEncode(rt, CmdSubmitBidBatch, SubmitBidBatch{Requests: reqs})
 			case 11:
 				data = mustEncode(rt, CmdACLTokenDelete, ACLTokenDelete{AccessorID: rapid.SampledFrom([]string{"a1", "a2", "a3", ""}).Draw(rt, "acc")})
 			}

@@ -116,6 +116,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if len(st.ACLTokens) == 0 {
 		st.ACLTokens = nil // as newState: an empty map and a missing one encode alike
 	}
+	st.indexClientNodes()
 	f.digestMu.Lock()
 	f.planDigests = nil // of the replaced plans (check.go)
 	f.digestGen++

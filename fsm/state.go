@@ -89,6 +89,9 @@ type state struct {
 	// (unexported: in neither snapshots nor the hash) and rebuilt lazily
 	// after a Restore.
 	planBytes map[uint64]int64
+	// clientNodes is the set of client member names, derived from Members
+	// (indexClientNodes); nil means not built yet: hasClientNode scans.
+	clientNodes map[string]struct{}
 }
 
 func newState() *state {

@@ -22,9 +22,13 @@ const slice = 10 * time.Millisecond
 type cpuBurner struct {
 	mu      sync.Mutex
 	workers []*atomic.Uint64 // each worker's duty (float64 bits), 0..1
+	spent   atomic.Int64     // ns of cpu time the workers have had, all together
 	wg      sync.WaitGroup
 	stop    chan struct{}
 }
+
+// own is the cpu time the workers have had so far.
+func (b *cpuBurner) own() time.Duration { return time.Duration(b.spent.Load()) }
 
 func newCPUBurner() *cpuBurner { return &cpuBurner{stop: make(chan struct{})} }
 
@@ -71,6 +75,7 @@ func (b *cpuBurner) work(duty *atomic.Uint64) {
 	cur := -1.0
 	var since time.Time
 	var cpu0 time.Duration // this thread's cpu time at since
+	last := threadCPU()    // this thread's cpu time when it last added to spent
 	var sink uint64
 	for {
 		select {
@@ -82,6 +87,8 @@ func (b *cpuBurner) work(duty *atomic.Uint64) {
 		d := math.Float64frombits(duty.Load())
 		now := time.Now()
 		used := threadCPU()
+		b.spent.Add(int64(used - last))
+		last = used
 		if d != cur {
 			cur, since, cpu0 = d, now, used
 		}

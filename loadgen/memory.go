@@ -1,8 +1,11 @@
 package loadgen
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -17,12 +20,51 @@ type memHolder struct {
 	chunks [][]byte
 	held   int64
 	page   int64
+	// total is the footprint --memory sizes: the process's anonymous
+	// resident memory, or its cgroup's usage (--memory-of cgroup).
+	total func() (int64, error)
 }
 
-func newMemHolder() *memHolder { return &memHolder{page: int64(os.Getpagesize())} }
+func newMemHolder(of string) *memHolder {
+	m := &memHolder{page: int64(os.Getpagesize()), total: processResident}
+	if of == MemoryOfCgroup {
+		m.total = cgroupUsage
+	}
+	return m
+}
 
-// set holds bytes (rounded up to whole pages) and touches every page.
+// cgroupUsage is the memory usage of the cgroup the process sees as its
+// own (in a container: the container's): v2 memory.current, else v1
+// memory.usage_in_bytes.
+func cgroupUsage() (int64, error) {
+	var errs []error
+	for _, f := range []string{"/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("reading the cgroup's memory usage: %s: %w", f, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("reading the cgroup's memory usage: %w", errors.Join(errs...))
+}
+
+// set makes the process's resident size bytes: it holds bytes less what
+// the rest of the process has resident (its runtime, code and stacks: a
+// service "using 400 MiB" has a 400 MiB footprint in its cgroup, not 400
+// MiB plus the load generator's own), rounded up to whole pages, and
+// touches every page.
 func (m *memHolder) set(bytes int64) error {
+	if total, err := m.total(); err == nil {
+		if held, err := m.resident(); err == nil {
+			bytes -= max(0, total-held)
+		}
+	}
+	bytes = max(0, bytes)
 	target := (bytes + m.page - 1) / m.page * m.page
 	for len(m.chunks) > 0 && m.held-int64(len(m.chunks[len(m.chunks)-1])) >= target {
 		m.pop()
@@ -83,6 +125,37 @@ func (m *memHolder) resident() (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// footprint is the process's anonymous resident size now (what "got" reports).
+func (m *memHolder) footprint() (int64, error) {
+	total, err := m.total()
+	if err != nil {
+		held, herr := m.resident()
+		return held, errors.Join(err, herr)
+	}
+	return total, nil
+}
+
+// processResident is the process's anonymous resident memory
+// (/proc/self/statm: resident less shared, i.e. file-backed, pages): what
+// its cgroup is surely charged for (the binary's pages may be charged to
+// whoever read them first).
+func processResident() (int64, error) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("reading the resident size: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("reading the resident size: /proc/self/statm is %q", b)
+	}
+	res, err1 := strconv.ParseInt(f[1], 10, 64)
+	shared, err2 := strconv.ParseInt(f[2], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("reading the resident size: %w", err)
+	}
+	return (res - shared) * int64(os.Getpagesize()), nil
 }
 
 func (m *memHolder) close() {

@@ -53,6 +53,7 @@ func (a Amounts) Get(r bidding.Resource) (float64, bool) {
 }
 
 // Line is one step's report: what was asked for and what the process got.
+// Step is the absolute step number on the clock that starts at --start;
 // T is when the step ended; Secs its length.
 type Line struct {
 	T      string   `json:"t"`
@@ -65,14 +66,20 @@ type Line struct {
 }
 
 // Run generates the load o asks for, one step at a time, writing a Line per
-// step to out, until o.Duration has passed (counted from the first step;
-// a last step is cut at it), the trace ends (without --loop) or ctx ends.
-// A step cut short by ctx is still reported.
+// step to out, until o.Duration has passed (counted from o.Start; a last
+// step is cut at it), the trace ends (without --loop) or ctx ends.
+//
+// Step n runs over [start + n·step, start + (n+1)·step) and replays trace
+// row n; start is o.Start, or now when it is zero. Before start Run waits,
+// idle and silent; after it, Run joins at the step the clock says, that
+// step cut short. Whenever the clock has left a step behind (a late start,
+// a stalled process) the steps missed are skipped, not replayed. A step
+// cut short by ctx is still reported; one shorter than 1 ms is not.
 func Run(ctx context.Context, o Options, out io.Writer) error {
-	var tr *Trace
+	var trs []*Trace
 	if o.Trace != "" {
 		var err error
-		if tr, err = ReadTraceFile(o.Trace, o.Column); err != nil {
+		if trs, err = ReadTraceFileColumns(o.Trace, o.cols); err != nil {
 			return fmt.Errorf("--trace: %w", err)
 		}
 	}
@@ -101,7 +108,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		defer cpu.close()
 	}
 	if use[bidding.Memory] {
-		mem = newMemHolder()
+		mem = newMemHolder(o.MemoryOf)
 		defer mem.close()
 	}
 	if use[bidding.IO] {
@@ -121,24 +128,46 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	defer stopWork() // runs before the closes above: they wait for the workers
 
 	enc := json.NewEncoder(out)
-	start := time.Now()
-	stop := start.Add(o.Duration) // steps are cut at the duration, so there are exactly ceil(duration/step)
+	var overhead float64 // cores the process used beyond its workers in the last step
+	start := o.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	if wait := time.Until(start); wait > 0 { // no load and no line before start
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+	stop := start.Add(o.Duration) // steps are cut at the duration, so there are at most ceil(duration/step)
 	for n := 0; ctx.Err() == nil && (o.Duration == 0 || time.Now().Before(stop)); n++ {
+		if now := int(time.Since(start) / o.Step); now > n {
+			n = now // the step the clock says: joined late, or fell behind
+		}
 		asked := [bidding.NumResources]float64{o.CPU, o.Memory, o.IO, o.Net}
-		if tr != nil {
+		for i, tr := range trs {
 			v, ok := tr.At(n, o.Loop)
 			if !ok {
-				return nil
+				return nil // the trace has ended
 			}
-			asked[o.As] = v * o.Scale
+			asked[o.drives[i]] = v * o.Scale
 		}
 		var line Line
 		line.Step = n
 		t0 := time.Now()
 		cpu0, _ := cpuTime()
 		var io0, net0, recv0 int64
+		var own0 time.Duration
 		if cpu != nil {
-			cpu.set(asked[bidding.CPU])
+			// The process's own work (runtime, touching memory, reporting)
+			// is part of what it uses: the workers spin for what is asked
+			// less that, as measured over the last step, so the process
+			// uses what the trace says, not that plus the generator.
+			cpu.set(max(0, asked[bidding.CPU]-overhead))
+			own0 = cpu.own()
 		}
 		if mem != nil {
 			if err := mem.set(int64(asked[bidding.Memory])); err != nil {
@@ -172,7 +201,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		t1 := time.Now()
 		secs := t1.Sub(t0).Seconds()
 		if secs < 0.001 {
-			break // cut short before it started: nothing to report
+			continue // cut short (ctx, --duration) or joined at its very end: nothing to report
 		}
 		line.T = t1.UTC().Format(time.RFC3339Nano)
 		line.Secs = secs
@@ -187,9 +216,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 				line.Errors = append(line.Errors, "cpu: "+err.Error())
 			}
 			line.Got.set(bidding.CPU, (cpu1-cpu0).Seconds()/secs)
+			if o := ((cpu1 - cpu0) - (cpu.own() - own0)).Seconds() / secs; o >= 0 && o < 0.5 {
+				overhead = o
+			}
 		}
 		if mem != nil {
-			res, err := mem.resident()
+			res, err := mem.footprint()
 			if err != nil {
 				line.Errors = append(line.Errors, "memory: "+err.Error())
 			}

@@ -23,16 +23,25 @@ const maxTraceRows = 20_000_000
 
 // ReadTraceFile reads column of the CSV trace in file.
 func ReadTraceFile(file, column string) (*Trace, error) {
+	trs, err := ReadTraceFileColumns(file, []string{column})
+	if err != nil {
+		return nil, err
+	}
+	return trs[0], nil
+}
+
+// ReadTraceFileColumns reads columns of the CSV trace in file, in one pass.
+func ReadTraceFileColumns(file string, columns []string) ([]*Trace, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	tr, err := ReadTrace(f, column)
+	trs, err := ReadTraceColumns(f, columns)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return tr, nil
+	return trs, nil
 }
 
 // ReadTrace decodes a CSV trace: a header row, then one row per step. The
@@ -40,6 +49,20 @@ func ReadTraceFile(file, column string) (*Trace, error) {
 // header matches, a 0-based index. Every row must have that column, holding
 // a finite, non-negative number; there must be at least one row.
 func ReadTrace(r io.Reader, column string) (*Trace, error) {
+	trs, err := ReadTraceColumns(r, []string{column})
+	if err != nil {
+		return nil, err
+	}
+	return trs[0], nil
+}
+
+// ReadTraceColumns is ReadTrace for several columns at once, read in one
+// pass: one Trace per column, in the order given, all of the same length.
+// Every row must have every column.
+func ReadTraceColumns(r io.Reader, columns []string) ([]*Trace, error) {
+	if len(columns) == 0 {
+		return nil, fmt.Errorf("no column to read")
+	}
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -51,12 +74,16 @@ func ReadTrace(r io.Reader, column string) (*Trace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	col, err := findColumn(head, column)
-	if err != nil {
-		return nil, err
+	cols := make([]int, len(columns))
+	trs := make([]*Trace, len(columns))
+	for i, c := range columns {
+		if cols[i], err = findColumn(head, c); err != nil {
+			return nil, err
+		}
+		trs[i] = &Trace{Column: strings.TrimSpace(head[cols[i]])}
 	}
-	tr := &Trace{Column: strings.TrimSpace(head[col])}
-	for row := 2; ; row++ {
+	vals := make([]float64, len(cols))
+	for rows := 0; ; {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -67,23 +94,30 @@ func ReadTrace(r io.Reader, column string) (*Trace, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
-		if col >= len(rec) {
-			return nil, fmt.Errorf("line %d: no column %d (%q): the row has %d", row, col, tr.Column, len(rec))
+		line, _ := cr.FieldPos(0) // the line the row starts on (blank lines and quoted newlines counted)
+		for i, col := range cols {
+			if col >= len(rec) {
+				return nil, fmt.Errorf("line %d: no column %d (%q): the row has %d", line, col, trs[i].Column, len(rec))
+			}
+			cell := strings.TrimSpace(rec[col])
+			v, err := strconv.ParseFloat(cell, 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+				return nil, fmt.Errorf("line %d, column %q: %q is not a finite non-negative number", line, trs[i].Column, cell)
+			}
+			vals[i] = v
 		}
-		cell := strings.TrimSpace(rec[col])
-		v, err := strconv.ParseFloat(cell, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return nil, fmt.Errorf("line %d, column %q: %q is not a finite non-negative number", row, tr.Column, cell)
+		if rows >= maxTraceRows {
+			return nil, fmt.Errorf("line %d: more than %d rows", line, maxTraceRows)
 		}
-		if len(tr.Values) >= maxTraceRows {
-			return nil, fmt.Errorf("line %d: more than %d rows", row, maxTraceRows)
+		rows++
+		for i, tr := range trs {
+			tr.Values = append(tr.Values, vals[i])
 		}
-		tr.Values = append(tr.Values, v)
 	}
-	if len(tr.Values) == 0 {
+	if len(trs[0].Values) == 0 {
 		return nil, fmt.Errorf("trace has a header but no rows")
 	}
-	return tr, nil
+	return trs, nil
 }
 
 func findColumn(head []string, column string) (int, error) {

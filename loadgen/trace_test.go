@@ -29,6 +29,7 @@ func TestReadTrace(t *testing.T) {
 		{"a\nNaN\n", "a", "", nil, "finite"},
 		{"a\n+Inf\n", "a", "", nil, "finite"},
 		{"a\n\"1\n", "a", "", nil, "quote"},
+		{"a,b\n1,2\n\n\n3\n", "b", "", nil, "line 5"}, // blank lines count
 	}
 	for _, c := range cases {
 		tr, err := ReadTrace(strings.NewReader(c.in), c.col)
@@ -44,6 +45,42 @@ func TestReadTrace(t *testing.T) {
 		}
 		if tr.Column != c.name || !slices.Equal(tr.Values, c.want) {
 			t.Errorf("%q col %q: %q %v, want %q %v", c.in, c.col, tr.Column, tr.Values, c.name, c.want)
+		}
+	}
+}
+
+func TestReadTraceColumns(t *testing.T) {
+	cases := []struct {
+		in   string
+		cols []string
+		want [][]float64
+		err  string
+	}{
+		{"t,cpu,Memory\n0,1.5,10\n1,2,20\n", []string{"cpu", "memory"}, [][]float64{{1.5, 2}, {10, 20}}, ""},
+		{"t,cpu,memory\n0,1,2\n", []string{"memory", "cpu"}, [][]float64{{2}, {1}}, ""},
+		{"t,cpu,memory\n0,1,2\n", []string{"cpu", "io"}, nil, `no column "io"`},
+		{"t,cpu,memory\n0,1,2\n1,3\n", []string{"cpu", "memory"}, nil, `line 3: no column 2 ("memory")`},
+		{"t,cpu,memory\n0,1,2\n1,3,x\n", []string{"cpu", "memory"}, nil, `line 3, column "memory": "x"`},
+		{"t,cpu,memory\n0,1,2\n1,-3,2\n", []string{"cpu", "memory"}, nil, `line 3, column "cpu"`},
+		{"t,cpu,memory\n", []string{"cpu", "memory"}, nil, "no rows"},
+		{"t,cpu\n0,1\n", nil, nil, "no column"},
+	}
+	for _, c := range cases {
+		trs, err := ReadTraceColumns(strings.NewReader(c.in), c.cols)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q cols %q: err %v, want %q", c.in, c.cols, err, c.err)
+			}
+			continue
+		}
+		if err != nil || len(trs) != len(c.want) {
+			t.Errorf("%q cols %q: %d traces, %v", c.in, c.cols, len(trs), err)
+			continue
+		}
+		for i, tr := range trs {
+			if !slices.Equal(tr.Values, c.want[i]) {
+				t.Errorf("%q cols %q: column %d = %v, want %v", c.in, c.cols, i, tr.Values, c.want[i])
+			}
 		}
 	}
 }
@@ -86,6 +123,11 @@ func FuzzTrace(f *testing.F) {
 		again, err := ReadTrace(strings.NewReader(in), col)
 		if err != nil || !slices.Equal(again.Values, tr.Values) {
 			t.Fatalf("not deterministic: %v %v", again, err)
+		}
+		// Read twice in one pass, the column is the same both times.
+		two, err := ReadTraceColumns(strings.NewReader(in), []string{col, col})
+		if err != nil || len(two) != 2 || !slices.Equal(two[0].Values, tr.Values) || !slices.Equal(two[1].Values, tr.Values) {
+			t.Fatalf("two of the same column differ from one: %v %v", two, err)
 		}
 	})
 }

@@ -7,17 +7,68 @@ import (
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
+	"github.com/allot-dev/allot/client/sla"
 )
 
-// SLA probe and boost settings of the simulated clients: a service served
-// less than slaServed of its demand in an epoch breaches its SLA; the client
-// boosts it by boostFactor for boostTTL epochs (as `allot boost` would).
+// The simulated client acts as the real one (client/boost.go, epoch.go),
+// one epoch behind: the usage of epoch k is measured when plan k+1 is
+// committed, so it shapes the bid for k+2 and a boost it raises holds from
+// plan k+2 (Lag). An SLA probe (every service of a scenario with
+// sla_probes) breaches when the service is served below slaServed of its
+// demand; the kernel's signals (sla.Pressure) are modelled from demand and
+// allocation: a cpu demand above its limit is a throttled-hard interval
+// (not for batch, as the client), a memory demand above its limit an OOM
+// kill. Both go through the client's sla.Gate with its default factor and
+// TTL.
 const (
-	slaServed   = 0.9
-	boostFactor = 3
-	boostTTL    = 12
-	slaEpochs   = 1 // consecutive breaching epochs before the probe boosts
+	slaServed = 0.9
+	// Lag is how many epochs after an epoch's usage the bid it shapes
+	// applies to.
+	Lag = 2
+	// probedMargin is the client's margin over a probed demand (its
+	// probedMargin): a service pressed at epoch k bids at least its demand
+	// there, plus this, for k+Lag.
+	probedMargin = 0.02
+	// memoryDemandFactor is how far above the larger of usage and limit a
+	// client puts a memory demand the kernel held back (client/demand.go).
+	memoryDemandFactor = 1.25
+	// cpuStepFactor bounds an unprobed throttled demand (client/demand.go
+	// cpuStep): 50% above the limit.
+	cpuStepFactor = 1.5
+	// atLimitFrac: a demand at this fraction of its cpu limit or above
+	// reads, on a real kernel, as CFS throttling in most periods at ≥ 90%
+	// of the quota (measured live: bursty loads near their quota are
+	// throttled in most periods before they reach it).
+	atLimitFrac = 0.95
+	// minProbeRoom is the unallocated cpu per pressed service a client
+	// needs to probe (client/probe.go).
+	minProbeRoom = 100
 )
+
+// atLimit: a cpu demand d under limit a reads as throttled at the quota.
+func atLimit(d, a float64) bool { return a > 0 && d >= atLimitFrac*a }
+
+// probed reports whether service s's client could probe its demand after
+// epoch j: its node left at least minProbeRoom unallocated per service
+// pressed there (client/probe.go).
+func (p *allotPolicy) probed(j, s int) bool {
+	w := p.e.w
+	n := w.Svcs[s].Node
+	var used float64
+	pressed := 0
+	for i, sv := range w.Svcs {
+		if sv.Node != n || !sv.Has[bidding.CPU] {
+			continue
+		}
+		a := float64(p.hist[j][i][bidding.CPU])
+		used += a
+		if atLimit(sv.Demand[bidding.CPU][w.Warmup+j], a) {
+			pressed++
+		}
+	}
+	room := float64(p.e.eff[n][bidding.CPU]) - used
+	return pressed > 0 && room >= float64(minProbeRoom*pressed)
+}
 
 type allotCfg struct {
 	fair   bool // fairness floors (off: the bid's median is not declared, see bidFor)
@@ -28,24 +79,25 @@ type allotCfg struct {
 // allotPolicy runs the real solver every epoch on bids made from the
 // client's forecasts, as the leader does.
 type allotPolicy struct {
-	e        *env
-	cfg      allotCfg
-	svcs     []bidding.Service
-	index    map[string]int
-	prev     *bidding.Plan
-	boosts   []bidding.Boost
-	until    []int // per service: evaluated epoch at which its boost ends
-	shortRun []int // per service: consecutive epochs served below slaServed
-	nBoost   int
-	solveMS  float64
-	solves   int
-	opts     bidding.Options
-	live     *liveForecasts // ObserveCapped: the run's own forecasters
-	last     [][nr]int64    // the allocation of the last epoch
+	e         *env
+	cfg       allotCfg
+	svcs      []bidding.Service
+	index     map[string]int
+	prev      *bidding.Plan
+	boosts    []bidding.Boost
+	gate      *sla.Gate
+	throttled []int // per service: epochs in a row throttled hard
+	nBoost    int
+	solveMS   float64
+	solves    int
+	opts      bidding.Options
+	live      *liveForecasts // ObserveCapped: the run's own forecasters
+	last      [][nr]int64    // the allocation of the last epoch
+	hist      [][][nr]int64  // the allocation of every evaluated epoch so far
 }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {
-	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, until: make([]int, len(e.w.Svcs)), shortRun: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
+	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, gate: sla.NewGate(), throttled: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
 	for i, s := range e.w.Svcs {
 		def := s.Def
 		if cfg.oracle {
@@ -103,6 +155,7 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 		}
 	}
 	p.last = out
+	p.hist = append(p.hist, out)
 	return out, nil
 }
 
@@ -119,29 +172,41 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		}
 		name := bidding.Resource(r).String()
 		if p.cfg.oracle {
-			u := int64(math.Ceil(sv.Demand[r][p.e.w.Warmup+k]))
+			d := sv.Demand[r][p.e.w.Warmup+k]
+			if r == int(bidding.CPU) {
+				d /= cfsEfficiency // what a quota must be to let d through
+			}
+			u := int64(math.Ceil(d))
 			// P50 = 0: with the future known there is nothing to hedge and
 			// no floor to keep; the LP alone decides (pure weighted optimum).
 			b.Resources[name] = bidding.Quantiles{P90: u, P99: u}
 			continue
 		}
 		fq, fe := p.e.f.Q[s][r][k], p.e.f.Err[s][r][k]
-		last := 0.0
-		if k > 0 {
-			last = p.e.observed(s, r, p.e.w.Warmup+k-1)
-		}
 		if p.live != nil {
 			var err error
 			if fq, fe, err = p.live.forecast(s, r); err != nil {
 				return b, err
 			}
-			last = p.live.last[s][r]
 		}
-		var surge *bidrule.Surge
-		if r != int(bidding.Memory) && k < p.until[s] && k > 0 {
-			surge = &bidrule.Surge{Demand: last, Margin: reactiveMargin} // boosted: floored at the last demand
+		// Pressed Lag epochs ago (at its limit): the client floors the bid
+		// at the demand it measured — by a probe when its node had
+		// unallocated cpu for it (the demand, + 2%), else the upper bound
+		// within cpuStep above the limit; for memory 25% above the limit.
+		var sg *bidrule.Surge
+		if j := k - Lag; j >= 0 && j < len(p.hist) {
+			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
+			switch {
+			case r == int(bidding.Memory) && d > a:
+				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
+			case r != int(bidding.Memory) && atLimit(d, a) && p.probed(j, s):
+				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
+			case r != int(bidding.Memory) && atLimit(d, a):
+				sg = &bidrule.Surge{Demand: math.Min(cpuStepFactor*a, float64(p.e.eff[sv.Node][r]))}
+			}
 		}
-		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, surge)
+		surgeBid := sg
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, surgeBid)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
@@ -153,8 +218,9 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 	return b, nil
 }
 
-// observe is the SLA probe: a service served below slaServed raises a boost
-// starting at the next epoch, unless one is already in force.
+// observe runs the client's checks on epoch k: its SLA probe (when the
+// scenario gives services probes) and the kernel's signals, through the
+// client's gate; a boost holds from epoch k+Lag.
 func (p *allotPolicy) observe(k int, served []float64) {
 	if p.live != nil {
 		p.live.observe(k, p.last)
@@ -162,17 +228,38 @@ func (p *allotPolicy) observe(k int, served []float64) {
 	if !p.cfg.boost {
 		return
 	}
+	w := p.e.w
 	for s, f := range served {
-		if f >= slaServed {
-			p.shortRun[s] = 0
+		sv := w.Svcs[s]
+		var probe sla.Result
+		if w.SLAProbes && f < slaServed {
+			probe = sla.Result{Breach: true, Reason: "served below 90% of demand"}
+		}
+		var sig sla.Signals
+		th := sla.DefaultThresholds()
+		if sv.Has[bidding.CPU] {
+			a, d := p.last[s][bidding.CPU], sv.Demand[bidding.CPU][w.Warmup+k]
+			sig.CPULimit, sig.CPUUsage = a, int64(math.Min(float64(a), d))
+			if atLimit(d, float64(a)) && sv.Def.Class != bidding.ClassBatch {
+				sig.ThrottledPeriods = 1
+			}
+		}
+		if sla.ThrottledHard(sig, th) {
+			p.throttled[s]++
+		} else {
+			p.throttled[s] = 0
+		}
+		sig.ThrottledRun = p.throttled[s]
+		if sv.Has[bidding.Memory] && sv.Demand[bidding.Memory][w.Warmup+k] > float64(p.last[s][bidding.Memory]) {
+			sig.OOMKills, sig.MemFailcnt = 1, 1
+		}
+		breach, why := sla.Pressure(sig, th)
+		b, ok := p.gate.Decide(sv.Def.Name, epochOf(k+1), probe, breach, why, nil)
+		if !ok {
 			continue
 		}
-		p.shortRun[s]++
-		if p.shortRun[s] < slaEpochs || k+1 < p.until[s] || p.svcs[s].Class == bidding.ClassBatch {
-			continue
-		}
-		p.boosts = append(p.boosts, bidding.Boost{Service: p.svcs[s].Name, Factor: boostFactor, StartEpoch: epochOf(k + 1), TTLEpochs: boostTTL, Reason: "sla probe: served below 90% of demand"})
-		p.until[s] = k + 1 + boostTTL
+		b.StartEpoch = epochOf(k + Lag)
+		p.boosts = append(p.boosts, b)
 		p.nBoost++
 	}
 	// forget expired boosts

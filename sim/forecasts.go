@@ -9,9 +9,10 @@ import (
 	"github.com/allot-dev/allot/forecast"
 )
 
-// Forecasts holds, per service and resource, the one-epoch-ahead forecast
-// the client's forecaster issued before each evaluated epoch, and its error
-// metrics at that moment.
+// Forecasts holds, per service and resource, the forecast the client's
+// forecaster issued for each evaluated epoch Lag epochs ahead (a bid for
+// epoch k is made when plan k−1 is committed, from usage measured up to
+// k−Lag), and its error metrics at that moment.
 type Forecasts struct {
 	Q     [][nr][]forecast.Quantiles
 	Err   [][nr][]bidding.ForecastError
@@ -48,7 +49,7 @@ const forecastHistory = 4032
 
 func forecastSeries(w *World, f *Forecasts, s, r int, done *atomic.Int64) error {
 	name := w.Svcs[s].Def.Name
-	m, err := forecast.NewOnline(forecast.Config{Interval: w.Epoch, Horizon: 1, Model: "auto", MaxHistory: forecastHistory})
+	m, err := forecast.NewOnline(forecast.Config{Interval: w.Epoch, Horizon: Lag, Model: "auto", MaxHistory: forecastHistory})
 	if err != nil {
 		return fmt.Errorf("forecaster for %s %s: %w", name, bidding.Resource(r), err)
 	}
@@ -60,17 +61,22 @@ func forecastSeries(w *World, f *Forecasts, s, r int, done *atomic.Int64) error 
 	}
 	q := make([]forecast.Quantiles, w.Steps)
 	fe := make([]bidding.ForecastError, w.Steps)
+	// Before observing epoch k the forecaster's Lag-step forecast is for
+	// k+Lag−1; the first epochs take the shorter horizons of the first
+	// forecast.
+	set := make([]bool, w.Steps)
 	for k := 0; k < w.Steps; k++ {
-		if w.Warmup+k == 0 {
-			q[k] = forecast.Quantiles{} // nothing observed yet
-		} else {
+		if w.Warmup+k > 0 {
 			fc, err := m.Forecast()
-			if err != nil || len(fc) == 0 {
+			if err != nil || len(fc) < Lag {
 				return fmt.Errorf("forecasting %s %s at epoch %d: %v", name, bidding.Resource(r), k, err)
 			}
-			q[k] = fc[0]
-			mt := m.Metrics()
-			fe[k] = forecastError(mt)
+			mt := forecastError(m.Metrics())
+			for h := range Lag {
+				if t := k + h; t < w.Steps && (h == Lag-1 || !set[t]) {
+					q[t], fe[t], set[t] = fc[h], mt, true
+				}
+			}
 		}
 		m.Observe(at(w.Warmup+k), d[w.Warmup+k])
 		if done != nil && r == firstResource(w.Svcs[s]) {

@@ -110,8 +110,10 @@ func newAcc(p95 [][nr]float64, eff [][nr]int64) *acc {
 
 // epoch adds one epoch: alloc and demand per service and resource, has
 // marks the resources a service uses, weight its class weight and crit
-// whether it is critical. It returns each service's served fraction.
-func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, has [][nr]bool, weight []float64, crit []bool) []float64 {
+// whether it is critical; got is what each was served (nil: min(alloc,
+// demand), the simulator's model; a live run passes what the kernel let
+// its processes have). It returns each service's served fraction.
+func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, got [][nr]float64, has [][nr]bool, weight []float64, crit []bool) []float64 {
 	a.jx = a.jx[:0]
 	for s := range alloc {
 		var fsum float64
@@ -122,8 +124,13 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, has [][nr]bool, wei
 				continue
 			}
 			x, u := float64(alloc[s][r]), demand[s][r]
+			used := math.Min(x, u) // what the processes used
+			if got != nil {
+				used = math.Max(0, got[s][r])
+			}
+			g := math.Min(used, u) // served
 			k := a.inv[s][r]
-			sl, sh := math.Max(0, x-u), math.Max(0, u-x)
+			sl, sh := math.Max(0, x-used), u-g
 			a.sumA += x * k
 			a.sumU += u * k
 			a.slack += sl * k
@@ -134,7 +141,7 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, has [][nr]bool, wei
 				a.cU += u * k
 				a.cShort += sh * k
 			}
-			a.util += weight[s] * math.Min(x, u) * a.capInv[r]
+			a.util += weight[s] * g * a.capInv[r]
 			if r == 1 { // memory
 				a.memN++
 				if u > x {
@@ -142,7 +149,7 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, has [][nr]bool, wei
 				}
 			}
 			if u > 0 {
-				fsum += math.Min(x, u) / u
+				fsum += g / u
 				fn++
 				if sh > 0.01*u {
 					short = true

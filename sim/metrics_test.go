@@ -59,12 +59,12 @@ func TestAccumulator(t *testing.T) {
 	w := []float64{8, 1}
 	crit := []bool{true, false}
 	// epoch 1: s0 cpu a=10 u=8 (slack 2); s1 cpu a=5 u=10 (short 5), mem a=100 u=100
-	served := a.epoch([][nr]int64{{10, 0}, {5, 100}}, [][nr]float64{{8, 0}, {10, 100}}, has, w, crit)
+	served := a.epoch([][nr]int64{{10, 0}, {5, 100}}, [][nr]float64{{8, 0}, {10, 100}}, nil, has, w, crit)
 	if !near(served[0], 1) || !near(served[1], 0.75) {
 		t.Fatalf("served = %v, want [1 0.75]", served)
 	}
 	// epoch 2: s0 cpu a=6 u=8 (short 2); s1 cpu a=5 u=5, mem a=100 u=110 (short 10, OOM)
-	a.epoch([][nr]int64{{6, 0}, {5, 100}}, [][nr]float64{{8, 0}, {5, 110}}, has, w, crit)
+	a.epoch([][nr]int64{{6, 0}, {5, 100}}, [][nr]float64{{8, 0}, {5, 110}}, nil, has, w, crit)
 	m := a.metrics()
 	// normalised by p95: cpu /10, memory /100
 	sumA := (10+5+6+5)/10.0 + (100+100)/100.0
@@ -151,4 +151,67 @@ func TestRecovery(t *testing.T) {
 	if !near(mins, 10) || !near(short, 6.0/40) {
 		t.Errorf("recovery = %v min, breach shortfall %v; want 10 min, %v", mins, short, 6.0/40)
 	}
+}
+
+// TestScoreMatchesReplay: scoring a replay's own allocations with what
+// the simulator says was served (Served) gives the replay's figures.
+func TestScoreMatchesReplay(t *testing.T) {
+	w, f := smallWorld(t)
+	res, err := Replay(w, f, []string{PolicyStatic}, []float64{1}, ObserveDemand, 1, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.Runs[0]
+	var m Measured
+	for k := 0; k < w.Steps; k++ {
+		al := make([][nr]int64, len(w.Svcs))
+		d := make([][nr]float64, len(w.Svcs))
+		g := make([][nr]float64, len(w.Svcs))
+		for s, sv := range w.Svcs {
+			for r := range nr {
+				if sv.Has[r] {
+					al[s][r] = int64(run.Alloc[s][r][k])
+					d[s][r] = sv.Demand[r][w.Warmup+k]
+				}
+			}
+		}
+		copy(g, Served(w, al, d))
+		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, g)
+	}
+	got, err := Score(w, 1, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run.Metrics
+	for _, c := range []struct {
+		name   string
+		got, w float64
+	}{{"slack", got.Slack, want.Slack}, {"shortfall", got.Shortfall, want.Shortfall}, {"weighted", got.ShortfallW, want.ShortfallW}, {"churn", got.Churn, want.Churn}, {"oom", got.OOMRisk, want.OOMRisk}} {
+		if math.Abs(c.got-c.w) > 1e-9 {
+			t.Errorf("%s: scored %v, replay %v", c.name, c.got, c.w)
+		}
+	}
+	if _, err := Score(w, 1, Measured{Alloc: m.Alloc[:1]}); err == nil {
+		t.Error("mismatched lengths were scored")
+	}
+}
+
+// smallWorld is the example scenario cut to half a day after half a day of
+// history, with its forecasts.
+func smallWorld(t *testing.T) (*World, *Forecasts) {
+	t.Helper()
+	sc, err := LoadScenarioFile("testdata/example.hcl", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Days, sc.WarmupDays = 0.5, 0.5
+	w, err := Build(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := RunForecasts(w, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, f
 }

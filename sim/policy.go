@@ -2,10 +2,9 @@ package sim
 
 import (
 	"fmt"
-	"math"
-	"slices"
 	"strings"
 
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 )
 
@@ -67,34 +66,37 @@ func newPolicy(name string, e *env) (policy, error) {
 func (e *env) observed(s, r, i int) float64 { return e.w.Svcs[s].Demand[r][i] }
 
 // fit turns per-service requests into allocations that fit every node:
-// where a node's requests exceed its effective capacity, they are scaled
-// down in proportion, as a real node must (none of the baselines carries a
-// priority). Units are rounded down.
+// baseline.Fit per node, against its effective capacity (a real node must
+// fit them; none of the baselines carries a priority).
 func (e *env) fit(req [][nr]float64) [][nr]int64 {
 	out := make([][nr]int64, len(req))
-	sum := make([][nr]float64, len(e.eff))
-	for s, q := range req {
-		for r := range nr {
-			sum[e.w.Svcs[s].Node][r] += q[r]
-		}
-	}
-	for s, q := range req {
-		n := e.w.Svcs[s].Node
-		for r := range nr {
-			if !e.w.Svcs[s].Has[r] {
+	for n := range e.eff {
+		var idx []int
+		var reqs [][nr]float64
+		for s, q := range req {
+			if e.w.Svcs[s].Node != n {
 				continue
 			}
-			x := math.Max(0, q[r])
-			if c := float64(e.eff[n][r]); sum[n][r] > c {
-				x *= c / sum[n][r]
+			for r := range nr {
+				if !e.w.Svcs[s].Has[r] {
+					q[r] = 0
+				}
 			}
-			out[s][r] = int64(math.Floor(x))
+			idx, reqs = append(idx, s), append(reqs, q)
+		}
+		var c [nr]float64
+		for r := range nr {
+			c[r] = float64(e.eff[n][r])
+		}
+		for i, v := range baseline.Fit(reqs, c) {
+			out[idx[i]] = v
 		}
 	}
 	return out
 }
 
-// static sizes every service once, by hand, at the peak of its history.
+// static sizes every service once, by hand, at baseline.StaticLevel of its
+// history (the rule a client with policy "static" enforces).
 type static struct {
 	e   *env
 	req [][nr]float64
@@ -105,7 +107,7 @@ func newStatic(e *env) *static {
 	for s, sv := range e.w.Svcs {
 		for r := range nr {
 			if sv.Has[r] && e.w.Warmup > 0 {
-				p.req[s][r] = slices.Max(sv.Demand[r][:e.w.Warmup])
+				p.req[s][r] = baseline.StaticLevel(sv.Demand[r][:e.w.Warmup])
 			}
 		}
 	}

@@ -21,8 +21,15 @@ type Scenario struct {
 	WarmupDays float64 // history observed before the evaluated window
 	Contention []float64
 	Nodes      []string
-	Services   []ServiceSpec
-	Breaches   []Breach
+	// Capacity fixes nodes' capacities per resource (a resource left 0
+	// comes from the contention level).
+	Capacity map[string]bidding.Vec
+	// SLAProbes gives every service an SLA probe (served below 90% of its
+	// demand is a breach) beside the kernel's signals, which every client
+	// watches.
+	SLAProbes bool
+	Services  []ServiceSpec
+	Breaches  []Breach
 }
 
 // ServiceSpec is one service of a scenario.
@@ -157,7 +164,7 @@ func DefaultScenario(all []*Series, o GenOptions) (*Scenario, error) {
 			}
 		}
 	}
-	sc := &Scenario{Name: fmt.Sprintf("default-%dsvc-%dnodes-seed%d", o.Services, o.Nodes, o.Seed), Epoch: o.Epoch, Days: o.Days, WarmupDays: o.Warmup}
+	sc := &Scenario{Name: fmt.Sprintf("default-%dsvc-%dnodes-seed%d", o.Services, o.Nodes, o.Seed), Epoch: o.Epoch, Days: o.Days, WarmupDays: o.Warmup, SLAProbes: true}
 	for i := range o.Nodes {
 		sc.Nodes = append(sc.Nodes, fmt.Sprintf("node-%d", i+1))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,9 +21,21 @@ type scenarioFile struct {
 	WarmupDays *float64      `hcl:"warmup_days,optional"`
 	Contention []float64     `hcl:"contention,optional"`
 	TraceDir   *string       `hcl:"trace_dir,optional"`
+	SLAProbes  *bool         `hcl:"sla_probes,optional"`
 	Nodes      []string      `hcl:"nodes"`
+	Capacity   []capBlock    `hcl:"capacity,block"`
 	Services   []svcBlock    `hcl:"service,block"`
 	Breaches   []breachBlock `hcl:"breach,block"`
+}
+
+// capBlock fixes a node's capacity (resources it names; the others come
+// from the contention level).
+type capBlock struct {
+	Node   string  `hcl:"node,label"`
+	CPU    *string `hcl:"cpu,optional"`
+	Memory *string `hcl:"memory,optional"`
+	IO     *string `hcl:"io,optional"`
+	Net    *string `hcl:"net,optional"`
 }
 
 type svcBlock struct {
@@ -80,6 +93,7 @@ func (sf *scenarioFile) scenario(path, base string) (*Scenario, error) {
 	if sf.Name != nil {
 		sc.Name = *sf.Name
 	}
+	sc.SLAProbes = sf.SLAProbes == nil || *sf.SLAProbes
 	if sf.Epoch != nil {
 		d, err := time.ParseDuration(*sf.Epoch)
 		if err != nil || d <= 0 {
@@ -97,6 +111,20 @@ func (sf *scenarioFile) scenario(path, base string) (*Scenario, error) {
 		if c <= 0 {
 			return nil, fmt.Errorf("scenario %s: contention: %v is not positive", path, c)
 		}
+	}
+	for _, cb := range sf.Capacity {
+		if !slices.Contains(sc.Nodes, cb.Node) {
+			return nil, fmt.Errorf("scenario %s: capacity %q: not one of the nodes %v", path, cb.Node, sc.Nodes)
+		}
+		q := config.Quantities{CPU: cb.CPU, Memory: cb.Memory, IO: cb.IO, Net: cb.Net}
+		v, err := q.Vec(fmt.Sprintf("scenario %s: capacity %q", path, cb.Node))
+		if err != nil {
+			return nil, err
+		}
+		if sc.Capacity == nil {
+			sc.Capacity = map[string]bidding.Vec{}
+		}
+		sc.Capacity[cb.Node] = v
 	}
 	cache := map[string][]*Series{}
 	for _, sb := range sf.Services {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 )
 
@@ -22,7 +23,10 @@ type World struct {
 	Nodes    []string
 	Svcs     []Svc
 	Breaches []WBreach
-	p95      [][nr]float64 // per service: organic 95th percentile over the evaluated window
+	// SLAProbes: every service has an SLA probe (Scenario.SLAProbes).
+	SLAProbes bool
+	p95       [][nr]float64 // per service: organic 95th percentile over the evaluated window
+	fixed     []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
 
 // Svc is one service of a World.
@@ -47,7 +51,7 @@ func Build(sc *Scenario) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: epoch must be positive", sc.Name)
 	}
 	day := float64(24*time.Hour) / float64(sc.Epoch)
-	w := &World{Name: sc.Name, Epoch: sc.Epoch, Warmup: int(math.Round(sc.WarmupDays * day)), Steps: int(math.Round(sc.Days * day)), Nodes: slices.Clone(sc.Nodes)}
+	w := &World{Name: sc.Name, SLAProbes: sc.SLAProbes, Epoch: sc.Epoch, Warmup: int(math.Round(sc.WarmupDays * day)), Steps: int(math.Round(sc.Days * day)), Nodes: slices.Clone(sc.Nodes)}
 	if w.Steps < 1 {
 		return nil, fmt.Errorf("scenario %s: %v days is less than one epoch", sc.Name, sc.Days)
 	}
@@ -55,7 +59,9 @@ func Build(sc *Scenario) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: needs at least one node and one service", sc.Name)
 	}
 	node := map[string]int{}
+	w.fixed = make([]bidding.Vec, len(w.Nodes))
 	for i, n := range w.Nodes {
+		w.fixed[i] = sc.Capacity[n]
 		if err := bidding.ValidateName("node", n); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 		}
@@ -139,7 +145,8 @@ func Build(sc *Scenario) (*World, error) {
 }
 
 // Capacities returns the nodes with raw capacity such that, per node and
-// resource, Σ(services' organic p95) / capacity = contention.
+// resource, Σ(services' organic p95) / capacity = contention, except where
+// the scenario fixes a node's capacity.
 func (w *World) Capacities(contention float64) []bidding.Node {
 	out := make([]bidding.Node, len(w.Nodes))
 	for n, name := range w.Nodes {
@@ -154,20 +161,14 @@ func (w *World) Capacities(contention float64) []bidding.Node {
 	for n := range out {
 		for r := range nr {
 			out[n].Capacity[r] = int64(math.Ceil(sum[n][r] / contention))
+			if n < len(w.fixed) && w.fixed[n][r] > 0 {
+				f := w.fixed[n][r]
+				out[n].Capacity[r] = f
+			}
 		}
 	}
 	return out
 }
 
 // quantile is the q-quantile of v by linear interpolation (v is not modified).
-func quantile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(s)-1)
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
-}
+func quantile(v []float64, q float64) float64 { return baseline.Quantile(v, q) }

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,7 +203,14 @@ func TestRunSignalsAndReconnects(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
-	eng.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionExecCreate}
+	eng.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionStart,
+		Actor: events.Actor{Attributes: map[string]string{LabelNode: "elsewhere"}}}
+	eng.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionExecCreate} // read after the one above
+	select {
+	case <-r.Changes():
+		t.Fatal("another node's container signalled a change")
+	default:
+	}
 	eng.events <- events.Message{Type: events.ContainerEventType, Action: events.ActionStart}
 	waitSignal(t, r)
 	eng.errs <- errors.New("unexpected EOF") // the daemon restarted
@@ -235,5 +243,56 @@ func TestNewUnreachable(t *testing.T) {
 	_, err = New(context.Background(), Options{Engine: eng, Socket: "/x.sock"})
 	if err == nil || !strings.Contains(err.Error(), "unix:///x.sock") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Two clients sharing one Docker host: allot.node pins a container to one
+// of them, an unlabelled container is managed by both, and a container
+// pinned elsewhere is skipped without a warning even when its labels are bad.
+func TestNodeLabel(t *testing.T) {
+	eng, h := newFakeEngine(), newFakeHost(t)
+	eng.add("aaaa", &fakeContainer{name: "a", pid: 10, labels: map[string]string{"allot.service": "sa", "allot.node": "n1"}})
+	eng.add("bbbb", &fakeContainer{name: "b", pid: 20, labels: map[string]string{"allot.service": "sb", "allot.node": "n2"}})
+	eng.add("cccc", &fakeContainer{name: "c", pid: 30, labels: map[string]string{"allot.service": "shared"}})
+	eng.add("dddd", &fakeContainer{name: "d", pid: 40, labels: map[string]string{"allot.service": "sd", "allot.node": "n2", "allot.max.memory": "lots"}})
+	for i, id := range []string{"aaaa", "bbbb", "cccc", "dddd"} {
+		h.proc(t, 10*(i+1), id, 0)
+	}
+	names := func(r *Runtime) []string {
+		svcs, err := r.Discover(context.Background())
+		must(t, err)
+		var out []string
+		for _, s := range svcs {
+			for _, in := range s.Instances {
+				out = append(out, s.Def.Name+"/"+in.Name)
+			}
+		}
+		return out
+	}
+	r1, _ := newFakeNode(t, eng, h, "n1")
+	r2, _ := newFakeNode(t, eng, h, "n2")
+	r0, _ := newFake(t, eng, h) // no Node: only unlabelled containers
+	for _, c := range []struct {
+		r    *Runtime
+		want []string
+	}{
+		{r1, []string{"sa/a", "shared/c"}},
+		{r2, []string{"sb/b", "shared/c"}}, // d is n2's but its label is bad
+		{r0, []string{"shared/c"}},
+	} {
+		if got := names(c.r); !slices.Equal(got, c.want) {
+			t.Errorf("node %q discovers %q, want %q", c.r.node, got, c.want)
+		}
+	}
+	warnedD := func(r *Runtime) bool {
+		for k := range r.logged {
+			if strings.Contains(k, "dddd") {
+				return true
+			}
+		}
+		return false
+	}
+	if warnedD(r0) || warnedD(r1) || !warnedD(r2) {
+		t.Errorf("warnings about d's bad label: n1 %v, none %v, n2 %v; want only n2's", warnedD(r1), warnedD(r0), warnedD(r2))
 	}
 }

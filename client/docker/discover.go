@@ -33,7 +33,8 @@ type service struct {
 
 // Discover implements workload.Runtime: one service per allot.service
 // label value, one instance per running container carrying it, sorted by
-// name. Containers with a bad label are logged once and left out.
+// name. Containers with a bad label are logged once and left out;
+// containers labelled allot.node for another node are skipped silently.
 func (r *Runtime) Discover(ctx context.Context) ([]workload.Service, error) {
 	svcs, err := r.discover(ctx)
 	if err != nil {
@@ -60,6 +61,9 @@ func (r *Runtime) discover(ctx context.Context) ([]service, error) {
 	var names []string
 	for _, c := range cs {
 		name := summaryName(c)
+		if !forNode(c.Labels, r.node) {
+			continue // another node's (several agents share this host): not ours, not worth a warning
+		}
 		def, iface, ok, err := parseLabels(c.Labels)
 		if !ok {
 			continue

@@ -46,6 +46,10 @@ type Netlink interface {
 type Options struct {
 	// Socket is the daemon's unix socket path ("" = DefaultSocket).
 	Socket string
+	// Node is the client's node name: a container labelled allot.node=X is
+	// managed only by the runtime whose Node is X ("" manages only
+	// containers without the label).
+	Node string
 	// Log is the parent logger; the runtime logs as "docker" under it.
 	Log hclog.Logger
 	// Devices are the block devices io is limited on (client.io_devices);
@@ -68,6 +72,7 @@ type Options struct {
 type Runtime struct {
 	eng     Engine
 	socket  string
+	node    string
 	log     hclog.Logger
 	devices []enforce.Device
 	nl      Netlink
@@ -113,6 +118,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	r := &Runtime{
 		eng:       opts.Engine,
 		socket:    opts.Socket,
+		node:      opts.Node,
 		log:       opts.Log.Named("docker"),
 		devices:   opts.Devices,
 		nl:        opts.Netlink,

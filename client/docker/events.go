@@ -87,7 +87,9 @@ func (r *Runtime) follow(ctx context.Context) error {
 			if !ok {
 				return <-ev.Err
 			}
-			if relevant[m.Action] {
+			// Container events carry the container's labels as attributes:
+			// another node's container changes nothing here.
+			if relevant[m.Action] && forNode(m.Actor.Attributes, r.node) {
 				r.signal()
 			}
 		case err := <-ev.Err:

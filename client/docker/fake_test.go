@@ -201,8 +201,14 @@ func must(t *testing.T, err error) {
 // newFake returns a Runtime on a fake engine, host and netlink.
 func newFake(t *testing.T, eng *fakeEngine, h *fakeHost) (*Runtime, *fakeNetlink) {
 	t.Helper()
+	return newFakeNode(t, eng, h, "")
+}
+
+// newFakeNode is newFake for the client of node (Options.Node).
+func newFakeNode(t *testing.T, eng *fakeEngine, h *fakeHost, node string) (*Runtime, *fakeNetlink) {
+	t.Helper()
 	nl := &fakeNetlink{}
-	r, err := New(context.Background(), Options{Engine: eng, Netlink: nl, Layout: &h.layout,
+	r, err := New(context.Background(), Options{Engine: eng, Netlink: nl, Layout: &h.layout, Node: node,
 		Log: hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})})
 	must(t, err)
 	r.procDir = filepath.Join(h.dir, "proc")

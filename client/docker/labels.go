@@ -17,6 +17,9 @@ const (
 	LabelMinMemory = "allot.min.memory"
 	LabelMaxCPU    = "allot.max.cpu"
 	LabelMaxMemory = "allot.max.memory"
+	// LabelNode pins a container to the runtime whose Options.Node is its
+	// value; without it, every runtime on the host manages the container.
+	LabelNode = "allot.node"
 )
 
 // LabelError is a label a container carries that cannot be used; the
@@ -86,6 +89,13 @@ func parseLabels(labels map[string]string) (def bidding.Service, iface string, o
 		return bidding.Service{}, "", true, &LabelError{Label: "allot.*", Value: name, Err: err}
 	}
 	return def, iface, true, nil
+}
+
+// forNode reports whether a container with these labels is node's to
+// manage: it carries no allot.node label, or that label names node.
+func forNode(labels map[string]string, node string) bool {
+	v, has := labels[LabelNode]
+	return !has || v == node
 }
 
 // sameDef reports whether two replicas define their service alike.

@@ -18,6 +18,10 @@ type Signals struct {
 	MemHighEvents    uint64  // times usage went over memory.high (v2 memory.events "high")
 	CPUPressure      float64 // PSI cpu "some", fraction of wall time stalled (v2 only)
 	MemoryPressure   float64 // PSI memory "some", fraction of wall time stalled (v2 only)
+	// ThrottledRun is how many epochs in a row, this one included, the
+	// service has been throttled hard (the caller counts, with
+	// ThrottledHard).
+	ThrottledRun int
 }
 
 // Thresholds say when Signals are a breach. A zero field turns its check off.
@@ -29,6 +33,18 @@ type Thresholds struct {
 	MemHighEvents    uint64  // breach at this many memory.high events or more
 	CPUPressure      float64 // breach when PSI cpu some ≥ this
 	MemoryPressure   float64 // breach when PSI memory some ≥ this
+	// ThrottledEpochs: throttling is a breach only after this many epochs
+	// in a row of it (0 or 1: at once).
+	ThrottledEpochs int
+}
+
+// ThrottledHard reports whether s is throttled hard by t's measure: CFS
+// throttled at least t.ThrottledPeriods of the periods while the service
+// used at least t.ThrottledUsage of its limit.
+func ThrottledHard(s Signals, t Thresholds) bool {
+	th := frac(s.ThrottledPeriods)
+	return t.ThrottledPeriods > 0 && s.CPULimit > 0 && s.CPUUsage > 0 &&
+		th >= t.ThrottledPeriods && float64(s.CPUUsage) >= t.ThrottledUsage*float64(s.CPULimit)
 }
 
 // DefaultThresholds are the checks that need no configuration (DESIGN.md
@@ -38,6 +54,7 @@ func DefaultThresholds() Thresholds {
 	return Thresholds{
 		ThrottledPeriods: 0.5,
 		ThrottledUsage:   0.9,
+		ThrottledEpochs:  2,
 		OOMKills:         1,
 		MemFailcnt:       1,
 		CPUPressure:      0.25,
@@ -63,9 +80,11 @@ func Pressure(s Signals, t Thresholds) (breach bool, reason string) {
 	if t.MemHighEvents > 0 && s.MemHighEvents >= t.MemHighEvents {
 		r = append(r, fmt.Sprintf("over memory.high %d %s", s.MemHighEvents, plural(s.MemHighEvents, "time", "times")))
 	}
-	if th := frac(s.ThrottledPeriods); t.ThrottledPeriods > 0 && s.CPULimit > 0 && s.CPUUsage > 0 &&
-		th >= t.ThrottledPeriods && float64(s.CPUUsage) >= t.ThrottledUsage*float64(s.CPULimit) {
-		r = append(r, fmt.Sprintf("throttled hard: %s of CFS periods at %dm of %dm", pct(th), s.CPUUsage, s.CPULimit))
+	if ThrottledHard(s, t) && s.ThrottledRun >= t.ThrottledEpochs {
+		r = append(r, fmt.Sprintf("throttled hard: %s of CFS periods at %dm of %dm", pct(frac(s.ThrottledPeriods)), s.CPUUsage, s.CPULimit))
+		if t.ThrottledEpochs > 1 {
+			r[len(r)-1] += fmt.Sprintf(", %d epochs running", s.ThrottledRun)
+		}
 	}
 	if cp := frac(s.CPUPressure); t.CPUPressure > 0 && cp >= t.CPUPressure {
 		r = append(r, fmt.Sprintf("cpu pressure: stalled %s of the time (PSI some ≥ %s)", pct(cp), pct(t.CPUPressure)))

@@ -75,6 +75,7 @@ Tools:
   usage import --service S --node N FILE   seed a forecaster with past usage (CSV or Prometheus JSON)
   sim --trace DIR [--out DIR]         offline replay: policies side by side, report and plots
   bench solver --services N ...       time the solver against a sort of the same size
+  bench cluster [--nodes N ...]       3 servers + N simulated nodes: RSS, snapshot, commit, ingest, catch-up (etcd alongside)
   loadgen --cpu C --memory B ...      a real load; JSON lines of asked vs got (allot loadgen --help)
   keygen                              a gossip encryption key
   tls ca create [--dir D]             a cluster CA: allot-agent-ca.pem, allot-agent-ca-key.pem
