@@ -143,6 +143,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		}
 	}
 	stop := start.Add(o.Duration) // steps are cut at the duration, so there are at most ceil(duration/step)
+	var prev *counters            // where the last step was measured
 	for n := 0; ctx.Err() == nil && (o.Duration == 0 || time.Now().Before(stop)); n++ {
 		if now := int(time.Since(start) / o.Step); now > n {
 			n = now // the step the clock says: joined late, or fell behind
@@ -187,6 +188,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			line.Listen = sink.addr()
 		}
 
+		if prev != nil {
+			// This step counts from where the last one was measured, so
+			// that nothing done in between (reporting, touching memory, a
+			// step the clock skipped) falls between two lines.
+			t0, cpu0, own0, io0, net0, recv0 = prev.t, prev.cpu, prev.own, prev.io, prev.net, prev.recv
+		}
 		end := start.Add(time.Duration(n+1) * o.Step)
 		if o.Duration > 0 && end.After(stop) {
 			end = stop
@@ -205,6 +212,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		}
 		line.T = t1.UTC().Format(time.RFC3339Nano)
 		line.Secs = secs
+		next := &counters{t: t1}
 		for r, u := range use {
 			if u {
 				line.Asked.set(bidding.Resource(r), asked[r])
@@ -215,10 +223,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			if err != nil {
 				line.Errors = append(line.Errors, "cpu: "+err.Error())
 			}
+			own1 := cpu.own()
 			line.Got.set(bidding.CPU, (cpu1-cpu0).Seconds()/secs)
-			if o := ((cpu1 - cpu0) - (cpu.own() - own0)).Seconds() / secs; o >= 0 && o < 0.5 {
+			if o := ((cpu1 - cpu0) - (own1 - own0)).Seconds() / secs; o >= 0 && o < 0.5 {
 				overhead = o
 			}
+			next.cpu, next.own = cpu1, own1
 		}
 		if mem != nil {
 			res, err := mem.footprint()
@@ -228,23 +238,35 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			line.Got.set(bidding.Memory, float64(res))
 		}
 		if iow != nil {
-			line.Got.set(bidding.IO, float64(iow.pace.done.Load()-io0)/secs)
+			next.io = iow.pace.done.Load()
+			line.Got.set(bidding.IO, float64(next.io-io0)/secs)
 			if err := iow.takeErr(); err != nil {
 				line.Errors = append(line.Errors, "io: "+err.Error())
 			}
 		}
 		if snd != nil {
-			line.Got.set(bidding.Net, float64(snd.pace.done.Load()-net0)*8/secs)
+			next.net = snd.pace.done.Load()
+			line.Got.set(bidding.Net, float64(next.net-net0)*8/secs)
 			if err := snd.takeErr(); err != nil {
 				line.Errors = append(line.Errors, "net: "+err.Error())
 			}
 		}
 		if sink != nil {
-			line.Got.set(bidding.Net, float64(sink.recv.Load()-recv0)*8/secs)
+			next.recv = sink.recv.Load()
+			line.Got.set(bidding.Net, float64(next.recv-recv0)*8/secs)
 		}
+		prev = next
 		if err := enc.Encode(line); err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
 	}
 	return nil
+}
+
+// counters are a step's end readings, where the next step starts counting.
+type counters struct {
+	t        time.Time
+	cpu, own time.Duration
+	io, net  int64
+	recv     int64
 }
