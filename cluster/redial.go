@@ -55,7 +55,7 @@ func (t *redialTransport) AppendEntries(id raft.ServerID, target raft.ServerAddr
 	}
 	tick := time.NewTicker(t.every)
 	defer tick.Stop()
-	for isDialError(err) && t.keep(id, args.Term) {
+	for isDialError(err) && t.keep(id, target, args.Term) {
 		select {
 		case <-t.stop:
 			return err
@@ -66,9 +66,12 @@ func (t *redialTransport) AppendEntries(id raft.ServerID, target raft.ServerAddr
 	return err
 }
 
-// keep reports whether a replication RPC of term to id is still worth
-// sending: this server leads in that term and id is in its configuration.
-func (t *redialTransport) keep(id raft.ServerID, term uint64) bool {
+// keep reports whether a replication RPC of term to id at target is still
+// worth sending: this server leads in that term and id is in its
+// configuration at that address (a server that came back at a new address
+// is re-added there; redialling the old one would hold up its replication
+// for good — seen in the e2e suite's "new IP" scenario).
+func (t *redialTransport) keep(id raft.ServerID, target raft.ServerAddress, term uint64) bool {
 	r := t.raft.Load()
 	if r == nil || r.State() != raft.Leader || r.CurrentTerm() != term {
 		return false
@@ -77,7 +80,7 @@ func (t *redialTransport) keep(id raft.ServerID, term uint64) bool {
 	if f.Error() != nil {
 		return false
 	}
-	return slices.ContainsFunc(f.Configuration().Servers, func(s raft.Server) bool { return s.ID == id })
+	return slices.ContainsFunc(f.Configuration().Servers, func(s raft.Server) bool { return s.ID == id && s.Address == target })
 }
 
 // shutdown ends every redial loop (Raft's shutdown waits for them).

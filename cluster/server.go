@@ -22,7 +22,6 @@ import (
 	"github.com/allot-dev/allot/tlsutil"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // Config configures a server.
@@ -166,9 +165,9 @@ func New(cfg Config) (*Server, error) {
 		if err := verifyLogStore(filepath.Join(dir, "raft.db")); err != nil {
 			return nil, err
 		}
-		bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+		bolt, err := openLogStore(filepath.Join(dir, "raft.db"))
 		if err != nil {
-			return nil, &CorruptError{File: filepath.Join(dir, "raft.db"), Err: err}
+			return nil, err
 		}
 		s.closers = append(s.closers, bolt)
 		cache, err := raft.NewLogCache(512, bolt)

@@ -13,6 +13,7 @@ import (
 	"github.com/allot-dev/allot/fsm"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 )
 
@@ -90,4 +91,22 @@ func verifyLogStore(path string) (err error) {
 		}
 		return nil
 	})
+}
+
+// openLogStore opens the Raft log store read-write. verifyLogStore reads it
+// read-only first, but bbolt loads the freelist only when it opens a file
+// for writing, and panics (or faults) on a garbage one: that too is a
+// CorruptError, not a crash.
+func openLogStore(path string) (_ *raftboltdb.BoltStore, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CorruptError{File: path, Err: fmt.Errorf("opening it failed: %v", p)}
+		}
+	}()
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: path})
+	if err != nil {
+		return nil, &CorruptError{File: path, Err: err}
+	}
+	return bolt, nil
 }
