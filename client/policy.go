@@ -66,7 +66,7 @@ func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) 
 		for r := range bidding.NumResources {
 			q[r] = lv[r]
 			if math.IsNaN(q[r]) {
-				q[r] = float64(allocVec(a)[r])
+				q[r] = float64(a.Get(bidding.Resource(r)))
 			}
 		}
 		idx, req = append(idx, i), append(req, q)
@@ -102,13 +102,11 @@ func (c *Client) staticAllocs(ctx context.Context, allocs []bidding.Allocation) 
 	}
 	for k, v := range baseline.Fit(req, eff)[:len(idx)] {
 		a := &out[idx[k]]
-		a.CPU, a.Memory, a.IO, a.Net = v[bidding.CPU], v[bidding.Memory], v[bidding.IO], v[bidding.Net]
+		for r := range bidding.NumResources {
+			a.Set(bidding.Resource(r), v[r])
+		}
 	}
 	return out
-}
-
-func allocVec(a bidding.Allocation) bidding.Vec {
-	return bidding.Vec{bidding.CPU: a.CPU, bidding.Memory: a.Memory, bidding.IO: a.IO, bidding.Net: a.Net}
 }
 
 // staticLevelsOf returns service's static levels, computed once from its
