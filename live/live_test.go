@@ -91,6 +91,7 @@ func TestExpectedAndAgrees(t *testing.T) {
 	}{
 		{"equal", bidding.Allocation{CPU: 250, Memory: 256 << 20}, sample{OK: true, CPULimit: 250, DockerCPU: 250, MemLimit: 256 << 20, DockerMem: 256<<20 + 100}, 250, 256 << 20, true},
 		{"quota floor 10m", bidding.Allocation{CPU: 2}, sample{OK: true, CPULimit: 10, DockerCPU: 10, MemLimit: -1, DockerMem: -1}, 10, -1, true},
+		{"cpu 0 is no limit", bidding.Allocation{}, sample{OK: true, CPULimit: -1, DockerCPU: -1, MemLimit: -1, DockerMem: -1}, -1, -1, true},
 		{"memory 0 is no limit", bidding.Allocation{CPU: 100}, sample{OK: true, CPULimit: 100, DockerCPU: 100, MemLimit: 64 << 20, DockerMem: 64 << 20}, 100, -1, false},
 		{"cpu off by 5%", bidding.Allocation{CPU: 200}, sample{OK: true, CPULimit: 210, DockerCPU: 210, MemLimit: -1, DockerMem: -1}, 200, -1, false},
 		{"docker disagrees with the cgroup", bidding.Allocation{CPU: 200}, sample{OK: true, CPULimit: 200, DockerCPU: 400, MemLimit: -1, DockerMem: -1}, 200, -1, false},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/client/docker"
 	"github.com/allot-dev/allot/sim"
 )
 
@@ -110,17 +111,9 @@ func (pr *policyRun) counters(w *sim.World, epoch time.Duration, lv *Live) {
 	}
 }
 
-// expected are the limits a container should hold under allocation a
-// (client/docker's rules: a quota of at least 10m; memory 0 = no limit,
-// else at least 6 MiB).
-func expected(a bidding.Allocation) (cpu, mem int64) {
-	cpu = max(a.CPU, 10)
-	mem = -1
-	if a.Memory > 0 {
-		mem = max(a.Memory, 6<<20)
-	}
-	return cpu, mem
-}
+// expected are the limits a container should hold under allocation a:
+// the Docker runtime's own rules (docker.Limits).
+func expected(a bidding.Allocation) (cpu, mem int64) { return docker.Limits(a.CPU, a.Memory) }
 
 func agrees(smp sample, cpu, mem int64) bool {
 	near := func(got, want, abs int64) bool {

@@ -290,3 +290,18 @@ func (r *Runtime) writeBlkio(cgroup string, bps int64) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Limits are the limits a container's cgroup shows under an allocation of
+// cpu millicores and mem bytes for it (quota and memory's rules above):
+// cpu in millicores and memory in bytes, -1 for no limit. For checking
+// what the runtime did from outside (make live).
+func Limits(cpu, mem int64) (cpuLimit, memLimit int64) {
+	cpuLimit, memLimit = -1, -1
+	if q := quota(cpu); q > 0 {
+		cpuLimit = q * 1000 / cpuPeriod
+	}
+	if l, _ := memory(mem); l != unlimitedMemory {
+		memLimit = l
+	}
+	return cpuLimit, memLimit
+}
