@@ -266,6 +266,7 @@ func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.write(w, r, body, func(ctx context.Context) (any, error) {
+		defaultBidEpochs(s.fsm(), bids)
 		var idx uint64
 		if bs, ok := s.cluster.(bidSubmitter); ok {
 			// The leader's group commit validates and batches (cluster/batch.go).

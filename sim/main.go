@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/term"
 	"io"
 	"runtime"
 	"strconv"
@@ -35,7 +36,12 @@ type Options struct {
 
 type listFlag struct{ v *[]string }
 
-func (l listFlag) String() string { return strings.Join(*l.v, ",") }
+func (l listFlag) String() string {
+	if l.v == nil { // the flag package's zero value, when it prints defaults
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
 func (l listFlag) Set(s string) error {
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -47,7 +53,12 @@ func (l listFlag) Set(s string) error {
 
 type floatsFlag struct{ v *[]float64 }
 
-func (f floatsFlag) String() string { return fmt.Sprint(*f.v) }
+func (f floatsFlag) String() string {
+	if f.v == nil { // the flag package's zero value, when it prints defaults
+		return ""
+	}
+	return fmt.Sprint(*f.v)
+}
 func (f floatsFlag) Set(s string) error {
 	*f.v = nil
 	for _, p := range strings.Split(s, ",") {
@@ -83,7 +94,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	o.Contention = []float64{0.8, 1.0, 1.2}
 	fs.Var(floatsFlag{&o.Contention}, "contention", "contention levels Σp95/capacity, comma-separated")
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
-	fs.BoolVar(&o.Progress, "progress", true, "progress bar on stderr")
+	fs.BoolVar(&o.Progress, "progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (true demand, as measured from throttling and pressure) or capped (usage capped at the allocation)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

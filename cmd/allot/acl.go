@@ -5,116 +5,128 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/fsm"
+	"github.com/spf13/cobra"
 )
 
-const aclUsage = `acl: expected one of
-  acl bootstrap
-  acl token create --policy operator|read|bid [--service NAME] [--description TEXT]
-  acl token list
-  acl token self
-  acl token delete ACCESSOR`
-
-// cmdACL is `allot acl …`: bootstrap and token management (ACLs must be
+// aclCmd is `allot acl …`: bootstrap and token management (ACLs must be
 // enabled on the agents: acl { enabled = true }).
-func cmdACL(e *env, args []string) int {
-	if len(args) == 0 {
-		return e.usageErr("%s", aclUsage)
+func aclCmd(e *env) *cobra.Command {
+	bootstrap := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Create the first operator token (once per cluster)",
+		Long: `Create the cluster's first operator token and print its SecretID, shown only now. A second
+bootstrap is refused (403).`,
+		Example: "  allot acl bootstrap\n  export ALLOT_TOKEN=<SecretID>",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) { return c.ACLBootstrap(cmd.Context()) })
+		},
 	}
-	switch args[0] {
-	case "bootstrap":
-		if len(args) != 1 {
-			return e.usageErr("acl bootstrap: takes no arguments")
-		}
-		return e.aclCall("PUT", "/v1/acl/bootstrap", nil)
-	case "token":
-		if len(args) < 2 {
-			return e.usageErr("%s", aclUsage)
-		}
-		return cmdACLToken(e, args[1], args[2:])
-	}
-	return e.usageErr("acl: unknown subcommand %q\n%s", args[0], aclUsage)
-}
-
-func cmdACLToken(e *env, sub string, args []string) int {
-	switch sub {
-	case "create":
-		fs := newFlags("acl token create", e)
-		policy := fs.String("policy", "", "operator, read or bid")
-		service := fs.String("service", "", "for a bid token: the one service it may bid for")
-		desc := fs.String("description", "", "a note shown in 'acl token list'")
-		if err := fs.Parse(args); err != nil {
-			return exitUsage
-		}
-		if fs.NArg() != 0 {
-			return e.usageErr("acl token create: unexpected argument %q", fs.Arg(0))
-		}
-		if *policy == "" {
-			return e.usageErr("acl token create: --policy is required (operator, read or bid)")
-		}
-		if err := fsm.ValidatePolicy(*policy, *service); err != nil {
-			return e.usageErr("acl token create: %v", err)
-		}
-		return e.aclCall("PUT", "/v1/acl/token", api.ACLTokenRequest{Policy: *policy, Service: *service, Description: *desc})
-	case "self":
-		if len(args) != 0 {
-			return e.usageErr("acl token self: takes no arguments")
-		}
-		return e.aclCall("GET", "/v1/acl/token/self", nil)
-	case "delete":
-		if len(args) != 1 || args[0] == "" {
-			return e.usageErr("acl token delete: expected one ACCESSOR (from 'allot acl token list')")
-		}
-		ctx, cancel := e.ctx()
-		defer cancel()
-		var out map[string]any
-		if _, err := e.client().Do(ctx, "DELETE", "/v1/acl/token/"+args[0], nil, &out); err != nil {
-			return e.fail(err)
-		}
-		if e.g.json {
-			return e.printJSON(out)
-		}
-		fmt.Fprintf(e.stdout, "Deleted token %s\n", args[0])
-		return exitOK
-	case "list":
-		if len(args) != 0 {
-			return e.usageErr("acl token list: takes no arguments")
-		}
-		ctx, cancel := e.ctx()
-		defer cancel()
-		var toks []api.ACLTokenView
-		if _, err := e.client().Do(ctx, "GET", "/v1/acl/tokens", nil, &toks); err != nil {
-			return e.fail(err)
-		}
-		if e.g.json {
-			return e.printJSON(toks)
-		}
-		var rows [][]string
-		for _, t := range toks {
-			svc := t.Service
-			if svc == "" {
-				svc = "-"
+	var policy, service, desc string
+	create := &cobra.Command{
+		Use:   "create --policy operator|read|bid [--service NAME] [--description TEXT]",
+		Short: "Create a token with one policy",
+		Long: `Create a token: read (every GET but the token list), bid (read, plus bids for the one service
+it is scoped to) or operator (everything). The SecretID is shown only now.`,
+		Example: `  allot acl token create --policy bid --service checkout --description "checkout's bidder"
+  allot acl token create --policy read`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if policy == "" {
+				return usagef("--policy is required (operator, read or bid)")
 			}
-			rows = append(rows, []string{t.AccessorID, t.Policy, svc, fmt.Sprint(t.CreateIndex), t.Description})
-		}
-		e.table("AccessorID\tPolicy\tService\tCreateIndex\tDescription", rows)
-		return exitOK
+			if err := fsm.ValidatePolicy(policy, service); err != nil {
+				return usagef("%v", err)
+			}
+			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) {
+				return c.ACLCreateToken(cmd.Context(), api.ACLTokenRequest{Policy: policy, Service: service, Description: desc})
+			})
+		},
 	}
-	return e.usageErr("acl token: unknown subcommand %q\n%s", sub, aclUsage)
+	create.Flags().StringVar(&policy, "policy", "", "operator, read or bid (required)")
+	create.Flags().StringVar(&service, "service", "", "for a bid token: the one service it may bid for")
+	create.Flags().StringVar(&desc, "description", "", "a note shown in 'acl token list'")
+	self := &cobra.Command{
+		Use:     "self",
+		Short:   "Show the token in use (--token or ALLOT_TOKEN)",
+		Example: "  allot acl token self",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) { return c.ACLTokenSelf(cmd.Context()) })
+		},
+	}
+	del := &cobra.Command{
+		Use:     "delete ACCESSOR",
+		Short:   "Delete a token by its accessor ID",
+		Example: "  allot acl token delete 6a1f…",
+		Args:    exactArgs(1, "one ACCESSOR (from 'allot acl token list')"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "" {
+				return usagef("expected one ACCESSOR (from 'allot acl token list')")
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			idx, err := c.ACLDeleteToken(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(map[string]any{"index": idx, "deleted": args[0]})
+			}
+			fmt.Fprintf(e.stdout, "Deleted token %s\n", args[0])
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List tokens: accessor IDs and policies, never secrets",
+		Example: "  allot acl token list",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			toks, err := c.ACLTokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(toks)
+			}
+			var rows [][]string
+			for _, t := range toks {
+				svc := t.Service
+				if svc == "" {
+					svc = "-"
+				}
+				rows = append(rows, []string{t.AccessorID, t.Policy, svc, fmt.Sprint(t.CreateIndex), t.Description})
+			}
+			e.table("AccessorID\tPolicy\tService\tCreateIndex\tDescription", rows)
+			return nil
+		},
+	}
+	token := group("token", "Create, list, show and delete tokens", "  allot acl token create --policy read\n  allot acl token list", create, list, self, del)
+	return group("acl", "ACL tokens (acl { enabled = true } on every agent)", "  allot acl bootstrap\n  allot acl token create --policy bid --service web", bootstrap, token)
 }
 
-// aclCall sends one request whose answer is a token and prints it.
-func (e *env) aclCall(method, path string, body any) int {
-	ctx, cancel := e.ctx()
-	defer cancel()
-	var t api.ACLTokenView
-	if _, err := e.client().Do(ctx, method, path, body, &t); err != nil {
-		return e.fail(err)
+// tokenCall sends one request whose answer is a token and prints it.
+func (e *env) tokenCall(call func(c *api.Client) (api.ACLTokenView, error)) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	t, err := call(c)
+	if err != nil {
+		return err
 	}
 	if e.g.json {
 		return e.printJSON(t)
 	}
 	e.printToken(t)
-	return exitOK
+	return nil
 }
 
 func (e *env) printToken(t api.ACLTokenView) {

@@ -4,37 +4,49 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// cmdAudit is `allot audit [--since D|TIME]`: the writes the asked agent
+// auditCmd is `allot audit [--since D|TIME]`: the writes the asked agent
 // accepted as leader, oldest first (each server keeps its own log).
-func cmdAudit(e *env, args []string) int {
-	fs := newFlags("audit", e)
-	since := fs.String("since", "", "only records from this long ago (1h) or since this RFC 3339 time")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+func auditCmd(e *env) *cobra.Command {
+	var since string
+	c := &cobra.Command{
+		Use:   "audit [--since 1h|TIME]",
+		Short: "The writes this server accepted as leader (needs an operator token)",
+		Long: `List the writes the asked server accepted as leader, oldest first: time, Raft index, command,
+key, the token's accessor and the caller's address. Each server keeps its own log in
+DATA_DIR/audit/audit.log.`,
+		Example: "  allot audit --since 1h\n  allot audit --since 2026-12-01T00:00:00Z --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			recs, err := c.Audit(ctx, since)
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(recs)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tINDEX\tCOMMAND\tKEY\tACCESSOR\tCLIENT")
+			for _, r := range recs {
+				acc := r.Accessor
+				if acc == "" {
+					acc = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Time.Format(time.RFC3339), r.Index, r.Command, r.Key, acc, r.Client)
+			}
+			tw.Flush()
+			return nil
+		},
 	}
-	if fs.NArg() != 0 {
-		return e.usageErr("audit: unexpected argument %q", fs.Arg(0))
-	}
-	ctx, cancel := e.ctx()
-	defer cancel()
-	recs, err := e.client().Audit(ctx, *since)
-	if err != nil {
-		return e.fail(err)
-	}
-	if e.g.json {
-		return e.printJSON(recs)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tINDEX\tCOMMAND\tKEY\tACCESSOR\tCLIENT")
-	for _, r := range recs {
-		acc := r.Accessor
-		if acc == "" {
-			acc = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Time.Format(time.RFC3339), r.Index, r.Command, r.Key, acc, r.Client)
-	}
-	tw.Flush()
-	return exitOK
+	c.Flags().StringVar(&since, "since", "", "only records from this long ago (1h) or since this RFC 3339 time")
+	return c
 }

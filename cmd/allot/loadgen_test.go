@@ -16,7 +16,7 @@ func TestLoadgenCommand(t *testing.T) {
 		{[]string{"loadgen", "--cpu", "lots"}, exitUsage, "cpu"},
 		{[]string{"loadgen", "--net", "1Mbit"}, exitUsage, "--to"},
 		{[]string{"loadgen"}, exitUsage, "nothing to do"},
-		{[]string{"loadgen", "--help"}, exitOK, "Usage: allot loadgen"},
+		{[]string{"loadgen", "--help"}, exitOK, "allot loadgen [flags]"},
 		{[]string{"loadgen", "--trace", "/nonexistent.csv", "--column", "a", "--duration", "1s"}, exitErr, "nonexistent"},
 		{[]string{"loadgen", "--cpu", "0.1", "--step", "30ms", "--duration", "60ms"}, exitOK, `"asked":{"cpu":0.1}`},
 	} {

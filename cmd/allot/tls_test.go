@@ -125,7 +125,7 @@ func TestCLIOverMutualTLS(t *testing.T) {
 		{"server name mismatch", nil, append(append([]string{}, tlsArgs...), "--tls-server-name", "client.allot", "health"), 1, "not trusted"},
 		{"unreadable CA file", nil, []string{"--http-addr", addr, "--ca-file", p("nope.pem"), "health"}, 2, `--ca-file: "` + p("nope.pem")},
 		{"key without certificate", nil, []string{"--http-addr", addr, "--ca-file", p("allot-agent-ca.pem"), "--client-key", p("dc-client-allot-0-key.pem"), "health"}, 2, "--client-cert"},
-		{"key of another certificate", nil, append(append([]string{}, tlsArgs[:5]...), "--client-key", p("dc-server-allot-0-key.pem"), "health"), 2, "--client-key"},
+		{"key of another certificate", nil, append(append([]string{}, tlsArgs[:6]...), "--client-key", p("dc-server-allot-0-key.pem"), "health"), 2, "--client-key"},
 	}
 	for _, c := range cases {
 		code, out, errs := allot(c.env, c.args...)

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/usage/history"
+	"github.com/spf13/cobra"
 )
 
-const usageImportHelp = `Usage: allot usage import --service NAME --node NODE [--resource R] [--scale X] [--interval D] FILE
-
-Seeds a service's forecaster on a node with its past usage, so a new client bids well from its
+const usageImportLong = `Seeds a service's forecaster on a node with its past usage, so a new client bids well from its
 first epoch. FILE (or - for stdin) is either
   a CSV: a header row with a time column (time, timestamp or t: RFC 3339 or Unix seconds) and
          resource columns cpu, memory, io, net; values in base units (millicores, bytes, bytes/s,
@@ -29,69 +28,66 @@ the import is one request, replicated as one entry, replacing an earlier import 
 service and node.
 `
 
-// cmdUsage dispatches `allot usage …`.
-func cmdUsage(e *env, args []string) int {
-	if len(args) == 0 || args[0] != "import" {
-		return e.usageErr("usage: expected 'usage import --service NAME --node NODE FILE' (allot usage import --help)")
+func usageCmd(e *env) *cobra.Command {
+	var o history.Options
+	imp := &cobra.Command{
+		Use:   "import --service NAME --node NODE [--resource R] [--scale X] [--interval D] FILE",
+		Short: "Seed a service's forecaster on a node with its past usage (CSV or Prometheus JSON)",
+		Long:  usageImportLong,
+		Example: `  allot usage import --service checkout --node node-2 checkout.csv
+  curl -s 'http://prom:9090/api/v1/query_range?query=…&step=300' \
+    | allot usage import --service checkout --node node-2 --resource cpu --scale 1000 -`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("expected one FILE (CSV or Prometheus JSON; - for stdin), got %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return e.usageImport(cmd, o, args[0]) },
 	}
-	return cmdUsageImport(e, args[1:])
+	f := imp.Flags()
+	f.StringVar(&o.Service, "service", "", "the registered service the history is of (required)")
+	f.StringVar(&o.Node, "node", "", "the node whose client it seeds (required)")
+	f.StringVar(&o.Resource, "resource", "", "cpu, memory, io or net: the one CSV column read, or what a Prometheus series is")
+	f.Float64Var(&o.Scale, "scale", 1, "multiplies bare numbers (e.g. 1000: cores to millicores)")
+	f.DurationVar(&o.Interval, "interval", 0, "the history's spacing (default: the median spacing of its points)")
+	return group("usage", "Import past usage so new clients forecast well from their first epoch",
+		"  allot usage import --service web --node n1 web.csv", imp)
 }
 
-func cmdUsageImport(e *env, args []string) int {
-	fs := newFlags("usage import", e)
-	fs.Usage = func() { fmt.Fprint(e.stderr, usageImportHelp) }
-	var o history.Options
-	fs.StringVar(&o.Service, "service", "", "the registered service the history is of")
-	fs.StringVar(&o.Node, "node", "", "the node whose client it seeds")
-	fs.StringVar(&o.Resource, "resource", "", "cpu, memory, io or net: the one CSV column read, or what a Prometheus series is")
-	fs.Float64Var(&o.Scale, "scale", 1, "multiplies bare numbers (e.g. 1000: cores to millicores)")
-	fs.DurationVar(&o.Interval, "interval", 0, "the history's spacing (default: the median spacing of its points)")
-	// Flags may come before or after FILE.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err.Error() == "flag: help requested" {
-				return exitOK
-			}
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(files) != 1 {
-		return e.usageErr("usage import: expected one FILE (CSV or Prometheus JSON; - for stdin), got %d", len(files))
-	}
+func (e *env) usageImport(cmd *cobra.Command, o history.Options, file string) error {
 	if o.Service == "" || o.Node == "" {
-		return e.usageErr("usage import: --service and --node are required")
+		return usagef("--service and --node are required")
 	}
 	if o.Scale <= 0 {
-		return e.usageErr("usage import: --scale %v: must be a positive number", o.Scale)
+		return usagef("--scale %v: must be a positive number", o.Scale)
 	}
 	var data []byte
 	var err error
-	if files[0] == "-" {
-		data, err = io.ReadAll(os.Stdin)
+	if file == "-" {
+		data, err = io.ReadAll(cmd.InOrStdin())
 	} else {
-		data, err = os.ReadFile(files[0])
+		data, err = os.ReadFile(file)
 	}
 	if err != nil {
-		return e.fail(fmt.Errorf("reading the history: %w", err))
+		return fmt.Errorf("reading the history: %w", err)
 	}
 	imp, err := history.Parse(data, o)
 	if err != nil {
-		return e.fail(fmt.Errorf("%s: %w (nothing was imported)", files[0], err))
+		return fmt.Errorf("%s: %w (nothing was imported)", file, err)
 	}
 	for _, w := range imp.Warnings {
 		fmt.Fprintln(e.stderr, "Warning:", w)
 	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	idx, err := e.client().ImportHistory(ctx, imp.History)
+	idx, err := c.ImportHistory(ctx, imp.History)
 	if err != nil {
-		return e.fail(fmt.Errorf("%w (nothing was imported)", err))
+		return fmt.Errorf("%w (nothing was imported)", err)
 	}
 	res := slices.Sorted(maps.Keys(imp.History.Points))
 	iv := imp.History.Interval()
@@ -106,5 +102,5 @@ func cmdUsageImport(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "imported %d points (%s) for %s on %s, interval %s, from %s to %s\n",
 		imp.Points, strings.Join(res, ", "), o.Service, o.Node, iv, imp.From.Format(time.RFC3339), imp.To.Format(time.RFC3339))
-	return exitOK
+	return nil
 }

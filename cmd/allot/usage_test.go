@@ -85,7 +85,8 @@ func TestUsageImport(t *testing.T) {
 			}
 		})
 	}
-	if code, _, errs := runCLI(addr, nil, "usage", "import", "--help"); code != 0 || !strings.Contains(errs, "Prometheus") {
-		t.Fatalf("--help: %d %s", code, errs)
+	// Help goes to stdout and sends nothing.
+	if code, out, errs := runCLI(addr, nil, "usage", "import", "--help"); code != 0 || !strings.Contains(out, "Prometheus") || errs != "" {
+		t.Fatalf("--help: %d %s %s", code, out, errs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/term"
 	"io"
 	"runtime"
 	"strings"
@@ -93,10 +94,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON document")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.IntVar(&o.limit, "limit", 0, "m4-hourly: score only the first N series (0 = all)")
-	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	progress := fs.Bool("progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
+	fs.BoolVar(&o.quiet, "quiet", false, "deprecated: --progress=false")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.quiet = o.quiet || !*progress
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/config"
+	"github.com/spf13/cobra"
+)
+
+func servicesCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "services",
+		Short:   "Registered services and their allocations",
+		Example: "  allot services\n  allot services --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			svcs, err := c.Services(ctx)
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(svcs)
+			}
+			var rows [][]string
+			for _, s := range svcs {
+				var cpu, mem int64
+				for _, a := range s.Allocations {
+					cpu += a.CPU
+					mem += a.Memory
+				}
+				boost := "-"
+				if s.Boost != nil {
+					boost = fmt.Sprintf("x%g", s.Boost.Factor)
+				}
+				rows = append(rows, []string{s.Name, string(s.Class), fmt.Sprint(s.EffectiveWeight()), boost, fmt.Sprint(len(s.Allocations)),
+					config.FormatQuantity(bidding.CPU, cpu), config.FormatQuantity(bidding.Memory, mem)})
+			}
+			e.table("Service\tClass\tWeight\tBoost\tPlacements\tCPU\tMemory", rows)
+			return nil
+		},
+	}
+}
+
+func serviceCmd(e *env) *cobra.Command {
+	register := &cobra.Command{
+		Use:   "register FILE",
+		Short: "Register services from an HCL or JSON file",
+		Long: `Register (or replace) the services a file defines: HCL service blocks or their JSON form,
+checked before anything is sent; errors name the key.`,
+		Example: "  allot service register web.hcl",
+		Args:    exactArgs(1, "one FILE (HCL or JSON service definitions)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svcs, err := config.ParseServiceFile(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			var results []api.RegisterResult
+			for _, s := range svcs {
+				r, err := c.PutService(ctx, s)
+				if err != nil {
+					return err
+				}
+				results = append(results, r)
+				if !e.g.json {
+					fmt.Fprintf(e.stdout, "Registered service %q\n", s.Name)
+				}
+			}
+			if e.g.json {
+				return e.printJSON(results)
+			}
+			return nil
+		},
+	}
+	deregister := &cobra.Command{
+		Use:     "deregister NAME",
+		Short:   "Remove a service from the registry",
+		Example: "  allot service deregister web",
+		Args:    exactArgs(1, "one service NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			idx, err := c.DeregisterService(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(api.WriteResult{Index: idx})
+			}
+			fmt.Fprintf(e.stdout, "Deregistered service %q\n", args[0])
+			return nil
+		},
+	}
+	return group("service", "Register and deregister services", "  allot service register web.hcl\n  allot service deregister web", register, deregister)
+}
+
+func bidCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "bid FILE",
+		Short: "Submit a bid (JSON, one or an array; - reads stdin)",
+		Long: `Submit one bid or an array of bids: a service's forecast quantiles on one node, in base units
+(millicores, bytes, bytes/s, bits/s). A bid without "epoch" is for the next epoch (the one
+after the latest committed plan). Node agents bid on their own; this is for trying things out.`,
+		Example: `  echo '{"service":"web","node":"n1","resources":{"cpu":{"p50":500,"p90":800,"p99":1000}}}' > bid.json
+  allot bid bid.json
+  allot bid - < bids.json`,
+		Args: exactArgs(1, "one FILE (a JSON bid or array of bids; - for stdin)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var b []byte
+			var err error
+			if args[0] == "-" {
+				b, err = io.ReadAll(cmd.InOrStdin())
+			} else {
+				b, err = os.ReadFile(args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("reading bid: %w", err)
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			r, err := c.PutBidsJSON(ctx, b)
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(r)
+			}
+			fmt.Fprintf(e.stdout, "Accepted %d bid(s) at index %d\n", r.Bids, r.Index)
+			return nil
+		},
+	}
+}
+
+func planCmd(e *env) *cobra.Command {
+	var epoch uint64
+	var wait bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "plan [--epoch N] [--wait]",
+		Short: "Show the committed plan: every service's allocation on every node",
+		Example: `  allot plan
+  allot plan --wait            # block until the next plan is committed
+  allot plan --epoch 42 --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			p, err := c.Plan(ctx, epoch)
+			if err != nil && !(wait && api.IsNotFound(err)) {
+				return err
+			}
+			if wait && epoch == 0 {
+				start := p.Index
+				deadline := time.Now().Add(timeout)
+				for p.Index <= start && time.Now().Before(deadline) {
+					w := min(time.Until(deadline), 60*time.Second)
+					np, err := c.WatchPlan(ctx, start, w.Round(time.Second))
+					if err != nil && !api.IsNotFound(err) {
+						return err
+					}
+					if err == nil {
+						p = np
+					}
+				}
+				if p.Index <= start {
+					return fmt.Errorf("no new plan within %s", timeout)
+				}
+			}
+			if e.g.json {
+				return e.printJSON(p)
+			}
+			fmt.Fprintf(e.stdout, "Epoch %d  index %d  %s  created %s  solve %.2f ms  Jain %.3f\n", p.Epoch, p.Index, p.Hash, p.Created.Format(time.RFC3339), p.Stats.SolveMS, p.Stats.FairnessJain)
+			var rows [][]string
+			for _, a := range p.Allocations {
+				rows = append(rows, []string{a.Service, a.Node, quantity(bidding.CPU, a.CPU), quantity(bidding.Memory, a.Memory),
+					quantity(bidding.IO, a.IO), quantity(bidding.Net, a.Net)})
+			}
+			e.table("Service\tNode\tCPU\tMemory\tIO\tNet", rows)
+			for _, pr := range p.Problems {
+				fmt.Fprintln(e.stdout, "Problem:", pr)
+			}
+			return nil
+		},
+	}
+	c.Flags().Uint64Var(&epoch, "epoch", 0, "show the plan of this epoch (0: the latest)")
+	c.Flags().BoolVar(&wait, "wait", false, "block until the next plan is committed")
+	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "longest --wait")
+	c.AddCommand(explainCmd(e))
+	return c
+}
+
+// quantity prints an allocation in its resource's unit; 0 means no limit.
+func quantity(r bidding.Resource, v int64) string {
+	if v == 0 {
+		return "unlimited"
+	}
+	return config.FormatQuantity(r, v)
+}
+
+func explainCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain SERVICE",
+		Short: "Why a service got what it got: floor, utility segments, binding constraint, shadow price",
+		Example: `  allot plan explain web
+  allot plan explain web --json`,
+		Args: exactArgs(1, "one SERVICE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			out, err := c.Explain(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(out)
+			}
+			fmt.Fprintf(e.stdout, "Service %s in epoch %d (%s)\n", out.Service, out.Epoch, out.Hash)
+			if b := out.Boost; b != nil {
+				fmt.Fprintf(e.stdout, "Boost x%g for %d epochs from epoch %d: %s\n", b.Factor, b.TTLEpochs, b.StartEpoch, b.Reason)
+			}
+			for _, p := range out.Placements {
+				fmt.Fprintf(e.stdout, "\nNode %s: weight %g, boost x%g\n", p.Node, p.Weight, p.Boost)
+				names := make([]string, 0, len(p.Resources))
+				for r := range p.Resources {
+					names = append(names, r)
+				}
+				sort.Strings(names)
+				for _, rn := range names {
+					r := p.Resources[rn]
+					res, _ := bidding.ParseResource(rn)
+					fmt.Fprintf(e.stdout, "  %-7s floor %s, granted %s, binding: %s, shadow price %.3g\n", rn,
+						config.FormatQuantity(res, r.Floor), config.FormatQuantity(res, r.Granted), r.Binding, r.ShadowPrice)
+					for _, s := range r.Segments {
+						fmt.Fprintf(e.stdout, "          segment %-4s width %s value %.4g granted %s\n", s.Name, config.FormatQuantity(res, s.Width), s.Value, config.FormatQuantity(res, s.Granted))
+					}
+				}
+			}
+			if len(out.Placements) == 0 {
+				fmt.Fprintln(e.stdout, "No placement in the latest plan (no bid in force).")
+			}
+			return nil
+		},
+	}
+}
+
+func boostCmd(e *env) *cobra.Command {
+	var factor float64
+	var ttl, reason string
+	var clear bool
+	c := &cobra.Command{
+		Use:   "boost SERVICE [--factor F] [--ttl D] [--reason TEXT] | boost SERVICE --clear",
+		Short: "Raise a service's weight for a bounded time (or clear its boost)",
+		Long: `Raise a service's weight by a factor decaying to 1 over the TTL, counted in whole epochs from
+the next one. plan explain shows the boost and its reason.`,
+		Example: `  allot boost web --factor 2 --ttl 1m --reason "error spike"
+  allot boost web --clear`,
+		Args: exactArgs(1, "one SERVICE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := e.ctx()
+			defer cancel()
+			if clear {
+				idx, err := c.ClearBoost(ctx, name)
+				if err != nil {
+					return err
+				}
+				if e.g.json {
+					return e.printJSON(api.WriteResult{Index: idx})
+				}
+				fmt.Fprintf(e.stdout, "Cleared the boost of %s\n", name)
+				return nil
+			}
+			r, err := c.SetBoost(ctx, name, api.BoostRequest{Factor: factor, TTL: ttl, Reason: reason})
+			if err != nil {
+				return err
+			}
+			if e.g.json {
+				return e.printJSON(r)
+			}
+			b := r.Boost
+			fmt.Fprintf(e.stdout, "Boosted %s x%g for %d epoch(s) from epoch %d", b.Service, b.Factor, b.TTLEpochs, b.StartEpoch)
+			if b.Reason != "" {
+				fmt.Fprintf(e.stdout, ": %s", b.Reason)
+			}
+			fmt.Fprintln(e.stdout)
+			return nil
+		},
+	}
+	c.Flags().Float64Var(&factor, "factor", 2, "weight multiplier in [1, 10], decaying to 1 over the TTL")
+	c.Flags().StringVar(&ttl, "ttl", "15m", "how long the boost lasts (rounded up to whole epochs)")
+	c.Flags().StringVar(&reason, "reason", "", "why (shown in plan explain)")
+	c.Flags().BoolVar(&clear, "clear", false, "remove the service's boost instead")
+	return c
+}
