@@ -208,12 +208,12 @@ type statusView struct {
 }
 
 type planSummary struct {
-	Epoch       uint64             `json:"epoch"`
-	Index       uint64             `json:"index"`
-	Hash        string             `json:"hash"`
-	Created     time.Time          `json:"created"`
-	Allocations int                `json:"allocations"`
-	Stats       bidding.Stats     `json:"stats"`
+	Epoch       uint64        `json:"epoch"`
+	Index       uint64        `json:"index"`
+	Hash        string        `json:"hash"`
+	Created     time.Time     `json:"created"`
+	Allocations int           `json:"allocations"`
+	Stats       bidding.Stats `json:"stats"`
 }
 
 func statusCmd(e *env) *cobra.Command {
