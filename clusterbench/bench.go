@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/cliflag"
 	"io"
 	"os"
 	"os/exec"
@@ -113,10 +114,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: allot bench cluster [--nodes N] [--services-per-node S] [--epochs E] [--epoch D] [--json] [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "allot bench cluster: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 || o.Nodes < 1 || o.ServicesPerNode < 1 || o.Epochs < 1 || o.Epoch <= 0 || o.Clients < 1 ||

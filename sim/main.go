@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/cliflag"
 	"github.com/allot-dev/allot/internal/term"
 	"io"
 	"runtime"
@@ -96,7 +97,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.BoolVar(&o.Progress, "progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (true demand, as measured from throttling and pressure) or capped (usage capped at the allocation)")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	o.Set = map[string]bool{}

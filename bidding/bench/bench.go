@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/cliflag"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -56,10 +57,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: allot bench solver --services N [--nodes M] [--seed S] [--budget F] [--mps FILE] [--repeat K] [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {

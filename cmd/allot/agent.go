@@ -22,7 +22,11 @@ func delegated(c *cobra.Command, flagHelp func(w io.Writer)) *cobra.Command {
 	c.DisableFlagParsing = true
 	c.SetHelpFunc(func(cmd *cobra.Command, _ []string) {
 		w := cmd.OutOrStdout()
-		fmt.Fprintf(w, "%s\n\nUsage:\n  %s\n", strings.TrimSpace(cmd.Long+"\n"), cmd.UseLine())
+		text := cmd.Long
+		if text == "" {
+			text = cmd.Short
+		}
+		fmt.Fprintf(w, "%s\n\nUsage:\n  %s\n", strings.TrimSpace(text), cmd.UseLine())
 		if cmd.Example != "" {
 			fmt.Fprintf(w, "\nExamples:\n%s\n", cmd.Example)
 		}

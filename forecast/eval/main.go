@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/allot-dev/allot/internal/cliflag"
 	"github.com/allot-dev/allot/internal/term"
 	"io"
 	"runtime"
@@ -96,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.limit, "limit", 0, "m4-hourly: score only the first N series (0 = all)")
 	progress := fs.Bool("progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.BoolVar(&o.quiet, "quiet", false, "deprecated: --progress=false")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return o, err
 	}
 	o.quiet = o.quiet || !*progress
