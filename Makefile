@@ -1,10 +1,13 @@
 GO        ?= go
 BIN       := bin/allot
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.version=$(VERSION)
+# Semver from the newest v* tag (v1.2.3 -> 1.2.3, or 1.2.3-4-gabc between tags); 0.1.0-dev before any.
+VERSION   ?= $(or $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//'),0.1.0-dev)
+COMMIT    ?= $(or $(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: build test demo vet fmt clean smoke e2e chaos image compose-up compose-down live
+.PHONY: build test demo vet fmt clean smoke e2e chaos image compose-up compose-down live doctest
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/allot
@@ -15,6 +18,10 @@ demo: build
 test:
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+
+# Every shell block of README.md, run as pasted against the cluster it starts (doctest/).
+doctest:
+	$(GO) test -tags doctest -count=1 -v -timeout 15m ./doctest/
 
 smoke: build
 	bash ../shared/checks/core-smoke.sh
@@ -40,13 +47,19 @@ image: build
 	cp $(BIN) deploy/Dockerfile bin/image/
 	DOCKER_BUILDKIT=0 docker build -q -t $(IMAGE) bin/image
 
-# Three servers and two clients on a private network (deploy/docker-compose.yml).
+# Three servers, two clients and four loadgen workloads on a private network
+# (deploy/docker-compose.yml). PROJECT, SUBNET (first three octets of a /24) and
+# HTTP_PORT let two clusters share a Docker host.
+PROJECT   ?= allot
+SUBNET    ?= 172.29.10
+HTTP_PORT ?= 7480
+COMPOSE_ENV = ALLOT_SUBNET=$(SUBNET) ALLOT_HTTP_PORT=$(HTTP_PORT) ALLOT_IMAGE=$(IMAGE)
 compose-up: image
-	$(COMPOSE) -f deploy/docker-compose.yml -p allot up -d
-	@echo "servers: docker-compose -f deploy/docker-compose.yml -p allot ps;  CLI: docker exec allot_server1_1 /allot status"
+	$(COMPOSE_ENV) $(COMPOSE) -f deploy/docker-compose.yml -p $(PROJECT) up -d
+	@echo "ps: docker-compose -f deploy/docker-compose.yml -p $(PROJECT) ps;  CLI: ./$(BIN) --http-addr 127.0.0.1:$(HTTP_PORT) status"
 
 compose-down:
-	$(COMPOSE) -f deploy/docker-compose.yml -p allot down -v
+	$(COMPOSE_ENV) $(COMPOSE) -f deploy/docker-compose.yml -p $(PROJECT) down -v
 
 # Failover suite: processes on loopback and containers (skipped without Docker).
 e2e:

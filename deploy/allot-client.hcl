@@ -1,5 +1,7 @@
 # Config shared by the clients of deploy/docker-compose.yml.
 client {
   enabled = true
-  enforce = "none"   # containers here do not own cgroups; use "auto" on real nodes
+  enforce = "none"   # no cgroup services here; use "auto" on real nodes
+  # the loadgen containers of the compose file, through the host's Docker socket
+  docker { enabled = true }
 }

@@ -3,7 +3,7 @@
 server {
   enabled          = true
   bootstrap_expect = 3
-  epoch            = "5m"
+  epoch            = "5s"    # a plan every 5 s: something to see in the first minute (5m on real clusters)
   # Failover timing (see docs/BENCHMARKS.md "## Failover" and cluster/DESIGN.md):
   # a follower notices a dead leader after 1 to 2 heartbeats; 500 ms keeps a
   # new leader within about 1 s and the next plan within 1.5 s of a kill,
