@@ -35,17 +35,17 @@ func servicesCmd(e *env) *cobra.Command {
 			}
 			var rows [][]string
 			for _, s := range svcs {
+				// 0 is no limit: a sum over placements is unlimited when any is.
 				var cpu, mem int64
 				for _, a := range s.Allocations {
-					cpu += a.CPU
-					mem += a.Memory
+					cpu, mem = addLimit(cpu, a.CPU), addLimit(mem, a.Memory)
 				}
 				boost := "-"
 				if s.Boost != nil {
 					boost = fmt.Sprintf("x%g", s.Boost.Factor)
 				}
 				rows = append(rows, []string{s.Name, string(s.Class), fmt.Sprint(s.EffectiveWeight()), boost, fmt.Sprint(len(s.Allocations)),
-					config.FormatQuantity(bidding.CPU, cpu), config.FormatQuantity(bidding.Memory, mem)})
+					limitTotal(bidding.CPU, cpu, len(s.Allocations)), limitTotal(bidding.Memory, mem, len(s.Allocations))})
 			}
 			e.table("Service\tClass\tWeight\tBoost\tPlacements\tCPU\tMemory", rows)
 			return nil
@@ -216,6 +216,25 @@ func planCmd(e *env) *cobra.Command {
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "longest --wait")
 	c.AddCommand(explainCmd(e))
 	return c
+}
+
+// addLimit adds allocations where 0 means no limit (-1: unlimited so far).
+func addLimit(sum, v int64) int64 {
+	if sum < 0 || v == 0 {
+		return -1
+	}
+	return sum + v
+}
+
+// limitTotal prints a sum of allocations: "-" with no placement.
+func limitTotal(r bidding.Resource, sum int64, n int) string {
+	switch {
+	case n == 0:
+		return "-"
+	case sum < 0:
+		return "unlimited"
+	}
+	return config.FormatQuantity(r, sum)
 }
 
 // quantity prints an allocation in its resource's unit; 0 means no limit.
