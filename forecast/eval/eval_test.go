@@ -42,7 +42,8 @@ func TestMainUsageErrors(t *testing.T) {
 // The M4 path scores naive2 and snaive and produces the documented JSON.
 func TestM4SampleJSON(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Main([]string{"--dataset", "m4-hourly", "--data", "testdata/m4-sample", "--model", "auto", "--json"}, &out, &errb)
+	// A buffer is not a terminal: the bar is asked for (by default it is drawn only on one).
+	code := Main([]string{"--dataset", "m4-hourly", "--data", "testdata/m4-sample", "--model", "auto", "--json", "--progress"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
