@@ -33,6 +33,8 @@ func TestTLSCommands(t *testing.T) {
 	}{
 		{[]string{"tls", "ca", "create", "--dir", dir}, 0, "allot-agent-ca.pem"},
 		{[]string{"tls", "ca", "create", "--dir", dir}, 1, "refusing to overwrite"},
+		// --dir is created, with its parents (issue 14: the README's recipe failed on a fresh checkout)
+		{[]string{"tls", "ca", "create", "--dir", filepath.Join(dir, "new", "certs")}, 0, filepath.Join(dir, "new", "certs", "allot-agent-ca.pem")},
 		{[]string{"tls", "cert", "create", "--server", "--dir", dir}, 0, "dc-server-allot-0.pem"},
 		{[]string{"tls", "cert", "create", "--server", "--dir", dir, "--additional-ipaddress", "10.0.0.9", "--additional-dnsname", "n2.example"}, 0, "dc-server-allot-1-key.pem"},
 		{[]string{"tls", "cert", "create", "--client", "--dir", dir}, 0, "dc-client-allot-0.pem"},
