@@ -7,18 +7,44 @@ import (
 	"strings"
 )
 
-// Block is one fenced shell block of a Markdown document.
+// Block is one fenced block of a Markdown document.
 type Block struct {
 	Line int    // of the opening fence, 1-based
+	Lang string // the fence's language
 	Text string // the lines between the fences
-	Skip string // the reason given by a `<!-- doctest: skip: REASON -->` line just above, if any
+	// Note is the text of an HTML comment on the last non-blank line above
+	// the fence (`<!-- doctest: skip: needs Docker -->` → "doctest: skip: needs Docker").
+	Note string
 }
 
-// shellLangs are the fence languages that mark a shell block.
+// Skip is the reason a `<!-- doctest: skip: REASON -->` note gives ("?"
+// when it gives none), or "" when the block is to run.
+func (b Block) Skip() string {
+	r, ok := strings.CutPrefix(b.Note, "doctest: skip")
+	if !ok {
+		return ""
+	}
+	if r = strings.TrimSpace(strings.TrimPrefix(r, ":")); r == "" {
+		return "?"
+	}
+	return r
+}
+
+// shellLangs are the fence languages of shell blocks.
 var shellLangs = map[string]bool{"sh": true, "bash": true, "shell": true, "console": true}
 
-// Blocks returns the shell blocks of md in order. A block is skipped when
-// the last non-blank line before its fence is `<!-- doctest: skip: REASON -->`.
+// ShellBlocks returns the shell blocks of md in order.
+func ShellBlocks(md string) []Block {
+	var out []Block
+	for _, b := range Blocks(md) {
+		if shellLangs[b.Lang] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Blocks returns every fenced block of md in order.
 func Blocks(md string) []Block {
 	lines := strings.Split(md, "\n")
 	var out []Block
@@ -27,28 +53,23 @@ func Blocks(md string) []Block {
 		if !strings.HasPrefix(l, "```") {
 			continue
 		}
-		lang := strings.TrimSpace(strings.TrimPrefix(l, "```"))
 		end := i + 1
 		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
 			end++
 		}
-		if shellLangs[lang] {
-			b := Block{Line: i + 1, Text: strings.Join(lines[i+1:min(end, len(lines))], "\n") + "\n"}
-			for j := i - 1; j >= 0; j-- {
-				p := strings.TrimSpace(lines[j])
-				if p == "" {
-					continue
-				}
-				if r, ok := strings.CutPrefix(p, "<!-- doctest: skip"); ok {
-					b.Skip = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(r), ":"), "-->"))
-					if b.Skip == "" {
-						b.Skip = "?"
-					}
-				}
-				break
+		b := Block{Line: i + 1, Lang: strings.TrimSpace(strings.TrimPrefix(l, "```")),
+			Text: strings.Join(lines[i+1:min(end, len(lines))], "\n") + "\n"}
+		for j := i - 1; j >= 0; j-- {
+			p := strings.TrimSpace(lines[j])
+			if p == "" {
+				continue
 			}
-			out = append(out, b)
+			if c, ok := strings.CutPrefix(p, "<!--"); ok && strings.HasSuffix(c, "-->") {
+				b.Note = strings.TrimSpace(strings.TrimSuffix(c, "-->"))
+			}
+			break
 		}
+		out = append(out, b)
 		i = end
 	}
 	return out

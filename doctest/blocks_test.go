@@ -7,18 +7,19 @@ import (
 
 func TestBlocks(t *testing.T) {
 	md := "# T\n\n```sh\necho one\n```\n\n<!-- doctest: skip: needs Docker -->\n```bash\ndocker ps\n```\n\n```hcl\nx = 1\n```\n\n<!-- doctest: skip -->\n\n```sh\nrm -rf /\n```\n"
-	got := Blocks(md)
+	got := ShellBlocks(md)
 	want := []Block{
-		{Line: 3, Text: "echo one\n"},
-		{Line: 8, Text: "docker ps\n", Skip: "needs Docker"},
-		{Line: 18, Text: "rm -rf /\n", Skip: "?"},
+		{Line: 3, Lang: "sh", Text: "echo one\n"},
+		{Line: 8, Lang: "bash", Text: "docker ps\n", Note: "doctest: skip: needs Docker"},
+		{Line: 18, Lang: "sh", Text: "rm -rf /\n", Note: "doctest: skip"},
 	}
+	skips := []string{"", "needs Docker", "?"}
 	if len(got) != len(want) {
 		t.Fatalf("got %d blocks %+v, want %d", len(got), got, len(want))
 	}
 	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("block %d: %+v, want %+v", i, got[i], want[i])
+		if got[i] != want[i] || got[i].Skip() != skips[i] {
+			t.Errorf("block %d: %+v (skip %q), want %+v (skip %q)", i, got[i], got[i].Skip(), want[i], skips[i])
 		}
 	}
 }
@@ -30,11 +31,11 @@ func TestREADMESkipsHaveReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := 0
-	for _, blk := range Blocks(string(b)) {
-		if blk.Skip == "?" {
+	for _, blk := range ShellBlocks(string(b)) {
+		if blk.Skip() == "?" {
 			t.Errorf("README.md:%d: a doctest skip without a reason", blk.Line)
 		}
-		if blk.Skip == "" {
+		if blk.Skip() == "" {
 			run++
 		}
 	}

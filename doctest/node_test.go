@@ -25,11 +25,12 @@ func TestNodeGuideConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{}
-	for _, b := range fenced(string(guide), "hcl") {
-		if b.Skip == "" {
+	for _, b := range Blocks(string(guide)) {
+		name, ok := strings.CutPrefix(b.Note, "config file:")
+		if b.Lang != "hcl" || !ok {
 			continue
 		}
-		files["docs/NODE.md:"+b.Skip] = strings.ReplaceAll(b.Text, "/etc/allot/gossip.key", key)
+		files["docs/NODE.md:"+strings.TrimSpace(name)] = strings.ReplaceAll(b.Text, "/etc/allot/gossip.key", key)
 	}
 	if len(files) < 3 {
 		t.Fatalf("docs/NODE.md shows %d config files, want the server's, the client's and the systemd client's", len(files))
@@ -69,32 +70,4 @@ func TestNodeGuideConfigs(t *testing.T) {
 		!strings.Contains(string(guide), "/etc/allot/allot.hcl") || !strings.Contains(string(guide), "deploy/allot.service") {
 		t.Error("the guide and deploy/allot.service disagree on where the config lives")
 	}
-}
-
-// fenced returns the blocks of one fence language, with the name given by
-// a `<!-- config file: NAME -->` line above (in Skip's place).
-func fenced(md, lang string) []Block {
-	lines := strings.Split(md, "\n")
-	var out []Block
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "```"+lang {
-			continue
-		}
-		end := i + 1
-		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
-			end++
-		}
-		b := Block{Line: i + 1, Text: strings.Join(lines[i+1:min(end, len(lines))], "\n") + "\n"}
-		for j := i - 1; j >= 0; j-- {
-			if p := strings.TrimSpace(lines[j]); p != "" {
-				if n, ok := strings.CutPrefix(p, "<!-- config file:"); ok {
-					b.Skip = strings.TrimSpace(strings.TrimSuffix(n, "-->"))
-				}
-				break
-			}
-		}
-		out = append(out, b)
-		i = end
-	}
-	return out
 }
