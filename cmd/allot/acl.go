@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/allot-dev/allot/api"
@@ -19,7 +20,7 @@ bootstrap is refused (403).`,
 		Example: "  allot acl bootstrap\n  export ALLOT_TOKEN=<SecretID>",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) { return c.ACLBootstrap(cmd.Context()) })
+			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLBootstrap(ctx) })
 		},
 	}
 	var policy, service, desc string
@@ -38,8 +39,8 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 			if err := fsm.ValidatePolicy(policy, service); err != nil {
 				return usagef("%v", err)
 			}
-			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) {
-				return c.ACLCreateToken(cmd.Context(), api.ACLTokenRequest{Policy: policy, Service: service, Description: desc})
+			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) {
+				return c.ACLCreateToken(ctx, api.ACLTokenRequest{Policy: policy, Service: service, Description: desc})
 			})
 		},
 	}
@@ -52,7 +53,7 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 		Example: "  allot acl token self",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.tokenCall(func(c *api.Client) (api.ACLTokenView, error) { return c.ACLTokenSelf(cmd.Context()) })
+			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLTokenSelf(ctx) })
 		},
 	}
 	del := &cobra.Command{
@@ -68,7 +69,9 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 			if err != nil {
 				return err
 			}
-			idx, err := c.ACLDeleteToken(cmd.Context(), args[0])
+			ctx, cancel := e.ctx()
+			defer cancel()
+			idx, err := c.ACLDeleteToken(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -89,7 +92,9 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 			if err != nil {
 				return err
 			}
-			toks, err := c.ACLTokens(cmd.Context())
+			ctx, cancel := e.ctx()
+			defer cancel()
+			toks, err := c.ACLTokens(ctx)
 			if err != nil {
 				return err
 			}
@@ -113,12 +118,14 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 }
 
 // tokenCall sends one request whose answer is a token and prints it.
-func (e *env) tokenCall(call func(c *api.Client) (api.ACLTokenView, error)) error {
+func (e *env) tokenCall(call func(ctx context.Context, c *api.Client) (api.ACLTokenView, error)) error {
 	c, err := e.client()
 	if err != nil {
 		return err
 	}
-	t, err := call(c)
+	ctx, cancel := e.ctx()
+	defer cancel()
+	t, err := call(ctx, c)
 	if err != nil {
 		return err
 	}

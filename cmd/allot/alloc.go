@@ -90,10 +90,11 @@ checked before anything is sent; errors name the key.`,
 		},
 	}
 	deregister := &cobra.Command{
-		Use:     "deregister NAME",
-		Short:   "Remove a service from the registry",
-		Example: "  allot service deregister web",
-		Args:    exactArgs(1, "one service NAME"),
+		Use:               "deregister NAME",
+		Short:             "Remove a service from the registry",
+		Example:           "  allot service deregister web",
+		Args:              exactArgs(1, "one service NAME"),
+		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
@@ -251,7 +252,8 @@ func explainCmd(e *env) *cobra.Command {
 		Short: "Why a service got what it got: floor, utility segments, binding constraint, shadow price",
 		Example: `  allot plan explain web
   allot plan explain web --json`,
-		Args: exactArgs(1, "one SERVICE"),
+		Args:              exactArgs(1, "one SERVICE"),
+		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {
@@ -306,7 +308,8 @@ func boostCmd(e *env) *cobra.Command {
 the next one. plan explain shows the boost and its reason.`,
 		Example: `  allot boost web --factor 2 --ttl 1m --reason "error spike"
   allot boost web --clear`,
-		Args: exactArgs(1, "one SERVICE"),
+		Args:              exactArgs(1, "one SERVICE"),
+		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			c, err := e.client()

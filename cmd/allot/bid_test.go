@@ -47,4 +47,11 @@ func TestBidWithoutEpoch(t *testing.T) {
 	if len(bids) != 1 || bids[0].Epoch != p.Epoch+1 {
 		t.Fatalf("stored bids %+v, want one for epoch %d", bids, p.Epoch+1)
 	}
+	// Shell completion of a SERVICE argument asks the agent for the names.
+	for _, args := range [][]string{{"__complete", "plan", "explain", ""}, {"__complete", "boost", "w"}, {"__complete", "forecast", ""}} {
+		code, out, _ := runCLI(addr, nil, args...)
+		if code != 0 || !strings.Contains("\n"+out, "\nweb\n") {
+			t.Errorf("allot %v: exit %d %q, want web among the completions", args, code, out)
+		}
+	}
 }

@@ -25,7 +25,8 @@ p99, the MAE and MASE of p50 (MASE against last epoch's actual).`,
 		Example: `  allot forecast web
   allot forecast web --epochs 12     # also list the last 12 epochs
   allot forecast eval --help         # score the forecasters offline`,
-		Args: exactArgs(1, "one SERVICE (or 'forecast eval …')"),
+		Args:              exactArgs(1, "one SERVICE (or 'forecast eval …')"),
+		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := e.client()
 			if err != nil {

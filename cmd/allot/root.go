@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/allot-dev/allot/api"
 	"github.com/spf13/cobra"
@@ -230,4 +231,32 @@ func (e *env) table(header string, rows [][]string) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
+}
+
+// completeServices completes a SERVICE argument with the registered
+// services' names, asked of the agent (quietly nothing when it does not answer).
+func (e *env) completeServices(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	if err := e.applyEnv(cmd.Flags()); err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c, err := e.client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, s := range svcs {
+		if strings.HasPrefix(s.Name, toComplete) {
+			names = append(names, s.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
