@@ -19,7 +19,8 @@ import (
 // TestREADME runs every shell block of README.md, in order, as a reader
 // pasting them would: in one scratch directory, with the binary as both
 // `allot` and `./bin/allot`, each block under bash -e so any failing line
-// fails the test. Ports are moved to free ones; /tmp/allot to a temp dir.
+// fails the test. Ports are moved to free ones (the CLI's default address
+// with them, through ALLOT_HTTP_ADDR); /tmp/allot to a temp dir.
 // Blocks marked `<!-- doctest: skip: REASON -->` are left out (the reason is logged).
 func TestREADME(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
@@ -86,7 +87,8 @@ func TestREADME(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", script)
 		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ALLOT_HTTP_ADDR=", "ALLOT_TOKEN=")
+		// The CLI's default address (127.0.0.1:7480) moves with the port map.
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ALLOT_HTTP_ADDR="+ports.rewrite("127.0.0.1:7480"), "ALLOT_TOKEN=")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		// Background agents keep the pipes open: write to a file instead.
 		logPath := filepath.Join(work, fmt.Sprintf("block-%d.log", b.Line))
@@ -139,15 +141,16 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// portMap moves the README's port ranges (8501-8503 HTTP, 8601-8603
-// gossip, 8701-8703 Raft, written as 8500+i …) to free ranges.
+// portMap moves the README's port ranges — 8501-8503 HTTP, 8601-8603
+// gossip, 8701-8703 Raft (written as 8500+i …), 7480-7482 the defaults —
+// to free ranges: a port P of a range B..B+9 becomes P-B plus the new base.
 type portMap struct{ base map[int]int }
 
 func newPortMap(t *testing.T) *portMap {
 	t.Helper()
 	m := &portMap{base: map[int]int{}}
 	used := map[int]bool{}
-	for _, b := range []int{8500, 8600, 8700} {
+	for _, b := range []int{8500, 8600, 8700, 7480} {
 		m.base[b] = freeBase(t, used)
 	}
 	return m
@@ -195,7 +198,7 @@ func portFree(p int) bool {
 	return true
 }
 
-// rewrite replaces every 4-digit number 85xx, 86xx, 87xx that stands
+// rewrite replaces every 4-digit number of a mapped range that stands
 // alone (not part of a longer number) by the same offset from its new base.
 func (m *portMap) rewrite(s string) string {
 	var b strings.Builder
@@ -203,8 +206,8 @@ func (m *portMap) rewrite(s string) string {
 	for i := 0; i < len(s); {
 		if i+4 <= len(s) && (i == 0 || !isDigit(s[i-1])) && (i+4 == len(s) || !isDigit(s[i+4])) {
 			if n, err := strconv.Atoi(s[i : i+4]); err == nil && isDigit(s[i]) {
-				if nb, ok := m.base[n-n%100]; ok && n%100 < 10 {
-					b.WriteString(strconv.Itoa(nb + n%100))
+				if nb, ok := m.base[n-n%10]; ok {
+					b.WriteString(strconv.Itoa(nb + n%10))
 					i += 4
 					continue
 				}
