@@ -18,7 +18,8 @@ import (
 // and checks the document's shape and that the oracle is never beaten.
 func TestEndToEnd(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "1", "--warmup", "1", "--json"}, &stdout, &stderr)
+	// A buffer is not a terminal: the bar is asked for (by default it is drawn only on one).
+	code := Main([]string{"--scenario", "testdata/example.hcl", "--days", "1", "--warmup", "1", "--json", "--progress"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
