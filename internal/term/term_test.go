@@ -2,6 +2,7 @@ package term
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,12 +14,15 @@ func TestIsTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for name, c := range map[string]struct {
-		w    any
-		want bool
-	}{"buffer": {&bytes.Buffer{}, false}, "regular file": {f, false}} {
-		if got := IsTerminal(c.w.(interface{ Write([]byte) (int, error) })); got != c.want {
-			t.Errorf("%s: IsTerminal = %v, want %v", name, got, c.want)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, out := range map[string]io.Writer{"buffer": &bytes.Buffer{}, "regular file": f, "pipe": w} {
+		if IsTerminal(out) {
+			t.Errorf("%s: IsTerminal = true, want false", name)
 		}
 	}
 }
