@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/allot-dev/allot/internal/testcluster"
 	"github.com/spf13/cobra"
 )
 
@@ -125,5 +127,22 @@ func TestVersionAndCompletion(t *testing.T) {
 		if code != 0 || !strings.Contains(out, marker) {
 			t.Errorf("completion %s: exit %d, stderr %q, script lacks %q", shell, code, errs, marker)
 		}
+	}
+}
+
+// Issue 14's acceptance: `allot leave --help` prints help and the agent
+// keeps running (it used to make the agent leave and exit).
+func TestLeaveHelpKeepsTheAgent(t *testing.T) {
+	c := testcluster.Start(t, 1, time.Hour)
+	n := c.Leader(10 * time.Second)
+	addr := n.HTTP.Listener.Addr().String()
+	for _, args := range [][]string{{"leave", "--help"}, {"leave", "-h"}, {"help", "leave"}, {"join", "--help"}, {"health", "--help"}} {
+		code, out, errs := runCLI(addr, nil, args...)
+		if code != 0 || !strings.Contains(out, "Usage:") || errs != "" {
+			t.Fatalf("allot %v: exit %d %q %q", args, code, out, errs)
+		}
+	}
+	if code, out, errs := runCLI(addr, nil, "health"); code != 0 || out != "ok\n" || !n.Server.IsLeader() {
+		t.Fatalf("after leave --help: health exit %d %q %q", code, out, errs)
 	}
 }
