@@ -113,6 +113,9 @@ talk to an agent's HTTP API.`,
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
 			c.GroupID = groupTools
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return usagef("expected a shell: bash, zsh, fish or powershell")
+			}
 			c.Example = "  source <(allot completion bash)\n  allot completion zsh > \"${fpath[1]}/_allot\"\n  allot completion fish > ~/.config/fish/completions/allot.fish"
 			for _, s := range c.Commands() {
 				s.Example = fmt.Sprintf("  allot completion %s > allot.%s", s.Name(), s.Name())
