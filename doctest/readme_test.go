@@ -5,6 +5,7 @@ package doctest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -84,7 +85,7 @@ func TestREADME(t *testing.T) {
 			continue
 		}
 		script := ports.rewrite(strings.ReplaceAll(b.Text, "/tmp/allot/", scratch+"/"))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", script)
 		cmd.Dir = work
 		// The CLI's default address (127.0.0.1:7480) moves with the port map.
@@ -106,7 +107,7 @@ func TestREADME(t *testing.T) {
 		logf.Close()
 		out, _ := os.ReadFile(logPath)
 		if err != nil {
-			t.Fatalf("%s failed: %v\n--- script ---\n%s\n--- output ---\n%s", name, err, script, tail(string(out), 80))
+			t.Fatalf("%s failed: %v\n--- script ---\n%s\n--- output ---\n%s%s", name, err, script, tail(string(out), 80), agentLogs(work))
 		}
 		t.Logf("%s: ok\n%s", name, tail(string(out), 30))
 		ran++
@@ -115,6 +116,21 @@ func TestREADME(t *testing.T) {
 		t.Fatalf("only %d blocks ran", ran)
 	}
 	t.Logf("%d shell blocks ran, %d skipped with a reason", ran, len(blocks)-ran)
+}
+
+// agentLogs is the tail of every log a recipe wrote (agents started with
+// "> x.log &"), for a failure's message.
+func agentLogs(dir string) string {
+	var b strings.Builder
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		if strings.HasPrefix(filepath.Base(l), "block-") {
+			continue
+		}
+		out, _ := os.ReadFile(l)
+		fmt.Fprintf(&b, "\n--- %s ---\n%s", filepath.Base(l), tail(string(out), 30))
+	}
+	return b.String()
 }
 
 func writeExec(t *testing.T, path, body string) {
@@ -157,22 +173,17 @@ func newPortMap(t *testing.T) *portMap {
 }
 
 // freeBase finds a base B such that B+1..B+9 are free TCP and UDP ports
-// (gossip uses both).
+// (gossip uses both), below the kernel's ephemeral range, so an outgoing
+// connection of another process cannot take one before the agent binds it.
 func freeBase(t *testing.T, used map[int]bool) int {
 	t.Helper()
-	for try := 0; try < 200; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		b := p - p%10
-		if b < 10000 || b > 60000 || used[b] {
+	for try := 0; try < 500; try++ {
+		b := 20000 + 10*rand.IntN(1200) // 20000-31990
+		if used[b] {
 			continue
 		}
 		ok := true
-		for i := 1; i <= 9 && ok; i++ {
+		for i := 0; i <= 9 && ok; i++ {
 			ok = portFree(b + i)
 		}
 		if ok {
