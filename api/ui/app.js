@@ -16,6 +16,8 @@ const fmt = {
   io: v => scaled(v, 1024, ["B/s", "KiB/s", "MiB/s", "GiB/s"], 1),
   net: v => scaled(v, 1000, ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"], 1),
 };
+// Chart axes: one unit per chart (cpu always in cores).
+const axisFmt = {...fmt, cpu: v => (v / 1000).toFixed(v < 10000 ? 2 : 0) + " cores"};
 // An allocation of 0 sets no limit.
 const fmtAlloc = (r, v) => v ? fmt[r](v) : "unlimited";
 // Shadow prices are utility per base unit; shown per natural unit.
@@ -49,7 +51,7 @@ const maybe = p => j(p).catch(() => null);
 // p90, the allocation and the actual usage per epoch. Each series' values
 // are also in its data-points attribute ("epoch:value ...", base units).
 function chart(title, res, s) {
-  const W = 300, H = 130, L = 58, R = 8, T = 18, B = 20;
+  const W = 310, H = 130, L = 72, R = 8, T = 18, B = 20;
   const all = [...s.alloc, ...s.p50, ...s.p99, ...s.actual];
   if (!all.length) return "";
   const xs = all.map(p => p[0]), ys = all.map(p => p[1]);
@@ -65,14 +67,17 @@ function chart(title, res, s) {
   }
   // the allocation holds for a whole epoch: a step line
   const step = s.alloc.flatMap((p, i) => i ? [[p[0], s.alloc[i - 1][1]], p] : [p]);
-  const grid = [0, .5, 1].map(f => `<line x1="${L}" x2="${W - R}" y1="${Y(y1 * f / 1.1)}" y2="${Y(y1 * f / 1.1)}" stroke="#e6e8eb"/><text x="${L - 4}" y="${+Y(y1 * f / 1.1) + 3}" text-anchor="end">${esc(fmt[res](y1 * f / 1.1))}</text>`).join("");
+  const grid = [0, .5, 1].map(f => `<line x1="${L}" x2="${W - R}" y1="${Y(y1 * f / 1.1)}" y2="${Y(y1 * f / 1.1)}" stroke="#e6e8eb"/><text x="${L - 4}" y="${+Y(y1 * f / 1.1) + 3}" text-anchor="end">${esc(axisFmt[res](y1 * f / 1.1))}</text>`).join("");
+  // An allocation of 0 is no limit: not drawn as a line at 0.
+  const limited = step.filter(p => p[1] > 0);
+  const unlimited = s.alloc.length && !limited.length ? `<text x="${W - R}" y="12" text-anchor="end" fill="var(--alloc)">allocation: unlimited</text>` : "";
   return `<svg class="chart" width="${W}" height="${H}" data-title="${esc(title)}" data-resource="${res}">` +
-    `<text class="title" x="${L}" y="12">${esc(title)}</text>${grid}` +
+    `<text class="title" x="${L}" y="12">${esc(title)}</text>${unlimited}${grid}` +
     `<text x="${L}" y="${H - 5}">epoch ${x0}</text><text x="${W - R}" y="${H - 5}" text-anchor="end">${x1}</text>` + band +
     `<polyline class="p50" data-points="${data(s.p50)}" points="${pts(s.p50)}" fill="none" stroke="none"/>` +
     `<polyline class="p99" data-points="${data(s.p99)}" points="${pts(s.p99)}" fill="none" stroke="none"/>` +
     `<polyline class="p90" data-points="${data(s.p90)}" points="${pts(s.p90)}" fill="none" stroke="var(--p90)" stroke-dasharray="4 3"/>` +
-    `<polyline class="alloc" data-points="${data(s.alloc)}" points="${pts(step)}" fill="none" stroke="var(--alloc)" stroke-width="2"/>` +
+    `<polyline class="alloc" data-points="${data(s.alloc)}" points="${pts(limited)}" fill="none" stroke="var(--alloc)" stroke-width="2"/>` +
     `<polyline class="actual" data-points="${data(s.actual)}" points="${pts(s.actual)}" fill="none" stroke="var(--actual)" stroke-width="1.5"/>` +
     s.actual.map(p => `<circle cx="${X(p[0])}" cy="${Y(p[1])}" r="1.8" fill="var(--actual)"/>`).join("") + `</svg>`;
 }
@@ -134,11 +139,11 @@ async function loadExplain(d) {
     const v = await j("/v1/plan/explain/" + encodeURIComponent(d.dataset.service));
     box.className = "explain";
     box.innerHTML = (v.placements || []).map(p => {
-      let t = `<p><b>${esc(p.node)}</b>: weight ${esc(p.weight)}, boost ×${esc(p.boost)}</p><table><thead><tr><th>resource</th><th>floor</th><th>granted</th><th class="l">binding</th><th>shadow price</th><th class="l">segments (granted / width at utility per unit)</th></tr></thead><tbody>`;
+      let t = `<p><b>${esc(p.node)}</b>: weight ${esc(p.weight)}, boost ×${esc(p.boost)}</p><table><thead><tr><th>resource</th><th>floor</th><th>granted</th><th class="l">binding</th><th>shadow price</th><th class="l">segments above the floor (granted / width at utility)</th></tr></thead><tbody>`;
       for (const r of RES) {
         const e = (p.resources || {})[r];
         if (!e) continue;
-        const segs = (e.segments || []).map(s => `${esc(s.name)}: ${esc(fmt[r](s.granted))} / ${esc(fmt[r](s.width))} at ${esc(s.value.toPrecision(3))}`).join("; ");
+        const segs = (e.segments || []).map(s => `${esc(s.name)}: ${esc(fmt[r](s.granted))} / ${esc(fmt[r](s.width))} at ${esc(fmtPrice(r, s.value))}`).join("; ");
         t += `<tr><td>${r}</td><td>${esc(fmt[r](e.floor))}</td><td>${esc(fmtAlloc(r, e.granted))}</td><td class="l">${esc(e.binding)}</td><td>${esc(fmtPrice(r, e.shadow_price))}</td><td class="l">${segs || "—"}</td></tr>`;
       }
       return t + "</tbody></table>";
