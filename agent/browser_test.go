@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/bidding"
 	"github.com/chromedp/chromedp"
 )
 
@@ -40,7 +41,9 @@ func TestUIInChromium(t *testing.T) {
 	c := rs[0].client()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); driveWorkload(ctx, t, c, []string{"n1", "n2", "n3"}) }()
+	// greedy's minimum is above any node's capacity: a plan problem.
+	greedy := bidding.Service{Name: "greedy", Class: bidding.ClassBatch, Min: bidding.Vec{1 << 20}}
+	go func() { defer close(done); driveWorkload(ctx, t, c, []string{"n1", "n2", "n3"}, greedy) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	waitFor(t, "web registered", 30*time.Second, func() bool { _, err := c.Service(ctx, "web"); return err == nil })
@@ -134,6 +137,9 @@ func TestUIInChromium(t *testing.T) {
 		}
 	}
 
+	waitFor(t, "the plan problems on the page", 30*time.Second, func() bool {
+		return strings.Contains(eval(`document.getElementById("problems").innerText`), "greedy")
+	})
 	body := eval(`document.body.innerText`)
 	for _, want := range []string{"millicores", "MiB", "kbit/s", "unlimited", "sla: checkout p99 above 500ms", "leader"} {
 		if !strings.Contains(body, want) {

@@ -40,15 +40,16 @@ func obsCluster(t *testing.T) []*running {
 	return rs
 }
 
-// driveWorkload registers web (critical) and batch and, for every plan until
-// ctx ends, bids for both on every node and reports what they used in the
-// plan's epoch: usage swings around the bids' p50 so the charts and
-// coverage have something to show. It returns when ctx ends.
-func driveWorkload(ctx context.Context, t *testing.T, c *api.Client, nodes []string) {
-	for _, s := range []bidding.Service{
+// driveWorkload registers web (critical), batch and the extra services and,
+// for every plan until ctx ends, bids for each on every node and reports
+// what they used in the plan's epoch: usage swings around the bids' p50 so
+// the charts and coverage have something to show. It returns when ctx ends.
+func driveWorkload(ctx context.Context, t *testing.T, c *api.Client, nodes []string, extra ...bidding.Service) {
+	svcs := append([]bidding.Service{
 		{Name: "web", Class: bidding.ClassCritical, Min: bidding.Vec{100, 64 << 20}},
 		{Name: "batch", Class: bidding.ClassBatch},
-	} {
+	}, extra...)
+	for _, s := range svcs {
 		if err := c.RegisterService(ctx, s); err != nil {
 			t.Errorf("registering %s: %v", s.Name, err)
 			return
@@ -75,8 +76,8 @@ func driveWorkload(ctx context.Context, t *testing.T, c *api.Client, nodes []str
 		var bids []bidding.Bid
 		rep := map[string]fsm.UsageReport{}
 		for i, n := range nodes {
-			for j, s := range []string{"web", "batch"} {
-				scale := int64(1 + j)
+			for j, sv := range svcs {
+				s, scale := sv.Name, int64(1+j)
 				res := map[string]bidding.Quantiles{
 					"cpu":    {P50: 400 * scale, P90: 600 * scale, P99: 800 * scale},
 					"memory": {P50: 128 << 20, P90: 192 << 20, P99: 256 << 20},
