@@ -37,7 +37,11 @@ func quantity(v bidding.Vec) metrics.Quantity {
 
 // MetricsSnapshot reads this server's view: Raft, the latest plan, and per
 // placement and resource the latest actual with its forecast and coverage
-// (the same pairing as GET /v1/forecast/{service}).
+// (the same pairing as GET /v1/forecast/{service}). The per-placement
+// families (allocation, forecast, usage, coverage: 28 series a placement)
+// come from the leader only: every server holds the same values, and three
+// copies of 10,000 placements' series would triple what Prometheus stores
+// and what each server spends per scrape (metrics/DESIGN.md).
 func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 	c := cs.s.cluster
 	f := c.FSM()
@@ -50,8 +54,11 @@ func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 	svcs := f.Services()
 	snap.Services = len(svcs)
 	if p, ok := f.LatestPlan(); ok {
-		mp := &metrics.Plan{Epoch: p.Epoch, Created: p.Created, SolveSeconds: p.Stats.SolveMS / 1000, Problems: len(p.Problems)}
+		mp := &metrics.Plan{Epoch: p.Epoch, Created: p.Created, SolveSeconds: p.Stats.SolveMS / 1000, Problems: len(p.Problems), Placements: len(p.Allocations)}
 		for _, a := range p.Allocations {
+			if !snap.IsLeader {
+				break
+			}
 			mp.Allocations = append(mp.Allocations, metrics.Placement{Service: a.Service, Node: a.Node,
 				Granted: metrics.Quantity{CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net}})
 		}
@@ -61,6 +68,9 @@ func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 		snap.Plan = mp
 	}
 	for _, sv := range svcs {
+		if !snap.IsLeader {
+			break
+		}
 		v := BuildForecastView(sv.Name, f.Usage(sv.Name))
 		for _, n := range v.Nodes {
 			for res, fr := range n.Resources {

@@ -74,13 +74,25 @@ func TestOperatorViews(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(l.HTTP.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func(n *testcluster.Node) string {
+		t.Helper()
+		resp, err := http.Get(n.HTTP.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	body := string(b)
+	// Followers serve the plan's figures but not the per-placement series.
+	waitFor(t, "a follower to apply plan 3", func() bool {
+		p, ok := c.Followers()[0].Server.FSM().LatestPlan()
+		return ok && p.Epoch == 3
+	})
+	if f := scrape(c.Followers()[0]); !strings.Contains(f, "allot_plan_allocations 1") || strings.Contains(f, "allot_allocation_cpu_cores{") {
+		t.Errorf("a follower's /metrics: %s", f)
+	}
+	body := scrape(l)
 	cores := float64(h.Points[2].CPU) / 1000
 	for _, want := range []string{
 		`allot_allocation_cpu_cores{node="n1",service="web"} ` + strconv.FormatFloat(cores, 'g', -1, 64),

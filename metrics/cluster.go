@@ -45,7 +45,8 @@ type Plan struct {
 	Created      time.Time
 	SolveSeconds float64
 	Problems     int
-	Allocations  []Placement
+	Placements   int         // allocations in the plan (Allocations may be left empty)
+	Allocations  []Placement // per-placement series; the API fills them on the leader only
 	Nodes        []NodeState
 }
 
@@ -77,7 +78,7 @@ type Snapshot struct {
 	Services     int
 	EpochLength  time.Duration // the cluster's epoch (0: unknown)
 	Plan         *Plan         // nil before the first plan
-	Usage        []Usage
+	Usage        []Usage       // the API fills it on the leader only
 }
 
 // Source is what the cluster collector reads: the state, and the solve
@@ -137,15 +138,15 @@ func NewClusterCollector(src Source) *ClusterCollector {
 		problems:    d("plan_problems", "Admission problems of the latest plan (floors above a node's capacity)."),
 		allocations: d("plan_allocations", "Placements in the latest plan."),
 		shadow:      d("node_shadow_price", "Shadow price of a node's resource in the latest plan (utility per base unit; 0: not scarce).", "node", "resource"),
-		coverage:    d("forecast_coverage_ratio", "Fraction of kept epochs whose actual usage was at or below the bid's percentile (nominal: 0.9 for p90, 0.99 for p99).", "service", "node", "resource", "percentile"),
+		coverage:    d("forecast_coverage_ratio", "Fraction of kept epochs whose actual usage was at or below the bid's percentile (nominal: 0.9 for p90, 0.99 for p99; served by the leader).", "service", "node", "resource", "percentile"),
 		alloc:       map[string]*prometheus.Desc{}, capacity: map[string]*prometheus.Desc{},
 		forecast: map[string]*prometheus.Desc{}, usage: map[string]*prometheus.Desc{},
 	}
 	for _, r := range resources {
-		c.alloc[r.name] = d("allocation_"+r.unit, "Allocation of the latest plan per placement, "+r.help+".", "service", "node")
+		c.alloc[r.name] = d("allocation_"+r.unit, "Allocation of the latest plan per placement (served by the leader), "+r.help+".", "service", "node")
 		c.capacity[r.name] = d("node_capacity_"+r.unit, "A node's allocatable capacity in the latest plan, "+r.help+".", "node")
-		c.forecast[r.name] = d("forecast_"+r.unit, "Forecast quantile of the bid in force for the latest reported epoch, "+r.help+" (percentile: p50, p90, p99).", "service", "node", "percentile")
-		c.usage[r.name] = d("usage_"+r.unit, "Actual usage reported for the latest epoch, "+r.help+".", "service", "node")
+		c.forecast[r.name] = d("forecast_"+r.unit, "Forecast percentile of the bid in force for the latest reported epoch (served by the leader), "+r.help+".", "service", "node", "percentile")
+		c.usage[r.name] = d("usage_"+r.unit, "Actual usage reported for the latest epoch (served by the leader), "+r.help+".", "service", "node")
 	}
 	c.solve = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "plan_solve_duration_seconds",
@@ -199,7 +200,7 @@ func (c *ClusterCollector) Collect(ch chan<- prometheus.Metric) {
 		g(c.created, float64(p.Created.UnixNano())/1e9)
 		g(c.solveLast, p.SolveSeconds)
 		g(c.problems, float64(p.Problems))
-		g(c.allocations, float64(len(p.Allocations)))
+		g(c.allocations, float64(max(p.Placements, len(p.Allocations))))
 		for _, a := range p.Allocations {
 			for _, r := range resources {
 				g(c.alloc[r.name], float64(a.Granted.get(r.name))*r.scale, a.Service, a.Node)

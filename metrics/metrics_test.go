@@ -53,24 +53,24 @@ func TestClusterCollectorUnits(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 	want := `
-# HELP allot_allocation_cpu_cores Allocation of the latest plan per placement, CPU in cores.
+# HELP allot_allocation_cpu_cores Allocation of the latest plan per placement (served by the leader), CPU in cores.
 # TYPE allot_allocation_cpu_cores gauge
 allot_allocation_cpu_cores{node="n1",service="web"} 1.5
-# HELP allot_allocation_net_bytes_per_second Allocation of the latest plan per placement, network egress in bytes per second.
+# HELP allot_allocation_net_bytes_per_second Allocation of the latest plan per placement (served by the leader), network egress in bytes per second.
 # TYPE allot_allocation_net_bytes_per_second gauge
 allot_allocation_net_bytes_per_second{node="n1",service="web"} 10500
-# HELP allot_allocation_memory_bytes Allocation of the latest plan per placement, memory in bytes.
+# HELP allot_allocation_memory_bytes Allocation of the latest plan per placement (served by the leader), memory in bytes.
 # TYPE allot_allocation_memory_bytes gauge
 allot_allocation_memory_bytes{node="n1",service="web"} 2.68435456e+08
-# HELP allot_forecast_cpu_cores Forecast quantile of the bid in force for the latest reported epoch, CPU in cores (percentile: p50, p90, p99).
+# HELP allot_forecast_cpu_cores Forecast percentile of the bid in force for the latest reported epoch (served by the leader), CPU in cores.
 # TYPE allot_forecast_cpu_cores gauge
 allot_forecast_cpu_cores{node="n1",percentile="p50",service="web"} 0.8
 allot_forecast_cpu_cores{node="n1",percentile="p90",service="web"} 1
 allot_forecast_cpu_cores{node="n1",percentile="p99",service="web"} 1.2
-# HELP allot_usage_cpu_cores Actual usage reported for the latest epoch, CPU in cores.
+# HELP allot_usage_cpu_cores Actual usage reported for the latest epoch (served by the leader), CPU in cores.
 # TYPE allot_usage_cpu_cores gauge
 allot_usage_cpu_cores{node="n1",service="web"} 0.9
-# HELP allot_forecast_coverage_ratio Fraction of kept epochs whose actual usage was at or below the bid's percentile (nominal: 0.9 for p90, 0.99 for p99).
+# HELP allot_forecast_coverage_ratio Fraction of kept epochs whose actual usage was at or below the bid's percentile (nominal: 0.9 for p90, 0.99 for p99; served by the leader).
 # TYPE allot_forecast_coverage_ratio gauge
 allot_forecast_coverage_ratio{node="n1",percentile="p90",resource="cpu",service="web"} 0.75
 allot_forecast_coverage_ratio{node="n1",percentile="p99",resource="cpu",service="web"} 1

@@ -3,6 +3,8 @@
 // It reads the API (api/routes.go) and long-polls GET /v1/plan for live updates.
 
 const RES = ["cpu", "memory", "io", "net"];
+// A service placed on many nodes: the page stays readable (and light).
+const MAX_ROWS = 100, MAX_CHART_NODES = 8;
 
 // ---- units: the API speaks millicores, bytes, bytes/s and bits/s ----
 function scaled(v, step, units, digits) {
@@ -112,7 +114,7 @@ function serviceCard(svc, hist, fc, boost, plan) {
   const allocs = (plan && plan.allocations || []).filter(a => a.service === svc.name);
   if (allocs.length) {
     h += `<table class="placements"><thead><tr><th>node</th>${RES.map(r => `<th>${r} allocated</th><th>${r} used</th>`).join("")}</tr></thead><tbody>`;
-    for (const a of allocs) {
+    for (const a of allocs.slice(0, MAX_ROWS)) {
       h += `<tr><td>${esc(a.node)}</td>` + RES.map(r => {
         const act = ser[a.node] && ser[a.node][r] && ser[a.node][r].actual;
         const last = act && act.length ? fmt[r](act[act.length - 1][1]) : "—";
@@ -120,8 +122,11 @@ function serviceCard(svc, hist, fc, boost, plan) {
       }).join("") + `</tr>`;
     }
     h += `</tbody></table>`;
+    if (allocs.length > MAX_ROWS) h += `<p class="muted">showing ${MAX_ROWS} of ${allocs.length} placements</p>`;
   } else h += `<p class="muted">no placement in the latest plan</p>`;
-  for (const node of Object.keys(ser).sort()) {
+  const nodes = Object.keys(ser).sort();
+  if (nodes.length > MAX_CHART_NODES) h += `<p class="muted">charts of the first ${MAX_CHART_NODES} of ${nodes.length} nodes</p>`;
+  for (const node of nodes.slice(0, MAX_CHART_NODES)) {
     const charts = RES.map(r => {
       const s = ser[node][r];
       const has = s.p50.length || s.actual.length || s.alloc.some(p => p[1] > 0);
