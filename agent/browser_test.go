@@ -100,39 +100,45 @@ func TestUIInChromium(t *testing.T) {
 	if _, err := c.Do(ctx, "GET", "/v1/forecast/web", nil, &fc); err != nil {
 		t.Fatal(err)
 	}
-	apiAlloc, apiActual, apiP90 := map[uint64]int64{}, map[uint64]int64{}, map[uint64]int64{}
-	for _, p := range hist.Points {
-		if p.Node == "n1" {
-			apiAlloc[p.Epoch] = p.CPU
-		}
-	}
-	for _, n := range fc.Nodes {
-		if n.Node != "n1" {
-			continue
-		}
-		for _, p := range n.Resources["cpu"].Points {
-			apiActual[p.Epoch] = p.Actual
-			if p.P90 != nil {
-				apiP90[p.Epoch] = *p.P90
+	lastEpoch := hist.Epochs[len(hist.Epochs)-1]
+	for _, res := range []string{"cpu", "memory"} {
+		want := map[string]map[uint64]int64{"alloc": {}, "actual": {}, "p50": {}, "p90": {}, "p99": {}}
+		for _, p := range hist.Points {
+			if p.Node == "n1" {
+				want["alloc"][p.Epoch] = map[string]int64{"cpu": p.CPU, "memory": p.Memory}[res]
 			}
 		}
-	}
-	var chart map[string]string
-	sel := `document.querySelector('.service[data-service="web"] svg.chart[data-title="n1 · cpu"]')`
-	if err := json.Unmarshal([]byte(eval(`(() => { const s = `+sel+`; if (!s) return "{}";
-		const o = {}; for (const c of ["alloc", "actual", "p90"]) o[c] = s.querySelector("polyline." + c).dataset.points; return JSON.stringify(o); })()`)), &chart); err != nil {
-		t.Fatal(err)
-	}
-	for series, want := range map[string]map[uint64]int64{"alloc": apiAlloc, "actual": apiActual, "p90": apiP90} {
-		pts := parsePoints(t, chart[series])
-		if len(pts) < 3 {
-			t.Errorf("chart n1 · cpu, %s: %d points (%q), want at least 3", series, len(pts), chart[series])
+		for _, n := range fc.Nodes {
+			if n.Node != "n1" {
+				continue
+			}
+			for _, p := range n.Resources[res].Points {
+				want["actual"][p.Epoch] = p.Actual
+				if p.P50 != nil {
+					want["p50"][p.Epoch], want["p90"][p.Epoch], want["p99"][p.Epoch] = *p.P50, *p.P90, *p.P99
+				}
+			}
 		}
-		for e, v := range pts {
-			if w, ok := want[e]; ok && w != v {
-				t.Errorf("chart n1 · cpu, %s at epoch %d: %d, the API says %d", series, e, v, w)
-			} else if !ok && e <= hist.Epochs[len(hist.Epochs)-1] && series == "alloc" {
-				t.Errorf("chart n1 · cpu, %s at epoch %d: %d, the API has none", series, e, v)
+		title := "n1 · " + res
+		var chart map[string]string
+		sel := `document.querySelector('.service[data-service="web"] svg.chart[data-title="` + title + `"]')`
+		if err := json.Unmarshal([]byte(eval(`(() => { const s = `+sel+`; if (!s) return "{}";
+		const o = {}; for (const c of ["alloc", "actual", "p50", "p90", "p99"]) o[c] = s.querySelector("polyline." + c).dataset.points; return JSON.stringify(o); })()`)), &chart); err != nil {
+			t.Fatal(err)
+		}
+		// Past epochs never change, so each point the chart has must be the
+		// API's (the page may already show a newer epoch than was read).
+		for series, api := range want {
+			pts := parsePoints(t, chart[series])
+			if len(pts) < 3 {
+				t.Errorf("chart %s, %s: %d points (%q), want at least 3", title, series, len(pts), chart[series])
+			}
+			for e, v := range pts {
+				if w, ok := api[e]; ok && w != v {
+					t.Errorf("chart %s, %s at epoch %d: %d, the API says %d", title, series, e, v, w)
+				} else if !ok && e <= lastEpoch && series == "alloc" {
+					t.Errorf("chart %s, %s at epoch %d: %d, the API has none", title, series, e, v)
+				}
 			}
 		}
 	}
@@ -159,9 +165,12 @@ func TestUIInChromium(t *testing.T) {
 	}
 	shot(t, bctx, filepath.Join(out, "ui-overview.png"))
 
-	if err := chromedp.Do(bctx, chromedp.Click(`.service[data-service="web"] details summary`), chromedp.WaitVisible(`.service[data-service="web"] .explain table`)); err != nil {
-		t.Fatalf("opening web's explanation: %v", err)
-	}
+	// The page re-renders on every plan: click through the DOM of the moment
+	// (a node chromedp found may be gone by the time it clicks).
+	eval(`document.querySelector('.service[data-service="web"] details summary').click(); ""`)
+	waitFor(t, "web's explanation", 30*time.Second, func() bool {
+		return eval(`String(!!document.querySelector('.service[data-service="web"] .explain table'))`) == "true"
+	})
 	// Utility per unit reads per core and per GiB, not per millicore or byte.
 	if ex := eval(`document.querySelector('.service[data-service="web"] .explain').innerText`); !strings.Contains(ex, "boost ×") || !strings.Contains(ex, "per core") || strings.Contains(ex, "e-") {
 		t.Errorf("explanation: %q", ex)

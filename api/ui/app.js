@@ -138,8 +138,12 @@ function serviceCard(svc, hist, fc, boost, plan) {
   return h;
 }
 
+// explained keeps the last explanation shown per service, so a page
+// refresh shows it at once while the new plan's is fetched.
+const explained = new Map();
 async function loadExplain(d) {
   const box = d.querySelector(".explain");
+  if (explained.has(d.dataset.service)) { box.className = "explain"; box.innerHTML = explained.get(d.dataset.service); }
   try {
     const v = await j("/v1/plan/explain/" + encodeURIComponent(d.dataset.service));
     box.className = "explain";
@@ -153,6 +157,7 @@ async function loadExplain(d) {
       }
       return t + "</tbody></table>";
     }).join("") || "no placements";
+    explained.set(d.dataset.service, box.innerHTML);
   } catch (e) { box.innerHTML = `<span class="bad">${esc(e.message)}</span>`; }
 }
 
