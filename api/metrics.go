@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/metrics"
 )
 
@@ -55,22 +56,28 @@ func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 	snap.Services = len(svcs)
 	if p, ok := f.LatestPlan(); ok {
 		mp := &metrics.Plan{Epoch: p.Epoch, Created: p.Created, SolveSeconds: p.Stats.SolveMS / 1000, Problems: len(p.Problems), Placements: len(p.Allocations)}
-		for _, a := range p.Allocations {
-			if !snap.IsLeader {
-				break
+		if snap.IsLeader {
+			for _, a := range p.Allocations {
+				mp.Allocations = append(mp.Allocations, metrics.Placement{Service: a.Service, Node: a.Node,
+					Granted: metrics.Quantity{CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net}})
 			}
-			mp.Allocations = append(mp.Allocations, metrics.Placement{Service: a.Service, Node: a.Node,
-				Granted: metrics.Quantity{CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net}})
 		}
 		for _, n := range p.Nodes {
 			mp.Nodes = append(mp.Nodes, metrics.NodeState{Node: n.Node, Capacity: quantity(n.Capacity), ShadowPrice: n.ShadowPrice})
 		}
 		snap.Plan = mp
 	}
+	if snap.IsLeader {
+		snap.Usage = latestUsage(f, svcs)
+	}
+	return snap
+}
+
+// latestUsage is, per placement and resource, the latest reported actual
+// with the forecast in force for it and the coverage over the kept epochs.
+func latestUsage(f *fsm.FSM, svcs []bidding.Service) []metrics.Usage {
+	var out []metrics.Usage
 	for _, sv := range svcs {
-		if !snap.IsLeader {
-			break
-		}
 		v := BuildForecastView(sv.Name, f.Usage(sv.Name))
 		for _, n := range v.Nodes {
 			for res, fr := range n.Resources {
@@ -78,13 +85,13 @@ func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 					continue
 				}
 				last := fr.Points[len(fr.Points)-1]
-				snap.Usage = append(snap.Usage, metrics.Usage{Service: sv.Name, Node: n.Node, Resource: res,
+				out = append(out, metrics.Usage{Service: sv.Name, Node: n.Node, Resource: res,
 					Actual: last.Actual, P50: last.P50, P90: last.P90, P99: last.P99,
 					Forecasts: fr.Summary.Forecasts, CoverageP90: fr.Summary.CoverageP90, CoverageP99: fr.Summary.CoverageP99})
 			}
 		}
 	}
-	return snap
+	return out
 }
 
 // SolvesAfter lists the solve times of the kept plans newer than epoch.
