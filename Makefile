@@ -7,7 +7,7 @@ BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: build test demo vet fmt clean smoke e2e chaos image compose-up compose-down live doctest
+.PHONY: build test demo vet fmt clean smoke e2e chaos image compose-up compose-down live doctest prom browser
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/allot
@@ -82,3 +82,16 @@ chaos:
 LIVE_FLAGS ?=
 live: image
 	$(GO) run ./cmd/allot-live $(LIVE_FLAGS)
+
+# --- Observability suites (agent/prom_test.go, agent/browser_test.go) -------
+# A real Prometheus (Debian `prometheus`) scrapes three in-process servers;
+# the checks go through its HTTP API, and promtool checks and unit-tests
+# deploy/prometheus/alerts.yml. Skips with a message without the binary.
+prom:
+	$(GO) test -tags prom -count=1 -v -timeout 10m -run TestPrometheusScrapesCluster ./agent/
+
+# The embedded UI in headless Chromium (Debian `chromium`, driven by
+# chromedp); screenshots in e2e/out/ui-*.png. Skips without the browser.
+browser:
+	@mkdir -p e2e/out
+	$(GO) test -tags browser -count=1 -v -timeout 10m -run TestUIInChromium ./agent/

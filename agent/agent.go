@@ -29,6 +29,7 @@ import (
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/config"
 	"github.com/allot-dev/allot/gossip"
+	"github.com/allot-dev/allot/metrics"
 	"github.com/allot-dev/allot/usage"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -64,11 +65,14 @@ type Agent struct {
 	// usageCfg overrides where the client reads usage (tests: a fake
 	// cgroup tree); nil detects the host's hierarchies.
 	usageCfg *usage.Config
+	// metrics is this agent's registry, served at /metrics.
+	metrics *metrics.Registry
 }
 
 // New prepares an agent; nothing binds until Run.
 func New(cfg *config.Config, log hclog.Logger, version string) *Agent {
-	return &Agent{cfg: cfg, log: log, version: version, left: make(chan struct{}), extra: map[string]http.Handler{}, out: io.Discard}
+	return &Agent{cfg: cfg, log: log, version: version, left: make(chan struct{}), extra: map[string]http.Handler{}, out: io.Discard,
+		metrics: metrics.New()}
 }
 
 // SetOutput sets where the dev demo prints what enforcement would do (before Run).
@@ -125,6 +129,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.id = id
+	// Before raft and memberlist start, so their first telemetry is kept.
+	if err := a.metrics.BridgeLibraries(); err != nil {
+		a.log.Warn("raft and memberlist metrics not served", "error", err)
+	}
 	a.log.Info("starting agent", "node", cfg.NodeName, "id", id, "server", cfg.Server, "client", cfg.Client, "version", a.version)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -260,7 +268,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	opts := api.Options{Agent: a, Logger: a.log, ExtraHandlers: a.extra, ACLEnabled: cfg.ACLEnabled, MaxInFlight: limits.MaxInFlight,
 		Rate: limits.Rate, Burst: limits.Burst,
-		FailedAuthRate: api.FailedAuthRate, FailedAuthBurst: api.FailedAuthBurst}
+		FailedAuthRate: api.FailedAuthRate, FailedAuthBurst: api.FailedAuthBurst, Metrics: a.metrics}
 	if a.tls != nil {
 		opts.ForwardTLS = a.tls.forward
 	}

@@ -137,6 +137,8 @@ func TestACLPolicyMatrix(t *testing.T) {
 		{"GET", "/v1/bids", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/status/leader", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/status/peers", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"GET", "/v1/status/raft", "", want{"read": 200, "bid": 200, "operator": 200}},
+		{"GET", "/v1/plan/history/web", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/agent/self", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/agent/members", "", want{"read": 200, "bid": 200, "operator": 200}},
 		{"GET", "/v1/nodes", "", want{"read": 200, "bid": 200, "operator": 200}},

@@ -16,6 +16,7 @@ var fuzzRoutes = []string{
 	"/v1/agent/members", "/v1/services", "/v1/service/web", "/v1/bids", "/v1/plan", "/v1/plan/explain/web", "/v1/boosts",
 	"/v1/boost/web", "/v1/nodes", "/v1/settings", "/v1/usage", "/v1/forecast/web", "/v1/usage/history/web", "/v1/regressors",
 	"/v1/operator/raft/peer", "/v1/acl/bootstrap", "/v1/acl/token", "/v1/acl/tokens", "/v1/acl/token/self", "/v1/audit", "/metrics",
+	"/v1/status/raft", "/v1/plan/history/web",
 }
 
 // FuzzHandlers sends any method, route, query and body to every handler:

@@ -278,7 +278,7 @@ func (s *Server) putBids(w http.ResponseWriter, r *http.Request) error {
 			}
 			idx, err = s.cluster.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: bids})
 		}
-		s.metrics.bids.Add(uint64(len(bids)))
+		s.metrics.BidsReceived(len(bids))
 		return map[string]any{"index": idx, "bids": len(bids)}, err
 	})
 }

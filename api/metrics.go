@@ -1,104 +1,110 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/fsm"
+	"github.com/allot-dev/allot/metrics"
 )
 
-// Metrics are the agent's Prometheus counters and gauges, written in the
-// text exposition format without a client library.
-type Metrics struct {
-	bids atomic.Uint64
-
-	mu       sync.Mutex
-	requests map[string]uint64 // "method code" -> count
-	latency  map[string]float64
-	gauges   map[string]func() float64
-}
-
-func newMetrics() *Metrics {
-	return &Metrics{requests: map[string]uint64{}, latency: map[string]float64{}, gauges: map[string]func() float64{}}
-}
-
-// Gauge registers a gauge read at scrape time.
-func (m *Metrics) Gauge(name string, fn func() float64) {
-	m.mu.Lock()
-	m.gauges[name] = fn
-	m.mu.Unlock()
-}
-
-func (m *Metrics) observeHTTP(method string, code int, d time.Duration) {
-	k := method + " " + strconv.Itoa(code)
-	m.mu.Lock()
-	m.requests[k]++
-	m.latency[method] += d.Seconds()
-	m.mu.Unlock()
-}
-
+// serveMetrics answers GET /metrics from the agent's registry (package
+// metrics); the ACL check in front of it is the route table's.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
-	m := s.metrics
-	var b strings.Builder
-	b.WriteString("# HELP allot_http_requests_total HTTP requests by method and status code.\n# TYPE allot_http_requests_total counter\n")
-	m.mu.Lock()
-	keys := make([]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
+	s.metrics.Handler().ServeHTTP(w, r)
+	return nil
+}
+
+// routeLabel is a mux pattern without its method: the bounded route label
+// of the HTTP families ("/v1/plan", "/v1/service/{name}", "/" for 404s).
+func routeLabel(pattern string) string {
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		return p
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		mc := strings.SplitN(k, " ", 2)
-		fmt.Fprintf(&b, "allot_http_requests_total{method=%q,code=%q} %d\n", mc[0], mc[1], m.requests[k])
+	if pattern == "" {
+		return "none"
 	}
-	b.WriteString("# HELP allot_http_request_seconds_total Time spent serving HTTP requests.\n# TYPE allot_http_request_seconds_total counter\n")
-	lk := make([]string, 0, len(m.latency))
-	for k := range m.latency {
-		lk = append(lk, k)
+	return pattern
+}
+
+// clusterSource is what the cluster collector reads from a server.
+type clusterSource struct{ s *Server }
+
+func quantity(v bidding.Vec) metrics.Quantity {
+	return metrics.Quantity{CPU: v[bidding.CPU], Memory: v[bidding.Memory], IO: v[bidding.IO], Net: v[bidding.Net]}
+}
+
+// MetricsSnapshot reads this server's view: Raft, the latest plan, and per
+// placement and resource the latest actual with its forecast and coverage
+// (the same pairing as GET /v1/forecast/{service}). The per-placement
+// families (allocation, forecast, usage, coverage: 28 series a placement)
+// come from the leader only: every server holds the same values, and three
+// copies of 10,000 placements' series would triple what Prometheus stores
+// and what each server spends per scrape (metrics/DESIGN.md).
+func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
+	c := cs.s.cluster
+	f := c.FSM()
+	_, lid := c.Leader()
+	snap := metrics.Snapshot{IsLeader: c.IsLeader(), HasLeader: lid != "", RaftState: c.Stats()["state"], AppliedIndex: f.Index()}
+	snap.Divergences, _ = f.Divergences()
+	if st, ok := f.Settings(); ok {
+		snap.EpochLength = time.Duration(st.EpochMS) * time.Millisecond
 	}
-	sort.Strings(lk)
-	for _, k := range lk {
-		fmt.Fprintf(&b, "allot_http_request_seconds_total{method=%q} %g\n", k, m.latency[k])
-	}
-	gk := make([]string, 0, len(m.gauges))
-	for k := range m.gauges {
-		gk = append(gk, k)
-	}
-	sort.Strings(gk)
-	gauges := make([]func() float64, len(gk))
-	for i, k := range gk {
-		gauges[i] = m.gauges[k]
-	}
-	m.mu.Unlock()
-	fmt.Fprintf(&b, "# HELP allot_bids_received_total Bids accepted by this server as leader.\n# TYPE allot_bids_received_total counter\nallot_bids_received_total %d\n", m.bids.Load())
-	if s.cluster != nil {
-		f := s.cluster.FSM()
-		p, _ := f.LatestPlan()
-		leader := 0
-		if s.cluster.IsLeader() {
-			leader = 1
+	svcs := f.Services()
+	snap.Services = len(svcs)
+	if p, ok := f.LatestPlan(); ok {
+		mp := &metrics.Plan{Epoch: p.Epoch, Created: p.Created, SolveSeconds: p.Stats.SolveMS / 1000, Problems: len(p.Problems), Placements: len(p.Allocations)}
+		if snap.IsLeader {
+			for _, a := range p.Allocations {
+				mp.Allocations = append(mp.Allocations, metrics.Placement{Service: a.Service, Node: a.Node,
+					Granted: metrics.Quantity{CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net}})
+			}
 		}
-		fmt.Fprintf(&b, "# TYPE allot_raft_applied_index gauge\nallot_raft_applied_index %d\n", f.Index())
-		fmt.Fprintf(&b, "# TYPE allot_raft_is_leader gauge\nallot_raft_is_leader %d\n", leader)
-		fmt.Fprintf(&b, "# TYPE allot_plan_epoch gauge\nallot_plan_epoch %d\n", p.Epoch)
-		fmt.Fprintf(&b, "# TYPE allot_plan_solve_ms gauge\nallot_plan_solve_ms %g\n", p.Stats.SolveMS)
-		fmt.Fprintf(&b, "# TYPE allot_plan_allocations gauge\nallot_plan_allocations %d\n", len(p.Allocations))
-		fmt.Fprintf(&b, "# TYPE allot_services gauge\nallot_services %d\n", len(f.Services()))
-		divs, _ := f.Divergences()
-		fmt.Fprintf(&b, "# HELP allot_state_divergences_total State checks whose hash differed from the leader's on this server.\n# TYPE allot_state_divergences_total counter\nallot_state_divergences_total %d\n", divs)
-		for _, a := range p.Allocations {
-			fmt.Fprintf(&b, "allot_allocation{service=%q,node=%q,resource=\"cpu\"} %d\n", a.Service, a.Node, a.CPU)
-			fmt.Fprintf(&b, "allot_allocation{service=%q,node=%q,resource=\"memory\"} %d\n", a.Service, a.Node, a.Memory)
+		for _, n := range p.Nodes {
+			mp.Nodes = append(mp.Nodes, metrics.NodeState{Node: n.Node, Capacity: quantity(n.Capacity), ShadowPrice: n.ShadowPrice})
+		}
+		snap.Plan = mp
+	}
+	if snap.IsLeader {
+		snap.Usage = latestUsage(f, svcs)
+	}
+	return snap
+}
+
+// latestUsage is, per placement and resource, the latest reported actual
+// with the forecast in force for it and the coverage over the kept epochs.
+func latestUsage(f *fsm.FSM, svcs []bidding.Service) []metrics.Usage {
+	var out []metrics.Usage
+	for _, sv := range svcs {
+		v := BuildForecastView(sv.Name, f.Usage(sv.Name))
+		for _, n := range v.Nodes {
+			for res, fr := range n.Resources {
+				if len(fr.Points) == 0 {
+					continue
+				}
+				last := fr.Points[len(fr.Points)-1]
+				out = append(out, metrics.Usage{Service: sv.Name, Node: n.Node, Resource: res,
+					Actual: last.Actual, P50: last.P50, P90: last.P90, P99: last.P99,
+					Forecasts: fr.Summary.Forecasts, CoverageP90: fr.Summary.CoverageP90, CoverageP99: fr.Summary.CoverageP99})
+			}
 		}
 	}
-	for i, k := range gk {
-		fmt.Fprintf(&b, "# TYPE %s gauge\n%s %g\n", k, k, gauges[i]())
+	return out
+}
+
+// SolvesAfter lists the solve times of the kept plans newer than epoch.
+func (cs clusterSource) SolvesAfter(epoch uint64) []metrics.Solve {
+	f := cs.s.cluster.FSM()
+	var out []metrics.Solve
+	for _, e := range f.PlanEpochs() {
+		if e <= epoch {
+			continue
+		}
+		if p, ok := f.Plan(e); ok {
+			out = append(out, metrics.Solve{Epoch: e, Seconds: p.Stats.SolveMS / 1000})
+		}
 	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	_, err := w.Write([]byte(b.String()))
-	return err
+	return out
 }

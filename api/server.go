@@ -24,6 +24,7 @@ import (
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/gossip"
+	"github.com/allot-dev/allot/metrics"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -74,7 +75,7 @@ type Server struct {
 	mux      *http.ServeMux
 	client   *http.Client
 	scheme   string // of forwarded requests: "http", or "https" with ForwardTLS
-	metrics  *Metrics
+	metrics  *metrics.Registry
 	noLeader time.Duration // how long a write waits for a leader before 503
 	extra    map[string]http.Handler
 	slices   sliceCache        // per-node slices of recent plans (slice.go)
@@ -119,6 +120,9 @@ type Options struct {
 	FailedAuthBurst int
 	// Audit, when set, records every write this agent accepts as leader.
 	Audit AuditLog
+	// Metrics is the agent's registry (nil: a private one). The API adds
+	// its HTTP families and, on a server, the cluster collector to it.
+	Metrics *metrics.Registry
 }
 
 // NewServer builds the handler tree.
@@ -128,9 +132,17 @@ func NewServer(o Options) *Server {
 		log = hclog.NewNullLogger()
 	}
 	s := &Server{cluster: o.Cluster, agent: o.Agent, log: log.Named("http"), mux: http.NewServeMux(),
-		client: forwardClient(o.ForwardTLS), metrics: newMetrics(), noLeader: o.NoLeaderWait, scheme: "http"}
+		client: forwardClient(o.ForwardTLS), metrics: o.Metrics, noLeader: o.NoLeaderWait, scheme: "http"}
 	if o.ForwardTLS != nil {
 		s.scheme = "https"
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if s.cluster != nil {
+		if err := s.metrics.Register(metrics.NewClusterCollector(clusterSource{s})); err != nil {
+			s.log.Error("cluster metrics not registered", "error", err)
+		}
 	}
 	if s.noLeader == 0 {
 		s.noLeader = 5 * time.Second
@@ -164,20 +176,21 @@ func forwardClient(tc *tls.Config) *http.Client {
 	return &http.Client{Timeout: 6 * time.Minute, Transport: tr}
 }
 
-// Metrics exposes the counters the agent updates.
-func (s *Server) Metrics() *Metrics { return s.metrics }
+// Metrics is the registry the API counts into.
+func (s *Server) Metrics() *metrics.Registry { return s.metrics }
 
 // ServeHTTP adds the index headers, a 405 for known paths with the wrong
 // method, and turns a handler panic into a 500 with the error logged.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	pattern := ""
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("handler panic", "path", r.URL.Path, "panic", p)
 			writeErr(rec, http.StatusInternalServerError, fmt.Errorf("internal error"))
 		}
-		s.metrics.observeHTTP(r.Method, rec.status, time.Since(start))
+		s.metrics.ObserveHTTP(r.Method, routeLabel(pattern), rec.status, time.Since(start))
 	}()
 	if !s.inFlight.enter(rec) {
 		return
@@ -186,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(headerForwarded) == "" {
 		s.setIndexHeaders(rec)
 	}
-	_, pattern := s.mux.Handler(r)
+	_, pattern = s.mux.Handler(r)
 	if pattern == "/" && r.URL.Path != "/" {
 		if allowed := s.allowedMethods(r); allowed != "" {
 			rec.Header().Set("Allow", allowed)
