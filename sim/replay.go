@@ -50,7 +50,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 		}
 	}
 	has, weight, crit := w.scoring()
-	a := newAcc(w.p95, eff)
+	a := newAcc(w.norm, eff)
 	demand := make([][nr]float64, n)
 	got := make([][nr]float64, n)
 	rec := newRecovery(w)

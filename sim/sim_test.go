@@ -122,6 +122,7 @@ func TestOracleOptimalPerEpoch(t *testing.T) {
 			}
 			w.Svcs = append(w.Svcs, sv)
 			w.p95 = append(w.p95, p95)
+			w.norm = append(w.norm, p95)
 		}
 		c := 0.5 + rng.Float64()
 		nodes := w.Capacities(c)
