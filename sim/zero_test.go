@@ -92,6 +92,19 @@ func TestZeroAndSpikyTraces(t *testing.T) {
 	}
 	for _, run := range res.Runs {
 		m := run.Metrics
+		// the breakdowns add up to the headline figures
+		for name, parts := range map[string]map[string]Part{"resource": m.ByResource, "class": m.ByClass, "family": m.ByFamily} {
+			share := 0.0
+			for _, p := range parts {
+				share += p.AllocShare
+			}
+			if math.Abs(share-1) > 1e-9 {
+				t.Errorf("%s: allocation shares by %s add up to %v", run.Policy, name, share)
+			}
+		}
+		if src := m.SlackSources; src == nil || math.Abs(src.Forecast+src.Padding+src.AboveBid-m.Slack) > 1e-9 {
+			t.Errorf("%s: slack sources %+v do not add up to slack %v", run.Policy, src, m.Slack)
+		}
 		for _, v := range []float64{m.Slack, m.Shortfall, m.UtilityRatio} {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1+1e-9 {
 				t.Errorf("%s: metric out of range: %+v", run.Policy, m)
