@@ -1,9 +1,6 @@
 package forecast
 
-import (
-	"fmt"
-	"slices"
-)
+import "fmt"
 
 // Models for spiky and intermittent series, where a mean is pulled up by
 // rare spikes and a seasonal naive repeats yesterday's spike.
@@ -159,5 +156,11 @@ func zeroShare(y []float64) float64 {
 	if len(y) == 0 {
 		return 0
 	}
-	return float64(len(y)-len(slices.DeleteFunc(slices.Clone(y), func(v float64) bool { return v == 0 }))) / float64(len(y))
+	z := 0
+	for _, v := range y {
+		if v == 0 {
+			z++
+		}
+	}
+	return float64(z) / float64(len(y))
 }

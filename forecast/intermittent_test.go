@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestSMedianIgnoresSpikes(t *testing.T) {
@@ -99,3 +100,50 @@ func TestGuardFallsBack(t *testing.T) {
 	}
 	t.Logf("guarded: %s, unguarded: %s", a.Name(), b.Name())
 }
+
+// TestRegimeCalibration: on bursts (5% of steps start one, mean length 5),
+// a forecast from an idle origin keeps p90 at zero while one from inside a
+// burst covers the burst; overall coverage stays near the targets.
+func TestRegimeCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	o, err := NewOnline(Config{Interval: 5 * 60e9, Horizon: 2, Model: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	burst := 0
+	var idle90, busy90 []float64
+	for i := range 6 * 288 {
+		v := 0.0
+		if burst == 0 && rng.Float64() < 0.02 {
+			burst = 1 + rng.IntN(9)
+		}
+		if burst > 0 {
+			v = 40 + 10*rng.Float64()
+			burst--
+		}
+		o.Observe(t0.Add(time.Duration(i)*5*time.Minute), v)
+		if i < 4*288 {
+			continue
+		}
+		q, err := o.Forecast()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == 0 {
+			idle90 = append(idle90, q[0].P90)
+		} else {
+			busy90 = append(busy90, q[0].P90)
+		}
+	}
+	if m := median(idle90); m > 1 {
+		t.Errorf("median p90 from idle origins %v, want 0", m)
+	}
+	if m := median(busy90); m < 30 {
+		t.Errorf("median p90 from busy origins %v, want a burst's size (40-50)", m)
+	}
+	if c := o.Metrics().CoverageP90; c < 0.85 || c > 0.97 {
+		t.Errorf("p90 coverage %v", c)
+	}
+}
+
