@@ -146,4 +146,3 @@ func TestRegimeCalibration(t *testing.T) {
 		t.Errorf("p90 coverage %v", c)
 	}
 }
-
