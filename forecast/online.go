@@ -70,7 +70,7 @@ type Online struct {
 	sinceFit      int
 	fitLen        int
 	cal           *Calibrator
-	offsets       [][3]float64
+	offsets       [][4]float64
 	offAge        int
 	ring          []pending
 	nonNeg        bool

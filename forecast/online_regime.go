@@ -14,7 +14,7 @@ package forecast
 type regimes struct {
 	on  bool
 	cal [2]*Calibrator
-	off [2][][3]float64
+	off [2][][4]float64
 }
 
 const (
@@ -35,7 +35,7 @@ func (o *Online) regimeNow() int {
 }
 
 // offsetsFor is the conformal offsets for a forecast made now.
-func (o *Online) offsetsFor(regime int) [][3]float64 {
+func (o *Online) offsetsFor(regime int) [][4]float64 {
 	if o.reg.on && o.reg.off[regime] != nil {
 		return o.reg.off[regime]
 	}
