@@ -120,15 +120,9 @@ func runCSV(o options, stderr io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	models := []string{"naive2", "snaive"}
+	models := modelList(o.model)
 	if o.model == "" {
-		models = append(models, csvModels...)
-	} else {
-		for _, m := range strings.Split(o.model, ",") {
-			if m != "naive2" && m != "snaive" && m != plainSNaive {
-				models = append(models, m)
-			}
-		}
+		models = append(models[:2], csvModels...)
 	}
 	for _, m := range models {
 		if _, err := forecast.NewModel(m, forecast.Spec{}); err != nil {
