@@ -9,16 +9,22 @@ import "math"
 // selection procedure out of sample — choose on one half of the validation
 // origins, score on the other, both ways (the cross-fitted errors that also
 // calibrate it) — and the same for a choice among the baselines alone
-// (naive, seasonal naive, seasonal mean). It keeps its choice only when
-// that is clearly better; otherwise the baseline the whole window prefers.
+// (naive, seasonal naive, seasonal mean). It keeps its choice unless that
+// is worse by more than GuardMargin; otherwise the baseline the whole
+// window prefers.
 // Only the history Auto is fitted on is used, never later data.
 
 // guardBaselines are the simple models the guard compares with.
 var guardBaselines = map[string]bool{"naive": true, "snaive": true, "smean": true}
 
-// GuardMargin is how much lower Auto's cross-fitted error must be than the
-// baselines' for its choice to be kept: 1 keeps it whenever it is no worse.
-const GuardMargin = 1.0
+// GuardMargin is how far Auto's cross-fitted error may exceed the
+// baselines' before it falls back to them. Chosen on the tuning families
+// (docs/BENCHMARKS.md): at 1 (fall back unless no worse) the guard fell
+// back where the choice was in fact better — NAB CloudWatch mean MASE
+// 0.714 → 0.740, M4 Hourly OWA 0.406 → 0.410 —, at 1.05 it keeps the mean
+// (0.714) and still lowers the worst ratio to the plain seasonal naive
+// (0.855 → 0.804).
+const GuardMargin = 1.05
 
 // guard returns the baseline to fall back to (nil to keep the choice) and
 // the cross-fitted residuals that go with the decision.
