@@ -17,8 +17,7 @@ import (
 
 // WritePlots writes into dir: per node, the stacked cpu allocation of its
 // services against their total usage over time, one panel per policy
-// (alloc-NODE.png)
-// (alloc-POLICY-NODE.png, at the recorded contention); slack and shortfall
+// (alloc-NODE.png, at the recorded contention); slack and shortfall
 // per policy (slack-shortfall.png) and the slack/shortfall trade-off at
 // every contention (tradeoff.png); forecast vs actual with p90/p99 bands for
 // a few services (forecast-SERVICE.png).
