@@ -36,6 +36,7 @@ func (o *Online) score(idx int, v float64) {
 		// levels so that long-run coverage tracks the target.
 		o.l90 = math.Min(math.Max(o.l90+aciRate*(0.9-hit90), 0.5), 0.999)
 		o.l99 = math.Min(math.Max(o.l99+aciRate*(0.99-hit99), 0.9), 0.9999)
+		o.reg.adapt(p.regime, hit90, hit99)
 	}
 }
 

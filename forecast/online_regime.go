@@ -1,5 +1,7 @@
 package forecast
 
+import "math"
+
 // Intermittent series (mostly zero, with bursts) have two regimes: idle,
 // where the next steps are very likely zero too, and busy, where a burst
 // tends to go on. One calibration for both spreads the burst sizes over
@@ -11,10 +13,15 @@ package forecast
 // step; the pooled calibration until then). The quantiles stay conformal:
 // the empirical error quantiles of forecasts made in the same regime.
 
+// Each regime also has its own adaptive levels (ACI): with one pair of
+// levels for both, the idle steps — covered more than 90% of the time by
+// any p90 ≥ 0, as they are mostly exactly zero — pulled the shared level
+// down until forecasts from inside a burst covered only 57–78% of the time.
 type regimes struct {
-	on  bool
-	cal [2]*Calibrator
-	off [2][][4]float64
+	on       bool
+	cal      [2]*Calibrator
+	off      [2][][4]float64
+	l90, l99 [2]float64
 }
 
 const (
@@ -23,7 +30,7 @@ const (
 )
 
 func newRegimes(h, window int) regimes {
-	return regimes{cal: [2]*Calibrator{NewCalibrator(h, window), NewCalibrator(h, window)}}
+	return regimes{cal: [2]*Calibrator{NewCalibrator(h, window), NewCalibrator(h, window)}, l90: [2]float64{0.9, 0.9}, l99: [2]float64{0.99, 0.99}}
 }
 
 // regimeNow is the regime of an origin at the last observation.
@@ -50,7 +57,15 @@ func (o *Online) refreshRegimes() {
 		o.reg.off[r] = nil
 		if o.reg.on && c.Count(o.cfg.Horizon-1) >= minCalib {
 			c.FallbackScale = o.cal.FallbackScale
-			o.reg.off[r] = c.OffsetsAt(o.l90, o.l99)
+			o.reg.off[r] = c.OffsetsAt(o.reg.l90[r], o.reg.l99[r])
 		}
 	}
+}
+
+// adapt moves the levels of regime r after a scored actual (hit90, hit99:
+// 1 when it was at or below the forecast's p90, p99), as score does for
+// the pooled levels.
+func (g *regimes) adapt(r int, hit90, hit99 float64) {
+	g.l90[r] = math.Min(math.Max(g.l90[r]+aciRate*(0.9-hit90), 0.5), 0.999)
+	g.l99[r] = math.Min(math.Max(g.l99[r]+aciRate*(0.99-hit99), 0.9), 0.9999)
 }
