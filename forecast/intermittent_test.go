@@ -113,6 +113,9 @@ func TestRegimeCalibration(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	burst := 0
 	var idle90, busy90 []float64
+	var prev []Quantiles // the forecast made at the last step, and its origin's regime
+	prevBusy := false
+	busyHit, busyN := 0, 0
 	for i := range 6 * 288 {
 		v := 0.0
 		if burst == 0 && rng.Float64() < 0.02 {
@@ -122,6 +125,12 @@ func TestRegimeCalibration(t *testing.T) {
 			v = 40 + 10*rng.Float64()
 			burst--
 		}
+		if prev != nil && prevBusy {
+			busyN++
+			if v <= prev[0].P90 {
+				busyHit++
+			}
+		}
 		o.Observe(t0.Add(time.Duration(i)*5*time.Minute), v)
 		if i < 4*288 {
 			continue
@@ -130,6 +139,7 @@ func TestRegimeCalibration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		prev, prevBusy = q, v != 0
 		if v == 0 {
 			idle90 = append(idle90, q[0].P90)
 		} else {
@@ -144,5 +154,10 @@ func TestRegimeCalibration(t *testing.T) {
 	}
 	if c := o.Metrics().CoverageP90; c < 0.85 || c > 0.97 {
 		t.Errorf("p90 coverage %v", c)
+	}
+	// forecasts from inside a burst keep their own coverage (per-regime
+	// adaptive levels; with shared levels it fell to about 0.6)
+	if c := float64(busyHit) / float64(busyN); busyN < 30 || c < 0.8 {
+		t.Errorf("p90 coverage from busy origins %v over %d, want ≥ 0.8", c, busyN)
 	}
 }
