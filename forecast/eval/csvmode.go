@@ -187,7 +187,7 @@ func rollingScore(model string, y []float64, o options) seriesScore {
 	sc := seriesScore{}
 	for t, v := range y {
 		on.Observe(t0.Add(time.Duration(t)*o.interval), v)
-		if t < warm-1 || t+1 >= len(y) {
+		if t < warm-1 || t+1 >= len(y) || (t-(warm-1))%o.stride != 0 {
 			continue
 		}
 		q := on.LastForecast()
@@ -240,7 +240,7 @@ func plainSNaiveScore(y []float64, o options) seriesScore {
 	}
 	var ma, sm float64
 	var origins int
-	for t := warm - 1; t+1 < len(y); t++ {
+	for t := warm - 1; t+1 < len(y); t += o.stride {
 		end := min(t+1+o.horizon, len(y))
 		actual := y[t+1 : end]
 		fc := make([]float64, len(actual))

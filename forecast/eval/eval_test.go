@@ -158,3 +158,23 @@ func TestTableOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestStride: --stride scores every k-th origin only; 0 is a usage error.
+func TestStride(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("v\n")
+	for i := 0; i < 700; i++ {
+		fmt.Fprintf(&b, "%g\n", 10+3*math.Sin(2*math.Pi*float64(i)/288))
+	}
+	p := filepath.Join(t.TempDir(), "s.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "0"}, &out, &errb); code != 2 {
+		t.Errorf("--stride 0: exit %d", code)
+	}
+	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "24", "--json", "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("--stride 24: exit %d: %s", code, errb.String())
+	}
+}
