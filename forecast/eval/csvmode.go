@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,11 @@ func runCSV(o options, stderr io.Writer) (*Report, error) {
 	}
 	for _, m := range models {
 		if _, err := forecast.NewModel(m, forecast.Spec{}); err != nil {
+			return nil, err
+		}
+	}
+	if o.dump != "" {
+		if err := dumpSeries(o.dump, series); err != nil {
 			return nil, err
 		}
 	}
@@ -258,4 +264,26 @@ func plainSNaiveScore(y []float64, o options) seriesScore {
 	}
 	sc.seconds = time.Since(start).Seconds()
 	return sc
+}
+
+// dumpSeries writes every regularised series to dir as NAME (a file#column
+// name becomes file_column.csv) with one column y.
+func dumpSeries(dir string, series []csvSeries) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--dump: %w", err)
+	}
+	for _, s := range series {
+		name := strings.ReplaceAll(strings.TrimSuffix(s.name, ".csv"), "#", "_")
+		name = strings.ReplaceAll(name, ".csv", "") + ".csv"
+		var b strings.Builder
+		b.WriteString("y\n")
+		for _, v := range s.y {
+			b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			return fmt.Errorf("--dump: %w", err)
+		}
+	}
+	return nil
 }

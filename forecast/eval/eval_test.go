@@ -174,7 +174,11 @@ func TestStride(t *testing.T) {
 	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "0"}, &out, &errb); code != 2 {
 		t.Errorf("--stride 0: exit %d", code)
 	}
-	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "24", "--json", "--quiet"}, &out, &errb); code != 0 {
+	dump := t.TempDir()
+	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "24", "--json", "--quiet", "--dump", dump}, &out, &errb); code != 0 {
 		t.Fatalf("--stride 24: exit %d: %s", code, errb.String())
+	}
+	if d, err := os.ReadFile(filepath.Join(dump, "s.csv")); err != nil || !strings.HasPrefix(string(d), "y\n10\n") || strings.Count(string(d), "\n") != 701 {
+		t.Errorf("--dump wrote %q…: %v", string(d[:min(20, len(d))]), err)
 	}
 }

@@ -28,6 +28,7 @@ type options struct {
 	limit      int
 	quiet      bool
 	stride     int
+	dump       string
 }
 
 const usage = `Usage: allot forecast eval --dataset m4-hourly --data DIR [--model M] [--json]
@@ -99,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.IntVar(&o.limit, "limit", 0, "m4-hourly: score only the first N series (0 = all)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&o.dump, "dump", "", "csv: also write each regularised series to DIR/NAME (one column y), for scoring with other tools")
 	fs.IntVar(&o.stride, "stride", 1, "csv: score every stride-th origin only (the forecaster still sees every observation); for side-by-side runs with slow external tools")
 	if err := fs.Parse(args); err != nil {
 		return o, err
