@@ -108,14 +108,23 @@ type Surge struct {
 
 // ClientBid is the whole rule a client applies to one resource's forecast
 // (the node client and allot sim both call it): memory padded, throttled
-// resources up to their class's quantile, and with surge set floored at
-// the measured demand.
+// resources up to their class's quantile (a standard service up to the
+// forecast's calibrated P95), and with surge set floored at the measured
+// demand.
 func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, surge *Surge) bidding.Quantiles {
 	b := BidQuantiles(q)
-	if r == bidding.Memory {
+	switch {
+	case r == bidding.Memory:
 		b = MemoryBid(b, deadband)
-	} else {
+	case c == bidding.ClassCritical || c == bidding.ClassBatch:
 		b = ThrottleBid(b, c)
+	default:
+		// A standard service bids up to the forecast's own calibrated p95,
+		// not a normal-distribution interpolation between p90 and p99: for
+		// a spiky or intermittent series p95 may sit at p90 (a burst in
+		// fewer than 5% of the steps) or near p99.
+		p95 := BidQuantiles(forecast.Quantiles{P99: q.P95}).P99
+		b.P99 = min(max(p95, b.P90), b.P99)
 	}
 	switch {
 	case surge != nil && surge.Exact:

@@ -7,8 +7,13 @@ import (
 
 // Quantiles are the forecast quantiles for one future step: each is the
 // value the actual is expected to stay at or below with probability 50%,
-// 90% and 99%. They are finite and non-decreasing.
-type Quantiles struct{ P50, P90, P99 float64 }
+// 90% and 99% (and 95%). They are finite and non-decreasing (P90 ≤ P95 ≤ P99).
+type Quantiles struct {
+	P50, P90, P99 float64
+	// P95 is calibrated like the others (exceeded 5% of the time); the
+	// bid of a standard service reaches it (bidrule.ThrottleBid).
+	P95 float64
+}
 
 // Calibrator turns point forecasts into quantiles by split-conformal
 // prediction per horizon step: it keeps the most recent signed
@@ -74,15 +79,15 @@ func (c *Calibrator) Count(step int) int {
 	return len(c.res[step])
 }
 
-// Offsets returns, per step, the shifts (q50, q90, q99) to add to a point
-// forecast.
-func (c *Calibrator) Offsets() [][3]float64 { return c.OffsetsAt(0.9, 0.99) }
+// Offsets returns, per step, the shifts (q50, q90, q99, q95) to add to a
+// point forecast.
+func (c *Calibrator) Offsets() [][4]float64 { return c.OffsetsAt(0.9, 0.99) }
 
 // OffsetsAt is Offsets with the upper quantile levels given (adaptive
 // conformal inference moves them to keep long-run coverage on target).
-func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
+func (c *Calibrator) OffsetsAt(l90, l99 float64) [][4]float64 {
 	h := len(c.res)
-	out := make([][3]float64, h)
+	out := make([][4]float64, h)
 	total := 0
 	for _, r := range c.res {
 		total += len(r)
@@ -91,7 +96,7 @@ func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
 	for k := 0; k < h; k++ {
 		if total < 10 {
 			s := c.FallbackScale * math.Sqrt(float64(k+1))
-			out[k] = [3]float64{0, 1.2816 * s, 2.3263 * s}
+			out[k] = [4]float64{0, 1.2816 * s, 2.3263 * s, 1.6449 * s}
 			continue
 		}
 		pool := append([]float64(nil), c.res[k]...)
@@ -114,10 +119,11 @@ func (c *Calibrator) OffsetsAt(l90, l99 float64) [][3]float64 {
 		} else {
 			sort.Float64s(pool)
 		}
-		out[k] = [3]float64{
+		out[k] = [4]float64{
 			conformalQuantile(pool, 0.5),
 			conformalQuantile(pool, l90),
 			conformalQuantile(pool, l99),
+			conformalQuantile(pool, l95(l90, l99)),
 		}
 	}
 	return out
@@ -142,16 +148,16 @@ func conformalQuantile(x []float64, q float64) float64 {
 
 // Apply builds quantiles from point forecasts and offsets, clamping at
 // floor when nonNeg and forcing P50 <= P90 <= P99 and finiteness.
-func Apply(point []float64, off [][3]float64, nonNeg bool) []Quantiles {
+func Apply(point []float64, off [][4]float64, nonNeg bool) []Quantiles {
 	out := make([]Quantiles, len(point))
 	for k, p := range point {
-		var o [3]float64
+		var o [4]float64
 		if k < len(off) {
 			o = off[k]
 		} else if len(off) > 0 {
 			o = off[len(off)-1]
 		}
-		q := Quantiles{clampFinite(p + o[0]), clampFinite(p + o[1]), clampFinite(p + o[2])}
+		q := Quantiles{P50: clampFinite(p + o[0]), P90: clampFinite(p + o[1]), P99: clampFinite(p + o[2]), P95: clampFinite(p + o[3])}
 		if nonNeg {
 			q.P50 = math.Max(q.P50, 0)
 			q.P90 = math.Max(q.P90, 0)
@@ -159,7 +165,14 @@ func Apply(point []float64, off [][3]float64, nonNeg bool) []Quantiles {
 		}
 		q.P90 = math.Max(q.P90, q.P50)
 		q.P99 = math.Max(q.P99, q.P90)
+		q.P95 = math.Min(math.Max(q.P95, q.P90), q.P99)
 		out[k] = q
 	}
 	return out
+}
+
+// l95 is the level of the p95 offset given the adaptive levels of p90 and
+// p99: 0.95 moved by the mean of their moves.
+func l95(l90, l99 float64) float64 {
+	return math.Min(math.Max(0.95+((l90-0.9)+(l99-0.99))/2, 0.9), 0.999)
 }

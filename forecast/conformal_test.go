@@ -61,7 +61,7 @@ func TestCalibratorFallbackAndPooling(t *testing.T) {
 }
 
 func TestApplyMonotoneNonNegative(t *testing.T) {
-	q := Apply([]float64{-5, 3, math.Inf(1)}, [][3]float64{{1, -2, 0}}, true)
+	q := Apply([]float64{-5, 3, math.Inf(1)}, [][4]float64{{1, -2, 0}}, true)
 	for i, v := range q {
 		if v.P50 < 0 || v.P90 < v.P50 || v.P99 < v.P90 || !isFinite(v.P99) {
 			t.Errorf("step %d: %+v", i, v)

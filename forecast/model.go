@@ -65,7 +65,12 @@ var factories = map[string]func(Spec) Model{
 	"ets-log": func(s Spec) Model {
 		return NewLogModel(NewETS(ETSConfig{Period: s.period(0), Trend: TrendAuto, Season: SeasonAdd}))
 	},
-	"auto": func(s Spec) Model { return NewAuto(AutoConfig{Spec: s}) },
+	"smedian": func(s Spec) Model { return NewSMedian(s.period(0), 7, 1) },
+	"tsb":     func(Spec) Model { return NewTSB(0.1, 0.05) },
+	"auto":    func(s Spec) Model { return NewAuto(AutoConfig{Spec: s}) },
+	"auto-noguard": func(s Spec) Model {
+		return NewAuto(AutoConfig{Spec: s, NoGuard: true})
+	},
 }
 
 // ModelNames lists the names accepted by NewModel, sorted.

@@ -49,6 +49,7 @@ type pending struct {
 	origin int
 	point  []float64
 	q      []Quantiles
+	regime int // regimeIdle or regimeBusy at the origin (online_regime.go)
 }
 
 // Online forecasts one (service, resource) series as observations arrive.
@@ -69,7 +70,7 @@ type Online struct {
 	sinceFit      int
 	fitLen        int
 	cal           *Calibrator
-	offsets       [][3]float64
+	offsets       [][4]float64
 	offAge        int
 	ring          []pending
 	nonNeg        bool
@@ -85,6 +86,7 @@ type Online struct {
 	lastShiftSign float64
 	l90, l99      float64 // adaptive quantile levels (ACI)
 	ext           externals
+	reg           regimes // idle / busy calibration of intermittent series
 }
 
 // NewOnline validates cfg and returns an empty forecaster.
@@ -123,6 +125,7 @@ func NewOnline(cfg Config) (*Online, error) {
 	o := &Online{cfg: cfg, spec: spec, nonNeg: true, l90: 0.9, l99: 0.99}
 	o.maxGap = max(spec.period(len(spec.Periods)-1), cfg.MaxHistory/4, 12)
 	o.cal = NewCalibrator(cfg.Horizon, cfg.CalibrationWindow)
+	o.reg = newRegimes(cfg.Horizon, cfg.CalibrationWindow)
 	return o, nil
 }
 
@@ -267,7 +270,7 @@ func (o *Online) Forecast() ([]Quantiles, error) {
 		return nil, fmt.Errorf("online forecast: no observations yet: %w", ErrEmpty)
 	}
 	o.refreshOffsets()
-	return Apply(o.point(), o.offsets, o.nonNeg), nil
+	return Apply(o.point(), o.offsetsFor(o.regimeNow()), o.nonNeg), nil
 }
 
 // ModelName names the model in use (Auto reports its current choice).

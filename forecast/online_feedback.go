@@ -14,6 +14,7 @@ func (o *Online) score(idx int, v float64) {
 			continue
 		}
 		o.cal.Add(k, v-p.point[k])
+		o.reg.cal[p.regime].Add(k, v-p.point[k])
 		if k == 0 {
 			o.trackShift(v - p.point[0])
 		}
@@ -35,6 +36,7 @@ func (o *Online) score(idx int, v float64) {
 		// levels so that long-run coverage tracks the target.
 		o.l90 = math.Min(math.Max(o.l90+aciRate*(0.9-hit90), 0.5), 0.999)
 		o.l99 = math.Min(math.Max(o.l99+aciRate*(0.99-hit99), 0.9), 0.9999)
+		o.reg.adapt(p.regime, hit90, hit99)
 	}
 }
 
@@ -55,8 +57,9 @@ func (o *Online) issue(idx int) {
 		o.refreshOffsets()
 	}
 	o.offAge += stride
-	o.lastQ = Apply(point, o.offsets, o.nonNeg)
-	p := pending{origin: idx, point: point, q: o.lastQ}
+	regime := o.regimeNow()
+	o.lastQ = Apply(point, o.offsetsFor(regime), o.nonNeg)
+	p := pending{origin: idx, point: point, q: o.lastQ, regime: regime}
 	if len(o.ring) < o.cfg.Horizon/stride+1 {
 		o.ring = append(o.ring, p)
 	} else {
@@ -77,6 +80,7 @@ func (o *Online) point() []float64 {
 func (o *Online) refreshOffsets() {
 	o.cal.FallbackScale = seasonalScale(o.hist, 1)
 	o.offsets = o.cal.OffsetsAt(o.l90, o.l99)
+	o.refreshRegimes()
 	o.offAge = 0
 	o.shiftTol = 0
 	if o.cal.Count(0) >= minCalib {

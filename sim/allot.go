@@ -94,7 +94,12 @@ type allotPolicy struct {
 	live      *liveForecasts // ObserveCapped: the run's own forecasters
 	last      [][nr]int64    // the allocation of the last epoch
 	hist      [][][nr]int64  // the allocation of every evaluated epoch so far
+	tops      [][nr]bidTop   // the bids of the epoch being allocated (slack sources)
 }
+
+// lastBids is the forecast p90 and bid top per service and resource of the
+// last allocated epoch.
+func (p *allotPolicy) lastBids() [][nr]bidTop { return p.tops }
 
 func newAllot(e *env, cfg allotCfg) *allotPolicy {
 	p := &allotPolicy{e: e, cfg: cfg, index: map[string]int{}, gate: sla.NewGate(), throttled: make([]int, len(e.w.Svcs)), opts: bidding.DefaultOptions()}
@@ -120,6 +125,9 @@ func epochOf(k int) uint64 { return uint64(k) + 1 }
 func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 	w := p.e.w
 	bids := make([]bidding.Bid, 0, len(w.Svcs))
+	if p.tops == nil {
+		p.tops = make([][nr]bidTop, len(w.Svcs))
+	}
 	for s := range w.Svcs {
 		b, err := p.bidFor(s, k)
 		if err != nil {
@@ -180,6 +188,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			// P50 = 0: with the future known there is nothing to hedge and
 			// no floor to keep; the LP alone decides (pure weighted optimum).
 			b.Resources[name] = bidding.Quantiles{P90: u, P99: u}
+			p.tops[s][r] = bidTop{p90: float64(u), top: float64(u)}
 			continue
 		}
 		fq, fe := p.e.f.Q[s][r][k], p.e.f.Err[s][r][k]
@@ -214,6 +223,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		}
 		b.Resources[name] = q
 		b.ForecastError[name] = fe
+		p.tops[s][r] = bidTop{p90: fq.P90, top: float64(max(q.P99, q.Max))}
 	}
 	return b, nil
 }

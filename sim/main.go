@@ -89,7 +89,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.Float64Var(&o.Days, "days", 7, "evaluated days")
 	fs.Float64Var(&o.Warmup, "warmup", 2, "days of history observed before the evaluated window")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generated scenario")
-	fs.IntVar(&o.Services, "services", 24, "services in the generated scenario")
+	fs.IntVar(&o.Services, "services", 24, "services in the generated scenario (default: up to 24, as many as the traces offer)")
 	fs.IntVar(&o.Nodes, "nodes", 4, "nodes in the generated scenario")
 	fs.IntVar(&o.Breaches, "breaches", 8, "SLA breaches injected in the generated scenario")
 	o.Contention = []float64{0.8, 1.0, 1.2}
@@ -246,5 +246,5 @@ func loadScenario(o *Options) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DefaultScenario(series, GenOptions{Services: o.Services, Nodes: o.Nodes, Days: o.Days, Warmup: o.Warmup, Seed: o.Seed, Breaches: o.Breaches, Epoch: epoch})
+	return DefaultScenario(series, GenOptions{Services: o.Services, Nodes: o.Nodes, Days: o.Days, Warmup: o.Warmup, Seed: o.Seed, Breaches: o.Breaches, Epoch: epoch, UpTo: !o.Set["services"]})
 }

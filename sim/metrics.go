@@ -60,6 +60,14 @@ type Metrics struct {
 	CoverageP90      float64 `json:"coverage_p90,omitempty"` // usage ≤ bid p90 (forecast policies)
 	CoverageP99      float64 `json:"coverage_p99,omitempty"`
 	SolveMS          float64 `json:"solve_ms_mean,omitempty"`
+	// Where slack and shortfall come from: per resource, class and trace
+	// family (a folder of the trace directory), and for bidding policies
+	// the part of slack below the forecast p90, in the bid's padding, and
+	// granted above the bid.
+	ByResource   map[string]Part `json:"by_resource,omitempty"`
+	ByClass      map[string]Part `json:"by_class,omitempty"`
+	ByFamily     map[string]Part `json:"by_family,omitempty"`
+	SlackSources *SlackSources   `json:"slack_sources,omitempty"`
 }
 
 // acc accumulates the metrics of one run. Every (service, resource)
@@ -79,6 +87,19 @@ type acc struct {
 	prev                     [][nr]int64
 	served                   []float64 // per service, this epoch
 	jx                       []float64
+	// optional breakdown (withBreakdown); bids is set per epoch by
+	// policies that bid (nil otherwise)
+	bd     *breakdown
+	class  []string
+	family [][nr]string
+	bids   [][nr]bidTop
+}
+
+// withBreakdown makes the accumulator group its figures by resource, class
+// and family of w's services.
+func (a *acc) withBreakdown(w *World) *acc {
+	a.bd, a.class, a.family = newBreakdown(), w.classes(), w.families()
+	return a
 }
 
 // newAcc normalises slack and shortfall by each series' p95 and utility by
@@ -142,6 +163,13 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, got [][nr]float64, 
 				a.cShort += sh * k
 			}
 			a.util += weight[s] * g * a.capInv[r]
+			if a.bd != nil {
+				var b *bidTop
+				if a.bids != nil {
+					b = &a.bids[s][r]
+				}
+				a.bd.add(r, a.class[s], a.family[s][r], x, u, used, sl, sh, k, b)
+			}
 			if r == 1 { // memory
 				a.memN++
 				if u > x {
@@ -182,6 +210,14 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, got [][nr]float64, 
 }
 
 func (a *acc) metrics() Metrics {
+	m := a.headline()
+	if a.bd != nil {
+		a.bd.fill(&m, a.sumA)
+	}
+	return m
+}
+
+func (a *acc) headline() Metrics {
 	return Metrics{
 		Slack:          ratio(a.slack, a.sumA),
 		Shortfall:      ratio(a.short, a.sumU),

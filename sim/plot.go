@@ -12,11 +12,12 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
-// WritePlots writes into dir: per policy and node, the stacked cpu
-// allocation of its services against their total usage over time
-// (alloc-POLICY-NODE.png, at the recorded contention); slack and shortfall
+// WritePlots writes into dir: per node, the stacked cpu allocation of its
+// services against their total usage over time, one panel per policy
+// (alloc-NODE.png, at the recorded contention); slack and shortfall
 // per policy (slack-shortfall.png) and the slack/shortfall trade-off at
 // every contention (tradeoff.png); forecast vs actual with p90/p99 bands for
 // a few services (forecast-SERVICE.png).
@@ -32,14 +33,15 @@ func writePlots(res *Result, contention []float64, policies []string, dir string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("plots: %w", err)
 	}
+	var recorded []*Run
 	for _, run := range res.Runs {
-		if run.Alloc == nil {
-			continue
+		if run.Alloc != nil {
+			recorded = append(recorded, run)
 		}
-		for n := range res.World.Nodes {
-			if err := plotNode(res.World, run, n, bidding.CPU, dir, save); err != nil {
-				return err
-			}
+	}
+	for n := range res.World.Nodes {
+		if err := plotNode(res.World, recorded, n, bidding.CPU, dir, scale); err != nil {
+			return err
 		}
 	}
 	if err := plotBars(res, contention, policies, dir, save); err != nil {
@@ -67,64 +69,6 @@ func savePNG(p *plot.Plot, w, h vg.Length, path string) error {
 
 // hours gives the x of evaluated epoch k.
 func hours(w *World, k int) float64 { return float64(k) * w.Epoch.Hours() }
-
-func plotNode(w *World, run *Run, n int, r bidding.Resource, dir string, save saver) error {
-	var svcs []int
-	for s, sv := range w.Svcs {
-		if sv.Node == n && sv.Has[r] {
-			svcs = append(svcs, s)
-		}
-	}
-	if len(svcs) == 0 {
-		return nil
-	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s on %s at contention %.1f: %s allocation (stacked) vs usage", run.Policy, w.Nodes[n], run.Contention, r)
-	p.X.Label.Text = "hours"
-	p.Y.Label.Text = unitLabel(r)
-	p.Y.Min = 0
-	div := unitDiv(r)
-	cum := make([]float64, w.Steps)
-	use := make([]float64, w.Steps)
-	tops := make([]plotter.XYs, len(svcs))
-	for i, s := range svcs {
-		xy := make(plotter.XYs, w.Steps)
-		for k := range w.Steps {
-			cum[k] += run.Alloc[s][r][k] / div
-			use[k] += w.Svcs[s].Demand[r][w.Warmup+k] / div
-			xy[k] = plotter.XY{X: hours(w, k), Y: cum[k]}
-		}
-		tops[i] = xy
-	}
-	for i := len(svcs) - 1; i >= 0; i-- {
-		l, err := plotter.NewLine(tops[i])
-		if err != nil {
-			return fmt.Errorf("plot node: %w", err)
-		}
-		c := plotutil.Color(i)
-		l.FillColor = fade(c)
-		l.Color = c
-		l.Width = vg.Points(0.3)
-		p.Add(l)
-		p.Legend.Add(w.Svcs[svcs[i]].Def.Name+" ("+string(w.Svcs[svcs[i]].Def.Class)+")", l)
-	}
-	uxy := make(plotter.XYs, w.Steps)
-	for k := range w.Steps {
-		uxy[k] = plotter.XY{X: hours(w, k), Y: use[k]}
-	}
-	ul, err := plotter.NewLine(uxy)
-	if err != nil {
-		return fmt.Errorf("plot node: %w", err)
-	}
-	ul.Color = color.Black
-	ul.Width = vg.Points(0.8)
-	p.Add(ul)
-	p.Legend.Add("usage (total)", ul)
-	p.Legend.Top = true
-	p.Legend.Left = true
-	name := fmt.Sprintf("alloc-%s-%s.png", run.Policy, w.Nodes[n])
-	return save(p, 14*vg.Inch, 5*vg.Inch, filepath.Join(dir, name))
-}
 
 func fade(c color.Color) color.Color {
 	r, g, b, _ := c.RGBA()
@@ -191,29 +135,42 @@ func plotTradeoff(res *Result, contention []float64, policies []string, dir stri
 	p.Title.Text = "slack vs shortfall (lower left is better)"
 	p.X.Label.Text = "slack %"
 	p.Y.Label.Text = "shortfall %"
-	for ci, c := range contention {
+	// One marker shape per policy and one colour per contention level,
+	// both in the legend: text labels beside the points overlapped where
+	// policies land close together.
+	for pi, name := range policies {
 		var xys plotter.XYs
-		var labels []string
-		for pi, name := range policies {
+		for ci := range contention {
 			m := res.Runs[ci*len(policies)+pi].Metrics
 			xys = append(xys, plotter.XY{X: 100 * m.Slack, Y: 100 * m.Shortfall})
-			labels = append(labels, name)
 		}
-		sc, err := plotter.NewScatter(xys)
-		if err != nil {
-			return fmt.Errorf("plot tradeoff: %w", err)
+		if len(contention) > 1 {
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return fmt.Errorf("plot tradeoff: %w", err)
+			}
+			l.Color = color.Gray{Y: 180}
+			l.Width = vg.Points(0.5)
+			p.Add(l)
 		}
-		sc.Color = plotutil.Color(ci)
-		sc.Shape = plotutil.Shape(ci)
-		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-		if err != nil {
-			return fmt.Errorf("plot tradeoff: %w", err)
+		for ci, xy := range xys {
+			sc, err := plotter.NewScatter(plotter.XYs{xy})
+			if err != nil {
+				return fmt.Errorf("plot tradeoff: %w", err)
+			}
+			sc.Color = plotutil.Color(ci)
+			sc.Shape = plotutil.Shape(pi)
+			sc.Radius = vg.Points(4)
+			p.Add(sc)
 		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Color = plotutil.Color(ci)
-		}
-		p.Add(sc, lb)
-		p.Legend.Add(fmt.Sprintf("contention %.1f", c), sc)
+		key, _ := plotter.NewScatter(plotter.XYs{{}})
+		key.Color, key.Shape, key.Radius = color.Black, plotutil.Shape(pi), vg.Points(4)
+		p.Legend.Add(name, key)
+	}
+	for ci, c := range contention {
+		key, _ := plotter.NewScatter(plotter.XYs{{}})
+		key.Color, key.Shape, key.Radius = plotutil.Color(ci), draw.CircleGlyph{}, vg.Points(4)
+		p.Legend.Add(fmt.Sprintf("contention %.1f", c), key)
 	}
 	p.Legend.Top = true
 	return save(p, 8*vg.Inch, 6*vg.Inch, filepath.Join(dir, "tradeoff.png"))

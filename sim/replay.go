@@ -50,7 +50,8 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 		}
 	}
 	has, weight, crit := w.scoring()
-	a := newAcc(w.p95, eff)
+	a := newAcc(w.norm, eff).withBreakdown(w)
+	bp, _ := p.(interface{ lastBids() [][nr]bidTop })
 	demand := make([][nr]float64, n)
 	got := make([][nr]float64, n)
 	rec := newRecovery(w)
@@ -68,6 +69,9 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 					}
 				}
 			}
+		}
+		if bp != nil {
+			a.bids = bp.lastBids()
 		}
 		served := a.epoch(alloc, demand, oomKilled(w, alloc, demand, got), has, weight, crit)
 		rec.epoch(k, alloc, demand, has, a.inv)

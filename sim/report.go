@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 )
 
@@ -94,6 +95,9 @@ func (rep *Report) WriteTable(out io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("writing table: %w", err)
 		}
+		if err := writeBreakdown(out, lv); err != nil {
+			return err
+		}
 	}
 	for _, lv := range rep.Results[:min(1, len(rep.Results))] {
 		for _, p := range lv.Policies {
@@ -108,4 +112,83 @@ func (rep *Report) WriteTable(out io.Writer) error {
 
 func resName(r int) string {
 	return [nr]string{"cpu", "memory", "io", "net"}[r]
+}
+
+// writeBreakdown prints where one level's slack and shortfall come from:
+// per resource, per class, per trace family (when there are several), and
+// for bidding policies the sources of slack.
+func writeBreakdown(out io.Writer, lv ReportLevel) error {
+	if len(lv.Policies) == 0 {
+		return nil
+	}
+	groups := []struct {
+		title string
+		get   func(Metrics) map[string]Part
+	}{
+		{"resource", func(m Metrics) map[string]Part { return m.ByResource }},
+		{"class", func(m Metrics) map[string]Part { return m.ByClass }},
+		{"family", func(m Metrics) map[string]Part { return m.ByFamily }},
+	}
+	for _, g := range groups {
+		keys := partKeys(lv.Policies, g.get)
+		if len(keys) < 2 && g.title != "resource" {
+			continue
+		}
+		fmt.Fprintf(out, "\nslack / shortfall by %s (share of allocation)\n", g.title)
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "policy\t")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t", k)
+		}
+		fmt.Fprintln(tw)
+		for _, p := range lv.Policies {
+			fmt.Fprintf(tw, "%s\t", p.Name)
+			parts := g.get(p.Metrics)
+			for _, k := range keys {
+				if x, ok := parts[k]; ok {
+					fmt.Fprintf(tw, "%.1f%% / %.2f%% (%.0f%%)\t", 100*x.Slack, 100*x.Shortfall, 100*x.AllocShare)
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
+			}
+			fmt.Fprintln(tw)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("writing table: %w", err)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, p := range lv.Policies {
+		src := p.SlackSources
+		if src == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(out, "\nslack sources of bidding policies (share of allocation): below the forecast p90, padding (p90 to the top of the bid), granted above the bid (deadband, floors, spare)")
+			fmt.Fprintln(tw, "policy\tslack\tforecast\tpadding\tabove bid\t")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t\n", p.Name, 100*p.Slack, 100*src.Forecast, 100*src.Padding, 100*src.AboveBid)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing table: %w", err)
+	}
+	return nil
+}
+
+// partKeys is the sorted union of the keys of every policy's parts.
+func partKeys(ps []ReportPolicy, get func(Metrics) map[string]Part) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, p := range ps {
+		for k := range get(p.Metrics) {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }

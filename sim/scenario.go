@@ -71,6 +71,10 @@ type GenOptions struct {
 	Seed     uint64
 	Breaches int
 	Epoch    time.Duration
+	// UpTo takes at most Services services (as many as the traces offer)
+	// instead of failing when there are fewer, and at most one node per
+	// service.
+	UpTo bool
 }
 
 // typical 95th-percentile sizes (base units) per resource: services are
@@ -102,9 +106,12 @@ func DefaultScenario(all []*Series, o GenOptions) (*Scenario, error) {
 	var files []string
 	var spare []*Series
 	for _, s := range all {
-		if len(regrid(s.Values, s.Step, o.Epoch)) < need || flat(s.Values) {
+		if len(regrid(s.Values, s.Step, o.Epoch)) < need {
 			continue
 		}
+		// A flat series (an idle disk, a constant memory) is a workload
+		// like any other: it joins its file's service; it is only not
+		// used as a borrowed memory shape (below).
 		cs := byFile[s.File]
 		if len(cs) == 0 {
 			files = append(files, s.File)
@@ -144,6 +151,10 @@ func DefaultScenario(all []*Series, o GenOptions) (*Scenario, error) {
 			break
 		}
 	}
+	if len(picked) < o.Services && o.UpTo && len(picked) > 0 {
+		o.Services = len(picked)
+		o.Nodes = min(o.Nodes, o.Services)
+	}
 	if len(picked) < o.Services {
 		return nil, fmt.Errorf("default scenario: %d services wanted, only %d usable series groups of at least %d epochs (lower --services, --days or --warmup, or add traces)", o.Services, len(picked), need)
 	}
@@ -158,7 +169,7 @@ func DefaultScenario(all []*Series, o GenOptions) (*Scenario, error) {
 	for _, f := range files {
 		for _, c := range byFile[f] {
 			for _, s := range c.series {
-				if s != nil && !used[s] {
+				if s != nil && !used[s] && !flat(s.Values) {
 					spare = append(spare, s)
 				}
 			}

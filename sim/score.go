@@ -34,7 +34,7 @@ func Score(w *World, c float64, m Measured) (Metrics, error) {
 	}
 	n := len(w.Svcs)
 	has, weight, crit := w.scoring()
-	a := newAcc(w.p95, eff)
+	a := newAcc(w.norm, eff)
 	for k := range m.Alloc {
 		if len(m.Alloc[k]) != n || len(m.Demand[k]) != n || len(m.Got[k]) != n {
 			return Metrics{}, fmt.Errorf("score: epoch %d has %d/%d/%d services, want %d", k, len(m.Alloc[k]), len(m.Demand[k]), len(m.Got[k]), n)

@@ -93,7 +93,7 @@ func TestPlots(t *testing.T) {
 	if err := writePlots(res, contention, policies, out, 0.3); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"slack-shortfall.png", "tradeoff.png", "alloc-allot-node-1.png", "alloc-vpa-node-2.png", "alloc-oracle-node-1.png", "forecast-web.png"} {
+	for _, f := range []string{"slack-shortfall.png", "tradeoff.png", "alloc-node-1.png", "alloc-node-2.png", "forecast-web.png"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("plot %s missing: %v", f, err)
 		}
@@ -123,6 +123,7 @@ func TestOracleOptimalPerEpoch(t *testing.T) {
 			}
 			w.Svcs = append(w.Svcs, sv)
 			w.p95 = append(w.p95, p95)
+			w.norm = append(w.norm, p95)
 		}
 		c := 0.5 + rng.Float64()
 		nodes := w.Capacities(c)

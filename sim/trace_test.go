@@ -123,7 +123,7 @@ func TestDefaultScenario(t *testing.T) {
 		mk("c.csv", "value2", bidding.CPU, need, 4),
 		mk("d.csv", "short", bidding.CPU, need-1, 5), // too short
 		mk("e.csv", "m1", bidding.Memory, need, 6),
-		{File: "f.csv", Column: "flat", Resource: bidding.CPU, Step: 5 * time.Minute, Values: make([]float64, need)}, // no variation
+		{File: "f.csv", Column: "flat", Resource: bidding.CPU, Step: 5 * time.Minute, Values: make([]float64, need)}, // idle: usable, never borrowed as a memory shape
 	}
 	sc, err := DefaultScenario(all, GenOptions{Services: 4, Nodes: 2, Days: 1, Warmup: 1, Seed: 3, Breaches: 2, Epoch: 5 * time.Minute})
 	if err != nil {
@@ -139,8 +139,11 @@ func TestDefaultScenario(t *testing.T) {
 			t.Errorf("%s has no memory series", s.Name)
 		}
 		for _, ss := range s.Series {
-			if ss != nil && (ss.Series.Column == "short" || ss.Series.Column == "flat") {
+			if ss != nil && ss.Series.Column == "short" {
 				t.Errorf("%s uses unusable series %s", s.Name, ss.Series.ID())
+			}
+			if ss != nil && ss.Series.Column == "flat" && s.Series[bidding.CPU] != ss {
+				t.Errorf("%s borrows the flat series %s as a shape", s.Name, ss.Series.ID())
 			}
 		}
 	}
@@ -154,7 +157,7 @@ func TestDefaultScenario(t *testing.T) {
 	caps := w.Capacities(1)
 	for _, s := range w.Svcs {
 		for r := range nr {
-			if s.Has[r] && quantile(s.Demand[r][w.Warmup:], 0.95) <= 0 {
+			if s.Has[r] && s.Label[r] != "f.csv#flat" && quantile(s.Demand[r][w.Warmup:], 0.95) <= 0 {
 				t.Errorf("%s: %s p95 is zero", s.Def.Name, bidding.Resource(r))
 			}
 		}
@@ -167,6 +170,6 @@ func TestDefaultScenario(t *testing.T) {
 		t.Errorf("cpu capacity at contention 1 = %v, want Σp95 = %v", got, sum)
 	}
 	if _, err := DefaultScenario(all, GenOptions{Services: 9, Nodes: 2, Days: 1, Warmup: 1, Epoch: 5 * time.Minute}); err == nil {
-		t.Error("9 services from 6 usable groups: want an error")
+		t.Error("9 services from 7 usable groups: want an error")
 	}
 }

@@ -25,7 +25,8 @@ type World struct {
 	Breaches []WBreach
 	// SLAProbes: every service has an SLA probe (Scenario.SLAProbes).
 	SLAProbes bool
-	p95       [][nr]float64 // per service: organic 95th percentile over the evaluated window
+	p95       [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
+	norm      [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
 	fixed     []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
 
@@ -82,7 +83,7 @@ func Build(sc *Scenario) (*World, error) {
 			return nil, fmt.Errorf("scenario %s: service %s appears twice", sc.Name, sp.Name)
 		}
 		names[sp.Name] = len(w.Svcs)
-		var p95 [nr]float64
+		var p95, norm [nr]float64
 		for r, ss := range sp.Series {
 			if ss == nil || ss.Series == nil {
 				continue
@@ -95,28 +96,41 @@ func Build(sc *Scenario) (*World, error) {
 			for i := range d {
 				d[i] = math.Max(0, v[ss.Offset+i])
 			}
+			// ref is the demand the series is sized by: its p95 over the
+			// evaluated window, or for a mostly-zero series (p95 = 0) its
+			// peak; a series at zero throughout stays at zero (an idle
+			// disk is a normal workload: it forecasts zero and bids its
+			// floor), counted in units of the size it was given.
+			ref := quantile(d[w.Warmup:], 0.95)
+			if ref <= 0 {
+				ref = slices.Max(d)
+			}
 			scale := ss.Scale
 			if scale <= 0 {
-				q := quantile(d[w.Warmup:], 0.95)
-				if q <= 0 {
-					q = slices.Max(d)
+				scale = 0
+				if ref > 0 {
+					scale = ss.P95 / ref
 				}
-				if q <= 0 {
-					return nil, fmt.Errorf("scenario %s: service %s %s: series %s is zero over the window", sc.Name, sp.Name, bidding.Resource(r), ss.Series.ID())
-				}
-				scale = ss.P95 / q
 			}
 			for i := range d {
 				d[i] *= scale
 			}
 			s.Has[r], s.Demand[r], s.Label[r] = true, d, ss.Series.ID()
-			p95[r] = quantile(d[w.Warmup:], 0.95)
+			p95[r] = ref * scale
+			norm[r] = p95[r]
+			if norm[r] <= 0 {
+				norm[r] = ss.P95
+			}
+			if norm[r] <= 0 {
+				norm[r] = 1
+			}
 		}
 		if !slices.Contains(s.Has[:], true) {
 			return nil, fmt.Errorf("scenario %s: service %s has no series", sc.Name, sp.Name)
 		}
 		w.Svcs = append(w.Svcs, s)
 		w.p95 = append(w.p95, p95)
+		w.norm = append(w.norm, norm)
 	}
 	for _, b := range sc.Breaches {
 		i, ok := names[b.Service]

@@ -129,13 +129,20 @@ func TestCSVModes(t *testing.T) {
 				t.Errorf("report %+v", rep)
 			}
 			for _, m := range rep.Models {
-				if m.OWA != nil || m.Coverage90 < 0.5 || m.MASE <= 0 {
+				if m.OWA != nil || m.Coverage90 < 0.5 && m.Name != plainSNaive || m.MASE <= 0 {
 					t.Errorf("row %+v", m)
 				}
+			}
+			if len(rep.Checks) == 0 || rep.Checks[0].Group != "all" || rep.Checks[0].Series != c.series || len(rep.PerSeries) != c.series {
+				t.Errorf("checks %+v, per series %d", rep.Checks, len(rep.PerSeries))
 			}
 		})
 	}
 	var out, errb bytes.Buffer
+	if code := Main([]string{"--dataset", "csv", "--data", plainPath, "--column", "all", "--interval", "5m", "--model", "naive", "--json", "--quiet"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "p.csv#avg_cpu") {
+		t.Errorf("--column all: exit %d: %s", code, errb.String())
+	}
+	out.Reset()
 	if code := Main([]string{"--dataset", "csv", "--data", plainPath, "--column", "nope", "--interval", "5m"}, &out, &errb); code != 1 {
 		t.Errorf("missing column: exit %d", code)
 	}
@@ -150,5 +157,29 @@ func TestTableOutput(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestStride: --stride scores every k-th origin only; 0 is a usage error.
+func TestStride(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("v\n")
+	for i := 0; i < 700; i++ {
+		fmt.Fprintf(&b, "%g\n", 10+3*math.Sin(2*math.Pi*float64(i)/288))
+	}
+	p := filepath.Join(t.TempDir(), "s.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "0"}, &out, &errb); code != 2 {
+		t.Errorf("--stride 0: exit %d", code)
+	}
+	dump := t.TempDir()
+	if code := Main([]string{"--dataset", "csv", "--data", p, "--column", "v", "--interval", "5m", "--model", "naive", "--stride", "24", "--json", "--quiet", "--dump", dump}, &out, &errb); code != 0 {
+		t.Fatalf("--stride 24: exit %d: %s", code, errb.String())
+	}
+	if d, err := os.ReadFile(filepath.Join(dump, "s.csv")); err != nil || !strings.HasPrefix(string(d), "y\n10\n") || strings.Count(string(d), "\n") != 701 {
+		t.Errorf("--dump wrote %q…: %v", string(d[:min(20, len(d))]), err)
 	}
 }

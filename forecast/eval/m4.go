@@ -27,8 +27,10 @@ func modelList(only string) []string {
 	if only == "" {
 		return append(models, defaultModels...)
 	}
-	if only != "naive2" && only != "snaive" {
-		models = append(models, only)
+	for _, m := range strings.Split(only, ",") {
+		if m = strings.TrimSpace(m); m != "" && m != "naive2" && m != "snaive" {
+			models = append(models, m)
+		}
 	}
 	return models
 }

@@ -29,6 +29,8 @@ type options struct {
 	workers    int
 	limit      int
 	quiet      bool
+	stride     int
+	dump       string
 }
 
 const usage = `Usage: allot forecast eval --dataset m4-hourly --data DIR [--model M] [--json]
@@ -37,8 +39,12 @@ const usage = `Usage: allot forecast eval --dataset m4-hourly --data DIR [--mode
 
 Scores forecast models: on M4 Hourly (414 series, h=48) with the M4's sMAPE,
 MASE (m=24) and OWA against Naive2; on a CSV series by rolling-origin
-evaluation. Rows naive2 and snaive are always included. Coverage90/99 are the
-fractions of actuals at or below the forecast p90/p99.
+evaluation. Rows naive2 and snaive are always included (csv mode also
+snaive-plain, the textbook seasonal naive outside the online machinery, and
+a check of every other model against it per resource group). --column all
+takes every column but the time column; --model takes a comma-separated
+list. Coverage90/99 are the fractions of actuals at or below the forecast
+p90/p99.
 
 Flags:
 `
@@ -87,8 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.dataset, "dataset", "", "data set: m4-hourly | csv")
 	fs.StringVar(&o.data, "data", "", "M4 directory (Hourly-train.csv, Hourly-test.csv) or CSV file")
-	fs.StringVar(&o.model, "model", "", "score only this model (plus naive2 and snaive); default all")
-	fs.StringVar(&o.column, "column", "", "csv: value column name")
+	fs.StringVar(&o.model, "model", "", "score only these models, comma-separated (plus the baselines); default all")
+	fs.StringVar(&o.column, "column", "", "csv: value column name, a comma-separated list, or all")
 	fs.StringVar(&o.timeColumn, "time-column", "", "csv: time column (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or seconds); rows are evenly spaced without it")
 	fs.DurationVar(&o.interval, "interval", 0, "csv: sampling interval (e.g. 5m)")
 	fs.IntVar(&o.horizon, "horizon", 0, "forecast horizon in steps (m4-hourly: 48; csv: default 12)")
@@ -97,6 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.limit, "limit", 0, "m4-hourly: score only the first N series (0 = all)")
 	progress := fs.Bool("progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.BoolVar(&o.quiet, "quiet", false, "deprecated: --progress=false")
+	fs.StringVar(&o.dump, "dump", "", "csv: also write each regularised series to DIR/NAME (one column y), for scoring with other tools")
+	fs.IntVar(&o.stride, "stride", 1, "csv: score every stride-th origin only (the forecaster still sees every observation); for side-by-side runs with slow external tools")
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return o, err
 	}
@@ -136,6 +144,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.workers < 1 {
 		o.workers = 1
+	}
+	if o.stride < 1 {
+		return o, fmt.Errorf("--stride %d: want ≥ 1", o.stride)
 	}
 	return o, nil
 }

@@ -30,7 +30,10 @@ type Report struct {
 	Models  []Row  `json:"models"`
 	Best    string `json:"best"`
 	// Official holds the published M4 rows for comparison (m4-hourly only).
-	Official  []OfficialRow `json:"official,omitempty"`
+	Official []OfficialRow `json:"official,omitempty"`
+	// Checks compare each model with the plain seasonal naive (csv mode).
+	Checks    []Check     `json:"checks,omitempty"`
+	PerSeries []SeriesOut `json:"per_series,omitempty"`
 	perSeries []seriesRow
 }
 
@@ -112,8 +115,12 @@ func (r *Report) writeTable(w io.Writer) error {
 		for _, s := range r.perSeries {
 			fmt.Fprintf(tw, "%s\t", s.name)
 			for _, c := range s.cells {
-				if c.err != nil || c.n == 0 {
+				if c.err != nil {
 					fmt.Fprint(tw, "error\t")
+					continue
+				}
+				if c.n == 0 {
+					fmt.Fprintf(tw, "%.3f\t", c.mase)
 					continue
 				}
 				fmt.Fprintf(tw, "%.3f (%.2f/%.2f)\t", c.mase, float64(c.below90)/float64(c.n), float64(c.below99)/float64(c.n))
@@ -123,6 +130,9 @@ func (r *Report) writeTable(w io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+	}
+	if err := writeChecks(w, r.Checks); err != nil {
+		return err
 	}
 	_, err := fmt.Fprintf(w, "best: %s\n", r.Best)
 	return err
@@ -135,10 +145,45 @@ type seriesRow struct {
 	cells []seriesScore
 }
 
+// SeriesOut is one series' scores per model in the JSON report.
+type SeriesOut struct {
+	Name   string           `json:"name"`
+	Group  string           `json:"group"`
+	Models []SeriesModelOut `json:"models"`
+}
+
+// SeriesModelOut is one model's scores on one series.
+type SeriesModelOut struct {
+	Model      string   `json:"model"`
+	MASE       float64  `json:"mase"`
+	Coverage90 *float64 `json:"coverage90,omitempty"`
+	Coverage99 *float64 `json:"coverage99,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
 func perSeriesRows(series []csvSeries, models []string, results [][]seriesScore) []seriesRow {
 	out := make([]seriesRow, len(series))
 	for i, s := range series {
 		out[i] = seriesRow{name: s.name, cells: results[i]}
+	}
+	return out
+}
+
+func perSeriesOut(rows []seriesRow, models []string) []SeriesOut {
+	out := make([]SeriesOut, len(rows))
+	for i, r := range rows {
+		so := SeriesOut{Name: r.name, Group: groupOf(r.name)}
+		for j, c := range r.cells {
+			m := SeriesModelOut{Model: models[j], MASE: round(c.mase, 4)}
+			if c.err != nil {
+				m.Error = c.err.Error()
+			} else if c.n > 0 {
+				c90, c99 := round(float64(c.below90)/float64(c.n), 4), round(float64(c.below99)/float64(c.n), 4)
+				m.Coverage90, m.Coverage99 = &c90, &c99
+			}
+			so.Models = append(so.Models, m)
+		}
+		out[i] = so
 	}
 	return out
 }
