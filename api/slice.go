@@ -125,19 +125,22 @@ func (s *Server) getNodePlan(w http.ResponseWriter, r *http.Request, node string
 	}
 	q := r.URL.Query()
 	f := s.fsm()
-	if !f.HasNode(node) {
-		return notFound("node %q is unknown: no member record and no kept plan names it", node)
-	}
 	if e := q.Get("epoch"); e != "" {
 		n, err := strconv.ParseUint(e, 10, 64)
 		if err != nil {
 			return badRequest("epoch: %q is not a non-negative integer", e)
 		}
-		p, ok := f.Plan(n)
+		p, ok := f.Plan(n) // an older plan is rebuilt from the compact history
 		if !ok {
 			return notFound("epoch: no plan for epoch %d is kept", n)
 		}
-		return writeJSON(w, http.StatusOK, s.slices.slice(&p, node))
+		if !fsm.PlanNamesNode(&p, node) && !f.HasNode(node) {
+			return notFound("node %q is unknown: no member record, and neither the plan of epoch %d nor the latest plans name it", node, n)
+		}
+		return writeJSON(w, http.StatusOK, bidding.NodeSlice(&p, node)) // not cached: the cache is for the plans clients watch
+	}
+	if !f.HasNode(node) {
+		return notFound("node %q is unknown: no member record and neither of the latest plans names it", node)
 	}
 	is := q.Get("index")
 	if is == "" {
