@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 	"reflect"
+	"slices"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
