@@ -78,6 +78,22 @@ func (c *sliceCache) slice(p *bidding.Plan, node string) bidding.Plan {
 	return s
 }
 
+// cached returns node's slice of the plan at index if that plan's slices
+// are cached (so an older plan need not be rebuilt from the FSM's compact
+// history to compare with).
+func (c *sliceCache) cached(index uint64, node string) (bidding.Plan, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.entries {
+		if e := &c.entries[i]; e.index == index && len(e.byNode) > 0 {
+			if s, ok := e.byNode[node]; ok {
+				return s, true
+			}
+		}
+	}
+	return bidding.Plan{}, false
+}
+
 // splitPlan is every named node's slice of p, in one pass.
 func splitPlan(p *bidding.Plan) []bidding.Plan {
 	allocs := map[string][]bidding.Allocation{}
@@ -165,7 +181,9 @@ func (s *Server) getNodePlan(w http.ResponseWriter, r *http.Request, node string
 		}
 	}
 	have := "" // node_hash of the caller's slice ("": unknown, any newer plan differs)
-	if p, ok := f.PlanByIndex(idx); ok && idx > 0 {
+	if sl, ok := s.slices.cached(idx, node); ok && idx > 0 {
+		have = sl.NodeHash
+	} else if p, ok := f.PlanByIndex(idx); ok && idx > 0 {
 		have = s.slices.slice(&p, node).NodeHash
 	}
 	sl, err := s.waitSlice(r, f, node, idx, have, epochs, wait)
