@@ -379,10 +379,19 @@ func (f *FSM) LatestPlan() (bidding.Plan, bool) {
 // than the latest WholePlans) is rebuilt from the compact history: its
 // allocations, capacities, stats and problems as committed, without node
 // shadow prices.
+// It is rebuilt outside the lock, so applies do not wait for it.
 func (f *FSM) Plan(epoch uint64) (bidding.Plan, bool) {
 	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.st.planAt(epoch)
+	if p, ok := f.st.Plans[epoch]; ok {
+		f.mu.RUnlock()
+		return p, true
+	}
+	chain, base, ok := f.st.pastChain(epoch)
+	f.mu.RUnlock()
+	if !ok {
+		return bidding.Plan{}, false
+	}
+	return rebuildPast(chain, base), true
 }
 
 // PlanIndex is the log index of the latest plan entry (0 if none).

@@ -308,30 +308,44 @@ func (s *state) pastAt(e uint64) (int, bool) {
 	return i, i < len(s.Past) && s.Past[i].Epoch == e
 }
 
-// planAt returns the kept plan of epoch e: whole, or rebuilt from the
-// past plans (decoding from the oldest whole plan back to e).
-func (s *state) planAt(e uint64) (bidding.Plan, bool) {
-	if p, ok := s.Plans[e]; ok {
-		return p, true
-	}
+// pastChain returns what rebuilding past epoch e needs: the past plans
+// from e's on (oldest first) and the oldest whole plan. Both are shared,
+// never changed (see Snapshot), so the caller may rebuild without the lock.
+func (s *state) pastChain(e uint64) ([]PastPlan, bidding.Plan, bool) {
 	i, ok := s.pastAt(e)
-	if !ok {
-		return bidding.Plan{}, false
-	}
 	eps := sortedEpochs(s.Plans)
-	if len(eps) == 0 {
-		return bidding.Plan{}, false
+	if !ok || len(eps) == 0 {
+		return nil, bidding.Plan{}, false
 	}
-	next := s.Plans[eps[0]]
-	for k := len(s.Past) - 1; k >= i; k-- {
-		p, err := s.Past[k].expand(&next)
+	return s.Past[i:len(s.Past):len(s.Past)], s.Plans[eps[0]], true
+}
+
+// rebuildPast decodes chain from its newest entry (against base, the plan
+// after it) back to its oldest, and returns that one.
+func rebuildPast(chain []PastPlan, base bidding.Plan) bidding.Plan {
+	next := base
+	for k := len(chain) - 1; k >= 0; k-- {
+		p, err := chain[k].expand(&next)
 		if err != nil {
 			// Written by this package, checked when restored: a bug.
 			panic("fsm: " + err.Error())
 		}
 		next = p
 	}
-	return next, true
+	return next
+}
+
+// planAt returns the kept plan of epoch e: whole, or rebuilt from the
+// past plans (decoding from the oldest whole plan back to e).
+func (s *state) planAt(e uint64) (bidding.Plan, bool) {
+	if p, ok := s.Plans[e]; ok {
+		return p, true
+	}
+	chain, base, ok := s.pastChain(e)
+	if !ok {
+		return bidding.Plan{}, false
+	}
+	return rebuildPast(chain, base), true
 }
 
 // checkPast verifies that every past plan decodes (a restored snapshot),

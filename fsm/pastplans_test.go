@@ -336,3 +336,45 @@ func FuzzPastPlanDelta(f *testing.F) {
 		}
 	})
 }
+
+// TestReadPastPlansWhileApplying: past plans are rebuilt outside the lock
+// from shared entries, while plans are committed, demoted and trimmed (run
+// with -race); each read is the plan as committed.
+func TestReadPastPlansWhileApplying(t *testing.T) {
+	f := New()
+	st := DefaultSettings()
+	st.PlanHistory = 6
+	if err := f.ApplyCommand(1, mustEncode(t, CmdSetSettings, SetSettings{Settings: st})); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan string, 1)
+	go func() {
+		defer close(done)
+		for range 200 {
+			for _, e := range f.PlanEpochs() {
+				p, ok := f.Plan(e)
+				if ok && (len(p.Allocations) != 100 || p.Allocations[0].CPU != 100) {
+					select {
+					case errs <- fmt.Sprintf("epoch %d read as %d allocations", e, len(p.Allocations)):
+					default:
+					}
+				}
+				if ok {
+					_, _ = f.PlanByIndex(p.Index)
+				}
+			}
+		}
+	}()
+	for e := uint64(1); e <= 40; e++ {
+		if err := f.ApplyCommand(e+1, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bigPlan(e, 100)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	select {
+	case msg := <-errs:
+		t.Fatal(msg)
+	default:
+	}
+}

@@ -112,18 +112,24 @@ func stripExplanations(s *state) {
 // plan rebuilt: without node shadow prices).
 func (f *FSM) PlanByIndex(index uint64) (bidding.Plan, bool) {
 	f.mu.RLock()
-	defer f.mu.RUnlock()
 	for _, p := range f.st.Plans {
 		if p.Index == index {
+			f.mu.RUnlock()
 			return p, true
 		}
 	}
 	past := f.st.Past
 	i := sort.Search(len(past), func(i int) bool { return past[i].Index >= index })
-	if i < len(past) && past[i].Index == index {
-		return f.st.planAt(past[i].Epoch)
+	if i == len(past) || past[i].Index != index {
+		f.mu.RUnlock()
+		return bidding.Plan{}, false
 	}
-	return bidding.Plan{}, false
+	chain, base, ok := f.st.pastChain(past[i].Epoch)
+	f.mu.RUnlock()
+	if !ok {
+		return bidding.Plan{}, false
+	}
+	return rebuildPast(chain, base), true // outside the lock: applies do not wait
 }
 
 // PlanHistoryBytes is the size of the kept plans as the byte bound counts
