@@ -78,6 +78,22 @@ func (c *sliceCache) slice(p *bidding.Plan, node string) bidding.Plan {
 	return s
 }
 
+// cached returns node's slice of the plan at index if that plan's slices
+// are cached (so an older plan need not be rebuilt from the FSM's compact
+// history to compare with).
+func (c *sliceCache) cached(index uint64, node string) (bidding.Plan, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.entries {
+		if e := &c.entries[i]; e.index == index && len(e.byNode) > 0 {
+			if s, ok := e.byNode[node]; ok {
+				return s, true
+			}
+		}
+	}
+	return bidding.Plan{}, false
+}
+
 // splitPlan is every named node's slice of p, in one pass.
 func splitPlan(p *bidding.Plan) []bidding.Plan {
 	allocs := map[string][]bidding.Allocation{}
@@ -125,19 +141,22 @@ func (s *Server) getNodePlan(w http.ResponseWriter, r *http.Request, node string
 	}
 	q := r.URL.Query()
 	f := s.fsm()
-	if !f.HasNode(node) {
-		return notFound("node %q is unknown: no member record and no kept plan names it", node)
-	}
 	if e := q.Get("epoch"); e != "" {
 		n, err := strconv.ParseUint(e, 10, 64)
 		if err != nil {
 			return badRequest("epoch: %q is not a non-negative integer", e)
 		}
-		p, ok := f.Plan(n)
+		p, ok := f.Plan(n) // an older plan is rebuilt from the compact history
 		if !ok {
 			return notFound("epoch: no plan for epoch %d is kept", n)
 		}
-		return writeJSON(w, http.StatusOK, s.slices.slice(&p, node))
+		if !fsm.PlanNamesNode(&p, node) && !f.HasNode(node) {
+			return notFound("node %q is unknown: no member record, and neither the plan of epoch %d nor the latest plans name it", node, n)
+		}
+		return writeJSON(w, http.StatusOK, bidding.NodeSlice(&p, node)) // not cached: the cache is for the plans clients watch
+	}
+	if !f.HasNode(node) {
+		return notFound("node %q is unknown: no member record and neither of the latest plans names it", node)
 	}
 	is := q.Get("index")
 	if is == "" {
@@ -162,7 +181,9 @@ func (s *Server) getNodePlan(w http.ResponseWriter, r *http.Request, node string
 		}
 	}
 	have := "" // node_hash of the caller's slice ("": unknown, any newer plan differs)
-	if p, ok := f.PlanByIndex(idx); ok && idx > 0 {
+	if sl, ok := s.slices.cached(idx, node); ok && idx > 0 {
+		have = sl.NodeHash
+	} else if p, ok := f.PlanByIndex(idx); ok && idx > 0 {
 		have = s.slices.slice(&p, node).NodeHash
 	}
 	sl, err := s.waitSlice(r, f, node, idx, have, epochs, wait)

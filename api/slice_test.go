@@ -73,7 +73,8 @@ func TestNodePlanSlices(t *testing.T) {
 		ok   bool
 	}{
 		{"sorted by service", fmt.Sprint(s1.Allocations) == fmt.Sprint([]bidding.Allocation{al("api", "n1", 200), al("db", "n1", 700), al("web", "n1", 500)})},
-		{"only the node's entry in nodes", len(s1.Nodes) == 1 && s1.Nodes[0].Node == "n1" && s1.Nodes[0].ShadowPrice["cpu"] == 1},
+		{"only the node's entry in nodes", len(s1.Nodes) == 1 && s1.Nodes[0].Node == "n1" && len(s2.Nodes) == 1 && s2.Nodes[0].ShadowPrice["cpu"] == 2},
+		{"an old plan (older than the latest two) has no shadow prices", s1.Nodes[0].Capacity[0] == 4000 && s1.Nodes[0].ShadowPrice == nil},
 		{"plan fields", s1.Epoch == 1 && s1.Index == i1 && s1.Hash == "sha256:plan-1" && s1.Node == "n1" && !s1.Created.IsZero()},
 		{"latest by default", s3.Epoch == 3 && s3.Index == i3},
 		{"hash stable across identical slices", s1.NodeHash != "" && s1.NodeHash == s2.NodeHash},

@@ -59,6 +59,18 @@ type Result struct {
 	// HeapLiveMBLast is the Go heap reachable after a collection at the
 	// end of the epoch phase (three servers and the simulated nodes).
 	HeapLiveMBLast float64 `json:"heap_live_mb_last"`
+	// HeapLiveMBOneServer and RSSMBOneServer are measured at the end of
+	// the epoch phase, once the simulated nodes and the two followers are
+	// stopped (and their memory returned to the OS): the leader alone,
+	// with its kept state, Raft log cache and boltdb pages, plus what the
+	// benchmark itself holds — an upper bound of one server's.
+	HeapLiveMBOneServer float64 `json:"heap_live_mb_one_server"`
+	RSSMBOneServer      float64 `json:"rss_mb_one_server"`
+	// PlanHistoryMB is the leader's kept plans as plan_history_bytes
+	// counts them (whole plans' JSON, past plans' compact size), and
+	// PlansKept how many epochs that is.
+	PlanHistoryMB float64 `json:"plan_history_mb"`
+	PlansKept     int     `json:"plans_kept"`
 	// RSSMB is sampled every second through the epoch phase.
 	RSSMB           []float64 `json:"rss_mb"`
 	RaftDBMB        float64   `json:"raft_db_mb"`
@@ -284,7 +296,16 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	snap, err := measureSnapshot(ctx, f, w)
 	res.RaftDBMB, res.SnapshotMB, res.SnapshotWriteMS = snap.raftDBMB, snap.snapshotMB, snap.snapshotWriteMS
 	res.ApplyStallMSMax, res.WriteMSMaxNoSnapshot = snap.stallMS, snap.baseMS
-	return err
+	if err != nil {
+		return err
+	}
+	if l := f.leader(); l != nil {
+		fsmOf := l.srv.FSM()
+		res.PlanHistoryMB = round(float64(fsmOf.PlanHistoryBytes())/(1<<20), 2)
+		res.PlansKept = len(fsmOf.PlanEpochs())
+		res.HeapLiveMBOneServer, res.RSSMBOneServer = oneServer(f, l)
+	}
+	return nil
 }
 
 // sidePhase starts a fleet with an hour-long epoch (no plan during the

@@ -69,6 +69,7 @@ func TestTinyRun(t *testing.T) {
 		{"client errors", res.ClientErrors == 0},
 		{"rss", res.RSSMBLast > 0 && len(res.RSSMB) > 0},
 		{"snapshot", res.SnapshotMB > 0 && res.RaftDBMB > 0},
+		{"one server", res.HeapLiveMBOneServer > 0 && res.RSSMBOneServer > 0 && res.PlansKept >= 2},
 		{"ingest", res.IngestSinglePerS > 0 && res.IngestBatchPerS > 0 && res.Allot.Errors == 0},
 		{"catch-up", res.CatchupS > 0 && res.Allot.CatchupSnapshotS > 0},
 		{"baseline", res.Baseline != nil && res.Baseline.IngestSinglePerS > 0 && res.Baseline.RequestsPerEntry == 1 && res.Baseline.Errors == 0},

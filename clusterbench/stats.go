@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,19 @@ func liveHeapMB() float64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return round(float64(ms.HeapAlloc)/(1<<20), 1)
+}
+
+// oneServer stops every server but keep and measures the live heap and
+// the RSS once freed memory is returned to the OS (see Result).
+func oneServer(f *fleet, keep *server) (heapMB, rssMBAfter float64) {
+	for _, s := range f.servers {
+		if s != keep {
+			f.stopServer(s)
+		}
+	}
+	heapMB = liveHeapMB()
+	debug.FreeOSMemory()
+	return heapMB, rssMB()
 }
 
 // rssSampler samples rssMB every period until ctx ends.

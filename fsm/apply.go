@@ -140,6 +140,13 @@ func applySetSettings(s *state, _ uint64, c *SetSettings) error {
 	if st.PlanHistoryBytes < 0 {
 		return fmt.Errorf("settings: plan_history_bytes must not be negative (got %d)", st.PlanHistoryBytes)
 	}
+	if st.PlanHistoryFormat < PlanHistoryFull || st.PlanHistoryFormat > PlanHistoryCompact {
+		return fmt.Errorf("settings: plan_history_format %d is unknown (this build knows %d and %d)", st.PlanHistoryFormat, PlanHistoryFull, PlanHistoryCompact)
+	}
+	if have := s.settings().PlanHistoryFormat; s.Settings != nil && st.PlanHistoryFormat < have {
+		return fmt.Errorf("settings: plan_history_format %d would go back from %d (the state keeps compact past plans; "+
+			"a leader of a build from before them cannot lead this cluster: upgrade it)", st.PlanHistoryFormat, have)
+	}
 	s.Settings = &st // new bounds of the plan history apply at the next plan
 	return nil
 }

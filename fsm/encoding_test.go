@@ -223,7 +223,7 @@ func jsonOf2(v any) string {
 	return string(b)
 }
 
-func mustPersist(t testing.TB, f *FSM) []byte {
+func mustPersist(t fataler, f *FSM) []byte {
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +243,7 @@ func TestSnapshotFormats(t *testing.T) {
 	a := New()
 	replay(t, a, sampleLog(t))
 	v2, v1 := mustPersist(t, a), snapshotV1JSON(t, a)
-	if !bytes.HasPrefix(v2, []byte(snapshotMagic+"\x02")) {
+	if !bytes.HasPrefix(v2, []byte(snapshotMagic+"\x03")) {
 		t.Fatalf("snapshot starts % x", v2[:12])
 	}
 	for name, b := range map[string][]byte{"v1 JSON": v1, "v2 msgpack": v2} {
@@ -268,7 +268,7 @@ func TestSnapshotFormats(t *testing.T) {
 		{"unknown version", append([]byte(snapshotMagic+"\x07"), v2[len(snapshotMagic)+1:]...), "format version 7"},
 		{"truncated", v2[:len(v2)/2], "end of data"},
 		{"trailing bytes", append(append([]byte{}, v2...), 0xc0), "bytes after"},
-		{"corrupt byte", corrupt(v2), "decoding version 2"},
+		{"corrupt byte", corrupt(v2), "decoding version 3"},
 		{"corrupt JSON", v1[:len(v1)/2], "version 1 (JSON)"},
 	}
 	for _, c := range bad {

@@ -375,12 +375,23 @@ func (f *FSM) LatestPlan() (bidding.Plan, bool) {
 	return p, ok
 }
 
-// Plan returns the plan of one epoch, if still kept.
+// Plan returns the plan of one epoch, if still kept. A past plan (older
+// than the latest WholePlans) is rebuilt from the compact history: its
+// allocations, capacities, stats and problems as committed, without node
+// shadow prices.
+// It is rebuilt outside the lock, so applies do not wait for it.
 func (f *FSM) Plan(epoch uint64) (bidding.Plan, bool) {
 	f.mu.RLock()
-	defer f.mu.RUnlock()
-	p, ok := f.st.Plans[epoch]
-	return p, ok
+	if p, ok := f.st.Plans[epoch]; ok {
+		f.mu.RUnlock()
+		return p, true
+	}
+	chain, base, ok := f.st.pastChain(epoch)
+	f.mu.RUnlock()
+	if !ok {
+		return bidding.Plan{}, false
+	}
+	return rebuildPast(chain, base), true
 }
 
 // PlanIndex is the log index of the latest plan entry (0 if none).
@@ -394,7 +405,11 @@ func (f *FSM) PlanIndex() uint64 {
 func (f *FSM) PlanEpochs() []uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return sortedEpochs(f.st.Plans)
+	out := make([]uint64, 0, len(f.st.Past)+len(f.st.Plans))
+	for _, pp := range f.st.Past {
+		out = append(out, pp.Epoch)
+	}
+	return append(out, sortedEpochs(f.st.Plans)...)
 }
 
 // Inputs is a consistent view of what the leader solves from.

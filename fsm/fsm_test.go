@@ -92,7 +92,7 @@ func sampleLog(t testing.TB) [][]byte {
 	return log
 }
 
-func replay(t testing.TB, f *FSM, log [][]byte) []error {
+func replay(t fataler, f *FSM, log [][]byte) []error {
 	var errs []error
 	for i, e := range log {
 		errs = append(errs, f.ApplyCommand(uint64(i+1), e))

@@ -253,6 +253,20 @@ func decString(d *mpDecoder, v reflect.Value) error {
 	return nil
 }
 
+// decBytes reads a bin value into a fresh []byte (not sharing the input).
+func decBytes(d *mpDecoder, v reflect.Value) error {
+	n, err := d.length("bin")
+	if err != nil {
+		return err
+	}
+	b, err := d.take(n)
+	if err != nil {
+		return err
+	}
+	v.SetBytes(append([]byte{}, b...))
+	return nil
+}
+
 // decTime reads the standard library's MarshalBinary form (codec.go).
 func decTime(d *mpDecoder, v reflect.Value) error {
 	n, err := d.length("bin")
@@ -382,6 +396,9 @@ func compileDecOf(t reflect.Type, seen map[reflect.Type]bool) decFunc {
 			return nil
 		}
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return decBytes // []byte: msgpack bin, as the encoder writes it (WriteExt)
+		}
 		elem := compileDecNil(t.Elem(), seen)
 		return func(d *mpDecoder, v reflect.Value) error {
 			n, err := d.length("array")

@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/allot-dev/allot/bidding"
 )
@@ -10,11 +11,13 @@ import (
 // How plans are kept. A committed plan is stored without explanations
 // (they are the leader's, in memory: see cluster/explain.go), so neither
 // the kept plans nor the snapshots carry them; an older entry that still
-// has them loses them on Apply, and an older snapshot on Restore. The kept
-// plans are the last plan_history epochs, then trimmed, oldest first, to
-// at most plan_history_bytes in all (the latest plan always stays, however
-// large). Both bounds are replicated settings, so every replica keeps the
-// same plans.
+// has them loses them on Apply, and an older snapshot on Restore. With
+// plan_history_format 1 the latest WholePlans plans stay whole and older
+// ones become PastPlans (pastplans.go); with format 0 (a state from before)
+// every kept plan stays whole. The kept plans, whole and past, are the last
+// plan_history epochs, then trimmed, oldest first, to at most
+// plan_history_bytes in all (the latest plan always stays, however large).
+// All three are replicated settings, so every replica keeps the same plans.
 
 // storePlanLocked stores p as the plan of its epoch and trims the history.
 func storePlanLocked(s *state, index uint64, p bidding.Plan) {
@@ -24,35 +27,53 @@ func storePlanLocked(s *state, index uint64, p bidding.Plan) {
 	s.Plans[p.Epoch] = p
 	s.PlanIdx = index
 	delete(s.planBytes, p.Epoch)
+	if s.settings().PlanHistoryFormat >= PlanHistoryCompact {
+		demoteLocked(s)
+	}
 	trimPlansLocked(s)
 }
 
-// trimPlansLocked drops the oldest plans beyond plan_history, then beyond
-// plan_history_bytes.
+// trimPlansLocked drops the oldest plans (past ones first: they are older)
+// beyond plan_history, then beyond plan_history_bytes.
 func trimPlansLocked(s *state) {
 	set := s.settings()
 	eps := sortedEpochs(s.Plans)
+	dropPast := 0 // the oldest past plans to drop
 	drop := func(e uint64) {
 		delete(s.Plans, e)
 		delete(s.planBytes, e)
 	}
-	if len(eps) > set.PlanHistory {
-		for _, e := range eps[:len(eps)-set.PlanHistory] {
+	if over := len(s.Past) + len(eps) - set.PlanHistory; over > 0 {
+		dropPast = min(over, len(s.Past))
+		over -= dropPast
+		for _, e := range eps[:over] {
 			drop(e)
 		}
-		eps = eps[len(eps)-set.PlanHistory:]
+		eps = eps[over:]
 	}
-	if set.PlanHistoryBytes <= 0 {
-		return
+	if set.PlanHistoryBytes > 0 {
+		var total int64
+		for _, e := range eps {
+			total += s.planSize(e)
+		}
+		for _, pp := range s.Past[dropPast:] {
+			total += pp.Size
+		}
+		for dropPast < len(s.Past) && total > set.PlanHistoryBytes {
+			total -= s.Past[dropPast].Size
+			dropPast++
+		}
+		for dropPast == len(s.Past) && len(eps) > 1 && total > set.PlanHistoryBytes {
+			total -= s.planSize(eps[0])
+			drop(eps[0])
+			eps = eps[1:]
+		}
 	}
-	var total int64
-	for _, e := range eps {
-		total += s.planSize(e)
-	}
-	for len(eps) > 1 && total > set.PlanHistoryBytes {
-		total -= s.planSize(eps[0])
-		drop(eps[0])
-		eps = eps[1:]
+	switch {
+	case dropPast == len(s.Past):
+		s.Past = nil
+	case dropPast > 0:
+		s.Past = s.Past[dropPast:] // resliced, never shifted: snapshots share the array
 	}
 }
 
@@ -87,20 +108,32 @@ func stripExplanations(s *state) {
 	}
 }
 
-// PlanByIndex returns the kept plan committed at a log index.
+// PlanByIndex returns the kept plan committed at a log index (a past
+// plan rebuilt: without node shadow prices).
 func (f *FSM) PlanByIndex(index uint64) (bidding.Plan, bool) {
 	f.mu.RLock()
-	defer f.mu.RUnlock()
 	for _, p := range f.st.Plans {
 		if p.Index == index {
+			f.mu.RUnlock()
 			return p, true
 		}
 	}
-	return bidding.Plan{}, false
+	past := f.st.Past
+	i := sort.Search(len(past), func(i int) bool { return past[i].Index >= index })
+	if i == len(past) || past[i].Index != index {
+		f.mu.RUnlock()
+		return bidding.Plan{}, false
+	}
+	chain, base, ok := f.st.pastChain(past[i].Epoch)
+	f.mu.RUnlock()
+	if !ok {
+		return bidding.Plan{}, false
+	}
+	return rebuildPast(chain, base), true // outside the lock: applies do not wait
 }
 
 // PlanHistoryBytes is the size of the kept plans as the byte bound counts
-// it (see planSize).
+// it (whole plans by planSize, past ones by their Size).
 func (f *FSM) PlanHistoryBytes() int64 {
 	f.mu.Lock() // planSize memoises
 	defer f.mu.Unlock()
@@ -108,11 +141,16 @@ func (f *FSM) PlanHistoryBytes() int64 {
 	for e := range f.st.Plans {
 		total += f.st.planSize(e)
 	}
+	for _, pp := range f.st.Past {
+		total += pp.Size
+	}
 	return total
 }
 
 // HasNode reports whether a node is known: a member record by that name,
-// or a node of a kept plan (allocations or capacities).
+// or a node of a whole kept plan (allocations or capacities). Past plans
+// are not searched (that means decoding them): ask for the plan of an
+// epoch and look in it (the API does, for ?node=&epoch=).
 func (f *FSM) HasNode(name string) bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -122,15 +160,23 @@ func (f *FSM) HasNode(name string) bool {
 		}
 	}
 	for _, p := range f.st.Plans {
-		for _, n := range p.Nodes {
-			if n.Node == name {
-				return true
-			}
+		if PlanNamesNode(&p, name) {
+			return true
 		}
-		for _, a := range p.Allocations {
-			if a.Node == name {
-				return true
-			}
+	}
+	return false
+}
+
+// PlanNamesNode reports whether p has an allocation or a capacity on node.
+func PlanNamesNode(p *bidding.Plan, node string) bool {
+	for _, n := range p.Nodes {
+		if n.Node == node {
+			return true
+		}
+	}
+	for _, a := range p.Allocations {
+		if a.Node == node {
+			return true
 		}
 	}
 	return false

@@ -51,26 +51,37 @@ func TestPlansAreStoredWithoutExplanations(t *testing.T) {
 
 func TestPlanHistoryTrimmedByBytes(t *testing.T) {
 	one := New()
-	if err := one.ApplyCommand(1, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bigPlan(1, 100)})); err != nil {
-		t.Fatal(err)
+	for e := uint64(1); e <= 3; e++ {
+		if err := one.ApplyCommand(e, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bigPlan(e, 100)})); err != nil {
+			t.Fatal(err)
+		}
 	}
-	size := one.PlanHistoryBytes() // one 100-placement plan, as the bound counts it
+	one.mu.Lock()
+	size, past := one.st.planSize(3), one.st.Past[0].Size // a whole plan, as the bound counts it; a past one like the next
+	one.mu.Unlock()
 	cases := []struct {
 		name    string
+		format  int   // plan_history_format
 		history int   // plan_history
 		bytes   int64 // plan_history_bytes
 		plans   int   // committed
 		want    []uint64
 	}{
-		{"count binds", 3, 100 * size, 10, []uint64{8, 9, 10}},
-		{"bytes bind", 100, 4*size + size/2, 10, []uint64{7, 8, 9, 10}},
-		{"latest always kept", 100, 1, 3, []uint64{3}},
-		{"no byte bound (older states)", 5, 0, 10, []uint64{6, 7, 8, 9, 10}},
+		{"count binds", PlanHistoryFull, 3, 100 * size, 10, []uint64{8, 9, 10}},
+		{"bytes bind", PlanHistoryFull, 100, 4*size + size/2, 10, []uint64{7, 8, 9, 10}},
+		{"latest always kept", PlanHistoryFull, 100, 1, 3, []uint64{3}},
+		{"no byte bound (older states)", PlanHistoryFull, 5, 0, 10, []uint64{6, 7, 8, 9, 10}},
+		{"compact: count binds", PlanHistoryCompact, 3, 100 * size, 10, []uint64{8, 9, 10}},
+		{"compact: one kept", PlanHistoryCompact, 1, 100 * size, 10, []uint64{10}},
+		{"compact: bytes bind past plans", PlanHistoryCompact, 100, 2*size + 4*past + past/2, 10, []uint64{5, 6, 7, 8, 9, 10}},
+		{"compact: bytes bind whole plans", PlanHistoryCompact, 100, size + size/2, 10, []uint64{10}},
+		{"compact: latest always kept", PlanHistoryCompact, 100, 1, 3, []uint64{3}},
+		{"compact: no byte bound", PlanHistoryCompact, 5, 0, 10, []uint64{6, 7, 8, 9, 10}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := DefaultSettings()
-			st.PlanHistory, st.PlanHistoryBytes = c.history, c.bytes
+			st.PlanHistory, st.PlanHistoryBytes, st.PlanHistoryFormat = c.history, c.bytes, c.format
 			f := New()
 			idx := uint64(1)
 			if err := f.ApplyCommand(idx, mustEncode(t, CmdSetSettings, SetSettings{Settings: st})); err != nil {
@@ -88,6 +99,13 @@ func TestPlanHistoryTrimmedByBytes(t *testing.T) {
 			}
 			if c.bytes > 0 && len(got) > 1 && f.PlanHistoryBytes() > c.bytes {
 				t.Fatalf("kept %d bytes, bound %d", f.PlanHistoryBytes(), c.bytes)
+			}
+			for _, e := range got {
+				p, ok := f.Plan(e)
+				want := bigPlan(e, 100)
+				if !ok || fmt.Sprint(p.Allocations) != fmt.Sprint(want.Allocations) || p.Epoch != e {
+					t.Fatalf("plan of epoch %d: %v %+v", e, ok, p)
+				}
 			}
 			// A replica restored from a snapshot trims the same way.
 			snap, _ := f.Snapshot()

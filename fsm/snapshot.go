@@ -7,17 +7,23 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
 )
 
 // Snapshot formats. Version 1 is the JSON of the state (it starts with
-// '{'); version 2 starts with snapshotMagic and a version byte, followed by
-// the canonical msgpack of the state (codec.go). Restore reads both.
+// '{'); versions 2 and 3 start with snapshotMagic and a version byte,
+// followed by the canonical msgpack of the state (codec.go). Version 3 is
+// the same encoding as 2 for a state that may hold compact past plans
+// (pastplans.go): a build that reads only 1 and 2 would skip them as an
+// unknown field and lose the history silently, so it refuses 3 by its
+// version byte instead. Restore reads all three.
 const (
 	snapshotJSON    byte = 1
 	snapshotMsgpack byte = 2
+	snapshotPast    byte = 3
 	snapshotMagic        = "ALLOT-FSM"
 )
 
@@ -50,6 +56,7 @@ func (s *state) clone() *state {
 	c.Boosts = maps.Clone(s.Boosts)
 	c.Members = maps.Clone(s.Members)
 	c.Plans = maps.Clone(s.Plans)
+	c.Past = slices.Clone(s.Past) // entries never change: a shallow copy
 	c.ACLTokens = maps.Clone(s.ACLTokens)
 	c.Usage = maps.Clone(s.Usage)
 	c.Regressors = maps.Clone(s.Regressors)
@@ -74,7 +81,7 @@ func (s *snapshot) Release() { s.st = nil }
 func writeSnapshot(w io.Writer, st *state) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.WriteString(snapshotMagic)
-	bw.WriteByte(snapshotMsgpack)
+	bw.WriteByte(snapshotPast)
 	if err := codec.NewEncoder(bw, mp).Encode(st); err != nil {
 		return err
 	}
@@ -141,25 +148,32 @@ func readSnapshot(br *bufio.Reader) (*state, error) {
 		if err := json.NewDecoder(br).Decode(st); err != nil {
 			return nil, fmt.Errorf("decoding version %d (JSON): %w", snapshotJSON, err)
 		}
+		if err := st.checkPast(); err != nil {
+			return nil, fmt.Errorf("version %d (JSON): %w", snapshotJSON, err)
+		}
 		return st, nil
 	case len(head) == len(snapshotMagic)+1 && string(head[:len(snapshotMagic)]) == snapshotMagic:
 	default:
 		return nil, fmt.Errorf("unrecognised header % x: neither a JSON state (version %d) nor %q (version %d and later)",
 			head, snapshotJSON, snapshotMagic, snapshotMsgpack)
 	}
-	if v := head[len(snapshotMagic)]; v != snapshotMsgpack {
-		return nil, fmt.Errorf("format version %d, this build reads %d (JSON) and %d (msgpack)", v, snapshotJSON, snapshotMsgpack)
+	v := head[len(snapshotMagic)]
+	if v != snapshotMsgpack && v != snapshotPast {
+		return nil, fmt.Errorf("format version %d, this build reads %d (JSON), %d and %d (msgpack)", v, snapshotJSON, snapshotMsgpack, snapshotPast)
 	}
 	_, _ = br.Discard(len(head))
 	body, err := io.ReadAll(br)
 	if err != nil {
-		return nil, fmt.Errorf("reading version %d (msgpack): %w", snapshotMsgpack, err)
+		return nil, fmt.Errorf("reading version %d (msgpack): %w", v, err)
 	}
 	if err := decodeInto(body, stateDec, st); err != nil {
-		return nil, fmt.Errorf("decoding version %d (msgpack): %w", snapshotMsgpack, err)
+		return nil, fmt.Errorf("decoding version %d (msgpack): %w", v, err)
 	}
 	if err := stateCheck(reflect.ValueOf(st).Elem()); err != nil {
-		return nil, fmt.Errorf("version %d (msgpack): %w", snapshotMsgpack, err)
+		return nil, fmt.Errorf("version %d (msgpack): %w", v, err)
+	}
+	if err := st.checkPast(); err != nil {
+		return nil, fmt.Errorf("version %d (msgpack): %w", v, err)
 	}
 	return st, nil
 }

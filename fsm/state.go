@@ -44,8 +44,13 @@ type Settings struct {
 	// PlanHistoryBytes bounds the kept plans' size in bytes (their JSON
 	// encoding, see planSize): the oldest go first, the latest always
 	// stays. 0 (states written before the setting existed): no byte bound.
-	PlanHistoryBytes int64           `json:"plan_history_bytes,omitempty"`
-	Options          bidding.Options `json:"options"`
+	PlanHistoryBytes int64 `json:"plan_history_bytes,omitempty"`
+	// PlanHistoryFormat is how plans older than the latest WholePlans are
+	// kept: PlanHistoryFull (0: whole; states written before the setting
+	// existed) or PlanHistoryCompact (1: as PastPlans, pastplans.go). It
+	// never goes down, and takes effect at the next plan.
+	PlanHistoryFormat int             `json:"plan_history_format,omitempty"`
+	Options           bidding.Options `json:"options"`
 }
 
 // DefaultPlanHistoryBytes is the default bound of the kept plans' size.
@@ -53,7 +58,8 @@ const DefaultPlanHistoryBytes = 64 << 20
 
 // DefaultSettings apply until the first leader writes its own.
 func DefaultSettings() Settings {
-	return Settings{EpochMS: 300000, BidTTL: 3, PlanHistory: 288, PlanHistoryBytes: DefaultPlanHistoryBytes, Options: bidding.DefaultOptions()}
+	return Settings{EpochMS: 300000, BidTTL: 3, PlanHistory: 288, PlanHistoryBytes: DefaultPlanHistoryBytes,
+		PlanHistoryFormat: PlanHistoryCompact, Options: bidding.DefaultOptions()}
 }
 
 // state is the replicated data. Every field is a map keyed by a string so
@@ -63,10 +69,14 @@ type state struct {
 	Bids     map[string]map[uint64]bidding.Bid `json:"bids"` // placement key "service/node" -> epoch -> bid
 	Boosts   map[string]bidding.Boost          `json:"boosts"`
 	Members  map[string]Member                 `json:"members"` // by ID
-	Plans    map[uint64]bidding.Plan           `json:"plans"`   // by epoch
-	Settings *Settings                         `json:"settings,omitempty"`
-	Index    uint64                            `json:"index"`      // last applied log index
-	PlanIdx  uint64                            `json:"plan_index"` // index of the latest plan entry
+	Plans    map[uint64]bidding.Plan           `json:"plans"`   // by epoch: the latest WholePlans (format 1) or all kept (format 0)
+	// Past are the kept plans older than the whole ones, oldest first, in
+	// compact form (pastplans.go). Omitted while empty, so a state written
+	// before them keeps its bytes and hash.
+	Past     []PastPlan `json:"past_plans,omitempty"`
+	Settings *Settings  `json:"settings,omitempty"`
+	Index    uint64     `json:"index"`      // last applied log index
+	PlanIdx  uint64     `json:"plan_index"` // index of the latest plan entry
 	// ACL state: tokens by accessor ID (secrets only as SHA-256) and the
 	// index of the bootstrap (0: not bootstrapped). Both are omitted while
 	// empty, so a cluster that never used ACLs keeps its state bytes and hash.
