@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,13 +99,13 @@ func latestUsage(f *fsm.FSM, svcs []bidding.Service) []metrics.Usage {
 func (cs clusterSource) SolvesAfter(epoch uint64) []metrics.Solve {
 	f := cs.s.cluster.FSM()
 	var out []metrics.Solve
-	for _, e := range f.PlanEpochs() {
-		if e <= epoch {
-			continue
+	f.EachPlan(func(p bidding.Plan) bool { // newest first
+		if p.Epoch <= epoch {
+			return false
 		}
-		if p, ok := f.Plan(e); ok {
-			out = append(out, metrics.Solve{Epoch: e, Seconds: p.Stats.SolveMS / 1000})
-		}
-	}
+		out = append(out, metrics.Solve{Epoch: p.Epoch, Seconds: p.Stats.SolveMS / 1000})
+		return true
+	})
+	slices.Reverse(out)
 	return out
 }

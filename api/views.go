@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 )
 
@@ -48,18 +51,18 @@ func (s *Server) getAllocationHistory(w http.ResponseWriter, r *http.Request) er
 		return notFound("service %q is not registered", name)
 	}
 	out := AllocationHistory{Service: name, Epochs: []uint64{}, Points: []AllocationPoint{}}
-	for _, e := range f.PlanEpochs() {
-		p, ok := f.Plan(e)
-		if !ok {
-			continue // dropped since PlanEpochs
-		}
-		out.Epochs = append(out.Epochs, e)
+	// Newest first in one walk of the compact history, then put in order.
+	f.EachPlan(func(p bidding.Plan) bool {
+		out.Epochs = append(out.Epochs, p.Epoch)
 		for _, a := range p.Allocations {
 			if a.Service == name {
-				out.Points = append(out.Points, AllocationPoint{Epoch: e, Created: p.Created, Node: a.Node, CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net})
+				out.Points = append(out.Points, AllocationPoint{Epoch: p.Epoch, Created: p.Created, Node: a.Node, CPU: a.CPU, Memory: a.Memory, IO: a.IO, Net: a.Net})
 			}
 		}
-	}
+		return true
+	})
+	slices.Reverse(out.Epochs)
+	sort.SliceStable(out.Points, func(i, j int) bool { return out.Points[i].Epoch < out.Points[j].Epoch })
 	return writeJSON(w, http.StatusOK, out)
 }
 

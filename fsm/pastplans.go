@@ -371,3 +371,38 @@ func (s *state) checkPast() error {
 	}
 	return nil
 }
+
+// EachPlan calls fn with every kept plan, newest first, until fn returns
+// false. Past plans are rebuilt one delta at a time from the plan after
+// them, outside the lock (entries and whole plans are never changed in
+// place), so walking the whole history costs one decode per plan, not the
+// quadratic cost of calling Plan for each epoch.
+func (f *FSM) EachPlan(fn func(bidding.Plan) bool) {
+	f.mu.RLock()
+	eps := sortedEpochs(f.st.Plans)
+	whole := make([]bidding.Plan, len(eps))
+	for i, e := range eps {
+		whole[i] = f.st.Plans[e]
+	}
+	past := f.st.Past[:len(f.st.Past):len(f.st.Past)]
+	f.mu.RUnlock()
+	for i := len(whole) - 1; i >= 0; i-- {
+		if !fn(whole[i]) {
+			return
+		}
+	}
+	if len(whole) == 0 {
+		return
+	}
+	next := whole[0]
+	for k := len(past) - 1; k >= 0; k-- {
+		p, err := past[k].expand(&next)
+		if err != nil {
+			panic("fsm: " + err.Error()) // written by this package, checked when restored
+		}
+		if !fn(p) {
+			return
+		}
+		next = p
+	}
+}

@@ -159,6 +159,22 @@ func TestPastPlansShowWhatFullPlansWould(t *testing.T) {
 				}
 			}
 		}
+		// EachPlan walks the same plans, newest first, as Plan reads them one by one.
+		k := len(eps)
+		a.EachPlan(func(p bidding.Plan) bool {
+			k--
+			if k < 0 || p.Epoch != eps[k] {
+				rt.Fatalf("EachPlan gave epoch %d at position %d of %v", p.Epoch, len(eps)-1-k, eps)
+			}
+			q, _ := a.Plan(p.Epoch)
+			if jsonOf(t, p) != jsonOf(t, q) {
+				rt.Fatalf("EachPlan's epoch %d differs from Plan's", p.Epoch)
+			}
+			return true
+		})
+		if k != 0 {
+			rt.Fatalf("EachPlan gave %d of %d plans", len(eps)-k, len(eps))
+		}
 	})
 }
 
