@@ -94,6 +94,26 @@ func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
 	return q
 }
 
+// PeakMargin is how far above the recent peak a throttled resource's bid
+// may reach (chosen with forecast.RecentWindow on the tuning families,
+// docs/BENCHMARKS.md "Padding capped by the recent peak").
+const PeakMargin = 1.3
+
+// CapPadding caps the padding above p90 of a throttled resource's forecast
+// at PeakMargin × the recent peak (q.Recent, when the forecaster set it):
+// a calibrated p99 of a spiky or intermittent series asks for a spike's
+// worth at every step, and the padding is mostly slack whenever the last
+// hour was calm. p90 is never lowered; a surge that does come is met by
+// the pressed and boost rules (Surge), which react within an epoch or two.
+func CapPadding(q forecast.Quantiles) forecast.Quantiles {
+	if q.RecentN == 0 || math.IsNaN(q.Recent) {
+		return q
+	}
+	top := math.Max(q.P90, PeakMargin*q.Recent)
+	q.P95, q.P99 = math.Min(q.P95, top), math.Min(q.P99, top)
+	return q
+}
+
 // Surge floors a bid at a measured demand: the node client's when the
 // kernel held the service back, the simulator's while a boost runs.
 type Surge struct {
@@ -112,6 +132,9 @@ type Surge struct {
 // forecast's calibrated P95), and with surge set floored at the measured
 // demand.
 func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, surge *Surge) bidding.Quantiles {
+	if r != bidding.Memory {
+		q = CapPadding(q)
+	}
 	b := BidQuantiles(q)
 	switch {
 	case r == bidding.Memory:

@@ -56,3 +56,32 @@ func TestSurgedMemoryBidValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestPaddingCappedByRecentPeak: a throttled resource's padding above p90
+// reaches at most PeakMargin × the recent peak; p90, memory, unknown peaks
+// and surges are untouched.
+func TestPaddingCappedByRecentPeak(t *testing.T) {
+	q := forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100, Recent: 20, RecentN: forecast.RecentWindow}
+	cases := []struct {
+		name  string
+		r     bidding.Resource
+		c     bidding.Class
+		q     forecast.Quantiles
+		surge *Surge
+		want  bidding.Quantiles
+	}{
+		{"critical capped", bidding.CPU, bidding.ClassCritical, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 26}},
+		{"standard capped", bidding.IO, bidding.ClassStandard, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 26}},
+		{"batch at p90", bidding.Net, bidding.ClassBatch, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 10}},
+		{"idle hour: top at p90", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P90: 0, P95: 3, P99: 50, RecentN: 12}, nil, bidding.Quantiles{}},
+		{"p90 never lowered", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 30, P90: 40, P95: 60, P99: 90, Recent: 10, RecentN: 12}, nil, bidding.Quantiles{P50: 30, P90: 40, P99: 40}},
+		{"peak unknown", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100}, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 100}},
+		{"memory untouched", bidding.Memory, bidding.ClassBatch, q, nil, bidding.Quantiles{P50: 6, P90: 11, P99: 102, Max: 193}},
+		{"surge above the cap", bidding.CPU, bidding.ClassCritical, q, &Surge{Demand: 60, Margin: 0.02, Exact: true}, bidding.Quantiles{P50: 60, P90: 60, P99: 61}},
+	}
+	for _, c := range cases {
+		if got := ClientBid(c.r, c.c, c.q, 0.02, c.surge); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}

@@ -270,7 +270,29 @@ func (o *Online) Forecast() ([]Quantiles, error) {
 		return nil, fmt.Errorf("online forecast: no observations yet: %w", ErrEmpty)
 	}
 	o.refreshOffsets()
-	return Apply(o.point(), o.offsetsFor(o.regimeNow()), o.nonNeg), nil
+	return o.withRecent(Apply(o.point(), o.offsetsFor(o.regimeNow()), o.nonNeg)), nil
+}
+
+// RecentWindow is how many of the latest observations Quantiles.Recent
+// covers: one hour of 5-minute steps (chosen on the tuning trace families,
+// docs/BENCHMARKS.md "Padding capped by the recent peak").
+const RecentWindow = 12
+
+// withRecent sets every step's Recent to the highest of the last
+// RecentWindow observations (fewer after a restart).
+func (o *Online) withRecent(qs []Quantiles) []Quantiles {
+	n := min(RecentWindow, len(o.hist))
+	if n == 0 {
+		return qs
+	}
+	peak := o.hist[len(o.hist)-1]
+	for _, v := range o.hist[len(o.hist)-n:] {
+		peak = math.Max(peak, v)
+	}
+	for i := range qs {
+		qs[i].Recent, qs[i].RecentN = peak, n
+	}
+	return qs
 }
 
 // ModelName names the model in use (Auto reports its current choice).

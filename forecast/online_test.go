@@ -177,3 +177,38 @@ func TestOnlineLongHorizon(t *testing.T) {
 		t.Errorf("%d pending forecasts kept", len(o.ring))
 	}
 }
+
+// TestOnlineRecentPeak: forecasts carry the highest of the last
+// RecentWindow observations.
+func TestOnlineRecentPeak(t *testing.T) {
+	o, err := NewOnline(Config{Interval: 5 * time.Minute, Horizon: 2, Model: "snaive"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := func(i int, v float64) { o.Observe(t0.Add(time.Duration(i)*5*time.Minute), v) }
+	for i := range 3 {
+		obs(i, float64(i))
+	}
+	q, err := o.Forecast()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q[1].Recent != 2 || q[1].RecentN != 3 {
+		t.Errorf("young history: recent %g over %d, want 2 over 3", q[1].Recent, q[1].RecentN)
+	}
+	obs(3, 50) // a spike, then a calm hour and more
+	for i := 4; i < 4+RecentWindow; i++ {
+		obs(i, 1)
+		q, _ = o.Forecast()
+		want := 50.0
+		if i >= 3+RecentWindow {
+			want = 1
+		}
+		if n := min(i+1, RecentWindow); q[0].Recent != want || q[0].RecentN != n {
+			t.Errorf("after %d: recent %g over %d, want %g over %d", i, q[0].Recent, q[0].RecentN, want, n)
+		}
+		if lq := o.LastForecast(); lq[0].Recent != want {
+			t.Errorf("after %d: LastForecast recent %g, want %g", i, lq[0].Recent, want)
+		}
+	}
+}
