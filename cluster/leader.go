@@ -166,7 +166,7 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 		return fmt.Errorf("committing plan of epoch %d: %w", in.Epoch, err)
 	}
 	s.log.Info("committed plan", "epoch", plan.Epoch, "index", idx, "allocations", len(plan.Allocations), "hash", plan.Hash, "solve_ms", plan.Stats.SolveMS)
-	s.checkState(ctx, idx, plan.Epoch)
+	s.checkState(ctx, idx)
 	return nil
 }
 
