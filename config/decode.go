@@ -105,6 +105,9 @@ func (n *schemaNode) suggest(msg string) string {
 			best, bestD = name, d
 		}
 	}
+	if best == m[2] {
+		return msg // a block written as an attribute, or the reverse: HCL says so
+	}
 	if i := strings.Index(msg, " Did you mean"); i >= 0 {
 		msg = msg[:i]
 	}
