@@ -26,20 +26,24 @@ func (f *textFlag) Set(v string) error { f.vals = append(f.vals, v); return nil 
 // IsBoolFlag lets a boolean flag stand alone (--server).
 func (f *textFlag) IsBoolFlag() bool { return f.s.kind == kBool || f.s.kind == kNotBool }
 
-// flagUsage is a flag's help line: the setting's meaning, its key and env.
+// flagUsage is a flag's help line: the setting's meaning, then its type
+// (backquoted: the flag package also shows it as the value's name), key
+// and env.
 func flagUsage(s *Setting) string {
-	u := s.Doc
 	var also []string
+	if s.kind != kBool && s.kind != kNotBool && s.Type != "" {
+		also = append(also, "`"+s.Type+"`")
+	}
 	if s.Key != "" {
 		also = append(also, "key "+s.Key)
 	}
 	if s.Env != "" {
 		also = append(also, "env "+s.Env)
 	}
-	if len(also) > 0 {
-		u += " (" + joinComma(also) + ")"
+	if len(also) == 0 {
+		return s.Doc
 	}
-	return u
+	return s.Doc + " (" + joinComma(also) + ")"
 }
 
 func joinComma(xs []string) string {
