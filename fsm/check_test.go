@@ -209,3 +209,16 @@ func ctxFor(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// BenchmarkCheckHash is the cost of one state check, now taken after every
+// plan: go test ./fsm -run XXX -bench CheckHash -benchmem
+// (1000 nodes × 10 services, 3 bids each, 20 kept plans; plan digests cached).
+func BenchmarkCheckHash(b *testing.B) {
+	f := benchFSM(b, 1000, 10, 20)
+	f.checkHash(f.st.clone(), f.digestGen) // fills the plan digest cache, as the previous plan did
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.checkHash(f.st.clone(), f.digestGen)
+	}
+}
