@@ -14,6 +14,7 @@ import (
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/internal/testcluster"
 	"github.com/allot-dev/allot/internal/waitfor"
+	"github.com/hashicorp/raft"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -139,4 +140,17 @@ func TestOneByteInFollowerLogFoundWithinOneEpoch(t *testing.T) {
 			}
 		}
 	}
+	// A diverged server does not stay leader: given the leadership, it
+	// hands it on to a server that agrees.
+	if err := leader.Server.Raft().LeadershipTransferToServer(raft.ServerID(f.ID), raft.ServerAddress(f.ID)).Error(); err != nil {
+		t.Fatalf("moving the leadership to the diverged follower: %v", err)
+	}
+	waitfor.True(t, "a leader other than the diverged server", 30*time.Second, func() bool {
+		for _, n := range c.Nodes {
+			if n != f && n.Server.IsLeader() {
+				return true
+			}
+		}
+		return false
+	})
 }
