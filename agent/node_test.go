@@ -50,7 +50,7 @@ func TestDockerAskedForButUnreachableStopsBeforeBinding(t *testing.T) {
 	cfg, err := config.Load([]string{"--client", "--docker", "--enforce", "none", "--node", "c1", "--data-dir", dir,
 		"--bind", "127.0.0.1", "--http-addr", http, "--gossip-port", fmt.Sprint(freePort(t))},
 		func(k string) string {
-			if k == "ALLOT_DOCKER_SOCKET" {
+			if k == "ALLOT_CLIENT_DOCKER_SOCKET" {
 				return sock
 			}
 			return ""

@@ -61,9 +61,11 @@ func (a *Agent) Scheme() string {
 	return "http"
 }
 
-// reloadOnHUP reloads the TLS certificate and key on SIGHUP until ctx ends
-// (a rotated certificate without a restart; the CA needs one). Without TLS
-// a SIGHUP is logged and ignored rather than ending the agent.
+// reloadOnHUP reloads the TLS CA, certificate and key on SIGHUP until ctx
+// ends: a rotated certificate or CA bundle without a restart, for the API,
+// Raft and forwarding alike (every tls.Config takes the current files at
+// each handshake). Without TLS a SIGHUP is logged and ignored rather than
+// ending the agent.
 func (a *Agent) reloadOnHUP(ctx context.Context, ch <-chan os.Signal) {
 	for {
 		select {
@@ -76,9 +78,9 @@ func (a *Agent) reloadOnHUP(ctx context.Context, ch <-chan os.Signal) {
 			continue
 		}
 		if err := a.tls.certs.Reload(); err != nil {
-			a.log.Error("SIGHUP: reloading the TLS certificate failed; keeping the one in use", "error", err)
+			a.log.Error("SIGHUP: reloading the TLS files failed; keeping the CA and certificate in use", "error", err)
 			continue
 		}
-		a.log.Info("SIGHUP: reloaded the TLS certificate", "cert_file", a.tls.certs.Files.Cert)
+		a.log.Info("SIGHUP: reloaded the TLS CA and certificate", "ca_file", a.tls.certs.Files.CA, "cert_file", a.tls.certs.Files.Cert)
 	}
 }

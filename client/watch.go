@@ -53,7 +53,7 @@ func (c *Client) watch(ctx context.Context, have *bidding.Plan, out chan bidding
 			case api.IsForbidden(err) && time.Since(lastRefused) > refusedEvery:
 				// Not a passing fault: without a token that may read, this
 				// node never gets a plan (issue 13: it was logged at DEBUG).
-				c.log.Error("plan watch refused: this agent needs an ACL token that may read (acl { tokens { agent = \"…\" } } or ALLOT_ACL_AGENT_TOKEN); keeping the last plan in force", "error", err)
+				c.log.Error("plan watch refused: this agent needs an ACL token that may read (acl { tokens { agent = \"…\" } } or ALLOT_ACL_TOKENS_AGENT); keeping the last plan in force", "error", err)
 				lastRefused, failing = time.Now(), true
 			case !failing:
 				c.log.Warn("plan watch failed; keeping the last plan in force", "error", err)

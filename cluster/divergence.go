@@ -32,16 +32,14 @@ func (s *Server) Divergence() string {
 }
 
 // checkState commits the leader's hash of the state after the plan at index,
-// which every server compares with its own (fsm.StateCheck).
-func (s *Server) checkState(ctx context.Context, index, epoch uint64) {
-	if !s.fsm.ChecksPlan(epoch) {
-		return // fast epochs are checked every few plans (fsm.CheckEvery)
-	}
+// which every server compares with its own (fsm.StateCheck): after every
+// plan, so a diverged replica is found within one epoch at any epoch length.
+func (s *Server) checkState(ctx context.Context, index uint64) {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	h, ok := s.fsm.WaitPlanHash(wctx, index)
 	cancel()
 	if !ok {
-		return // this plan is not checked (fast epochs check every few), or stopping
+		return // not hashed here (an earlier hash was still running), or stopping
 	}
 	if _, err := s.Apply(ctx, fsm.CmdStateCheck, fsm.StateCheck{Index: index, Hash: h, Leader: s.cfg.Name}); err != nil && ctx.Err() == nil {
 		s.log.Warn("committing the state check failed; the next plan's check covers it", "index", index, "error", err)

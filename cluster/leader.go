@@ -60,6 +60,16 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+	if d := s.Divergence(); d != "" {
+		// A diverged server must not solve plans from its state: hand the
+		// leadership to a server that agrees with the last leader.
+		err := s.raft.LeadershipTransfer().Error()
+		if err == nil {
+			s.log.Error("this server's replicated state diverged: handed the leadership over", "divergence", d)
+			return
+		}
+		s.log.Error("this server's replicated state diverged and no other server could take the leadership; leading anyway", "divergence", d, "error", err)
+	}
 	if err := s.ensureSettings(ctx); err != nil {
 		s.log.Warn("could not write settings", "error", err)
 	}
@@ -166,7 +176,7 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 		return fmt.Errorf("committing plan of epoch %d: %w", in.Epoch, err)
 	}
 	s.log.Info("committed plan", "epoch", plan.Epoch, "index", idx, "allocations", len(plan.Allocations), "hash", plan.Hash, "solve_ms", plan.Stats.SolveMS)
-	s.checkState(ctx, idx, plan.Epoch)
+	s.checkState(ctx, idx)
 	return nil
 }
 

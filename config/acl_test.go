@@ -36,7 +36,7 @@ func TestACLSettings(t *testing.T) {
 		t.Fatalf("ACLs on by default (%v)", err)
 	}
 	// Environment overrides the file.
-	env := map[string]string{"ALLOT_ACL_ENABLED": "false", "ALLOT_ACL_AGENT_TOKEN": "from-env"}
+	env := map[string]string{"ALLOT_ACL_ENABLED": "false", "ALLOT_ACL_TOKENS_AGENT": "from-env"}
 	c, err = Load([]string{"--server", "--data-dir", "d", "--config", hcl}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil || c.ACLEnabled || c.ACLAgentToken != "from-env" {
 		t.Fatalf("env did not override the file: %v", err)

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 )
 
@@ -80,31 +78,24 @@ const (
 	MaxRaftTimeout = 30 * time.Second
 )
 
-// Defaults returns the contract's defaults.
+// Defaults returns the defaults: each setting's Default from the table
+// (the solver's options start from bidding.DefaultOptions, which the
+// table's solver defaults restate; a test keeps them equal), and the
+// hostname as the node name.
 func Defaults() *Config {
-	host, _ := os.Hostname()
-	return &Config{
-		NodeName:            host,
-		Bind:                "0.0.0.0",
-		HTTPAddr:            "127.0.0.1:7480",
-		GossipPort:          7481,
-		RaftPort:            7482,
-		Epoch:               5 * time.Minute,
-		BidTTL:              3,
-		PlanHistory:         288,
-		PlanHistoryBytes:    DefaultPlanHistoryBytes,
-		Enforce:             "auto",
-		CgroupParent:        "/allot",
-		DockerSocket:        "/var/run/docker.sock",
-		LogLevel:            "info",
-		RaftHeartbeat:       500 * time.Millisecond,
-		RaftElection:        500 * time.Millisecond,
-		ServerStabilization: 10 * time.Second,
-		DeadServerGrace:     5 * time.Minute,
-		MinQuorum:           3,
-		Solver:              bidding.DefaultOptions(),
-		src:                 map[string]string{},
+	c := &Config{Solver: bidding.DefaultOptions()}
+	for i := range Settings {
+		s := &Settings[i]
+		if s.Default == "" || s.field == nil {
+			continue
+		}
+		if err := s.setText(c, s.Default, "default"); err != nil {
+			panic("config: the settings table's default of " + s.ID() + " does not parse: " + err.Error())
+		}
 	}
+	c.src = map[string]string{} // a default has no source but its key
+	c.NodeName, _ = os.Hostname()
+	return c
 }
 
 // Source names where the value of key came from ("flag --epoch", "ALLOT_EPOCH", "server.epoch in FILE").
@@ -124,13 +115,21 @@ func (c *Config) set(key, source string) {
 
 // Error is a configuration error; its message is one line naming the key or
 // flag, the value, and what is allowed.
-type Error struct{ Msg string }
+type Error struct {
+	Msg string
+	err error // flag.ErrHelp after -h
+}
 
 func (e *Error) Error() string { return e.Msg }
 
+// Unwrap lets errors.Is(err, flag.ErrHelp) tell a -h from a usage error.
+func (e *Error) Unwrap() error { return e.err }
+
 func errf(format string, a ...any) error { return &Error{Msg: fmt.Sprintf(format, a...)} }
 
-// Validate checks every value; the first problem is returned.
+// Validate checks every value: first each setting alone (the table's
+// checks, naming where the value came from), then the checks across
+// settings. The first problem is returned.
 func (c *Config) Validate() error {
 	if c.Dev {
 		c.Server, c.Client = true, true
@@ -138,46 +137,27 @@ func (c *Config) Validate() error {
 			c.BootstrapExpect = 1
 		}
 	}
+	for i := range Settings {
+		s := &Settings[i]
+		if s.check != nil {
+			if err := s.check(c, c.Source(s.ID())); err != nil {
+				return err
+			}
+		}
+	}
+	return c.validateAcross()
+}
+
+// validateAcross checks what depends on more than one setting.
+func (c *Config) validateAcross() error {
 	if !c.Server && !c.Client {
-		return errf("%s: the agent must be a --server, a --client, or both (or --dev)", c.Source("server"))
-	}
-	if c.NodeName == "" {
-		return errf("%s: node name must not be empty", c.Source("node_name"))
-	}
-	if err := bidding.ValidateName("node", c.NodeName); err != nil {
-		return errf("%s: %q is not a valid node name: letters, digits, '.', '_', '-', at most %d characters", c.Source("node_name"), c.NodeName, bidding.MaxNameLen)
+		return errf("%s: the agent must be a --server, a --client, or both (or --dev)", c.Source("server.enabled"))
 	}
 	if !c.Dev && c.DataDir == "" {
 		return errf("%s: a data directory is required unless --dev", c.Source("data_dir"))
 	}
-	if c.Server && !c.Dev && c.BootstrapExpect < 0 {
-		return errf("%s: %d is not allowed: a number of servers ≥ 1 (or 0 to join an existing cluster)", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
-	}
 	if !c.Server && c.BootstrapExpect > 0 {
 		return errf("%s: %d is only allowed with --server", c.Source("server.bootstrap_expect"), c.BootstrapExpect)
-	}
-	if c.BootstrapExpect > MaxServers {
-		return errf("%s: %d servers is not allowed: use 1, 3 or 5 (at most %d)", c.Source("server.bootstrap_expect"), c.BootstrapExpect, MaxServers)
-	}
-	if ip := net.ParseIP(c.Bind); ip == nil {
-		return errf("%s: %q is not an IP address", c.Source("bind"), c.Bind)
-	}
-	if c.Advertise != "" {
-		ip := net.ParseIP(c.Advertise)
-		if ip == nil || ip.IsUnspecified() {
-			return errf("%s: %q is not a routable IP address", c.Source("advertise"), c.Advertise)
-		}
-	}
-	if _, _, err := splitHostPort(c.HTTPAddr); err != nil {
-		return errf("%s: %q is not IP:PORT (%v)", c.Source("http_addr"), c.HTTPAddr, err)
-	}
-	for _, p := range []struct {
-		k string
-		v int
-	}{{"ports.gossip", c.GossipPort}, {"ports.raft", c.RaftPort}} {
-		if p.v < 0 || p.v > 65535 {
-			return errf("%s: %d is not a port (0-65535)", c.Source(p.k), p.v)
-		}
 	}
 	if c.Server && c.GossipPort != 0 && c.GossipPort == c.RaftPort {
 		return errf("%s: %d is also the gossip port; they must differ", c.Source("ports.raft"), c.RaftPort)
@@ -185,75 +165,20 @@ func (c *Config) Validate() error {
 	if c.Dev && c.DataDir != "" {
 		return errf("%s: --dev keeps everything in memory and writes no data directory; leave --dev out to use %q", c.Source("data_dir"), c.DataDir)
 	}
-	for _, j := range c.Join {
-		if err := checkJoinAddr(j); err != nil {
-			return errf("%s: %q is not a gossip address (HOST or HOST:PORT): %v", c.Source("join"), j, err)
-		}
-	}
 	if err := c.checkHTTPPort(); err != nil {
 		return err
 	}
-	if c.Epoch < 100*time.Millisecond || c.Epoch > 24*time.Hour {
-		return errf("%s: %s is outside the allowed range 100ms to 24h", c.Source("server.epoch"), c.Epoch)
-	}
-	if c.BidTTL < 1 || c.BidTTL > 1000 {
-		return errf("%s: %d is outside 1 to 1000 epochs", c.Source("server.bid_ttl"), c.BidTTL)
-	}
-	if c.PlanHistory < 1 || c.PlanHistory > 100000 {
-		return errf("%s: %d is outside 1 to 100000 plans", c.Source("server.plan_history"), c.PlanHistory)
-	}
-	if c.PlanHistoryBytes < MinPlanHistoryBytes || c.PlanHistoryBytes > MaxPlanHistoryBytes {
-		return errf("%s: %s is outside 1MiB to 1TiB", c.Source("server.plan_history_bytes"), FormatQuantity(bidding.Memory, c.PlanHistoryBytes))
-	}
-	switch c.Enforce {
-	case "auto", "cgroup-v1", "cgroup-v2", "none":
-	default:
-		return errf("%s: %q is not allowed: auto, cgroup-v1, cgroup-v2 or none", c.Source("client.enforce"), c.Enforce)
-	}
-	if c.Encrypt != "" {
-		if err := checkKey(c.Encrypt); err != nil {
-			return errf("%s: %v", c.Source("gossip.encrypt"), err)
-		}
-	}
 	if err := c.validateTLS(); err != nil {
-		return err
-	}
-	if c.ClientPolicy != "" && !slices.Contains(baseline.Policies(), c.ClientPolicy) {
-		return errf("%s: %q is not allowed: %s", c.Source("client.policy"), c.ClientPolicy, strings.Join(baseline.Policies(), ", "))
-	}
-	if err := c.validateIODevices(); err != nil {
 		return err
 	}
 	if c.Docker && !c.Client {
 		return errf("%s: the Docker runtime runs on a client: add --client (or client { enabled = true })", c.Source("client.docker.enabled"))
 	}
-	if c.Docker && !strings.HasPrefix(strings.TrimPrefix(c.DockerSocket, "unix://"), "/") {
-		return errf("%s: %q is not allowed: an absolute path to the Docker Engine's unix socket (e.g. /var/run/docker.sock)", c.Source("client.docker.socket"), c.DockerSocket)
-	}
-	if strings.ContainsAny(c.ACLAgentToken, " \t\r\n") {
-		return errf("%s: the token must not contain whitespace", c.Source("acl.tokens.agent"))
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "trace", "debug", "info", "warn", "error":
-	default:
-		return errf("%s: %q is not allowed: trace, debug, info, warn or error", c.Source("log_level"), c.LogLevel)
-	}
-	if c.ServerStabilization < 0 || c.DeadServerGrace < time.Second {
-		return errf("%s: server_stabilization_time must be ≥ 0 and dead_server_grace ≥ 1s (got %s, %s)", c.Source("server.dead_server_grace"), c.ServerStabilization, c.DeadServerGrace)
-	}
-	if c.MinQuorum < 1 || c.MinQuorum > MaxServers {
-		return errf("%s: %d is not allowed: a number of voters from 1 to %d", c.Source("server.min_quorum"), c.MinQuorum, MaxServers)
-	}
-	for _, d := range []struct {
-		k string
-		v time.Duration
-	}{{"server.raft_heartbeat", c.RaftHeartbeat}, {"server.raft_election", c.RaftElection}} {
-		if d.v < 10*time.Millisecond || d.v > MaxRaftTimeout {
-			return errf("%s: %s is outside 10ms to %s", c.Source(d.k), d.v, MaxRaftTimeout)
-		}
-	}
 	if c.RaftElection < c.RaftHeartbeat {
 		return errf("%s: %s is below server.raft_heartbeat (%s); the election timeout must be at least the heartbeat timeout", c.Source("server.raft_election"), c.RaftElection, c.RaftHeartbeat)
+	}
+	if err := c.Solver.Validate(); err != nil {
+		return errf("%s: %v", c.Source("server.solver"), err)
 	}
 	seen := map[string]bool{}
 	for i := range c.Services {

@@ -467,6 +467,10 @@ func checkConverged(t testing.TB, c Cluster, rec *Recorder, keys []bidKey) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		// the state check ran after every plan and found no replica diverged
+		if n, err := divergences(c.HTTP(s)); err != nil || n != 0 {
+			t.Errorf("%s: %d state divergences (%v)\n%s", s, n, err, tails(c))
+		}
 		// every plan seen (sampled to at most 300 epochs) is there, unchanged
 		step := len(epochs)/300 + 1
 		for i := 0; i < len(epochs); i += step {
@@ -517,4 +521,26 @@ func checkConverged(t testing.TB, c Cluster, rec *Recorder, keys []bidKey) {
 			t.Errorf("plan epochs went back in log order: epoch %d at index %d after epoch %d at index %d", pairs[i].e, pairs[i].i, pairs[i-1].e, pairs[i-1].i)
 		}
 	}
+}
+
+// divergences is a server's count of state checks that disagreed with the
+// leader's (allot_state_divergences_total on /metrics).
+func divergences(addr string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	code, b, _, err := call(ctx, "GET", addr, "/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	if code != 200 {
+		return 0, fmt.Errorf("GET /metrics: %d", code)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "allot_state_divergences_total "); ok {
+			var n float64
+			_, err := fmt.Sscan(rest, &n)
+			return uint64(n), err
+		}
+	}
+	return 0, fmt.Errorf("/metrics has no allot_state_divergences_total")
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"time"
 )
 
 // StateCheck is the leader's hash of the replicated state right after it
@@ -67,57 +66,103 @@ func applyStateCheck(_ *state, _ uint64, c *StateCheck) error {
 	return nil // compared by the FSM (compareLocked); the state is unchanged
 }
 
-// CheckEvery is the least time, in epochs of the cluster's length, between
-// two state checks: every plan when an epoch is at least this long (the
-// default 5 minutes), every ceil(CheckEvery/epoch)-th plan when shorter, so
-// that fast epochs do not hash the state every second.
-const CheckEvery = 30 * time.Second
+// maxQueuedHashes bounds the plans waiting to be hashed (each holds a
+// clone of the state's top-level maps).
+const maxQueuedHashes = keptChecks / 2
 
-// checksPlan reports whether the plan of epoch e is one whose state is
-// checked. It depends only on replicated state (the epoch and the
-// settings), so every server records a hash for the same plans.
-func (s *state) checksPlan(e uint64) bool {
-	ms := s.settings().EpochMS
-	if ms <= 0 {
-		return true
-	}
-	k := (uint64(CheckEvery.Milliseconds()) + uint64(ms) - 1) / uint64(ms)
-	return k <= 1 || e%k == 0
+// hashJob is one plan's state, waiting to be hashed.
+type hashJob struct {
+	index uint64
+	view  *state
+	gen   uint64
 }
 
-// recordLocked starts hashing the state just after the plan at index, when
-// its epoch is checked. The hash is computed off Raft's apply goroutine on
-// an immutable view (state values are replaced, never changed in place, as
-// for snapshots): on a large cluster it takes a good fraction of a second.
-func (f *FSM) recordLocked(index uint64, epoch uint64) {
-	if !f.st.checksPlan(epoch) {
+// recordLocked queues the state just after the plan at index for hashing:
+// every plan is checked, whatever the epoch's length, so a changed byte in
+// a replica's log is found at the first plan after it (within one epoch).
+// The hashes are computed in order by one goroutine, off Raft's apply
+// goroutine, on immutable views (state values are replaced, never changed
+// in place, as for snapshots): on a large cluster one takes a good
+// fraction of a second. A replay of many plans (a restart, a catch-up)
+// queues them; a plan that finds maxQueuedHashes already waiting is not
+// hashed here (HashesSkipped), so hashing never piles up behind fast epochs
+// on a large state: checks then come as often as the hashing allows. A
+// skipped plan is never a false alarm: a check for it finds no local hash
+// and is dropped, and the leader commits no check for a plan it skipped.
+func (f *FSM) recordLocked(index uint64) {
+	f.lastPlan = max(f.lastPlan, index)
+	if len(f.hashQueue) >= maxQueuedHashes {
+		f.skipped++
+		f.dropPendingLocked()
 		return
 	}
-	view := f.st.clone()
 	f.digestMu.Lock()
 	gen := f.digestGen
 	f.digestMu.Unlock()
+	f.hashQueue = append(f.hashQueue, hashJob{index: index, view: f.st.clone(), gen: gen})
+	if len(f.hashQueue) > 1 {
+		return // the running worker takes it
+	}
 	f.hashing.Add(1)
 	go func() {
 		defer f.hashing.Done()
-		h := f.checkHash(view, gen)
-		f.mu.Lock()
-		if f.hashes == nil {
-			f.hashes = planHashes{}
-		}
-		f.hashes.add(index, h)
-		var div *Divergence
-		if c, ok := f.pending[index]; ok {
-			delete(f.pending, index)
-			div = f.compareLocked(c)
-		}
-		close(f.hashedCh)
-		f.hashedCh = make(chan struct{})
-		f.mu.Unlock()
-		if div != nil && f.onDiverge != nil {
-			f.onDiverge(*div)
+		f.mu.RLock()
+		job := f.hashQueue[0]
+		f.mu.RUnlock()
+		for {
+			h := f.checkHash(job.view, job.gen)
+			f.mu.Lock()
+			if f.hashes == nil {
+				f.hashes = planHashes{}
+			}
+			f.hashes.add(job.index, h)
+			f.hashQueue = f.hashQueue[1:] // only this goroutine removes
+			var div *Divergence
+			if c, ok := f.pending[job.index]; ok {
+				delete(f.pending, job.index)
+				div = f.compareLocked(c)
+			}
+			f.dropPendingLocked()
+			close(f.hashedCh)
+			f.hashedCh = make(chan struct{})
+			more := len(f.hashQueue) > 0
+			if more {
+				job = f.hashQueue[0]
+			}
+			f.mu.Unlock()
+			if div != nil && f.onDiverge != nil {
+				f.onDiverge(*div)
+			}
+			if !more {
+				return
+			}
 		}
 	}()
+}
+
+// neverHashedLocked reports whether this server will have no hash for the
+// plan at index: it applied that plan (or a later one, or a snapshot past
+// it) and neither kept a hash for it nor has it queued.
+func (f *FSM) neverHashedLocked(index uint64) bool {
+	if _, ok := f.hashes[index]; ok {
+		return false
+	}
+	for _, j := range f.hashQueue {
+		if j.index == index {
+			return false
+		}
+	}
+	return index <= max(f.lastPlan, f.restoredAt)
+}
+
+// dropPendingLocked forgets the checks that wait for a hash this server
+// will never have.
+func (f *FSM) dropPendingLocked() {
+	for i := range f.pending {
+		if f.neverHashedLocked(i) {
+			delete(f.pending, i)
+		}
+	}
 }
 
 // checkHash is a SHA-256 of st in which each kept plan counts by a digest
@@ -171,11 +216,14 @@ func (f *FSM) checkHash(st *state, gen uint64) string {
 func (f *FSM) compareLocked(c *StateCheck) *Divergence {
 	local, ok := f.hashes[c.Index]
 	if !ok {
+		if f.neverHashedLocked(c.Index) {
+			return nil // skipped here (a hash was running) or restored past it
+		}
 		if f.pending == nil {
 			f.pending = map[uint64]*StateCheck{}
 		}
 		if len(f.pending) < keptChecks {
-			f.pending[c.Index] = c // dropped if this server never hashes that plan (restored after it)
+			f.pending[c.Index] = c // compared when the hash is ready (recordLocked)
 		}
 		return nil
 	}
@@ -188,25 +236,21 @@ func (f *FSM) compareLocked(c *StateCheck) *Divergence {
 	return &d
 }
 
-// ChecksPlan reports whether the plan of epoch e is one whose state is
-// hashed and checked (see checksPlan).
-func (f *FSM) ChecksPlan(e uint64) bool {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.st.checksPlan(e)
-}
-
 // WaitPlanHash waits (bounded by ctx) for this server's hash of the state
-// after the plan at index; false when it has none (that plan is not
-// checked, or ctx ended).
+// after the plan at index; false when it will have none (that plan was
+// skipped while another hash ran, or restored past) or ctx ended.
 func (f *FSM) WaitPlanHash(ctx context.Context, index uint64) (string, bool) {
 	for {
 		f.mu.RLock()
 		h, ok := f.hashes[index]
+		never := !ok && f.neverHashedLocked(index)
 		ch := f.hashedCh
 		f.mu.RUnlock()
 		if ok {
 			return h, true
+		}
+		if never {
+			return "", false
 		}
 		select {
 		case <-ch:
@@ -223,6 +267,14 @@ func (f *FSM) PlanHash(index uint64) (string, bool) {
 	defer f.mu.RUnlock()
 	h, ok := f.hashes[index]
 	return h, ok
+}
+
+// HashesSkipped is how many plans were not hashed here because the hash of
+// an earlier one was still running (a large state under fast epochs).
+func (f *FSM) HashesSkipped() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.skipped
 }
 
 // Divergences is how many state checks disagreed with this server, and the

@@ -119,23 +119,88 @@ func TestCheckHashAfterRestoreAndPlanChange(t *testing.T) {
 	}
 }
 
-func TestChecksPlanSpacing(t *testing.T) {
-	s := newState()
+// Issue 13: the state is checked after every plan at any epoch length (it
+// used to be every ceil(30 s/epoch)-th plan, so a one-byte change went
+// unseen for up to 300 epochs of 100 ms).
+func TestEveryPlanCheckedAtShortEpochs(t *testing.T) {
+	f := New()
 	set := DefaultSettings()
-	set.EpochMS = 1000 // 1 s epochs: every 30th plan
-	s.Settings = &set
-	n := 0
-	for e := uint64(1); e <= 90; e++ {
-		if s.checksPlan(e) {
-			n++
+	set.EpochMS = 100
+	f.st.Settings = &set
+	for i := uint64(1); i <= 20; i++ {
+		if err := f.ApplyCommand(i, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: i}})); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.WaitPlanHash(ctxFor(t), i); !ok {
+			t.Fatalf("no state hash for the plan at index %d (100 ms epochs)", i)
 		}
 	}
-	if n != 3 {
-		t.Fatalf("%d of 90 one-second plans checked, want 3", n)
+}
+
+// A plan that finds maxQueuedHashes plans already waiting to be hashed is
+// not hashed (no pile-up behind fast epochs on a large state), and never
+// raises a false divergence: its check is dropped, and WaitPlanHash does
+// not wait for it.
+func TestFullHashQueueSkipsAPlan(t *testing.T) {
+	f := New()
+	var seen []Divergence
+	f.OnDivergence(func(d Divergence) { seen = append(seen, d) })
+	f.mu.Lock()
+	for i := uint64(1); i <= maxQueuedHashes; i++ { // plans waiting for a slow hash
+		f.hashQueue = append(f.hashQueue, hashJob{index: i})
 	}
-	set.EpochMS = 300000
-	if !s.checksPlan(7) {
-		t.Fatal("a 5-minute plan not checked")
+	f.lastPlan = maxQueuedHashes
+	f.mu.Unlock()
+	next := uint64(maxQueuedHashes + 1)
+	for i := next; i <= next+1; i++ {
+		if err := f.ApplyCommand(i, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: i}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.HashesSkipped(); n != 2 {
+		t.Fatalf("%d plans skipped with a full queue, want 2", n)
+	}
+	if _, ok := f.WaitPlanHash(ctxFor(t), next); ok {
+		t.Fatal("a hash for a skipped plan")
+	}
+	bogus := strings.Repeat("ab", 32)
+	if err := f.ApplyCommand(next+2, mustEncode(t, CmdStateCheck, StateCheck{Index: next, Hash: bogus, Leader: "n1"})); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	waiting := len(f.pending)
+	f.hashQueue = nil // the slow hashes end
+	f.mu.Unlock()
+	if waiting != 0 {
+		t.Fatalf("%d checks for skipped plans wait", waiting)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("divergences from skipped plans: %+v", seen)
+	}
+	// The next plan is hashed again.
+	if err := f.ApplyCommand(next+3, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: next + 2}})); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.WaitPlanHash(ctxFor(t), next+3); !ok {
+		t.Fatal("no hash for the plan after the full queue")
+	}
+}
+
+// A replay (a restart, a catch-up) applies many plans at once: each is
+// queued and hashed, in order, so the first plan after a changed entry is
+// still the one whose check finds it.
+func TestReplayHashesEveryPlan(t *testing.T) {
+	f := New()
+	for i := uint64(1); i <= maxQueuedHashes; i++ {
+		if err := f.ApplyCommand(i, mustEncode(t, CmdCommitPlan, CommitPlan{Plan: bidding.Plan{Epoch: i}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.hashing.Wait()
+	for i := uint64(1); i <= maxQueuedHashes; i++ {
+		if _, ok := f.PlanHash(i); !ok {
+			t.Fatalf("no hash for the replayed plan at index %d", i)
+		}
 	}
 }
 
@@ -143,4 +208,17 @@ func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// BenchmarkCheckHash is the cost of one state check, now taken after every
+// plan: go test ./fsm -run XXX -bench CheckHash -benchmem
+// (1000 nodes × 10 services, 3 bids each, 20 kept plans; plan digests cached).
+func BenchmarkCheckHash(b *testing.B) {
+	f := benchFSM(b, 1000, 10, 20)
+	f.checkHash(f.st.clone(), f.digestGen) // fills the plan digest cache, as the previous plan did
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.checkHash(f.st.clone(), f.digestGen)
+	}
 }

@@ -30,6 +30,10 @@ type FSM struct {
 	pending        map[uint64]*StateCheck // checks that came before their hash was ready
 	hashedCh       chan struct{}          // closed and replaced when a hash is recorded
 	hashing        sync.WaitGroup         // hashes being computed (check.go)
+	hashQueue      []hashJob              // plans to hash, in order; the first is being hashed
+	lastPlan       uint64                 // the latest plan index applied (hashed or skipped)
+	restoredAt     uint64                 // the index of the latest snapshot restored
+	skipped        uint64                 // plans not hashed because maxQueuedHashes waited
 	digestMu       sync.Mutex             // guards planDigests and digestGen (used off the FSM's lock)
 	digestGen      uint64                 // bumped by Restore
 	planDigests    map[uint64]string      // by epoch: each kept plan's digest
@@ -78,7 +82,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	switch c := cmd.(type) {
 	case *CommitPlan:
-		f.recordLocked(l.Index, c.Plan.Epoch)
+		f.recordLocked(l.Index)
 	case *StateCheck:
 		div = f.compareLocked(c)
 	}

@@ -130,6 +130,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.digestMu.Unlock()
 	f.mu.Lock()
 	f.st = st
+	f.restoredAt = max(f.restoredAt, st.Index) // no plan hashes for what the snapshot covers
+	f.dropPendingLocked()
 	f.notifyLocked()
 	f.mu.Unlock()
 	return nil

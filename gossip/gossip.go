@@ -194,7 +194,7 @@ func (g *Gossip) Join(addrs []string) (int, error) {
 	}
 	if l := strings.ToLower(reason); strings.Contains(l, "decrypt") || strings.Contains(l, "encrypt") {
 		// An agent answered, but the keys differ: say so, not "no agent".
-		return 0, fmt.Errorf("joining %s: the gossip encryption key (gossip.encrypt, --encrypt, ALLOT_ENCRYPT) differs from the cluster's: %s", strings.Join(addrs, ", "), reason)
+		return 0, fmt.Errorf("joining %s: the gossip encryption key (gossip.encrypt, --encrypt, ALLOT_GOSSIP_ENCRYPT) differs from the cluster's: %s", strings.Join(addrs, ", "), reason)
 	}
 	return 0, fmt.Errorf("no Allot agent answered at %s (expected a gossip address, port 7481 by default): %s", strings.Join(addrs, ", "), reason)
 }

@@ -55,32 +55,32 @@ type Files struct {
 type Certs struct {
 	Files Files
 	Leaf  *x509.Certificate // as loaded first; Reload does not change it
-	pool  *x509.CertPool
-	cert  tls.Certificate
-	// live is the certificate handed out to new connections: Reload
-	// replaces it (a rotated certificate, without a restart).
-	live atomic.Pointer[tls.Certificate]
+	// live is the CA pool and certificate every new connection uses (of
+	// every tls.Config made from c): Reload replaces both at once.
+	live atomic.Pointer[material]
 }
 
-// Reload reads the certificate and key files again and, when they are valid
-// under the CA, serves them to every new connection (of every tls.Config
-// made from c). The CA is not reloaded: a new CA needs a restart. On an
-// error the certificate in use stays.
+// material is one consistent load of the three files.
+type material struct {
+	pool *x509.CertPool
+	cert tls.Certificate
+}
+
+// Reload reads the CA, certificate and key files again and, when the
+// certificate is valid under the CA, uses them for every new connection of
+// every tls.Config made from c: a rotated certificate, or a new CA bundle
+// (during a CA rotation it holds the old and the new CA), without a
+// restart. On an error everything in use stays.
 func (c *Certs) Reload() error {
 	n, err := Load(c.Files)
 	if err != nil {
 		return err
 	}
-	c.live.Store(&n.cert)
+	c.live.Store(n.live.Load())
 	return nil
 }
 
-func (c *Certs) current() *tls.Certificate {
-	if p := c.live.Load(); p != nil {
-		return p
-	}
-	return &c.cert
-}
+func (c *Certs) current() *material { return c.live.Load() }
 
 // Load reads and checks the three files: each must exist and be PEM, the
 // key must belong to the certificate, and the certificate must be valid
@@ -113,7 +113,9 @@ func loadAt(f Files, now time.Time) (*Certs, error) {
 		}
 		return nil, &FileError{Which: WhichCert, Path: f.Cert, Err: why}
 	}
-	return &Certs{Files: f, Leaf: leaf, pool: pool, cert: cert}, nil
+	c := &Certs{Files: f, Leaf: leaf}
+	c.live.Store(&material{pool: pool, cert: cert})
+	return c, nil
 }
 
 func loadPool(path string) (*x509.CertPool, []*x509.Certificate, error) {
@@ -173,15 +175,12 @@ func loadPair(certPath, keyPath string) (tls.Certificate, *x509.Certificate, err
 // certificate and requires a client certificate signed by the CA. With
 // peerName set, the client's certificate must also be valid for that name
 // (Raft takes only ServerName, so a client certificate cannot speak Raft).
+// Each handshake takes the CA and certificate in use at that moment
+// (GetConfigForClient), so Reload changes both.
 func (c *Certs) ServerConfig(peerName string) *tls.Config {
-	cfg := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.current(), nil },
-		ClientCAs:      c.pool,
-		ClientAuth:     tls.RequireAndVerifyClientCert,
-	}
+	var verify func(tls.ConnectionState) error
 	if peerName != "" {
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		verify = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("no client certificate")
 			}
@@ -191,18 +190,53 @@ func (c *Certs) ServerConfig(peerName string) *tls.Config {
 			return nil
 		}
 	}
+	forHandshake := func() *tls.Config {
+		m := c.current()
+		return &tls.Config{
+			MinVersion:       tls.VersionTLS12,
+			Certificates:     []tls.Certificate{m.cert},
+			ClientCAs:        m.pool,
+			ClientAuth:       tls.RequireAndVerifyClientCert,
+			VerifyConnection: verify,
+		}
+	}
+	cfg := forHandshake()
+	cfg.Certificates = nil
+	cfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &c.current().cert, nil }
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return forHandshake(), nil }
 	return cfg
 }
 
 // ClientConfig is for dialing another agent: it presents this node's
 // certificate and verifies the peer against the CA under serverName (for
-// example ServerName, which every server certificate carries).
+// example ServerName, which every server certificate carries). The CA is
+// the one in use at each handshake: crypto/tls's own verification is
+// replaced by the same check against the current pool (its documented
+// VerifyConnection pattern), so Reload changes it.
 func (c *Certs) ClientConfig(serverName string) *tls.Config {
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS12,
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.current(), nil },
-		RootCAs:              c.pool,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &c.current().cert, nil },
 		ServerName:           serverName,
+		InsecureSkipVerify:   true, // verified below, against the current CA
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the server sent no certificate")
+			}
+			name := serverName
+			if name == "" {
+				name = cs.ServerName
+			}
+			if name == "" {
+				return errors.New("no server name to verify the server's certificate for")
+			}
+			opts := x509.VerifyOptions{Roots: c.current().pool, DNSName: name, Intermediates: x509.NewCertPool()}
+			for _, ic := range cs.PeerCertificates[1:] {
+				opts.Intermediates.AddCert(ic)
+			}
+			_, err := cs.PeerCertificates[0].Verify(opts)
+			return err
+		},
 	}
 }
 

@@ -27,13 +27,19 @@ type Node struct {
 	Server *cluster.Server
 	HTTP   *httptest.Server
 	Trans  *raft.InmemTransport
-	cancel context.CancelFunc
-	down   bool
+	// DataDir holds the node's Raft log and snapshots (WithDataDir), so
+	// Restart finds them again; "" keeps them in memory.
+	DataDir string
+	cfg     cluster.Config
+	apiOpts api.Options
+	cancel  context.CancelFunc
+	down    bool
 }
 
 // Cluster is a set of nodes sharing one gossip view.
 type Cluster struct {
 	t     testing.TB
+	log   hclog.Logger
 	Nodes []*Node
 	mu    sync.Mutex
 	view  []gossip.Member
@@ -69,25 +75,39 @@ func WithACL() Option { return func(o *api.Options) { o.ACLEnabled = true } }
 // Start starts n servers that bootstrap with bootstrap-expect n.
 func Start(t testing.TB, n int, epoch time.Duration, opts ...Option) *Cluster {
 	t.Helper()
+	return start(t, n, epoch, false, opts)
+}
+
+// StartOnDisk is Start with every node's Raft log and snapshots on disk
+// (DATA_DIR/raft/raft.db in a temporary directory, as an agent with
+// --data-dir), so a node can be killed, its files changed, and restarted
+// with Restart.
+func StartOnDisk(t testing.TB, n int, epoch time.Duration, opts ...Option) *Cluster {
+	t.Helper()
+	return start(t, n, epoch, true, opts)
+}
+
+func start(t testing.TB, n int, epoch time.Duration, onDisk bool, opts []Option) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t}
 	w := &testWriter{t: t}
 	t.Cleanup(func() { w.done.Store(true) }) // runs after Stop: no logging into a finished test
-	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: w})
+	c.log = hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: w})
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf("id-%d", i)
-		addr, trans := raft.NewInmemTransport(raft.ServerAddress(id))
-		_ = addr
-		srv, err := cluster.New(cluster.Config{ID: id, Name: fmt.Sprintf("n%d", i), BootstrapExpect: n, Heartbeat: 100 * time.Millisecond,
-			Election: 100 * time.Millisecond, Epoch: epoch, BidTTL: 3, PlanHistory: 50, Options: bidding.DefaultOptions(), Logger: log, Transport: trans})
-		if err != nil {
+		node := &Node{ID: id, Name: fmt.Sprintf("n%d", i)}
+		if onDisk {
+			node.DataDir = t.TempDir()
+		}
+		node.cfg = cluster.Config{ID: id, Name: node.Name, DataDir: node.DataDir, BootstrapExpect: n, Heartbeat: 100 * time.Millisecond,
+			Election: 100 * time.Millisecond, Epoch: epoch, BidTTL: 3, PlanHistory: 50, Options: bidding.DefaultOptions(), Logger: c.log}
+		node.apiOpts = api.Options{Logger: c.log, NoLeaderWait: time.Second}
+		for _, o := range opts {
+			o(&node.apiOpts)
+		}
+		if err := c.build(node); err != nil {
 			t.Fatal(err)
 		}
-		node := &Node{ID: id, Name: fmt.Sprintf("n%d", i), Server: srv, Trans: trans}
-		ao := api.Options{Cluster: srv, Agent: agentView{c: c, self: node}, Logger: log, NoLeaderWait: time.Second}
-		for _, o := range opts {
-			o(&ao)
-		}
-		node.HTTP = httptest.NewServer(api.NewServer(ao))
 		c.Nodes = append(c.Nodes, node)
 	}
 	for _, a := range c.Nodes {
@@ -96,16 +116,72 @@ func Start(t testing.TB, n int, epoch time.Duration, opts ...Option) *Cluster {
 				a.Trans.Connect(raft.ServerAddress(b.ID), b.Trans)
 			}
 		}
-		c.view = append(c.view, gossip.Member{Meta: gossip.Meta{ID: a.ID, Name: a.Name, Server: true, Client: true, RaftAddr: a.ID,
-			HTTPAddr: a.HTTP.Listener.Addr().String(), Capacity: [4]int64{4000, 8 << 30, 0, 0}}, Addr: "gossip-" + a.ID, Status: gossip.StatusAlive})
+		c.view = append(c.view, c.member(a))
 	}
 	for _, node := range c.Nodes {
-		ctx, cancel := context.WithCancel(context.Background())
-		node.cancel = cancel
-		node.Server.Run(ctx, c, func(ctx context.Context, m gossip.Member) (bool, error) { return false, nil })
+		c.run(node)
 	}
 	t.Cleanup(c.Stop)
 	return c
+}
+
+// build makes node's server (a new in-memory transport) and its API.
+func (c *Cluster) build(node *Node) error {
+	_, trans := raft.NewInmemTransport(raft.ServerAddress(node.ID))
+	cfg := node.cfg
+	cfg.Transport = trans
+	srv, err := cluster.New(cfg)
+	if err != nil {
+		return err
+	}
+	node.Server, node.Trans = srv, trans
+	ao := node.apiOpts
+	ao.Cluster, ao.Agent = srv, agentView{c: c, self: node}
+	node.HTTP = httptest.NewServer(api.NewServer(ao))
+	return nil
+}
+
+func (c *Cluster) member(a *Node) gossip.Member {
+	return gossip.Member{Meta: gossip.Meta{ID: a.ID, Name: a.Name, Server: true, Client: true, RaftAddr: a.ID,
+		HTTPAddr: a.HTTP.Listener.Addr().String(), Capacity: [4]int64{4000, 8 << 30, 0, 0}}, Addr: "gossip-" + a.ID, Status: gossip.StatusAlive}
+}
+
+func (c *Cluster) run(node *Node) {
+	ctx, cancel := context.WithCancel(context.Background())
+	node.cancel = cancel
+	node.Server.Run(ctx, c, func(ctx context.Context, m gossip.Member) (bool, error) { return false, nil })
+}
+
+// Restart starts a killed node again from its data dir (StartOnDisk): a
+// new server process, as after a crash. It returns cluster.New's error (a
+// corrupt data file, for example) instead of failing the test.
+func (c *Cluster) Restart(n *Node) error {
+	c.t.Helper()
+	if !n.down {
+		c.t.Fatalf("Restart: %s is running", n.Name)
+	}
+	if n.DataDir == "" {
+		c.t.Fatalf("Restart: %s keeps its state in memory (use StartOnDisk)", n.Name)
+	}
+	if err := c.build(n); err != nil {
+		return err
+	}
+	for _, o := range c.Nodes {
+		if o != n && !o.down {
+			o.Trans.Connect(raft.ServerAddress(n.ID), n.Trans)
+			n.Trans.Connect(raft.ServerAddress(o.ID), o.Trans)
+		}
+	}
+	n.down = false
+	c.mu.Lock()
+	for i := range c.view {
+		if c.view[i].ID == n.ID {
+			c.view[i] = c.member(n)
+		}
+	}
+	c.mu.Unlock()
+	c.run(n)
+	return nil
 }
 
 // Stop shuts every node down.
