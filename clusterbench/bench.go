@@ -41,6 +41,9 @@ type Options struct {
 	EtcdBin                string // "" when etcd does not run
 	Timeout                time.Duration
 	LogLevel               string
+	// MemProfile, when set, is where the heap profile of the leader alone
+	// (taken with heap_live_mb_one_server) is written.
+	MemProfile string
 }
 
 // Result is the JSON document `allot bench cluster --json` prints. The
@@ -121,6 +124,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "bound of the whole run")
 	fs.StringVar(&o.LogLevel, "log-level", "off", "servers' log level (raft logs every failed RPC to a stopped follower at error)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of the leader alone (when heap_live_mb_one_server is measured) to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: allot bench cluster [--nodes N] [--services-per-node S] [--epochs E] [--epoch D] [--json] [flags]")
@@ -304,6 +308,11 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 		res.PlanHistoryMB = round(float64(fsmOf.PlanHistoryBytes())/(1<<20), 2)
 		res.PlansKept = len(fsmOf.PlanEpochs())
 		res.HeapLiveMBOneServer, res.RSSMBOneServer = oneServer(f, l)
+		if o.MemProfile != "" {
+			if err := writeHeapProfile(o.MemProfile); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
