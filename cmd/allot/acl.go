@@ -20,7 +20,7 @@ bootstrap is refused (403).`,
 		Example: "  allot acl bootstrap\n  export ALLOT_TOKEN=<SecretID>",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLBootstrap(ctx) })
+			return query(e, func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLBootstrap(ctx) }, e.printToken)
 		},
 	}
 	var policy, service, desc string
@@ -39,9 +39,9 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 			if err := fsm.ValidatePolicy(policy, service); err != nil {
 				return usagef("%v", err)
 			}
-			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) {
+			return query(e, func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) {
 				return c.ACLCreateToken(ctx, api.ACLTokenRequest{Policy: policy, Service: service, Description: desc})
-			})
+			}, e.printToken)
 		},
 	}
 	create.Flags().StringVar(&policy, "policy", "", "operator, read or bid (required)")
@@ -53,7 +53,7 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 		Example: "  allot acl token self",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.tokenCall(func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLTokenSelf(ctx) })
+			return query(e, func(ctx context.Context, c *api.Client) (api.ACLTokenView, error) { return c.ACLTokenSelf(ctx) }, e.printToken)
 		},
 	}
 	del := &cobra.Command{
@@ -65,21 +65,13 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 			if args[0] == "" {
 				return usagef("expected one ACCESSOR (from 'allot acl token list')")
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			idx, err := c.ACLDeleteToken(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(map[string]any{"index": idx, "deleted": args[0]})
-			}
-			fmt.Fprintf(e.stdout, "Deleted token %s\n", args[0])
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) (map[string]any, error) {
+				idx, err := c.ACLDeleteToken(ctx, args[0])
+				return map[string]any{"index": idx, "deleted": args[0]}, err
+			}, func(map[string]any) error {
+				fmt.Fprintf(e.stdout, "Deleted token %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	list := &cobra.Command{
@@ -88,55 +80,29 @@ it is scoped to) or operator (everything). The SecretID is shown only now.`,
 		Example: "  allot acl token list",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			toks, err := c.ACLTokens(ctx)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(toks)
-			}
-			var rows [][]string
-			for _, t := range toks {
-				svc := t.Service
-				if svc == "" {
-					svc = "-"
-				}
-				rows = append(rows, []string{t.AccessorID, t.Policy, svc, fmt.Sprint(t.CreateIndex), t.Description})
-			}
-			e.table("AccessorID\tPolicy\tService\tCreateIndex\tDescription", rows)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) ([]api.ACLTokenView, error) { return c.ACLTokens(ctx) }, e.printTokens)
 		},
 	}
 	token := group("token", "Create, list, show and delete tokens", "  allot acl token create --policy read\n  allot acl token list", create, list, self, del)
 	return group("acl", "ACL tokens (acl { enabled = true } on every agent)", "  allot acl bootstrap\n  allot acl token create --policy bid --service web", bootstrap, token)
 }
 
-// tokenCall sends one request whose answer is a token and prints it.
-func (e *env) tokenCall(call func(ctx context.Context, c *api.Client) (api.ACLTokenView, error)) error {
-	c, err := e.client()
-	if err != nil {
-		return err
+// printTokens is 'acl token list': accessors and policies, never secrets.
+func (e *env) printTokens(toks []api.ACLTokenView) error {
+	var rows [][]string
+	for _, t := range toks {
+		svc := t.Service
+		if svc == "" {
+			svc = "-"
+		}
+		rows = append(rows, []string{t.AccessorID, t.Policy, svc, fmt.Sprint(t.CreateIndex), t.Description})
 	}
-	ctx, cancel := e.ctx()
-	defer cancel()
-	t, err := call(ctx, c)
-	if err != nil {
-		return err
-	}
-	if e.g.json {
-		return e.printJSON(t)
-	}
-	e.printToken(t)
+	e.table("AccessorID\tPolicy\tService\tCreateIndex\tDescription", rows)
 	return nil
 }
 
-func (e *env) printToken(t api.ACLTokenView) {
+// printToken is the human view of every command whose answer is a token.
+func (e *env) printToken(t api.ACLTokenView) error {
 	fmt.Fprintf(e.stdout, "AccessorID:   %s\n", t.AccessorID)
 	if t.SecretID != "" {
 		fmt.Fprintf(e.stdout, "SecretID:     %s\n", t.SecretID)
@@ -152,4 +118,5 @@ func (e *env) printToken(t api.ACLTokenView) {
 	if t.SecretID != "" {
 		fmt.Fprintln(e.stdout, "The SecretID is shown only now: keep it (ALLOT_TOKEN or --token).")
 	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/allot-dev/allot/api"
@@ -20,37 +22,29 @@ func servicesCmd(e *env) *cobra.Command {
 		Example: "  allot services\n  allot services --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			svcs, err := c.Services(ctx)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(svcs)
-			}
-			var rows [][]string
-			for _, s := range svcs {
-				// 0 is no limit: a sum over placements is unlimited when any is.
-				var cpu, mem int64
-				for _, a := range s.Allocations {
-					cpu, mem = addLimit(cpu, a.CPU), addLimit(mem, a.Memory)
-				}
-				boost := "-"
-				if s.Boost != nil {
-					boost = fmt.Sprintf("x%g", s.Boost.Factor)
-				}
-				rows = append(rows, []string{s.Name, string(s.Class), fmt.Sprint(s.EffectiveWeight()), boost, fmt.Sprint(len(s.Allocations)),
-					limitTotal(bidding.CPU, cpu, len(s.Allocations)), limitTotal(bidding.Memory, mem, len(s.Allocations))})
-			}
-			e.table("Service\tClass\tWeight\tBoost\tPlacements\tCPU\tMemory", rows)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) ([]api.ServiceView, error) { return c.Services(ctx) }, e.printServices)
 		},
 	}
+}
+
+// printServices is the human view of 'allot services'.
+func (e *env) printServices(svcs []api.ServiceView) error {
+	var rows [][]string
+	for _, s := range svcs {
+		// 0 is no limit: a sum over placements is unlimited when any is.
+		var cpu, mem int64
+		for _, a := range s.Allocations {
+			cpu, mem = addLimit(cpu, a.CPU), addLimit(mem, a.Memory)
+		}
+		boost := "-"
+		if s.Boost != nil {
+			boost = fmt.Sprintf("x%g", s.Boost.Factor)
+		}
+		rows = append(rows, []string{s.Name, string(s.Class), fmt.Sprint(s.EffectiveWeight()), boost, fmt.Sprint(len(s.Allocations)),
+			limitTotal(bidding.CPU, cpu, len(s.Allocations)), limitTotal(bidding.Memory, mem, len(s.Allocations))})
+	}
+	e.table("Service\tClass\tWeight\tBoost\tPlacements\tCPU\tMemory", rows)
+	return nil
 }
 
 func serviceCmd(e *env) *cobra.Command {
@@ -66,27 +60,22 @@ checked before anything is sent; errors name the key.`,
 			if err != nil {
 				return err
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			var results []api.RegisterResult
-			for _, s := range svcs {
-				r, err := c.PutService(ctx, s)
-				if err != nil {
-					return err
+			// One line per service as it is registered, so a refusal
+			// part-way shows which went through: the human view is empty.
+			return query(e, func(ctx context.Context, c *api.Client) ([]api.RegisterResult, error) {
+				var results []api.RegisterResult
+				for _, s := range svcs {
+					r, err := c.PutService(ctx, s)
+					if err != nil {
+						return nil, err
+					}
+					results = append(results, r)
+					if !e.g.json {
+						fmt.Fprintf(e.stdout, "Registered service %q\n", s.Name)
+					}
 				}
-				results = append(results, r)
-				if !e.g.json {
-					fmt.Fprintf(e.stdout, "Registered service %q\n", s.Name)
-				}
-			}
-			if e.g.json {
-				return e.printJSON(results)
-			}
-			return nil
+				return results, nil
+			}, func([]api.RegisterResult) error { return nil })
 		},
 	}
 	deregister := &cobra.Command{
@@ -96,21 +85,10 @@ checked before anything is sent; errors name the key.`,
 		Args:              exactArgs(1, "one service NAME"),
 		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			idx, err := c.DeregisterService(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(api.WriteResult{Index: idx})
-			}
-			fmt.Fprintf(e.stdout, "Deregistered service %q\n", args[0])
-			return nil
+			return query(e, indexed(func(ctx context.Context, c *api.Client) (uint64, error) { return c.DeregisterService(ctx, args[0]) }), func(api.WriteResult) error {
+				fmt.Fprintf(e.stdout, "Deregistered service %q\n", args[0])
+				return nil
+			})
 		},
 	}
 	return group("service", "Register and deregister services", "  allot service register web.hcl\n  allot service deregister web", register, deregister)
@@ -138,21 +116,10 @@ after the latest committed plan). Node agents bid on their own; this is for tryi
 			if err != nil {
 				return fmt.Errorf("reading bid: %w", err)
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			r, err := c.PutBidsJSON(ctx, b)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(r)
-			}
-			fmt.Fprintf(e.stdout, "Accepted %d bid(s) at index %d\n", r.Bids, r.Index)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) (api.BidsResult, error) { return c.PutBidsJSON(ctx, b) }, func(r api.BidsResult) error {
+				fmt.Fprintf(e.stdout, "Accepted %d bid(s) at index %d\n", r.Bids, r.Index)
+				return nil
+			})
 		},
 	}
 }
@@ -169,47 +136,16 @@ func planCmd(e *env) *cobra.Command {
   allot plan --epoch 42 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			p, err := c.Plan(ctx, epoch)
-			if err != nil && !(wait && api.IsNotFound(err)) {
-				return err
-			}
-			if wait && epoch == 0 {
-				start := p.Index
-				deadline := time.Now().Add(timeout)
-				for p.Index <= start && time.Now().Before(deadline) {
-					w := min(time.Until(deadline), 60*time.Second)
-					np, err := c.WatchPlan(ctx, start, w.Round(time.Second))
-					if err != nil && !api.IsNotFound(err) {
-						return err
-					}
-					if err == nil {
-						p = np
-					}
+			return query(e, func(ctx context.Context, c *api.Client) (bidding.Plan, error) {
+				p, err := c.Plan(ctx, epoch)
+				if err != nil && !(wait && api.IsNotFound(err)) {
+					return p, err
 				}
-				if p.Index <= start {
-					return fmt.Errorf("no new plan within %s", timeout)
+				if wait && epoch == 0 {
+					return waitPlan(ctx, c, p, timeout)
 				}
-			}
-			if e.g.json {
-				return e.printJSON(p)
-			}
-			fmt.Fprintf(e.stdout, "Epoch %d  index %d  %s  created %s  solve %.2f ms  Jain %.3f\n", p.Epoch, p.Index, p.Hash, p.Created.Format(time.RFC3339), p.Stats.SolveMS, p.Stats.FairnessJain)
-			var rows [][]string
-			for _, a := range p.Allocations {
-				rows = append(rows, []string{a.Service, a.Node, quantity(bidding.CPU, a.CPU), quantity(bidding.Memory, a.Memory),
-					quantity(bidding.IO, a.IO), quantity(bidding.Net, a.Net)})
-			}
-			e.table("Service\tNode\tCPU\tMemory\tIO\tNet", rows)
-			for _, pr := range p.Problems {
-				fmt.Fprintln(e.stdout, "Problem:", pr)
-			}
-			return nil
+				return p, nil
+			}, e.printPlan)
 		},
 	}
 	c.Flags().Uint64Var(&epoch, "epoch", 0, "show the plan of this epoch (0: the latest)")
@@ -217,6 +153,42 @@ func planCmd(e *env) *cobra.Command {
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "longest --wait")
 	c.AddCommand(explainCmd(e))
 	return c
+}
+
+// waitPlan waits up to timeout for a plan newer than p (the latest, or
+// the zero plan when none is committed yet).
+func waitPlan(ctx context.Context, c *api.Client, p bidding.Plan, timeout time.Duration) (bidding.Plan, error) {
+	start := p.Index
+	deadline := time.Now().Add(timeout)
+	for p.Index <= start && time.Now().Before(deadline) {
+		w := min(time.Until(deadline), 60*time.Second)
+		np, err := c.WatchPlan(ctx, start, w.Round(time.Second))
+		if err != nil && !api.IsNotFound(err) {
+			return p, err
+		}
+		if err == nil {
+			p = np
+		}
+	}
+	if p.Index <= start {
+		return p, fmt.Errorf("no new plan within %s", timeout)
+	}
+	return p, nil
+}
+
+// printPlan is the human view of 'allot plan'.
+func (e *env) printPlan(p bidding.Plan) error {
+	fmt.Fprintf(e.stdout, "Epoch %d  index %d  %s  created %s  solve %.2f ms  Jain %.3f\n", p.Epoch, p.Index, p.Hash, p.Created.Format(time.RFC3339), p.Stats.SolveMS, p.Stats.FairnessJain)
+	var rows [][]string
+	for _, a := range p.Allocations {
+		rows = append(rows, []string{a.Service, a.Node, quantity(bidding.CPU, a.CPU), quantity(bidding.Memory, a.Memory),
+			quantity(bidding.IO, a.IO), quantity(bidding.Net, a.Net)})
+	}
+	e.table("Service\tNode\tCPU\tMemory\tIO\tNet", rows)
+	for _, pr := range p.Problems {
+		fmt.Fprintln(e.stdout, "Problem:", pr)
+	}
+	return nil
 }
 
 // addLimit adds allocations where 0 means no limit (-1: unlimited so far).
@@ -255,46 +227,33 @@ func explainCmd(e *env) *cobra.Command {
 		Args:              exactArgs(1, "one SERVICE"),
 		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			out, err := c.Explain(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(out)
-			}
-			fmt.Fprintf(e.stdout, "Service %s in epoch %d (%s)\n", out.Service, out.Epoch, out.Hash)
-			if b := out.Boost; b != nil {
-				fmt.Fprintf(e.stdout, "Boost x%g for %d epochs from epoch %d: %s\n", b.Factor, b.TTLEpochs, b.StartEpoch, b.Reason)
-			}
-			for _, p := range out.Placements {
-				fmt.Fprintf(e.stdout, "\nNode %s: weight %g, boost x%g\n", p.Node, p.Weight, p.Boost)
-				names := make([]string, 0, len(p.Resources))
-				for r := range p.Resources {
-					names = append(names, r)
-				}
-				sort.Strings(names)
-				for _, rn := range names {
-					r := p.Resources[rn]
-					res, _ := bidding.ParseResource(rn)
-					fmt.Fprintf(e.stdout, "  %-7s floor %s, granted %s, binding: %s, shadow price %.3g\n", rn,
-						config.FormatQuantity(res, r.Floor), config.FormatQuantity(res, r.Granted), r.Binding, r.ShadowPrice)
-					for _, s := range r.Segments {
-						fmt.Fprintf(e.stdout, "          segment %-4s width %s value %.4g granted %s\n", s.Name, config.FormatQuantity(res, s.Width), s.Value, config.FormatQuantity(res, s.Granted))
-					}
-				}
-			}
-			if len(out.Placements) == 0 {
-				fmt.Fprintln(e.stdout, "No placement in the latest plan (no bid in force).")
-			}
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) (api.ExplainView, error) { return c.Explain(ctx, args[0]) }, e.printExplain)
 		},
 	}
+}
+
+// printExplain is the human view of 'allot plan explain'.
+func (e *env) printExplain(out api.ExplainView) error {
+	fmt.Fprintf(e.stdout, "Service %s in epoch %d (%s)\n", out.Service, out.Epoch, out.Hash)
+	if b := out.Boost; b != nil {
+		fmt.Fprintf(e.stdout, "Boost x%g for %d epochs from epoch %d: %s\n", b.Factor, b.TTLEpochs, b.StartEpoch, b.Reason)
+	}
+	for _, p := range out.Placements {
+		fmt.Fprintf(e.stdout, "\nNode %s: weight %g, boost x%g\n", p.Node, p.Weight, p.Boost)
+		for _, rn := range slices.Sorted(maps.Keys(p.Resources)) {
+			r := p.Resources[rn]
+			res, _ := bidding.ParseResource(rn)
+			fmt.Fprintf(e.stdout, "  %-7s floor %s, granted %s, binding: %s, shadow price %.3g\n", rn,
+				config.FormatQuantity(res, r.Floor), config.FormatQuantity(res, r.Granted), r.Binding, r.ShadowPrice)
+			for _, s := range r.Segments {
+				fmt.Fprintf(e.stdout, "          segment %-4s width %s value %.4g granted %s\n", s.Name, config.FormatQuantity(res, s.Width), s.Value, config.FormatQuantity(res, s.Granted))
+			}
+		}
+	}
+	if len(out.Placements) == 0 {
+		fmt.Fprintln(e.stdout, "No placement in the latest plan (no bid in force).")
+	}
+	return nil
 }
 
 func boostCmd(e *env) *cobra.Command {
@@ -312,37 +271,23 @@ the next one. plan explain shows the boost and its reason.`,
 		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
 			if clear {
-				idx, err := c.ClearBoost(ctx, name)
-				if err != nil {
-					return err
+				return query(e, indexed(func(ctx context.Context, c *api.Client) (uint64, error) { return c.ClearBoost(ctx, name) }), func(api.WriteResult) error {
+					fmt.Fprintf(e.stdout, "Cleared the boost of %s\n", name)
+					return nil
+				})
+			}
+			return query(e, func(ctx context.Context, c *api.Client) (api.BoostResult, error) {
+				return c.SetBoost(ctx, name, api.BoostRequest{Factor: factor, TTL: ttl, Reason: reason})
+			}, func(r api.BoostResult) error {
+				b := r.Boost
+				fmt.Fprintf(e.stdout, "Boosted %s x%g for %d epoch(s) from epoch %d", b.Service, b.Factor, b.TTLEpochs, b.StartEpoch)
+				if b.Reason != "" {
+					fmt.Fprintf(e.stdout, ": %s", b.Reason)
 				}
-				if e.g.json {
-					return e.printJSON(api.WriteResult{Index: idx})
-				}
-				fmt.Fprintf(e.stdout, "Cleared the boost of %s\n", name)
+				fmt.Fprintln(e.stdout)
 				return nil
-			}
-			r, err := c.SetBoost(ctx, name, api.BoostRequest{Factor: factor, TTL: ttl, Reason: reason})
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(r)
-			}
-			b := r.Boost
-			fmt.Fprintf(e.stdout, "Boosted %s x%g for %d epoch(s) from epoch %d", b.Service, b.Factor, b.TTLEpochs, b.StartEpoch)
-			if b.Reason != "" {
-				fmt.Fprintf(e.stdout, ": %s", b.Reason)
-			}
-			fmt.Fprintln(e.stdout)
-			return nil
+			})
 		},
 	}
 	c.Flags().Float64Var(&factor, "factor", 2, "weight multiplier in [1, 10], decaying to 1 over the TTL")

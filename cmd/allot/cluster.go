@@ -18,25 +18,14 @@ func membersCmd(e *env) *cobra.Command {
 		Example: "  allot members\n  allot members --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			ms, err := c.Members(ctx)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(ms)
-			}
-			var rows [][]string
-			for _, m := range ms {
-				rows = append(rows, []string{m.Name, m.Address, m.Role, m.Status, m.ID})
-			}
-			e.table("Node\tAddress\tRole\tStatus\tID", rows)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) ([]api.MemberView, error) { return c.Members(ctx) }, func(ms []api.MemberView) error {
+				var rows [][]string
+				for _, m := range ms {
+					rows = append(rows, []string{m.Name, m.Address, m.Role, m.Status, m.ID})
+				}
+				e.table("Node\tAddress\tRole\tStatus\tID", rows)
+				return nil
+			})
 		},
 	}
 }
@@ -50,21 +39,13 @@ addresses (port 7481). Fails within memberlist's 10 s TCP timeout when no Allot 
 		Example: "  allot join 10.0.1.11:7481\n  allot join 10.0.1.11:7481 10.0.1.12:7481",
 		Args:    minArgs(1, "at least one address (allot join HOST:PORT)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			n, err := c.Join(ctx, args)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(map[string]int{"joined": n})
-			}
-			fmt.Fprintf(e.stdout, "Joined: %d node(s) contacted\n", n)
-			return nil
+			return queryWithin(e, 30*time.Second, func(ctx context.Context, c *api.Client) (map[string]int, error) {
+				n, err := c.Join(ctx, args)
+				return map[string]int{"joined": n}, err
+			}, func(v map[string]int) error {
+				fmt.Fprintf(e.stdout, "Joined: %d node(s) contacted\n", v["joined"])
+				return nil
+			})
 		},
 	}
 }
@@ -79,20 +60,12 @@ exits.`,
 		Example: "  allot leave\n  allot --http-addr 10.0.1.13:7480 leave",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			if err := c.Leave(ctx); err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(map[string]bool{"left": true})
-			}
-			fmt.Fprintln(e.stdout, "Graceful leave complete")
-			return nil
+			return queryWithin(e, 60*time.Second, func(ctx context.Context, c *api.Client) (map[string]bool, error) {
+				return map[string]bool{"left": true}, c.Leave(ctx)
+			}, func(map[string]bool) error {
+				fmt.Fprintln(e.stdout, "Graceful leave complete")
+				return nil
+			})
 		},
 	}
 }
@@ -104,25 +77,14 @@ func operatorCmd(e *env) *cobra.Command {
 		Example: "  allot operator raft list-peers",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			peers, err := c.Peers(ctx)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(peers)
-			}
-			var rows [][]string
-			for _, p := range peers {
-				rows = append(rows, []string{p.Name, p.ID, p.Address, peerState(p), fmt.Sprint(p.Voter)})
-			}
-			e.table("Node\tID\tAddress\tState\tVoter", rows)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) ([]cluster.Peer, error) { return c.Peers(ctx) }, func(peers []cluster.Peer) error {
+				var rows [][]string
+				for _, p := range peers {
+					rows = append(rows, []string{p.Name, p.ID, p.Address, peerState(p), fmt.Sprint(p.Voter)})
+				}
+				e.table("Node\tID\tAddress\tState\tVoter", rows)
+				return nil
+			})
 		},
 	}
 	var id string
@@ -137,20 +99,12 @@ in the configuration and the last voter.`,
 			if id == "" {
 				return usagef("--id is required")
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			if err := c.RemovePeer(ctx, id); err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(map[string]string{"removed": id})
-			}
-			fmt.Fprintf(e.stdout, "Removed peer %s\n", id)
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) (map[string]string, error) {
+				return map[string]string{"removed": id}, c.RemovePeer(ctx, id)
+			}, func(map[string]string) error {
+				fmt.Fprintf(e.stdout, "Removed peer %s\n", id)
+				return nil
+			})
 		},
 	}
 	removePeer.Flags().StringVar(&id, "id", "", "ID (or node name) of the server to remove (required)")
@@ -178,21 +132,10 @@ not writable, state diverged). Meant for container health checks: the image has 
 		Example: "  allot health\n  allot --http-addr 127.0.0.1:7480 health && echo ready",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			h, err := c.Health(ctx)
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(h)
-			}
-			fmt.Fprintln(e.stdout, "ok")
-			return nil
+			return queryWithin(e, 3*time.Second, func(ctx context.Context, c *api.Client) (api.Health, error) { return c.Health(ctx) }, func(api.Health) error {
+				fmt.Fprintln(e.stdout, "ok")
+				return nil
+			})
 		},
 	}
 }
@@ -223,53 +166,56 @@ func statusCmd(e *env) *cobra.Command {
 		Example: "  allot status\n  allot status --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			var v statusView
-			if l, err := c.Leader(ctx); err != nil {
-				v.LeaderError = err.Error()
-			} else {
-				v.Leader = &l
-			}
-			v.Peers, _ = c.Peers(ctx)
-			if v.Members, err = c.Members(ctx); err != nil {
-				return err
-			}
-			if p, err := c.Plan(ctx, 0); err == nil {
-				v.Plan = &planSummary{Epoch: p.Epoch, Index: p.Index, Hash: p.Hash, Created: p.Created, Allocations: len(p.Allocations), Stats: p.Stats}
-			}
-			_, herr := c.Health(ctx)
-			v.Healthy = herr == nil
-			if e.g.json {
-				return e.printJSON(v)
-			}
-			if v.Leader != nil {
-				fmt.Fprintf(e.stdout, "Leader:   %s (%s)\n", v.Leader.Name, v.Leader.Address)
-			} else {
-				fmt.Fprintf(e.stdout, "Leader:   none (%s)\n", v.LeaderError)
-			}
-			alive := 0
-			for _, m := range v.Members {
-				if m.Status == "alive" {
-					alive++
+			var herr error // the health check's refusal, for the human view
+			return query(e, func(ctx context.Context, c *api.Client) (statusView, error) {
+				var v statusView
+				if l, err := c.Leader(ctx); err != nil {
+					v.LeaderError = err.Error()
+				} else {
+					v.Leader = &l
 				}
-			}
-			fmt.Fprintf(e.stdout, "Peers:    %d in Raft\nMembers:  %d alive of %d\n", len(v.Peers), alive, len(v.Members))
-			if p := v.Plan; p != nil && p.Epoch > 0 {
-				fmt.Fprintf(e.stdout, "Plan:     epoch %d, %d allocations, %s, committed %s\n", p.Epoch, p.Allocations, p.Hash, p.Created.Format(time.RFC3339))
-			} else {
-				fmt.Fprintln(e.stdout, "Plan:     none yet")
-			}
-			health := "ok"
-			if herr != nil {
-				health = "unhealthy: " + herr.Error()
-			}
-			fmt.Fprintf(e.stdout, "Health:   %s\n", health)
-			return nil
+				v.Peers, _ = c.Peers(ctx)
+				var err error
+				if v.Members, err = c.Members(ctx); err != nil {
+					return v, err
+				}
+				if p, err := c.Plan(ctx, 0); err == nil {
+					v.Plan = &planSummary{Epoch: p.Epoch, Index: p.Index, Hash: p.Hash, Created: p.Created, Allocations: len(p.Allocations), Stats: p.Stats}
+				}
+				_, herr = c.Health(ctx)
+				v.Healthy = herr == nil
+				return v, nil
+			}, func(v statusView) error {
+				e.printStatus(v, herr)
+				return nil
+			})
 		},
 	}
+}
+
+// printStatus is the human view of 'allot status'; herr is the health
+// check's refusal (nil: healthy).
+func (e *env) printStatus(v statusView, herr error) {
+	if v.Leader != nil {
+		fmt.Fprintf(e.stdout, "Leader:   %s (%s)\n", v.Leader.Name, v.Leader.Address)
+	} else {
+		fmt.Fprintf(e.stdout, "Leader:   none (%s)\n", v.LeaderError)
+	}
+	alive := 0
+	for _, m := range v.Members {
+		if m.Status == "alive" {
+			alive++
+		}
+	}
+	fmt.Fprintf(e.stdout, "Peers:    %d in Raft\nMembers:  %d alive of %d\n", len(v.Peers), alive, len(v.Members))
+	if p := v.Plan; p != nil && p.Epoch > 0 {
+		fmt.Fprintf(e.stdout, "Plan:     epoch %d, %d allocations, %s, committed %s\n", p.Epoch, p.Allocations, p.Hash, p.Created.Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(e.stdout, "Plan:     none yet")
+	}
+	health := "ok"
+	if herr != nil {
+		health = "unhealthy: " + herr.Error()
+	}
+	fmt.Fprintf(e.stdout, "Health:   %s\n", health)
 }

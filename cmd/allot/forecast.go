@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
+	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/config"
 	"github.com/allot-dev/allot/forecast/eval"
@@ -28,58 +31,9 @@ p99, the MAE and MASE of p50 (MASE against last epoch's actual).`,
 		Args:              exactArgs(1, "one SERVICE (or 'forecast eval …')"),
 		ValidArgsFunction: e.completeServices,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := e.ctx()
-			defer cancel()
-			v, err := c.Forecast(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if e.g.json {
-				return e.printJSON(v)
-			}
-			if len(v.Nodes) == 0 {
-				fmt.Fprintf(e.stdout, "No usage reported for %s yet (clients report once per epoch).\n", v.Service)
-				return nil
-			}
-			q := func(res bidding.Resource, p *int64) string {
-				if p == nil {
-					return "-"
-				}
-				return config.FormatQuantity(res, *p)
-			}
-			var rows, detail [][]string
-			for _, n := range v.Nodes {
-				names := make([]string, 0, len(n.Resources))
-				for r := range n.Resources {
-					names = append(names, r)
-				}
-				sort.Strings(names)
-				for _, rn := range names {
-					r := n.Resources[rn]
-					res, _ := bidding.ParseResource(rn)
-					if len(r.Points) == 0 {
-						continue
-					}
-					last := r.Points[len(r.Points)-1]
-					s := r.Summary
-					rows = append(rows, []string{n.Node, rn, fmt.Sprint(last.Epoch), config.FormatQuantity(res, last.Actual), q(res, last.P50), q(res, last.P90), q(res, last.P99),
-						fmt.Sprintf("%d/%d", s.Forecasts, s.Epochs), fmt.Sprintf("%.2f", s.CoverageP90), fmt.Sprintf("%.2f", s.CoverageP99), config.FormatQuantity(res, int64(s.MAE+0.5)), fmt.Sprintf("%.2f", s.MASE)})
-					for _, p := range r.Points[max(0, len(r.Points)-epochs):] {
-						detail = append(detail, []string{n.Node, rn, fmt.Sprint(p.Epoch), config.FormatQuantity(res, p.Actual), q(res, p.P50), q(res, p.P90), q(res, p.P99)})
-					}
-				}
-			}
-			fmt.Fprintf(e.stdout, "Forecast vs actual for %s (quantiles of the bid in force; MAE/MASE of p50, MASE against last epoch's actual)\n", v.Service)
-			e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99\tFORECASTS\tCOV90\tCOV99\tMAE\tMASE", rows)
-			if epochs > 0 {
-				fmt.Fprintln(e.stdout)
-				e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99", detail)
-			}
-			return nil
+			return query(e, func(ctx context.Context, c *api.Client) (api.ForecastView, error) { return c.Forecast(ctx, args[0]) }, func(v api.ForecastView) error {
+				return e.printForecast(v, epochs)
+			})
 		},
 	}
 	c.Flags().IntVar(&epochs, "epochs", 0, "also list the last N epochs of each node and resource")
@@ -95,6 +49,45 @@ on any CSV series by rolling-origin evaluation, with the coverage of the 90% and
 		},
 	}, func(w io.Writer) { eval.Main([]string{"-h"}, w, w) }))
 	return c
+}
+
+// printForecast is the human view of 'allot forecast': the latest epoch
+// and the score per node and resource, then the last N epochs (--epochs).
+func (e *env) printForecast(v api.ForecastView, epochs int) error {
+	if len(v.Nodes) == 0 {
+		fmt.Fprintf(e.stdout, "No usage reported for %s yet (clients report once per epoch).\n", v.Service)
+		return nil
+	}
+	q := func(res bidding.Resource, p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return config.FormatQuantity(res, *p)
+	}
+	var rows, detail [][]string
+	for _, n := range v.Nodes {
+		for _, rn := range slices.Sorted(maps.Keys(n.Resources)) {
+			r := n.Resources[rn]
+			res, _ := bidding.ParseResource(rn)
+			if len(r.Points) == 0 {
+				continue
+			}
+			last := r.Points[len(r.Points)-1]
+			s := r.Summary
+			rows = append(rows, []string{n.Node, rn, fmt.Sprint(last.Epoch), config.FormatQuantity(res, last.Actual), q(res, last.P50), q(res, last.P90), q(res, last.P99),
+				fmt.Sprintf("%d/%d", s.Forecasts, s.Epochs), fmt.Sprintf("%.2f", s.CoverageP90), fmt.Sprintf("%.2f", s.CoverageP99), config.FormatQuantity(res, int64(s.MAE+0.5)), fmt.Sprintf("%.2f", s.MASE)})
+			for _, p := range r.Points[max(0, len(r.Points)-epochs):] {
+				detail = append(detail, []string{n.Node, rn, fmt.Sprint(p.Epoch), config.FormatQuantity(res, p.Actual), q(res, p.P50), q(res, p.P90), q(res, p.P99)})
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "Forecast vs actual for %s (quantiles of the bid in force; MAE/MASE of p50, MASE against last epoch's actual)\n", v.Service)
+	e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99\tFORECASTS\tCOV90\tCOV99\tMAE\tMASE", rows)
+	if epochs > 0 {
+		fmt.Fprintln(e.stdout)
+		e.table("NODE\tRESOURCE\tEPOCH\tACTUAL\tP50\tP90\tP99", detail)
+	}
+	return nil
 }
 
 // delegateExit turns a delegated Main's exit code into RunE's error.

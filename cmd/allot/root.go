@@ -216,6 +216,50 @@ func (e *env) ctx() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// ctxWithin is ctx for d == 0, else a context bounded by d alone.
+func (e *env) ctxWithin(d time.Duration) (context.Context, context.CancelFunc) {
+	if d > 0 {
+		return context.WithTimeout(context.Background(), d)
+	}
+	return e.ctx()
+}
+
+// query runs one call against the agent, then prints --json or the human
+// view. Every command that asks the agent one thing goes through it (or
+// queryWithin), so the client, the context and --json work the same in all.
+func query[T any](e *env, call func(context.Context, *api.Client) (T, error), human func(T) error) error {
+	return queryWithin(e, 0, call, human)
+}
+
+// queryWithin is query with the call bounded by d alone instead of by
+// SIGINT/SIGTERM (0: by the signals), for the commands that must give up
+// on their own: health checks, join and leave.
+func queryWithin[T any](e *env, d time.Duration, call func(context.Context, *api.Client) (T, error), human func(T) error) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := e.ctxWithin(d)
+	defer cancel()
+	v, err := call(ctx, c)
+	if err != nil {
+		return err
+	}
+	if e.g.json {
+		return e.printJSON(v)
+	}
+	return human(v)
+}
+
+// indexed adapts a write answered by its Raft index to query: --json
+// prints it as api.WriteResult.
+func indexed(call func(context.Context, *api.Client) (uint64, error)) func(context.Context, *api.Client) (api.WriteResult, error) {
+	return func(ctx context.Context, c *api.Client) (api.WriteResult, error) {
+		idx, err := call(ctx, c)
+		return api.WriteResult{Index: idx}, err
+	}
+}
+
 // printJSON writes v as one indented JSON document.
 func (e *env) printJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)

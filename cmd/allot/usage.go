@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/usage/history"
 	"github.com/spf13/cobra"
 )
@@ -79,28 +81,23 @@ func (e *env) usageImport(cmd *cobra.Command, o history.Options, file string) er
 	for _, w := range imp.Warnings {
 		fmt.Fprintln(e.stderr, "Warning:", w)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.ctx()
-	defer cancel()
-	idx, err := c.ImportHistory(ctx, imp.History)
-	if err != nil {
-		return fmt.Errorf("%w (nothing was imported)", err)
-	}
 	res := slices.Sorted(maps.Keys(imp.History.Points))
 	iv := imp.History.Interval()
-	if e.g.json {
-		return e.printJSON(map[string]any{
+	return query(e, func(ctx context.Context, c *api.Client) (map[string]any, error) {
+		idx, err := c.ImportHistory(ctx, imp.History)
+		if err != nil {
+			return nil, fmt.Errorf("%w (nothing was imported)", err)
+		}
+		return map[string]any{
 			"service": o.Service, "node": o.Node, "index": idx,
 			"points": imp.Points, "per_resource": imp.Per, "resources": res,
 			"interval": iv.String(), "interval_ms": imp.History.IntervalMS,
 			"from": imp.From.Format(time.RFC3339), "to": imp.To.Format(time.RFC3339),
 			"warnings": append([]string{}, imp.Warnings...),
-		})
-	}
-	fmt.Fprintf(e.stdout, "imported %d points (%s) for %s on %s, interval %s, from %s to %s\n",
-		imp.Points, strings.Join(res, ", "), o.Service, o.Node, iv, imp.From.Format(time.RFC3339), imp.To.Format(time.RFC3339))
-	return nil
+		}, nil
+	}, func(map[string]any) error {
+		fmt.Fprintf(e.stdout, "imported %d points (%s) for %s on %s, interval %s, from %s to %s\n",
+			imp.Points, strings.Join(res, ", "), o.Service, o.Node, iv, imp.From.Format(time.RFC3339), imp.To.Format(time.RFC3339))
+		return nil
+	})
 }
