@@ -37,21 +37,7 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 		b, _ := os.ReadFile(src)
 		os.WriteFile(dst, b, 0o600)
 	}
-	logs := hupLog{lines: make(chan string, 16)}
-	a := &Agent{log: hclog.New(&hclog.LoggerOptions{Output: logs}), tls: &agentTLS{certs: certs}}
-	hup := make(chan os.Signal, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.reloadOnHUP(ctx, hup)
-	hup <- syscall.SIGHUP
-	waitfor.True(t, "the reload logged", 5*time.Second, func() bool {
-		select {
-		case l := <-logs.lines:
-			return strings.Contains(l, "reloaded the TLS CA and certificate")
-		default:
-			return false
-		}
-	})
+	sighup(t, certs)
 	after, _ := srv.GetCertificate(nil)
 	if string(after.Certificate[0]) == string(before.Certificate[0]) {
 		t.Fatal("SIGHUP did not change the certificate served")
@@ -85,21 +71,7 @@ func TestSIGHUPReloadsCA(t *testing.T) {
 		b, _ := os.ReadFile(src)
 		os.WriteFile(dst, b, 0o600)
 	}
-	logs := hupLog{lines: make(chan string, 16)}
-	a := &Agent{log: hclog.New(&hclog.LoggerOptions{Output: logs}), tls: &agentTLS{certs: certs}}
-	hup := make(chan os.Signal, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.reloadOnHUP(ctx, hup)
-	hup <- syscall.SIGHUP
-	waitfor.True(t, "the reload logged", 5*time.Second, func() bool {
-		select {
-		case l := <-logs.lines:
-			return strings.Contains(l, "reloaded the TLS CA and certificate")
-		default:
-			return false
-		}
-	})
+	sighup(t, certs)
 	if err := pipeHandshake(srv, peer.ClientConfig(tlsutil.ServerName)); err != nil {
 		t.Fatalf("the listener refuses the new CA's peer after SIGHUP: %v", err)
 	}
@@ -133,4 +105,25 @@ func pipeHandshake(srv, cli *tls.Config) error {
 		return serr
 	}
 	return cerr
+}
+
+// sighup runs an agent's reload loop over certs, sends it SIGHUP and waits
+// until the reload is logged.
+func sighup(t *testing.T, certs *tlsutil.Certs) {
+	t.Helper()
+	logs := hupLog{lines: make(chan string, 16)}
+	a := &Agent{log: hclog.New(&hclog.LoggerOptions{Output: logs}), tls: &agentTLS{certs: certs}}
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.reloadOnHUP(ctx, hup)
+	hup <- syscall.SIGHUP
+	waitfor.True(t, "the reload logged", 5*time.Second, func() bool {
+		select {
+		case l := <-logs.lines:
+			return strings.Contains(l, "reloaded the TLS CA and certificate")
+		default:
+			return false
+		}
+	})
 }
