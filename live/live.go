@@ -309,8 +309,13 @@ func (pr *policyRun) checkFaults(w *sim.World) {
 			if ls.node != w.Nodes[0] {
 				continue
 			}
-			before := ls.samples[f.KilledStep+leadSteps]
-			for st := f.KilledStep + leadSteps + 1; st <= f.RestartStep+leadSteps; st++ {
+			// The kill comes right after the killed step's sample, and a
+			// plan the client received before it may still have been
+			// applied after that sample: the reference is the first sample
+			// taken with the client dead, and every later one up to the
+			// restart (which follows its step's sample) must match it.
+			before := ls.samples[f.KilledStep+leadSteps+1]
+			for st := f.KilledStep + leadSteps + 2; st <= f.RestartStep+leadSteps; st++ {
 				s := ls.samples[st]
 				if s.CPULimit != before.CPULimit || s.MemLimit != before.MemLimit {
 					f.LimitsKept = false

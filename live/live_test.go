@@ -224,3 +224,39 @@ func TestSaveLoadRun(t *testing.T) {
 		t.Fatalf("a run of other services: %v", err)
 	}
 }
+
+// TestCheckFaultsLimitsKept: the kill follows its step's sample, so a plan
+// the client applied just before dying shows in the first sample after the
+// kill and is not a broken promise; a change while the client is dead is.
+func TestCheckFaultsLimitsKept(t *testing.T) {
+	w := &sim.World{Nodes: []string{"a", "b"}, Steps: 20}
+	const killed, restarted = 7, 10 // steps; samples are keyed by step + leadSteps
+	for _, tc := range []struct {
+		name     string
+		changeAt int // sample key from which the cpu limit is 300 instead of 200
+		want     bool
+	}{
+		{"unchanged", 99, true},
+		{"last plan applied right after the killed step's sample", killed + leadSteps + 1, true},
+		{"changed while the client was dead", killed + leadSteps + 2, false},
+		{"changed at the restart's own sample", restarted + leadSteps, false},
+		{"changed after the restart", restarted + leadSteps + 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			smp := map[int]sample{}
+			for k := 0; k < 16; k++ {
+				smp[k] = sample{OK: true, CPULimit: 200, MemLimit: 1 << 28}
+				if k >= tc.changeAt {
+					smp[k] = sample{OK: true, CPULimit: 300, MemLimit: 1 << 28}
+				}
+			}
+			other := map[int]sample{9: {CPULimit: 1}, 10: {CPULimit: 2}} // node b's client was alive
+			pr := &policyRun{faults: []fault{{KilledStep: killed, RestartStep: restarted}},
+				svcs: []*liveSvc{{name: "web", node: "a", samples: smp}, {name: "db", node: "b", samples: other}}}
+			pr.checkFaults(w)
+			if got := pr.faults[0].LimitsKept; got != tc.want {
+				t.Fatalf("limits kept = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

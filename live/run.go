@@ -59,8 +59,8 @@ type fault struct {
 	RestartStep int    `json:"restarted_step"`
 	// Epochs (evaluated steps) whose plans the dead client did not apply.
 	Affected []int `json:"affected_epochs"`
-	// LimitsKept: every sample of the node's containers during the gap
-	// showed the limits in force before the kill.
+	// LimitsKept: every sample of the node's containers taken while its
+	// client was dead showed the same limits (the last the client applied).
 	LimitsKept bool `json:"limits_kept"`
 }
 
