@@ -10,7 +10,6 @@ package clusterbench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"github.com/allot-dev/allot/internal/cliflag"
@@ -131,11 +130,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "allot bench cluster: %v\n", err)
-		return 2
+		return cliflag.Exit("allot bench cluster", err, stderr)
 	}
 	if fs.NArg() > 0 || o.Nodes < 1 || o.ServicesPerNode < 1 || o.Epochs < 1 || o.Epoch <= 0 || o.Clients < 1 ||
 		o.BatchClients < 1 || o.BatchSize < 1 || o.BatchSize > 10000 || o.Ingest <= 0 || o.CatchupEntries < 1 {

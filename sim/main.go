@@ -139,11 +139,7 @@ func validPolicy(p string) bool {
 func Main(args []string, stdout, stderr io.Writer) int {
 	o, err := ParseArgs(args, stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "allot sim: %v\n", err)
-		return 2
+		return cliflag.Exit("allot sim", err, stderr)
 	}
 	if err := run(o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "allot sim: %v\n", err)

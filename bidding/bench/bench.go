@@ -5,7 +5,6 @@ package bench
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"github.com/allot-dev/allot/internal/cliflag"
@@ -58,11 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "allot bench solver: %v\n", err)
-		return 2
+		return cliflag.Exit("allot bench solver", err, stderr)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "allot bench solver: unexpected argument %q\n", fs.Arg(0))

@@ -53,12 +53,8 @@ Flags:
 // the exit code: 0 success, 1 error, 2 usage error.
 func Main(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "forecast eval: %v\n", err)
-		return 2
+		return cliflag.Exit("forecast eval", err, stderr)
 	}
 	var rep *Report
 	switch opts.dataset {

@@ -7,6 +7,7 @@ package cliflag
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 )
 
@@ -26,4 +27,15 @@ func Parse(fs *flag.FlagSet, args []string, out io.Writer) error {
 		}
 	}
 	return err
+}
+
+// Exit is the exit code of a command whose flags (or their checks) failed
+// with err: 0 after -h (the usage is printed), otherwise 2 with one line
+// "name: err" on stderr.
+func Exit(name string, err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return 2
 }
