@@ -46,6 +46,11 @@ type Config struct {
 	// request) and the most bids in one entry (0: DefaultBatchBids).
 	BatchWait time.Duration
 	BatchBids int
+	// WholePlanEntries makes the leader commit every plan whole
+	// (commit-plan) instead of as a delta against the latest plan
+	// (commit-plan-delta, leader.go): what a build from before the delta
+	// entries can read, and the benchmark's side-by-side baseline.
+	WholePlanEntries bool
 	// RedialEvery is how often replication redials a follower that cannot
 	// be reached instead of raft's growing backoff (redial.go); 0:
 	// DefaultRedialEvery, negative: raft's own backoff. Only for the TCP and

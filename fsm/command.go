@@ -44,6 +44,9 @@ const (
 	CmdSetRegressors     CommandType = 14
 	CmdImportHistory     CommandType = 15
 	CmdSubmitBidBatch    CommandType = 16
+	// CmdCommitPlanDelta is a plan as a delta against the latest one
+	// (plandelta.go). Not ignorable: skipping a plan would diverge.
+	CmdCommitPlanDelta CommandType = 18
 	// CmdStateCheck is ignorable: an older FSM skips the check.
 	CmdStateCheck CommandType = 0x91 // 17 with IgnorableFlag
 )
@@ -210,6 +213,7 @@ var commands = map[CommandType]commandSpec{
 	CmdSetRegressors:     command("set-regressors", applySetRegressors),
 	CmdImportHistory:     command("import-history", applyImportHistory),
 	CmdSubmitBidBatch:    commandWithResult("submit-bid-batch", applySubmitBidBatch),
+	CmdCommitPlanDelta:   command("commit-plan-delta", applyCommitPlanDelta),
 	CmdStateCheck:        ignorable(command("state-check", applyStateCheck)),
 }
 

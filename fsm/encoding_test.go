@@ -24,6 +24,14 @@ func goldenCommands() map[CommandType]any {
 	web.Weight = 2.5
 	web.Forecast = &bidding.ForecastSpec{Model: "ets", Horizon: 12, Regressors: []string{"temperature"}}
 	tok := aclToken("acc-1", "s-1", PolicyBid, "web")
+	plan := bidding.Plan{Epoch: 7, InputIndex: 41, Created: time.Date(2026, 12, 1, 11, 0, 0, 123456789, cet), Hash: "sha256:abc",
+		Allocations: []bidding.Allocation{{Service: "web", Node: "n1", CPU: 600, Memory: 256 << 20}, {Service: "db", Node: "n2", CPU: 300}},
+		Nodes:       []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{4000, 8 << 30, 0, 0}, ShadowPrice: map[string]float64{"cpu": 0.25}}},
+		Stats:       bidding.Stats{SolveMS: 1.5, Bids: 2, Services: 2, FairnessJain: 0.97, Objective: 1234.5, Iterations: 9},
+		Problems:    []string{"db: min above n2's capacity"}}
+	// The plan before it: web unchanged, db new, cache gone.
+	base := bidding.Plan{Epoch: 6, Index: 40, Hash: "sha256:def",
+		Allocations: []bidding.Allocation{{Service: "cache", Node: "n2", CPU: 100}, {Service: "web", Node: "n1", CPU: 600, Memory: 256 << 20}}}
 	return map[CommandType]any{
 		CmdRegisterService:   RegisterService{Service: web},
 		CmdDeregisterService: DeregisterService{Name: "db"},
@@ -33,19 +41,16 @@ func goldenCommands() map[CommandType]any {
 				ForecastError: map[string]bidding.ForecastError{"cpu": {MASE: 0.8, CoverageP90: 0.9}}},
 			bid("db", "n2", 7, 300),
 		}},
-		CmdCommitPlan: CommitPlan{Plan: bidding.Plan{Epoch: 7, InputIndex: 41, Created: time.Date(2026, 12, 1, 11, 0, 0, 123456789, cet), Hash: "sha256:abc",
-			Allocations: []bidding.Allocation{{Service: "web", Node: "n1", CPU: 600, Memory: 256 << 20}, {Service: "db", Node: "n2", CPU: 300}},
-			Nodes:       []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{4000, 8 << 30, 0, 0}, ShadowPrice: map[string]float64{"cpu": 0.25}}},
-			Stats:       bidding.Stats{SolveMS: 1.5, Bids: 2, Services: 2, FairnessJain: 0.97, Objective: 1234.5, Iterations: 9},
-			Problems:    []string{"db: min above n2's capacity"}}},
-		CmdSetBoost:       SetBoost{Boost: bidding.Boost{Service: "web", Factor: 2, StartEpoch: 7, TTLEpochs: 3, Reason: "sla"}},
-		CmdClearBoost:     ClearBoost{Service: "web"},
-		CmdUpsertMember:   UpsertMember{Member: Member{ID: "id-1", Name: "n1", Client: true, RaftAddr: "10.0.0.1:7482", Version: "0.9", Status: "alive", Capacity: bidding.Vec{4000, 8 << 30, 100 << 20, 1 << 30}}},
-		CmdRemoveMember:   RemoveMember{ID: "id-2"},
-		CmdSetSettings:    SetSettings{Settings: DefaultSettings()},
-		CmdACLBootstrap:   ACLBootstrap{Token: aclToken("boot", "s-boot", PolicyOperator, "")},
-		CmdACLTokenCreate: ACLTokenCreate{Token: tok},
-		CmdACLTokenDelete: ACLTokenDelete{AccessorID: "acc-1"},
+		CmdCommitPlan:      CommitPlan{Plan: plan},
+		CmdCommitPlanDelta: NewCommitPlanDelta(&plan, &base),
+		CmdSetBoost:        SetBoost{Boost: bidding.Boost{Service: "web", Factor: 2, StartEpoch: 7, TTLEpochs: 3, Reason: "sla"}},
+		CmdClearBoost:      ClearBoost{Service: "web"},
+		CmdUpsertMember:    UpsertMember{Member: Member{ID: "id-1", Name: "n1", Client: true, RaftAddr: "10.0.0.1:7482", Version: "0.9", Status: "alive", Capacity: bidding.Vec{4000, 8 << 30, 100 << 20, 1 << 30}}},
+		CmdRemoveMember:    RemoveMember{ID: "id-2"},
+		CmdSetSettings:     SetSettings{Settings: DefaultSettings()},
+		CmdACLBootstrap:    ACLBootstrap{Token: aclToken("boot", "s-boot", PolicyOperator, "")},
+		CmdACLTokenCreate:  ACLTokenCreate{Token: tok},
+		CmdACLTokenDelete:  ACLTokenDelete{AccessorID: "acc-1"},
 		CmdReportUsage: ReportUsage{Report: UsageReport{Node: "n1", Epoch: 6, Services: []ServiceUsage{
 			{Service: "web", Actual: map[string]int64{"cpu": 550, "memory": 300 << 20}}, {Service: "db", Actual: map[string]int64{"cpu": 0}}}}},
 		CmdSetRegressors: SetRegressors{Regressors: map[string][]RegressorPoint{

@@ -81,7 +81,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return fmt.Errorf("%s rejected: %w", t, err)
 	}
 	switch c := cmd.(type) {
-	case *CommitPlan:
+	case *CommitPlan, *CommitPlanDelta:
 		f.recordLocked(l.Index)
 	case *StateCheck:
 		div = f.compareLocked(c)

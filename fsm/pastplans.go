@@ -254,13 +254,27 @@ func (d *deltaReader) row(prev *int, nrefs int, refs func(int) [4]int64, names [
 func (pp *PastPlan) expand(next *bidding.Plan) (bidding.Plan, error) {
 	p := bidding.Plan{Epoch: pp.Epoch, Index: pp.Index, InputIndex: pp.InputIndex, Created: pp.Created, Hash: pp.Hash,
 		Stats: pp.Stats, Problems: pp.Problems}
-	d := &deltaReader{b: pp.Delta}
+	var err error
+	p.Allocations, p.Nodes, err = decodeDelta(pp.Delta, next)
+	if err != nil {
+		return bidding.Plan{}, fmt.Errorf("plan of epoch %d: %w", pp.Epoch, err)
+	}
+	return p, nil
+}
+
+// decodeDelta rebuilds the allocations and node capacities encodeDelta
+// wrote against next (nil or empty as they were). Any malformed byte is
+// an error wrapping errDelta, never a panic.
+func decodeDelta(b []byte, next *bidding.Plan) ([]bidding.Allocation, []bidding.NodePlan, error) {
+	var allocs []bidding.Allocation
+	var nodes []bidding.NodePlan
+	d := &deltaReader{b: b}
 	flags := d.uvarint()
 	if n := d.count(); d.err == nil && (n > 0 || flags&1 == 0) {
-		p.Allocations = make([]bidding.Allocation, n)
+		allocs = make([]bidding.Allocation, n)
 		prev := -1
-		for i := range p.Allocations {
-			a := &p.Allocations[i]
+		for i := range allocs {
+			a := &allocs[i]
 			j, v := d.row(&prev, len(next.Allocations), func(j int) [4]int64 { return allocValues(&next.Allocations[j]) }, []*string{&a.Service, &a.Node})
 			if j >= 0 {
 				a.Service, a.Node = next.Allocations[j].Service, next.Allocations[j].Node
@@ -269,10 +283,10 @@ func (pp *PastPlan) expand(next *bidding.Plan) (bidding.Plan, error) {
 		}
 	}
 	if n := d.count(); d.err == nil && (n > 0 || flags&2 == 0) {
-		p.Nodes = make([]bidding.NodePlan, n)
+		nodes = make([]bidding.NodePlan, n)
 		prev := -1
-		for i := range p.Nodes {
-			np := &p.Nodes[i]
+		for i := range nodes {
+			np := &nodes[i]
 			j, v := d.row(&prev, len(next.Nodes), func(j int) [4]int64 { return next.Nodes[j].Capacity }, []*string{&np.Node})
 			if j >= 0 {
 				np.Node = next.Nodes[j].Node
@@ -284,9 +298,9 @@ func (pp *PastPlan) expand(next *bidding.Plan) (bidding.Plan, error) {
 		d.err = fmt.Errorf("%w: %d bytes after the last row", errDelta, len(d.b)-d.off)
 	}
 	if d.err != nil {
-		return bidding.Plan{}, fmt.Errorf("plan of epoch %d: %w", pp.Epoch, d.err)
+		return nil, nil, d.err
 	}
-	return p, nil
+	return allocs, nodes, nil
 }
 
 // demoteLocked moves whole plans beyond the latest WholePlans into the
