@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -12,6 +13,21 @@ func TestCheckJSON(t *testing.T) {
 	} {
 		if err := checkJSON([]byte(body)); (err != nil) != bad {
 			t.Errorf("%s: error %v, want refused=%v", body, err, bad)
+		}
+	}
+}
+
+// TestCheckJSONNamesThePath: the refusal names where the repeated key is.
+func TestCheckJSONNamesThePath(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"a":1,"a":2}`:           "a: appears twice",
+		`{"a":{"b":1,"b":1}}`:     "a.b: appears twice",
+		`[{"x":1},{"x":1,"x":2}]`: "[1].x: appears twice",
+		`{"bids":[{"r":{"cpu":1}},{"r":{"cpu":1,"cpu":2}}]}`: "bids[1].r.cpu: appears twice",
+		`[[{"k":1,"k":1}]]`: "[0][0].k: appears twice",
+	} {
+		if err := checkJSON([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one naming %q", body, err, want)
 		}
 	}
 }
