@@ -98,16 +98,17 @@ func encodeDelta(p, next *bidding.Plan) []byte {
 	}
 	b = binary.AppendUvarint(b, flags)
 
-	pos := make(map[string]int, len(next.Allocations))
+	type placement struct{ service, node string } // no concatenated key per allocation
+	pos := make(map[placement]int, len(next.Allocations))
 	for i, a := range next.Allocations {
-		pos[placementKey(a.Service, a.Node)] = i
+		pos[placement{a.Service, a.Node}] = i
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Allocations)))
 	prev := -1
 	for i := range p.Allocations {
 		a := &p.Allocations[i]
 		var ref [4]int64
-		j, ok := pos[placementKey(a.Service, a.Node)]
+		j, ok := pos[placement{a.Service, a.Node}]
 		var r uint64
 		if ok {
 			ref = allocValues(&next.Allocations[j])
