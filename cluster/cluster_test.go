@@ -108,6 +108,12 @@ func TestThreeServersAgreeAndSurviveLeaderLoss(t *testing.T) {
 		if len(n.Server.FSM().Bids()) < 3 {
 			t.Fatalf("bids lost on %s: %+v", n.Name, n.Server.FSM().Bids())
 		}
+		// Plans after the first went into the log as deltas (the new
+		// leader's against the old one's last plan): every replica
+		// rebuilt the same state, plan after plan.
+		if d := n.Server.Divergence(); d != "" {
+			t.Fatalf("%s diverged: %s", n.Name, d)
+		}
 	}
 }
 
