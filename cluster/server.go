@@ -175,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, bolt)
-		cache, err := raft.NewLogCache(512, bolt)
+		cache, err := newLogCache(bolt, LogCacheEntries, LogCacheBytes)
 		if err != nil {
 			return nil, fmt.Errorf("creating log cache: %w", err)
 		}
