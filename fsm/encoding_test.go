@@ -200,6 +200,7 @@ func FuzzDecodeCommand(f *testing.F) {
 	}
 	f.Add([]byte{EnvelopeMsgpack, byte(CmdSubmitBids), 0x81, 0xa4, 'b', 'i', 'd', 's', 0xc0})
 	f.Add([]byte{EnvelopeMsgpack, byte(CmdCommitPlan), 0x81, 0xa4, 'p', 'l', 'a', 'n', 0x80})
+	f.Add(mustEncode(f, CmdCommitPlanDelta, goldenCommands()[CmdCommitPlanDelta]))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ct, v, err := Decode(data)
 		if err != nil {
