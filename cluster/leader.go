@@ -184,16 +184,18 @@ func (s *Server) CloseEpoch(ctx context.Context) error {
 // commitPlan commits plan as a delta against base, the latest plan the
 // inputs were read with (fsm/plandelta.go: a few hundred kB instead of
 // 13 MB at 100k placements), or whole when there is no base (the first
-// plan) or the FSM refused the base (another leader's plan came in
-// between: the whole plan then meets the FSM's own checks). It reports
-// whether the delta was committed.
+// plan) or the FSM refused the delta (its base was not the latest plan,
+// fsm.ErrPlanBase, or a bug in the delta: the whole plan then meets the
+// FSM's own checks, so a delta bug can cost an entry, never an epoch). It
+// reports whether the delta was committed.
 func (s *Server) commitPlan(ctx context.Context, plan, base *bidding.Plan) (uint64, bool, error) {
 	if base != nil && base.Index > 0 && !s.cfg.WholePlanEntries {
 		idx, err := s.Apply(ctx, fsm.CmdCommitPlanDelta, fsm.NewCommitPlanDelta(plan, base))
-		if !errors.Is(err, fsm.ErrPlanBase) {
+		var rej *RejectedError
+		if !errors.As(err, &rej) {
 			return idx, true, err
 		}
-		s.log.Warn("plan delta refused, committing the whole plan", "epoch", plan.Epoch, "error", err)
+		s.log.Warn("plan delta refused, committing the whole plan", "epoch", plan.Epoch, "base_mismatch", errors.Is(err, fsm.ErrPlanBase), "error", err)
 	}
 	idx, err := s.Apply(ctx, fsm.CmdCommitPlan, fsm.CommitPlan{Plan: *plan})
 	return idx, false, err
