@@ -16,6 +16,9 @@ type Part struct {
 	// AllocShare is this subset's share of the whole run's allocation: how
 	// much of the headline slack it can carry.
 	AllocShare float64 `json:"alloc_share"`
+	// NotGranted is the part of Shortfall within the bid that the solver
+	// did not grant (bidding policies only; see ShortfallSources).
+	NotGranted float64 `json:"short_not_granted,omitempty"`
 }
 
 // SlackSources splits a bidding policy's slack (shares of its whole
@@ -29,15 +32,25 @@ type SlackSources struct {
 	AboveBid float64 `json:"above_bid"`
 }
 
+// ShortfallSources splits a bidding policy's shortfall (shares of its whole
+// demand; they add up to Shortfall): demand up to the top of the bid that
+// the solver did not grant (contention: class priority, share cap,
+// deadband holds) and demand above the top of the bid (the bid was low: the
+// forecast, a capped padding, a class quantile below the demand).
+type ShortfallSources struct {
+	Cut      float64 `json:"cut"`
+	AboveBid float64 `json:"above_bid"`
+}
+
 // sums accumulates one subset.
-type sums struct{ a, u, slack, short float64 }
+type sums struct{ a, u, slack, short, cut float64 }
 
 func (s *sums) add(x, u, sl, sh float64) {
 	s.a, s.u, s.slack, s.short = s.a+x, s.u+u, s.slack+sl, s.short+sh
 }
 
 func (s sums) part(totalA float64) Part {
-	return Part{Slack: ratio(s.slack, s.a), Shortfall: ratio(s.short, s.u), AllocShare: ratio(s.a, totalA)}
+	return Part{Slack: ratio(s.slack, s.a), Shortfall: ratio(s.short, s.u), AllocShare: ratio(s.a, totalA), NotGranted: ratio(s.cut, s.u)}
 }
 
 // breakdown groups a run's slack and shortfall by resource, class and trace
@@ -47,6 +60,7 @@ type breakdown struct {
 	class  map[string]*sums
 	family map[string]*sums
 	src    SlackSources
+	short  ShortfallSources
 	hasSrc bool
 }
 
@@ -63,15 +77,16 @@ type bidTop struct{ p90, top float64 }
 // (the inverse of the series' size); b is the bid (nil for policies that do
 // not bid).
 func (bd *breakdown) add(r int, class, family string, x, u, used, sl, sh, k float64, b *bidTop) {
-	bd.res[r].add(x*k, u*k, sl*k, sh*k)
 	get := func(m map[string]*sums, key string) *sums {
 		if m[key] == nil {
 			m[key] = &sums{}
 		}
 		return m[key]
 	}
-	get(bd.class, class).add(x*k, u*k, sl*k, sh*k)
-	get(bd.family, family).add(x*k, u*k, sl*k, sh*k)
+	parts := []*sums{&bd.res[r], get(bd.class, class), get(bd.family, family)}
+	for _, p := range parts {
+		p.add(x*k, u*k, sl*k, sh*k)
+	}
 	if b == nil {
 		return
 	}
@@ -79,10 +94,17 @@ func (bd *breakdown) add(r int, class, family string, x, u, used, sl, sh, k floa
 	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-used) * k
 	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(used, b.p90)) * k
 	bd.src.AboveBid += math.Max(0, x-math.Max(used, math.Max(b.top, b.p90))) * k
+	above := math.Min(sh, math.Max(0, u-math.Max(b.top, b.p90)))
+	bd.short.AboveBid += above * k
+	bd.short.Cut += (sh - above) * k
+	for _, p := range parts {
+		p.cut += (sh - above) * k
+	}
 }
 
-// fill sets the breakdown fields of m; totalA is the run's Σ allocation.
-func (bd *breakdown) fill(m *Metrics, totalA float64) {
+// fill sets the breakdown fields of m; totalA and totalU are the run's Σ
+// allocation and Σ demand.
+func (bd *breakdown) fill(m *Metrics, totalA, totalU float64) {
 	m.ByResource, m.ByClass, m.ByFamily = map[string]Part{}, map[string]Part{}, map[string]Part{}
 	for r := range nr {
 		if bd.res[r].a > 0 || bd.res[r].u > 0 {
@@ -97,6 +119,9 @@ func (bd *breakdown) fill(m *Metrics, totalA float64) {
 	}
 	if bd.hasSrc && totalA > 0 {
 		m.SlackSources = &SlackSources{Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
+	}
+	if bd.hasSrc && totalU > 0 {
+		m.ShortfallSources = &ShortfallSources{Cut: bd.short.Cut / totalU, AboveBid: bd.short.AboveBid / totalU}
 	}
 }
 

@@ -68,6 +68,9 @@ type Metrics struct {
 	ByClass      map[string]Part `json:"by_class,omitempty"`
 	ByFamily     map[string]Part `json:"by_family,omitempty"`
 	SlackSources *SlackSources   `json:"slack_sources,omitempty"`
+	// ShortfallSources splits a bidding policy's shortfall into demand
+	// within its bid that was not granted and demand above its bid.
+	ShortfallSources *ShortfallSources `json:"shortfall_sources,omitempty"`
 }
 
 // acc accumulates the metrics of one run. Every (service, resource)
@@ -212,7 +215,7 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, got [][nr]float64, 
 func (a *acc) metrics() Metrics {
 	m := a.headline()
 	if a.bd != nil {
-		a.bd.fill(&m, a.sumA)
+		a.bd.fill(&m, a.sumA, a.sumU)
 	}
 	return m
 }
