@@ -17,7 +17,8 @@ type Part struct {
 	// much of the headline slack it can carry.
 	AllocShare float64 `json:"alloc_share"`
 	// NotGranted is the part of Shortfall within the bid that the solver
-	// did not grant (bidding policies only; see ShortfallSources).
+	// did not grant (bidding policies only; see ShortfallSources), as a
+	// share of this subset's demand.
 	NotGranted float64 `json:"short_not_granted,omitempty"`
 }
 
@@ -34,12 +35,16 @@ type SlackSources struct {
 
 // ShortfallSources splits a bidding policy's shortfall (shares of its whole
 // demand; they add up to Shortfall): demand up to the top of the bid that
-// the solver did not grant (contention: class priority, share cap,
-// deadband holds) and demand above the top of the bid (the bid was low: the
-// forecast, a capped padding, a class quantile below the demand).
+// the solver did not grant (contention: class priority, share cap, deadband
+// holds), demand above the top of the bid (the bid was low: the forecast, a
+// capped padding, a class quantile below the demand), and what the kernel
+// took from an allocation that covered the demand (an OOM kill's restart,
+// which costs a quarter of the epoch on every resource, and a CFS quota
+// letting through only 96% of itself).
 type ShortfallSources struct {
-	Cut      float64 `json:"cut"`
-	AboveBid float64 `json:"above_bid"`
+	NotGranted float64 `json:"not_granted"`
+	AboveBid   float64 `json:"above_bid"`
+	Kernel     float64 `json:"kernel"`
 }
 
 // sums accumulates one subset.
@@ -94,11 +99,14 @@ func (bd *breakdown) add(r int, class, family string, x, u, used, sl, sh, k floa
 	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-used) * k
 	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(used, b.p90)) * k
 	bd.src.AboveBid += math.Max(0, x-math.Max(used, math.Max(b.top, b.p90))) * k
-	above := math.Min(sh, math.Max(0, u-math.Max(b.top, b.p90)))
+	top := math.Max(b.top, b.p90)
+	cut := math.Min(sh, math.Max(0, math.Min(u, top)-x))
+	above := math.Min(sh-cut, math.Max(0, u-math.Max(top, x)))
+	bd.short.NotGranted += cut * k
 	bd.short.AboveBid += above * k
-	bd.short.Cut += (sh - above) * k
+	bd.short.Kernel += (sh - cut - above) * k
 	for _, p := range parts {
-		p.cut += (sh - above) * k
+		p.cut += cut * k
 	}
 }
 
@@ -121,7 +129,7 @@ func (bd *breakdown) fill(m *Metrics, totalA, totalU float64) {
 		m.SlackSources = &SlackSources{Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
 	}
 	if bd.hasSrc && totalU > 0 {
-		m.ShortfallSources = &ShortfallSources{Cut: bd.short.Cut / totalU, AboveBid: bd.short.AboveBid / totalU}
+		m.ShortfallSources = &ShortfallSources{NotGranted: bd.short.NotGranted / totalU, AboveBid: bd.short.AboveBid / totalU, Kernel: bd.short.Kernel / totalU}
 	}
 }
 
