@@ -23,11 +23,15 @@ type Part struct {
 }
 
 // SlackSources splits a bidding policy's slack (shares of its whole
-// allocation; they add up to Slack): below the forecast p90 (the forecast
-// itself was high), between p90 and the top of the bid (the class quantile,
-// memory padding), and above the bid (what the solver granted beyond it:
-// deadband holds, fairness floors and minimums, spare memory up to max).
+// allocation; they add up to Slack): what the kernel took from an
+// allocation the demand would have used (an OOM kill's restart idles a
+// quarter of the epoch on every resource; a CFS quota lets 96% of itself
+// through), and of the rest: below the forecast p90 (the forecast itself
+// was high), between p90 and the top of the bid (the class quantile, memory
+// padding), and above the bid (what the solver granted beyond it: deadband
+// holds, fairness floors and minimums, spare memory up to max).
 type SlackSources struct {
+	Kernel   float64 `json:"kernel"`
 	Forecast float64 `json:"forecast"`
 	Padding  float64 `json:"padding"`
 	AboveBid float64 `json:"above_bid"`
@@ -66,6 +70,7 @@ type breakdown struct {
 	family map[string]*sums
 	src    SlackSources
 	short  ShortfallSources
+	kernel float64 // slack lost in the kernel, every policy
 	hasSrc bool
 }
 
@@ -92,13 +97,18 @@ func (bd *breakdown) add(r int, class, family string, x, u, used, sl, sh, k floa
 	for _, p := range parts {
 		p.add(x*k, u*k, sl*k, sh*k)
 	}
+	// What the allocation let through (min(x, u)) but the kernel did not
+	// serve is slack too, and no bid's fault.
+	base := math.Max(used, math.Min(x, u))
+	bd.kernel += (base - used) * k
 	if b == nil {
 		return
 	}
 	bd.hasSrc = true
-	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-used) * k
-	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(used, b.p90)) * k
-	bd.src.AboveBid += math.Max(0, x-math.Max(used, math.Max(b.top, b.p90))) * k
+	bd.src.Kernel += (base - used) * k
+	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-base) * k
+	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(base, b.p90)) * k
+	bd.src.AboveBid += math.Max(0, x-math.Max(base, math.Max(b.top, b.p90))) * k
 	top := math.Max(b.top, b.p90)
 	cut := math.Min(sh, math.Max(0, math.Min(u, top)-x))
 	above := math.Min(sh-cut, math.Max(0, u-math.Max(top, x)))
@@ -126,8 +136,9 @@ func (bd *breakdown) fill(m *Metrics, totalA, totalU float64) {
 		m.ByFamily[f] = s.part(totalA)
 	}
 	if bd.hasSrc && totalA > 0 {
-		m.SlackSources = &SlackSources{Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
+		m.SlackSources = &SlackSources{Kernel: bd.src.Kernel / totalA, Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
 	}
+	m.SlackKernel = ratio(bd.kernel, totalA)
 	if bd.hasSrc && totalU > 0 {
 		m.ShortfallSources = &ShortfallSources{NotGranted: bd.short.NotGranted / totalU, AboveBid: bd.short.AboveBid / totalU, Kernel: bd.short.Kernel / totalU}
 	}

@@ -68,6 +68,10 @@ type Metrics struct {
 	ByClass      map[string]Part `json:"by_class,omitempty"`
 	ByFamily     map[string]Part `json:"by_family,omitempty"`
 	SlackSources *SlackSources   `json:"slack_sources,omitempty"`
+	// SlackKernel is the part of Slack (every policy) that the allocation
+	// let through but the kernel did not serve: OOM restarts and the CFS
+	// quota's 4%.
+	SlackKernel float64 `json:"slack_kernel"`
 	// ShortfallSources splits a bidding policy's shortfall into demand
 	// within its bid that was not granted and demand above its bid.
 	ShortfallSources *ShortfallSources `json:"shortfall_sources,omitempty"`

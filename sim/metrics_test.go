@@ -244,3 +244,18 @@ func TestShortfallSources(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackLostInTheKernel: an OOM restart idles part of an allocation the
+// demand would have used; that slack is the kernel's, not the forecast's.
+func TestSlackLostInTheKernel(t *testing.T) {
+	bd := newBreakdown()
+	// allocation 10, demand 8, served 6 (a restart): slack 4 = 2 kernel +
+	// 1 below p90 (9) + 1 padding up to the top (10)
+	bd.add(0, "standard", "f", 10, 8, 6, 4, 2, 1, &bidTop{p90: 9, top: 10})
+	if got, want := bd.src, (SlackSources{Kernel: 2, Forecast: 1, Padding: 1}); got != want {
+		t.Errorf("slack sources %+v, want %+v", got, want)
+	}
+	if bd.kernel != 2 {
+		t.Errorf("kernel slack %v, want 2", bd.kernel)
+	}
+}

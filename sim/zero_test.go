@@ -102,7 +102,7 @@ func TestZeroAndSpikyTraces(t *testing.T) {
 				t.Errorf("%s: allocation shares by %s add up to %v", run.Policy, name, share)
 			}
 		}
-		if src := m.SlackSources; src == nil || math.Abs(src.Forecast+src.Padding+src.AboveBid-m.Slack) > 1e-9 {
+		if src := m.SlackSources; src == nil || math.Abs(src.Kernel+src.Forecast+src.Padding+src.AboveBid-m.Slack) > 1e-9 || src.Kernel > m.Slack+1e-12 || m.SlackKernel != src.Kernel {
 			t.Errorf("%s: slack sources %+v do not add up to slack %v", run.Policy, src, m.Slack)
 		}
 		if src := m.ShortfallSources; src == nil || math.Abs(src.NotGranted+src.AboveBid+src.Kernel-m.Shortfall) > 1e-9 || src.Kernel < -1e-12 {
