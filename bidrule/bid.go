@@ -49,8 +49,11 @@ func unit(v float64) float64 {
 
 // MemoryBid pads a memory bid: usage above a memory allocation is an OOM
 // kill, not a throttle. The quantiles are raised by the solver's deadband
-// fraction (a previous allocation kept by the deadband still covers the
-// forecast p99), and a max one more p90→p99 spread above p99 asks for spare
+// fraction: once so that a previous allocation kept by the deadband still
+// covered the forecast p99 (the solver no longer holds memory below a grown
+// grant), now as the only cushion of a series forecast exactly (zero-width
+// intervals: an epoch a hair above the forecast would be an OOM kill;
+// measured in docs/BENCHMARKS.md, third pass). A max one more p90→p99 spread above p99 asks for spare
 // capacity (the utility segment of least value, granted only where nobody
 // else wants it).
 func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {

@@ -16,28 +16,50 @@ type Part struct {
 	// AllocShare is this subset's share of the whole run's allocation: how
 	// much of the headline slack it can carry.
 	AllocShare float64 `json:"alloc_share"`
+	// NotGranted is the part of Shortfall within the bid that the solver
+	// did not grant (bidding policies only; see ShortfallSources), as a
+	// share of this subset's demand.
+	NotGranted float64 `json:"short_not_granted,omitempty"`
 }
 
 // SlackSources splits a bidding policy's slack (shares of its whole
-// allocation; they add up to Slack): below the forecast p90 (the forecast
-// itself was high), between p90 and the top of the bid (the class quantile,
-// memory padding), and above the bid (what the solver granted beyond it:
-// deadband holds, fairness floors and minimums, spare memory up to max).
+// allocation; they add up to Slack): what the kernel took from an
+// allocation the demand would have used (an OOM kill's restart idles a
+// quarter of the epoch on every resource; a CFS quota lets 96% of itself
+// through), and of the rest: below the forecast p90 (the forecast itself
+// was high), between p90 and the top of the bid (the class quantile, memory
+// padding), and above the bid (what the solver granted beyond it: deadband
+// holds, fairness floors and minimums, spare memory up to max).
 type SlackSources struct {
+	Kernel   float64 `json:"kernel"`
 	Forecast float64 `json:"forecast"`
 	Padding  float64 `json:"padding"`
 	AboveBid float64 `json:"above_bid"`
 }
 
+// ShortfallSources splits a bidding policy's shortfall (shares of its whole
+// demand; they add up to Shortfall): demand up to the top of the bid that
+// the solver did not grant (contention: class priority, share cap, deadband
+// holds), demand above the top of the bid (the bid was low: the forecast, a
+// capped padding, a class quantile below the demand), and what the kernel
+// took from an allocation that covered the demand (an OOM kill's restart,
+// which costs a quarter of the epoch on every resource, and a CFS quota
+// letting through only 96% of itself).
+type ShortfallSources struct {
+	NotGranted float64 `json:"not_granted"`
+	AboveBid   float64 `json:"above_bid"`
+	Kernel     float64 `json:"kernel"`
+}
+
 // sums accumulates one subset.
-type sums struct{ a, u, slack, short float64 }
+type sums struct{ a, u, slack, short, cut float64 }
 
 func (s *sums) add(x, u, sl, sh float64) {
 	s.a, s.u, s.slack, s.short = s.a+x, s.u+u, s.slack+sl, s.short+sh
 }
 
 func (s sums) part(totalA float64) Part {
-	return Part{Slack: ratio(s.slack, s.a), Shortfall: ratio(s.short, s.u), AllocShare: ratio(s.a, totalA)}
+	return Part{Slack: ratio(s.slack, s.a), Shortfall: ratio(s.short, s.u), AllocShare: ratio(s.a, totalA), NotGranted: ratio(s.cut, s.u)}
 }
 
 // breakdown groups a run's slack and shortfall by resource, class and trace
@@ -47,6 +69,8 @@ type breakdown struct {
 	class  map[string]*sums
 	family map[string]*sums
 	src    SlackSources
+	short  ShortfallSources
+	kernel float64 // slack lost in the kernel, every policy
 	hasSrc bool
 }
 
@@ -63,26 +87,42 @@ type bidTop struct{ p90, top float64 }
 // (the inverse of the series' size); b is the bid (nil for policies that do
 // not bid).
 func (bd *breakdown) add(r int, class, family string, x, u, used, sl, sh, k float64, b *bidTop) {
-	bd.res[r].add(x*k, u*k, sl*k, sh*k)
 	get := func(m map[string]*sums, key string) *sums {
 		if m[key] == nil {
 			m[key] = &sums{}
 		}
 		return m[key]
 	}
-	get(bd.class, class).add(x*k, u*k, sl*k, sh*k)
-	get(bd.family, family).add(x*k, u*k, sl*k, sh*k)
+	parts := []*sums{&bd.res[r], get(bd.class, class), get(bd.family, family)}
+	for _, p := range parts {
+		p.add(x*k, u*k, sl*k, sh*k)
+	}
+	// What the allocation let through (min(x, u)) but the kernel did not
+	// serve is slack too, and no bid's fault.
+	base := math.Max(used, math.Min(x, u))
+	bd.kernel += (base - used) * k
 	if b == nil {
 		return
 	}
 	bd.hasSrc = true
-	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-used) * k
-	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(used, b.p90)) * k
-	bd.src.AboveBid += math.Max(0, x-math.Max(used, math.Max(b.top, b.p90))) * k
+	bd.src.Kernel += (base - used) * k
+	bd.src.Forecast += math.Max(0, math.Min(x, b.p90)-base) * k
+	bd.src.Padding += math.Max(0, math.Min(x, b.top)-math.Max(base, b.p90)) * k
+	bd.src.AboveBid += math.Max(0, x-math.Max(base, math.Max(b.top, b.p90))) * k
+	top := math.Max(b.top, b.p90)
+	cut := math.Min(sh, math.Max(0, math.Min(u, top)-x))
+	above := math.Min(sh-cut, math.Max(0, u-math.Max(top, x)))
+	bd.short.NotGranted += cut * k
+	bd.short.AboveBid += above * k
+	bd.short.Kernel += (sh - cut - above) * k
+	for _, p := range parts {
+		p.cut += cut * k
+	}
 }
 
-// fill sets the breakdown fields of m; totalA is the run's Σ allocation.
-func (bd *breakdown) fill(m *Metrics, totalA float64) {
+// fill sets the breakdown fields of m; totalA and totalU are the run's Σ
+// allocation and Σ demand.
+func (bd *breakdown) fill(m *Metrics, totalA, totalU float64) {
 	m.ByResource, m.ByClass, m.ByFamily = map[string]Part{}, map[string]Part{}, map[string]Part{}
 	for r := range nr {
 		if bd.res[r].a > 0 || bd.res[r].u > 0 {
@@ -96,7 +136,11 @@ func (bd *breakdown) fill(m *Metrics, totalA float64) {
 		m.ByFamily[f] = s.part(totalA)
 	}
 	if bd.hasSrc && totalA > 0 {
-		m.SlackSources = &SlackSources{Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
+		m.SlackSources = &SlackSources{Kernel: bd.src.Kernel / totalA, Forecast: bd.src.Forecast / totalA, Padding: bd.src.Padding / totalA, AboveBid: bd.src.AboveBid / totalA}
+	}
+	m.SlackKernel = ratio(bd.kernel, totalA)
+	if bd.hasSrc && totalU > 0 {
+		m.ShortfallSources = &ShortfallSources{NotGranted: bd.short.NotGranted / totalU, AboveBid: bd.short.AboveBid / totalU, Kernel: bd.short.Kernel / totalU}
 	}
 }
 

@@ -68,6 +68,13 @@ type Metrics struct {
 	ByClass      map[string]Part `json:"by_class,omitempty"`
 	ByFamily     map[string]Part `json:"by_family,omitempty"`
 	SlackSources *SlackSources   `json:"slack_sources,omitempty"`
+	// SlackKernel is the part of Slack (every policy) that the allocation
+	// let through but the kernel did not serve: OOM restarts and the CFS
+	// quota's 4%.
+	SlackKernel float64 `json:"slack_kernel"`
+	// ShortfallSources splits a bidding policy's shortfall into demand
+	// within its bid that was not granted and demand above its bid.
+	ShortfallSources *ShortfallSources `json:"shortfall_sources,omitempty"`
 }
 
 // acc accumulates the metrics of one run. Every (service, resource)
@@ -212,7 +219,7 @@ func (a *acc) epoch(alloc [][nr]int64, demand [][nr]float64, got [][nr]float64, 
 func (a *acc) metrics() Metrics {
 	m := a.headline()
 	if a.bd != nil {
-		a.bd.fill(&m, a.sumA)
+		a.bd.fill(&m, a.sumA, a.sumU)
 	}
 	return m
 }

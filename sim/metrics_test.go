@@ -215,3 +215,47 @@ func smallWorld(t *testing.T) (*World, *Forecasts) {
 	}
 	return w, f
 }
+
+// TestShortfallSources: a shortfall is split into demand within the bid the
+// solver did not grant, demand above the bid, and what the kernel took from
+// an allocation that covered the demand.
+func TestShortfallSources(t *testing.T) {
+	cases := []struct {
+		name                    string
+		x, u, used              float64
+		b                       bidTop
+		notGranted, above, kern float64
+	}{
+		{"covered", 10, 8, 8, bidTop{p90: 9, top: 10}, 0, 0, 0},
+		{"not granted", 6, 8, 6, bidTop{p90: 9, top: 10}, 2, 0, 0},
+		{"above the bid", 10, 12, 10, bidTop{p90: 9, top: 10}, 0, 2, 0},
+		{"both", 6, 12, 6, bidTop{p90: 9, top: 10}, 4, 2, 0},
+		{"granted above the bid, still short", 11, 12, 11, bidTop{p90: 9, top: 10}, 0, 1, 0},
+		{"oom restart", 10, 8, 6, bidTop{p90: 9, top: 10}, 0, 0, 2},
+		{"cfs and not granted", 6, 8, 5.76, bidTop{p90: 9, top: 10}, 2, 0, 0.24},
+	}
+	for _, c := range cases {
+		bd := newBreakdown()
+		sh := c.u - math.Min(c.used, c.u)
+		bd.add(0, "standard", "f", c.x, c.u, c.used, math.Max(0, c.x-c.used), sh, 1, &c.b)
+		got := bd.short
+		if math.Abs(got.NotGranted-c.notGranted) > 1e-9 || math.Abs(got.AboveBid-c.above) > 1e-9 || math.Abs(got.Kernel-c.kern) > 1e-9 {
+			t.Errorf("%s: %+v, want not granted %v, above %v, kernel %v", c.name, got, c.notGranted, c.above, c.kern)
+		}
+	}
+}
+
+// TestSlackLostInTheKernel: an OOM restart idles part of an allocation the
+// demand would have used; that slack is the kernel's, not the forecast's.
+func TestSlackLostInTheKernel(t *testing.T) {
+	bd := newBreakdown()
+	// allocation 10, demand 8, served 6 (a restart): slack 4 = 2 kernel +
+	// 1 below p90 (9) + 1 padding up to the top (10)
+	bd.add(0, "standard", "f", 10, 8, 6, 4, 2, 1, &bidTop{p90: 9, top: 10})
+	if got, want := bd.src, (SlackSources{Kernel: 2, Forecast: 1, Padding: 1}); got != want {
+		t.Errorf("slack sources %+v, want %+v", got, want)
+	}
+	if bd.kernel != 2 {
+		t.Errorf("kernel slack %v, want 2", bd.kernel)
+	}
+}

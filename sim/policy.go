@@ -12,6 +12,7 @@ import (
 const (
 	PolicyStatic       = "static"
 	PolicyReactive     = "reactive"
+	PolicyReactiveLag  = "reactive-lag"
 	PolicyVPA          = "vpa"
 	PolicyAllot        = "allot"
 	PolicyAllotNoFair  = "allot-nofair"
@@ -21,7 +22,7 @@ const (
 
 // AllPolicies lists every policy in report order.
 func AllPolicies() []string {
-	return []string{PolicyStatic, PolicyReactive, PolicyVPA, PolicyAllot, PolicyAllotNoFair, PolicyAllotNoBoost, PolicyOracle}
+	return []string{PolicyStatic, PolicyReactive, PolicyReactiveLag, PolicyVPA, PolicyAllot, PolicyAllotNoFair, PolicyAllotNoBoost, PolicyOracle}
 }
 
 // policy decides each evaluated epoch's allocations. allocate(k) may read
@@ -47,7 +48,9 @@ func newPolicy(name string, e *env) (policy, error) {
 	case PolicyStatic:
 		return newStatic(e), nil
 	case PolicyReactive:
-		return &reactive{e: e}, nil
+		return &reactive{e: e, lag: 1}, nil
+	case PolicyReactiveLag:
+		return &reactive{e: e, lag: Lag}, nil
 	case PolicyVPA:
 		return newVPA(e), nil
 	case PolicyAllot:
@@ -135,11 +138,18 @@ func (p *static) stats() (int, float64)  { return 0, 0 }
 // reactiveMargin is the reactive baseline's margin over the last usage.
 const reactiveMargin = 0.15
 
-// reactive allocates the last observed usage plus 15%.
-type reactive struct{ e *env }
+// reactive allocates the last observed usage plus 15%. With lag 1 it sees
+// the epoch just ended (a local controller setting its own limits); with
+// lag Lag it runs through the plan as an Allot client does (usage of epoch
+// k shapes the allocation of k+Lag), which tells how much of its edge over
+// Allot is seeing one epoch more.
+type reactive struct {
+	e   *env
+	lag int
+}
 
 func (p *reactive) allocate(k int) ([][nr]int64, error) {
-	i := p.e.w.Warmup + k - 1
+	i := p.e.w.Warmup + k - p.lag
 	req := make([][nr]float64, len(p.e.w.Svcs))
 	if i < 0 {
 		return p.e.fit(req), nil

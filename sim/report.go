@@ -165,15 +165,24 @@ func writeBreakdown(out io.Writer, lv ReportLevel) error {
 			continue
 		}
 		if !header {
-			fmt.Fprintln(out, "\nslack sources of bidding policies (share of allocation): below the forecast p90, padding (p90 to the top of the bid), granted above the bid (deadband, floors, spare)")
-			fmt.Fprintln(tw, "policy\tslack\tforecast\tpadding\tabove bid\t")
+			fmt.Fprintln(out, "\nslack sources of bidding policies (share of allocation): lost in the kernel (OOM restarts, CFS), below the forecast p90, padding (p90 to the top of the bid), granted above the bid (deadband, floors, spare); shortfall sources (share of demand): within the bid but not granted (contention), above the bid, lost in the kernel (OOM restarts, CFS)")
+			fmt.Fprintln(tw, "policy\tslack\tkernel\tforecast\tpadding\tabove bid\tshortfall\tnot granted\tabove bid\tkernel\t")
 			header = true
 		}
-		fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t\n", p.Name, 100*p.Slack, 100*src.Forecast, 100*src.Padding, 100*src.AboveBid)
+		var sh ShortfallSources
+		if p.ShortfallSources != nil {
+			sh = *p.ShortfallSources
+		}
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%.2f%%\t%.2f%%\t%.2f%%\t%.2f%%\t\n", p.Name, 100*p.Slack, 100*src.Kernel, 100*src.Forecast, 100*src.Padding, 100*src.AboveBid, 100*p.Shortfall, 100*sh.NotGranted, 100*sh.AboveBid, 100*sh.Kernel)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing table: %w", err)
 	}
+	fmt.Fprint(out, "\nslack lost in the kernel (OOM restarts, CFS; share of allocation):")
+	for _, p := range lv.Policies {
+		fmt.Fprintf(out, " %s %.1f%%", p.Name, 100*p.SlackKernel)
+	}
+	fmt.Fprintln(out)
 	return nil
 }
 

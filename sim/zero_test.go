@@ -102,8 +102,11 @@ func TestZeroAndSpikyTraces(t *testing.T) {
 				t.Errorf("%s: allocation shares by %s add up to %v", run.Policy, name, share)
 			}
 		}
-		if src := m.SlackSources; src == nil || math.Abs(src.Forecast+src.Padding+src.AboveBid-m.Slack) > 1e-9 {
+		if src := m.SlackSources; src == nil || math.Abs(src.Kernel+src.Forecast+src.Padding+src.AboveBid-m.Slack) > 1e-9 || src.Kernel > m.Slack+1e-12 || m.SlackKernel != src.Kernel {
 			t.Errorf("%s: slack sources %+v do not add up to slack %v", run.Policy, src, m.Slack)
+		}
+		if src := m.ShortfallSources; src == nil || math.Abs(src.NotGranted+src.AboveBid+src.Kernel-m.Shortfall) > 1e-9 || src.Kernel < -1e-12 {
+			t.Errorf("%s: shortfall sources %+v do not add up to shortfall %v", run.Policy, src, m.Shortfall)
 		}
 		for _, v := range []float64{m.Slack, m.Shortfall, m.UtilityRatio} {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1+1e-9 {
