@@ -1,0 +1,172 @@
+package clusterbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/cluster"
+	"github.com/allot-dev/allot/fsm"
+)
+
+// SnapshotStall is what a leader snapshot does to writes, measured under
+// two backgrounds: "load" while the simulated nodes still watch and bid and
+// epochs still close (as in the epoch phase), "quiet" once the nodes are
+// stopped and no epoch closes. Under each, a probe writes one-bid entries
+// on the leader one after another (each through Raft: the leader's disk,
+// a follower's, the leader's FSM) through Rounds alternations of a window
+// without a snapshot and one with a snapshot (as long as it takes), and
+// every write's latency is kept: the stall a snapshot adds is With minus
+// Without under the same background, not With alone.
+type SnapshotStall struct {
+	Load  StallFigures `json:"load"`
+	Quiet StallFigures `json:"quiet"`
+}
+
+// StallFigures are one background's probe writes. AddedP99MS and
+// AddedMaxMS are With minus Without (negative: the windows with a
+// snapshot were faster, i.e. no measurable stall). RoundMaxMS is the
+// longest write during each round's snapshot, in order (the first one
+// also compacts the log written since the last automatic snapshot).
+type StallFigures struct {
+	Rounds        int       `json:"rounds"`
+	With          Latency   `json:"with_snapshot"`
+	Without       Latency   `json:"without_snapshot"`
+	AddedP99MS    float64   `json:"added_p99_ms"`
+	AddedMaxMS    float64   `json:"added_max_ms"`
+	RoundMaxMS    []float64 `json:"round_max_ms"`
+	SnapshotMSMax float64   `json:"snapshot_ms_max"` // the longest snapshot (raft's future: FSM clone, persist, compaction)
+}
+
+// Latency summarises probe writes.
+type Latency struct {
+	N     int     `json:"n"`
+	P50MS float64 `json:"p50_ms"`
+	P99MS float64 `json:"p99_ms"`
+	MaxMS float64 `json:"max_ms"`
+}
+
+func summarise(xs []float64) Latency {
+	l := Latency{N: len(xs), P50MS: round(percentile(xs, 50), 2), P99MS: round(percentile(xs, 99), 2)}
+	for _, x := range xs {
+		l.MaxMS = max(l.MaxMS, x)
+	}
+	return l
+}
+
+// snapshotFigures are the leader's storage and a snapshot's cost.
+type snapshotFigures struct {
+	snapshotMB, snapshotWriteMS float64
+	stall                       StallFigures
+}
+
+// measureStall runs rounds alternations of a window without a snapshot
+// (as long as the previous snapshot took, 500 ms before the first, plus
+// 100 ms) and a leader snapshot, with the probe writing throughout both.
+func measureStall(ctx context.Context, f *fleet, w workload, rounds int) (snapshotFigures, error) {
+	var fig snapshotFigures
+	l := f.leader()
+	if l == nil {
+		return fig, fmt.Errorf("no leader")
+	}
+	var with, without []float64
+	took := 500 * time.Millisecond
+	for r := range rounds {
+		epoch := l.srv.FSM().SolveInputs().Epoch // bids stay within bid_ttl of it for a round
+		d, err := probeDuring(ctx, l, w, epoch, func() error { sleep(ctx, took+100*time.Millisecond); return ctx.Err() })
+		without = append(without, d...)
+		if err != nil {
+			return fig, fmt.Errorf("round %d without a snapshot: %w", r+1, err)
+		}
+		d, err = probeDuring(ctx, l, w, epoch, func() error {
+			t0 := time.Now()
+			sf := l.srv.Raft().Snapshot()
+			if err := sf.Error(); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
+			took = time.Since(t0)
+			meta, rc, err := sf.Open()
+			if err != nil {
+				return fmt.Errorf("opening the snapshot: %w", err)
+			}
+			rc.Close()
+			fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
+			return nil
+		})
+		with = append(with, d...)
+		if err != nil {
+			return fig, fmt.Errorf("round %d with a snapshot: %w", r+1, err)
+		}
+		fig.snapshotWriteMS = max(fig.snapshotWriteMS, ms(took))
+		fig.stall.RoundMaxMS = append(fig.stall.RoundMaxMS, summarise(d).MaxMS)
+	}
+	fig.stall.Rounds = rounds
+	fig.stall.With, fig.stall.Without = summarise(with), summarise(without)
+	fig.stall.AddedP99MS = round(fig.stall.With.P99MS-fig.stall.Without.P99MS, 2)
+	fig.stall.AddedMaxMS = round(fig.stall.With.MaxMS-fig.stall.Without.MaxMS, 2)
+	fig.stall.SnapshotMSMax = fig.snapshotWriteMS
+	return fig, nil
+}
+
+// probeDuring writes one-bid entries on the leader, one after another,
+// while during runs, and returns each write's latency in ms. A write the
+// FSM refuses (its epoch fell out of the bid window) went through the log
+// and the apply all the same and counts.
+func probeDuring(ctx context.Context, l *server, w workload, epoch uint64, during func() error) ([]float64, error) {
+	stop := make(chan struct{})
+	type res struct {
+		lat []float64
+		err error
+	}
+	out := make(chan res, 1)
+	go func() {
+		var lat []float64
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				out <- res{lat, nil}
+				return
+			default:
+			}
+			t0 := time.Now()
+			_, err := l.srv.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: []bidding.Bid{w.bid(i%len(w.nodes), 0, epoch)}})
+			if rerr := (*cluster.RejectedError)(nil); err != nil && !errors.As(err, &rerr) {
+				out <- res{lat, fmt.Errorf("probe write: %w", err)}
+				return
+			}
+			lat = append(lat, ms(time.Since(t0)))
+		}
+	}()
+	derr := during()
+	close(stop)
+	r := <-out
+	return r.lat, errorsJoin(derr, r.err)
+}
+
+// pauseEpochs sets the replicated epoch length to a day, so the leader's
+// epoch loop commits at most the plan it is waiting for, and waits until
+// no plan has been committed for two former epochs.
+func pauseEpochs(ctx context.Context, f *fleet, epoch time.Duration) error {
+	l := f.leader()
+	if l == nil {
+		return fmt.Errorf("no leader")
+	}
+	st, ok := l.srv.FSM().Settings()
+	if !ok {
+		return fmt.Errorf("no replicated settings")
+	}
+	st.EpochMS = (24 * time.Hour).Milliseconds()
+	if _, err := l.srv.Apply(ctx, fsm.CmdSetSettings, fsm.SetSettings{Settings: st}); err != nil {
+		return fmt.Errorf("pausing epochs: %w", err)
+	}
+	idx := func() uint64 { p, _ := l.srv.FSM().LatestPlan(); return p.Index }
+	last, since := idx(), time.Now()
+	return poll(ctx, 30*time.Second+4*epoch, 50*time.Millisecond, func() bool {
+		if i := idx(); i != last {
+			last, since = i, time.Now()
+		}
+		return time.Since(since) >= 2*epoch
+	})
+}
