@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
@@ -30,15 +31,68 @@ type SnapshotStall struct {
 // snapshot were faster, i.e. no measurable stall). RoundMaxMS is the
 // longest write during each round's snapshot, in order (the first one
 // also compacts the log written since the last automatic snapshot).
+//
+// FSMOnly is a third window per round: the leader's FSM snapshot (its clone
+// and encoding, to a sink that discards) without Raft's part (the file
+// snapshot store's writes and fsyncs, the log compaction): what the FSM's
+// share of the stall is. GC and assist figures are this process's, summed
+// over each kind of window (runtime/metrics): a snapshot's allocations can
+// slow applies through mark assists.
 type StallFigures struct {
 	Rounds        int       `json:"rounds"`
 	With          Latency   `json:"with_snapshot"`
 	Without       Latency   `json:"without_snapshot"`
+	FSMOnly       Latency   `json:"fsm_snapshot_only"`
+	GC            GCFigures `json:"gc"`
 	AddedP99MS    float64   `json:"added_p99_ms"`
 	AddedMaxMS    float64   `json:"added_max_ms"`
 	RoundMaxMS    []float64 `json:"round_max_ms"`
 	SnapshotMSMax float64   `json:"snapshot_ms_max"` // the longest snapshot (raft's future: FSM clone, persist, compaction)
 }
+
+// GCFigures are the collections and mark-assist CPU time during each
+// kind of window.
+type GCFigures struct {
+	CyclesWith      uint64  `json:"cycles_with_snapshot"`
+	CyclesWithout   uint64  `json:"cycles_without_snapshot"`
+	CyclesFSMOnly   uint64  `json:"cycles_fsm_snapshot_only"`
+	AssistMSWith    float64 `json:"assist_cpu_ms_with_snapshot"`
+	AssistMSWithout float64 `json:"assist_cpu_ms_without_snapshot"`
+	AssistMSFSMOnly float64 `json:"assist_cpu_ms_fsm_snapshot_only"`
+}
+
+// gcCounters reads the process's GC cycles and mark-assist CPU seconds.
+func gcCounters() (uint64, float64) {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}
+	metrics.Read(s)
+	var cycles uint64
+	var assist float64
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		cycles = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		assist = s[1].Value.Float64()
+	}
+	return cycles, assist
+}
+
+// gcDuring adds the collections and assist time during run to cycles and assistMS.
+func gcDuring(cycles *uint64, assistMS *float64, run func() ([]float64, error)) ([]float64, error) {
+	c0, a0 := gcCounters()
+	out, err := run()
+	c1, a1 := gcCounters()
+	*cycles += c1 - c0
+	*assistMS = round(*assistMS+(a1-a0)*1000, 1)
+	return out, err
+}
+
+// discard is a raft.SnapshotSink that keeps nothing.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) Close() error                { return nil }
+func (discard) Cancel() error               { return nil }
+func (discard) ID() string                  { return "discard" }
 
 // Latency summarises probe writes.
 type Latency struct {
@@ -71,29 +125,48 @@ func measureStall(ctx context.Context, f *fleet, w workload, rounds int) (snapsh
 	if l == nil {
 		return fig, fmt.Errorf("no leader")
 	}
-	var with, without []float64
+	var with, without, fsmOnly []float64
+	g := &fig.stall.GC
 	took := 500 * time.Millisecond
 	for r := range rounds {
 		epoch := l.srv.FSM().SolveInputs().Epoch // bids stay within bid_ttl of it for a round
-		d, err := probeDuring(ctx, l, w, epoch, func() error { sleep(ctx, took+100*time.Millisecond); return ctx.Err() })
+		d, err := gcDuring(&g.CyclesWithout, &g.AssistMSWithout, func() ([]float64, error) {
+			return probeDuring(ctx, l, w, epoch, func() error { sleep(ctx, took+100*time.Millisecond); return ctx.Err() })
+		})
 		without = append(without, d...)
 		if err != nil {
 			return fig, fmt.Errorf("round %d without a snapshot: %w", r+1, err)
 		}
-		d, err = probeDuring(ctx, l, w, epoch, func() error {
-			t0 := time.Now()
-			sf := l.srv.Raft().Snapshot()
-			if err := sf.Error(); err != nil {
-				return fmt.Errorf("snapshot: %w", err)
-			}
-			took = time.Since(t0)
-			meta, rc, err := sf.Open()
-			if err != nil {
-				return fmt.Errorf("opening the snapshot: %w", err)
-			}
-			rc.Close()
-			fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
-			return nil
+		d, err = gcDuring(&g.CyclesFSMOnly, &g.AssistMSFSMOnly, func() ([]float64, error) {
+			return probeDuring(ctx, l, w, epoch, func() error {
+				snap, err := l.srv.FSM().Snapshot()
+				if err != nil {
+					return err
+				}
+				defer snap.Release()
+				return snap.Persist(discard{})
+			})
+		})
+		fsmOnly = append(fsmOnly, d...)
+		if err != nil {
+			return fig, fmt.Errorf("round %d with the FSM's snapshot only: %w", r+1, err)
+		}
+		d, err = gcDuring(&g.CyclesWith, &g.AssistMSWith, func() ([]float64, error) {
+			return probeDuring(ctx, l, w, epoch, func() error {
+				t0 := time.Now()
+				sf := l.srv.Raft().Snapshot()
+				if err := sf.Error(); err != nil {
+					return fmt.Errorf("snapshot: %w", err)
+				}
+				took = time.Since(t0)
+				meta, rc, err := sf.Open()
+				if err != nil {
+					return fmt.Errorf("opening the snapshot: %w", err)
+				}
+				rc.Close()
+				fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
+				return nil
+			})
 		})
 		with = append(with, d...)
 		if err != nil {
@@ -103,7 +176,7 @@ func measureStall(ctx context.Context, f *fleet, w workload, rounds int) (snapsh
 		fig.stall.RoundMaxMS = append(fig.stall.RoundMaxMS, summarise(d).MaxMS)
 	}
 	fig.stall.Rounds = rounds
-	fig.stall.With, fig.stall.Without = summarise(with), summarise(without)
+	fig.stall.With, fig.stall.Without, fig.stall.FSMOnly = summarise(with), summarise(without), summarise(fsmOnly)
 	fig.stall.AddedP99MS = round(fig.stall.With.P99MS-fig.stall.Without.P99MS, 2)
 	fig.stall.AddedMaxMS = round(fig.stall.With.MaxMS-fig.stall.Without.MaxMS, 2)
 	fig.stall.SnapshotMSMax = fig.snapshotWriteMS
