@@ -71,9 +71,16 @@ func createToken(t *testing.T, url, op, policy, service string) api.ACLTokenView
 	return v
 }
 
-// waitFor is the package's one polling helper (forward_test.go), shared
-// with the internal tests.
-var waitFor = api.WaitFor
+// waitFor polls cond until it holds (bounded, so a bug fails instead of hanging).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
 
 func bidJSON(service string) string {
 	return fmt.Sprintf(`{"service":%q,"node":"n1","epoch":1,"resources":{"cpu":{"p50":100,"p90":150,"p99":200}}}`, service)

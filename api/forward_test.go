@@ -37,22 +37,6 @@ func (c *followerView) HasConfiguration() bool                   { return true }
 func (c *followerView) FSM() *fsm.FSM                            { return c.f }
 func (c *followerView) Stats() map[string]string                 { return nil }
 
-// waitFor polls cond until it holds (bounded, so a bug fails instead of
-// hanging). WaitFor exports it to the external tests (package api_test),
-// so both test packages share one helper.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
-// WaitFor is waitFor for package api_test.
-var WaitFor = waitFor
-
 type membersView []gossip.Member
 
 func (m membersView) Self() Self                  { return Self{ID: "f"} }

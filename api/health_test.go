@@ -14,6 +14,7 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/gossip"
+	"github.com/allot-dev/allot/internal/waitfor"
 )
 
 // brokenDisk is a follower whose disk cannot be written.
@@ -170,9 +171,9 @@ func TestBehindFollowerBlockingQueryWaits(t *testing.T) {
 			}()
 			if c.catchUp {
 				if !strings.Contains(c.query, "stale") {
-					waitFor(t, "the follower to ask the leader its index", func() bool { return asked.Load() > 0 })
+					waitfor.True(t, "the follower to ask the leader its index", 20*time.Second, func() bool { return asked.Load() > 0 })
 				}
-				waitFor(t, "catchUpWait to pass", func() bool { return time.Since(start) > catchUpWait+200*time.Millisecond })
+				waitfor.True(t, "catchUpWait to pass", 20*time.Second, func() bool { return time.Since(start) > catchUpWait+200*time.Millisecond })
 				select {
 				case a := <-done:
 					t.Fatalf("answered %d before the follower caught up: %s %v", a.code, a.body, a.err)
