@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -191,13 +192,16 @@ func (s *Server) readGate(r *http.Request) (*http.Request, error) {
 // for a blocking query (a time.Time).
 type waitDeadlineKey struct{}
 
-// blockingWait reports whether r is a blocking query (a GET with a
-// non-empty index: only /v1/plan's blocking forms read one) and how long
-// it asked to block (waitParam's default and cap). A wait that does not
+// blockingWait reports whether r is a blocking query (a GET with an
+// index: only /v1/plan's blocking forms read one) and how long it asked to
+// block (waitParam's default and cap). An index or a wait that does not
 // parse is not treated as blocking: the handler answers 400.
 func blockingWait(r *http.Request) (time.Duration, bool) {
 	q := r.URL.Query()
 	if r.Method != http.MethodGet || q.Get("index") == "" {
+		return 0, false
+	}
+	if _, err := strconv.ParseUint(q.Get("index"), 10, 64); err != nil {
 		return 0, false
 	}
 	wait, err := waitParam(q.Get("wait"))
