@@ -10,6 +10,7 @@ import (
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cluster"
 	"github.com/allot-dev/allot/fsm"
+	"github.com/hashicorp/raft"
 )
 
 // SnapshotStall is what a leader snapshot does to writes, measured under
@@ -47,7 +48,8 @@ type StallFigures struct {
 	AddedP99MS    float64   `json:"added_p99_ms"`
 	AddedMaxMS    float64   `json:"added_max_ms"`
 	RoundMaxMS    []float64 `json:"round_max_ms"`
-	SnapshotMSMax float64   `json:"snapshot_ms_max"` // the longest snapshot (raft's future: FSM clone, persist, compaction)
+	RoundsLost    int       `json:"rounds_lost_to_elections"` // dropped (and run again) because leadership moved
+	SnapshotMSMax float64   `json:"snapshot_ms_max"`          // the longest snapshot (raft's future: FSM clone, persist, compaction)
 }
 
 // GCFigures are the collections and mark-assist CPU time during each
@@ -128,52 +130,23 @@ func measureStall(ctx context.Context, f *fleet, w workload, rounds int) (snapsh
 	var with, without, fsmOnly []float64
 	g := &fig.stall.GC
 	took := 500 * time.Millisecond
-	for r := range rounds {
-		epoch := l.srv.FSM().SolveInputs().Epoch // bids stay within bid_ttl of it for a round
-		d, err := gcDuring(&g.CyclesWithout, &g.AssistMSWithout, func() ([]float64, error) {
-			return probeDuring(ctx, l, w, epoch, func() error { sleep(ctx, took+100*time.Millisecond); return ctx.Err() })
-		})
-		without = append(without, d...)
-		if err != nil {
-			return fig, fmt.Errorf("round %d without a snapshot: %w", r+1, err)
+	for r := 0; r < rounds; r++ {
+		w1, f1, s1, err := stallRound(ctx, l, w, g, &took, &fig)
+		if errors.Is(err, cluster.ErrNotLeader) && fig.stall.RoundsLost < rounds {
+			// An election under load: drop the round and go on with the new leader.
+			fig.stall.RoundsLost++
+			r--
+			if err := poll(ctx, time.Minute, 50*time.Millisecond, func() bool { return f.leader() != nil }); err != nil {
+				return fig, fmt.Errorf("no leader after an election: %w", err)
+			}
+			l = f.leader()
+			continue
 		}
-		d, err = gcDuring(&g.CyclesFSMOnly, &g.AssistMSFSMOnly, func() ([]float64, error) {
-			return probeDuring(ctx, l, w, epoch, func() error {
-				snap, err := l.srv.FSM().Snapshot()
-				if err != nil {
-					return err
-				}
-				defer snap.Release()
-				return snap.Persist(discard{})
-			})
-		})
-		fsmOnly = append(fsmOnly, d...)
 		if err != nil {
-			return fig, fmt.Errorf("round %d with the FSM's snapshot only: %w", r+1, err)
+			return fig, fmt.Errorf("round %d: %w", r+1, err)
 		}
-		d, err = gcDuring(&g.CyclesWith, &g.AssistMSWith, func() ([]float64, error) {
-			return probeDuring(ctx, l, w, epoch, func() error {
-				t0 := time.Now()
-				sf := l.srv.Raft().Snapshot()
-				if err := sf.Error(); err != nil {
-					return fmt.Errorf("snapshot: %w", err)
-				}
-				took = time.Since(t0)
-				meta, rc, err := sf.Open()
-				if err != nil {
-					return fmt.Errorf("opening the snapshot: %w", err)
-				}
-				rc.Close()
-				fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
-				return nil
-			})
-		})
-		with = append(with, d...)
-		if err != nil {
-			return fig, fmt.Errorf("round %d with a snapshot: %w", r+1, err)
-		}
-		fig.snapshotWriteMS = max(fig.snapshotWriteMS, ms(took))
-		fig.stall.RoundMaxMS = append(fig.stall.RoundMaxMS, summarise(d).MaxMS)
+		without, fsmOnly, with = append(without, w1...), append(fsmOnly, f1...), append(with, s1...)
+		fig.stall.RoundMaxMS = append(fig.stall.RoundMaxMS, summarise(s1).MaxMS)
 	}
 	fig.stall.Rounds = rounds
 	fig.stall.With, fig.stall.Without, fig.stall.FSMOnly = summarise(with), summarise(without), summarise(fsmOnly)
@@ -181,6 +154,57 @@ func measureStall(ctx context.Context, f *fleet, w workload, rounds int) (snapsh
 	fig.stall.AddedMaxMS = round(fig.stall.With.MaxMS-fig.stall.Without.MaxMS, 2)
 	fig.stall.SnapshotMSMax = fig.snapshotWriteMS
 	return fig, nil
+}
+
+// stallRound runs one round's three windows on the leader l: none, the
+// FSM's snapshot alone, a Raft snapshot; it returns each window's write
+// latencies and keeps the snapshot's size and duration in fig.
+func stallRound(ctx context.Context, l *server, w workload, g *GCFigures, took *time.Duration, fig *snapshotFigures) (none, fsmOnly, with []float64, err error) {
+	epoch := l.srv.FSM().SolveInputs().Epoch // bids stay within bid_ttl of it for a round
+	none, err = gcDuring(&g.CyclesWithout, &g.AssistMSWithout, func() ([]float64, error) {
+		return probeDuring(ctx, l, w, epoch, func() error { sleep(ctx, *took+100*time.Millisecond); return ctx.Err() })
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("without a snapshot: %w", err)
+	}
+	fsmOnly, err = gcDuring(&g.CyclesFSMOnly, &g.AssistMSFSMOnly, func() ([]float64, error) {
+		return probeDuring(ctx, l, w, epoch, func() error {
+			snap, err := l.srv.FSM().Snapshot()
+			if err != nil {
+				return err
+			}
+			defer snap.Release()
+			return snap.Persist(discard{})
+		})
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("with the FSM's snapshot only: %w", err)
+	}
+	with, err = gcDuring(&g.CyclesWith, &g.AssistMSWith, func() ([]float64, error) {
+		return probeDuring(ctx, l, w, epoch, func() error {
+			t0 := time.Now()
+			sf := l.srv.Raft().Snapshot()
+			if err := sf.Error(); err != nil {
+				if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+					return fmt.Errorf("snapshot: %w", cluster.ErrNotLeader)
+				}
+				return fmt.Errorf("snapshot: %w", err)
+			}
+			*took = time.Since(t0)
+			meta, rc, err := sf.Open()
+			if err != nil {
+				return fmt.Errorf("opening the snapshot: %w", err)
+			}
+			rc.Close()
+			fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("with a snapshot: %w", err)
+	}
+	fig.snapshotWriteMS = max(fig.snapshotWriteMS, ms(*took))
+	return none, fsmOnly, with, nil
 }
 
 // probeDuring writes one-bid entries on the leader, one after another,
