@@ -325,7 +325,7 @@ func (s *Server) getPlan(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(remainingWait(r, wait))
 		defer timer.Stop()
 		for f.PlanIndex() <= idx {
 			ch := f.PlanWatchCh()

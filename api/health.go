@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if h.Leader && !s.cluster.IsLeader() {
-			if ok, why := s.caughtUp(r.Context(), lid, true); !ok {
+			if ok, why := s.caughtUp(r.Context(), lid, true, catchUpWait); !ok {
 				h.Reasons = append(h.Reasons, why)
 			}
 		}
@@ -115,9 +116,9 @@ const (
 )
 
 // caughtUp reports whether this follower has applied everything the leader
-// lid had applied when asked, waiting up to catchUpWait for it; why says
-// what is missing. fresh skips the cache.
-func (s *Server) caughtUp(ctx context.Context, lid string, fresh bool) (bool, string) {
+// lid had applied when asked, waiting up to wait for it; why says what is
+// missing. fresh skips the cache.
+func (s *Server) caughtUp(ctx context.Context, lid string, fresh bool, wait time.Duration) (bool, string) {
 	c := &s.catch
 	c.mu.Lock()
 	if !fresh && c.ok && c.leader == lid && time.Since(c.at) < catchUpValid {
@@ -125,7 +126,7 @@ func (s *Server) caughtUp(ctx context.Context, lid string, fresh bool) (bool, st
 		return true, ""
 	}
 	c.mu.Unlock()
-	ok, why := s.probeCatchUp(ctx, lid)
+	ok, why := s.probeCatchUp(ctx, lid, wait)
 	c.mu.Lock()
 	c.leader, c.ok, c.at = lid, ok, time.Now()
 	c.everOK = c.everOK || ok
@@ -133,12 +134,12 @@ func (s *Server) caughtUp(ctx context.Context, lid string, fresh bool) (bool, st
 	return ok, why
 }
 
-func (s *Server) probeCatchUp(ctx context.Context, lid string) (bool, string) {
+func (s *Server) probeCatchUp(ctx context.Context, lid string, wait time.Duration) (bool, string) {
 	addr := s.httpAddrOf(lid)
 	if addr == "" {
 		return false, fmt.Sprintf("catching up: the leader %s has no known HTTP address yet", lid)
 	}
-	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", s.scheme+"://"+addr+"/v1/internal/index", nil)
 	if err != nil {
@@ -173,9 +174,50 @@ func (s *Server) probeCatchUp(ctx context.Context, lid string) (bool, string) {
 
 // readGate refuses a read of the replicated state that would show what a
 // follower had before it caught up (a restarted server answered [] with
-// index 0): it waits up to catchUpWait, then answers 503. ?stale reads
-// whatever this server has; ?consistent is checked by the handler.
-func (s *Server) readGate(r *http.Request) error {
+// index 0): it waits up to catchUpWait, then answers 503. A blocking query
+// (see blockingWait) waits instead for as long as it asked to block, as
+// Consul's do, and its handler then blocks only for what is left of that
+// wait (the returned request carries the deadline). ?stale reads whatever
+// this server has; ?consistent is checked by the handler.
+func (s *Server) readGate(r *http.Request) (*http.Request, error) {
+	gate := catchUpWait
+	if wait, ok := blockingWait(r); ok {
+		r = r.WithContext(context.WithValue(r.Context(), waitDeadlineKey{}, time.Now().Add(wait)))
+		gate = max(gate, wait)
+	}
+	return r, s.readGateWait(r, gate)
+}
+
+// waitDeadlineKey is the request context key of the deadline readGate set
+// for a blocking query (a time.Time).
+type waitDeadlineKey struct{}
+
+// blockingWait reports whether r is a blocking query (a GET with an
+// index: only /v1/plan's blocking forms read one) and how long it asked to
+// block (waitParam's default and cap). An index or a wait that does not
+// parse is not treated as blocking: the handler answers 400.
+func blockingWait(r *http.Request) (time.Duration, bool) {
+	q := r.URL.Query()
+	if r.Method != http.MethodGet || q.Get("index") == "" {
+		return 0, false
+	}
+	if _, err := strconv.ParseUint(q.Get("index"), 10, 64); err != nil {
+		return 0, false
+	}
+	wait, err := waitParam(q.Get("wait"))
+	return wait, err == nil
+}
+
+// remainingWait is what a blocking query's handler may still block: wait,
+// less what readGate spent catching up.
+func remainingWait(r *http.Request, wait time.Duration) time.Duration {
+	if d, ok := r.Context().Value(waitDeadlineKey{}).(time.Time); ok {
+		return max(0, min(wait, time.Until(d)))
+	}
+	return wait
+}
+
+func (s *Server) readGateWait(r *http.Request, gate time.Duration) error {
 	q := r.URL.Query()
 	if r.Method != http.MethodGet || q.Has("stale") {
 		return nil
@@ -198,7 +240,7 @@ func (s *Server) readGate(r *http.Request) error {
 		}
 		return &httpError{code: http.StatusServiceUnavailable, err: errors.New("this server has not caught up with a leader since it started: retry, or add ?stale to read what it has")}
 	}
-	if ok, why := s.caughtUp(r.Context(), lid, false); !ok {
+	if ok, why := s.caughtUp(r.Context(), lid, false, gate); !ok {
 		return &httpError{code: http.StatusServiceUnavailable, err: fmt.Errorf("%s: retry, or add ?stale to read what this server has", why)}
 	}
 	return nil

@@ -272,7 +272,8 @@ func (s *Server) server(h handler) http.HandlerFunc {
 			s.finish(w, s.forwardToAnyServer(w, r))
 			return
 		}
-		if err := s.readGate(r); err != nil {
+		r, err := s.readGate(r)
+		if err != nil {
 			s.finish(w, err)
 			return
 		}

@@ -174,6 +174,7 @@ func (s *Server) getNodePlan(w http.ResponseWriter, r *http.Request, node string
 	if err != nil {
 		return err
 	}
+	wait = remainingWait(r, wait)
 	epochs := false
 	if es := q.Get("epochs"); es != "" {
 		if epochs, err = strconv.ParseBool(es); err != nil {

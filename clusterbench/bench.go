@@ -33,6 +33,7 @@ type Options struct {
 	BatchSize                      int
 	Ingest                         time.Duration
 	CatchupEntries                 int
+	SnapshotRounds                 int // alternations without / with a snapshot, per background
 	Baseline                       bool
 	// SkipEpochs and SkipIngest leave out the epoch phase or the ingest and
 	// catch-up phase (to measure one part alone on a busy machine).
@@ -78,10 +79,14 @@ type Result struct {
 	RaftDBMB        float64   `json:"raft_db_mb"`
 	SnapshotMB      float64   `json:"snapshot_mb"`
 	SnapshotWriteMS float64   `json:"snapshot_write_ms"`
-	// ApplyStallMSMax is the longest one-bid write on the leader while it
-	// took a snapshot; WriteMSMaxNoSnapshot the longest for as long without.
-	ApplyStallMSMax      float64 `json:"apply_stall_ms_max"`
-	WriteMSMaxNoSnapshot float64 `json:"write_ms_max_without_snapshot"`
+	// ApplyStallMSMax is the longest one-bid write on the leader during a
+	// snapshot under the epoch phase's load (SnapshotStall.Load.With.MaxMS):
+	// the issue's key, an upper bound of the stall a snapshot causes, not
+	// the stall it adds (SnapshotStall: with minus without, also quiet).
+	// WriteMSMaxNoSnapshot is the longest in the windows without one.
+	ApplyStallMSMax      float64       `json:"apply_stall_ms_max"`
+	WriteMSMaxNoSnapshot float64       `json:"write_ms_max_without_snapshot"`
+	SnapshotStall        SnapshotStall `json:"snapshot_stall"`
 	// CommitMS: from an epoch's deadline (previous plan's created + epoch)
 	// until the plan is applied on the leader (solve, encode, commit).
 	CommitMSP50         float64 `json:"commit_ms_p50"`
@@ -116,6 +121,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.BatchSize, "batch-size", 1000, "bids per batched request")
 	fs.DurationVar(&o.Ingest, "ingest", 5*time.Second, "length of each ingest run")
 	fs.IntVar(&o.CatchupEntries, "catchup-entries", 20000, "entries a follower misses before it returns")
+	fs.IntVar(&o.SnapshotRounds, "snapshot-rounds", 5, "alternations of a window without and one with a leader snapshot, under load and quiet")
 	fs.BoolVar(&o.Baseline, "baseline", true, "also run ingest and catch-up with group commit and redialling off")
 	fs.BoolVar(&o.SkipEpochs, "skip-epochs", false, "leave out the epoch phase")
 	fs.BoolVar(&o.SkipIngest, "skip-ingest", false, "leave out Allot's ingest and catch-up (and the baseline's)")
@@ -133,7 +139,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cliflag.Exit("allot bench cluster", err, stderr)
 	}
 	if fs.NArg() > 0 || o.Nodes < 1 || o.ServicesPerNode < 1 || o.Epochs < 1 || o.Epoch <= 0 || o.Clients < 1 ||
-		o.BatchClients < 1 || o.BatchSize < 1 || o.BatchSize > 10000 || o.Ingest <= 0 || o.CatchupEntries < 1 {
+		o.BatchClients < 1 || o.BatchSize < 1 || o.BatchSize > 10000 || o.Ingest <= 0 || o.CatchupEntries < 1 || o.SnapshotRounds < 1 {
 		fmt.Fprintln(stderr, "allot bench cluster: counts and durations must be positive (batch-size at most 10000), and no arguments")
 		return 2
 	}
@@ -277,7 +283,12 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	rss := &rssSampler{}
 	done := make(chan struct{})
 	go func() { rss.run(rctx, time.Second); close(done) }()
-	fig, err := runEpochs(ctx, f, w, o)
+	var load snapshotFigures
+	fig, err := runEpochs(ctx, f, w, o, func() error {
+		var err error
+		load, err = measureStall(ctx, f, w, max(1, o.SnapshotRounds))
+		return err
+	})
 	stopRSS()
 	<-done
 	res.RSSMB = rss.snapshot()
@@ -292,11 +303,19 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	if err != nil {
 		return err
 	}
-	snap, err := measureSnapshot(ctx, f, w)
-	res.RaftDBMB, res.SnapshotMB, res.SnapshotWriteMS = snap.raftDBMB, snap.snapshotMB, snap.snapshotWriteMS
-	res.ApplyStallMSMax, res.WriteMSMaxNoSnapshot = snap.stallMS, snap.baseMS
+	res.SnapshotMB, res.SnapshotWriteMS = load.snapshotMB, load.snapshotWriteMS
+	res.SnapshotStall.Load = load.stall
+	res.ApplyStallMSMax, res.WriteMSMaxNoSnapshot = load.stall.With.MaxMS, load.stall.Without.MaxMS
+	if err := pauseEpochs(ctx, f, o.Epoch); err != nil {
+		return err
+	}
+	quiet, err := measureStall(ctx, f, w, max(1, o.SnapshotRounds))
+	res.SnapshotStall.Quiet = quiet.stall
 	if err != nil {
 		return err
+	}
+	if l := f.leader(); l != nil {
+		res.RaftDBMB = round(float64(dirBytes(l.dataDir, "raft.db"))/(1<<20), 2)
 	}
 	if l := f.leader(); l != nil {
 		fsmOf := l.srv.FSM()

@@ -44,7 +44,7 @@ func TestTinyRun(t *testing.T) {
 		t.Skip("starts three servers several times")
 	}
 	o := Options{Nodes: 3, ServicesPerNode: 2, Epochs: 2, Epoch: 300 * time.Millisecond, Clients: 4, BatchClients: 2,
-		BatchSize: 20, Ingest: 300 * time.Millisecond, CatchupEntries: 300, Baseline: true}
+		BatchSize: 20, Ingest: 300 * time.Millisecond, CatchupEntries: 300, SnapshotRounds: 2, Baseline: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, hclog.NewNullLogger(), o)
@@ -54,7 +54,7 @@ func TestTinyRun(t *testing.T) {
 	b, _ := json.Marshal(res)
 	for _, field := range []string{"placements", "rss_mb_after_warmup", "rss_mb_last", "snapshot_mb", "apply_stall_ms_max",
 		"commit_ms_p50", "commit_ms_p99", "client_bytes_per_epoch", "ingest_single_per_s", "ingest_batch_per_s",
-		"ingest_batch_p99_ms", "catchup_s"} {
+		"ingest_batch_p99_ms", "catchup_s", "snapshot_stall", "added_p99_ms"} {
 		if !strings.Contains(string(b), `"`+field+`":`) {
 			t.Errorf("no %s in %s", field, b)
 		}
@@ -69,6 +69,8 @@ func TestTinyRun(t *testing.T) {
 		{"client errors", res.ClientErrors == 0},
 		{"rss", res.RSSMBLast > 0 && len(res.RSSMB) > 0},
 		{"snapshot", res.SnapshotMB > 0 && res.RaftDBMB > 0},
+		{"stall under load", res.SnapshotStall.Load.Rounds == 2 && res.SnapshotStall.Load.With.N > 0 && res.SnapshotStall.Load.Without.N > 0 && res.SnapshotStall.Load.FSMOnly.N > 0 && len(res.SnapshotStall.Load.RoundMaxMS) == 2},
+		{"stall quiet", res.SnapshotStall.Quiet.Rounds == 2 && res.SnapshotStall.Quiet.With.N > 0 && res.SnapshotStall.Quiet.Without.N > 0},
 		{"one server", res.HeapLiveMBOneServer > 0 && res.RSSMBOneServer > 0 && res.PlansKept >= 2},
 		{"ingest", res.IngestSinglePerS > 0 && res.IngestBatchPerS > 0 && res.Allot.Errors == 0},
 		{"catch-up", res.CatchupS > 0 && res.Allot.CatchupSnapshotS > 0},

@@ -10,7 +10,6 @@ import (
 
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/fsm"
 )
 
 // workload is who hosts what: node i runs services[(i*S+j) mod P], j < S,
@@ -93,8 +92,10 @@ type epochFigures struct {
 }
 
 // runEpochs lets the simulated nodes watch their slices and bid once per
-// plan until the leader has committed o.epochs plans.
-func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigures, error) {
+// plan until the leader has committed o.epochs plans, then runs during
+// (when not nil) with the nodes still bidding and epochs still closing,
+// and stops the nodes.
+func runEpochs(ctx context.Context, f *fleet, w workload, o Options, during func() error) (epochFigures, error) {
 	var fig epochFigures
 	leader := f.leader()
 	if leader == nil {
@@ -186,83 +187,15 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options) (epochFigur
 	if n := seen.Load() - seenAtWarmup; n > 0 {
 		fig.clientBytesPerEpoch = round(float64(watchTr.bytes.Load()-bytesAtWarmup)/float64(n), 0)
 	}
+	var derr error
+	if during != nil {
+		derr = during()
+	}
 	stopClients()
 	wg.Wait()
 	fig.clientErrors = errs.Load()
 	fig.clientError, _ = firstErr.Load().(string)
-	return fig, nil
-}
-
-// snapshotFigures are the leader's storage and a snapshot's cost.
-type snapshotFigures struct {
-	raftDBMB, snapshotMB             float64
-	snapshotWriteMS, stallMS, baseMS float64
-}
-
-// measureSnapshot takes a snapshot on the leader while a probe writes
-// one-bid entries one after another: the longest write during the
-// snapshot against the longest during as long without one.
-func measureSnapshot(ctx context.Context, f *fleet, w workload) (snapshotFigures, error) {
-	var fig snapshotFigures
-	l := f.leader()
-	if l == nil {
-		return fig, fmt.Errorf("no leader")
-	}
-	epoch := l.srv.FSM().SolveInputs().Epoch
-	probe := func(stop <-chan struct{}) (time.Duration, error) {
-		var worst time.Duration
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return worst, nil
-			default:
-			}
-			t0 := time.Now()
-			if _, err := l.srv.Apply(ctx, fsm.CmdSubmitBids, fsm.SubmitBids{Bids: []bidding.Bid{w.bid(i%len(w.nodes), 0, epoch)}}); err != nil {
-				return worst, fmt.Errorf("probe write: %w", err)
-			}
-			worst = max(worst, time.Since(t0))
-		}
-	}
-	timed := func(during func() error) (time.Duration, error) {
-		stop := make(chan struct{})
-		type res struct {
-			d   time.Duration
-			err error
-		}
-		out := make(chan res, 1)
-		go func() { d, err := probe(stop); out <- res{d, err} }()
-		derr := during()
-		close(stop)
-		r := <-out
-		return r.d, errorsJoin(derr, r.err)
-	}
-	var took time.Duration
-	stall, err := timed(func() error {
-		t0 := time.Now()
-		sf := l.srv.Raft().Snapshot()
-		if err := sf.Error(); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
-		}
-		took = time.Since(t0)
-		meta, rc, err := sf.Open()
-		if err != nil {
-			return fmt.Errorf("opening the snapshot: %w", err)
-		}
-		rc.Close()
-		fig.snapshotMB = round(float64(meta.Size)/(1<<20), 2)
-		return nil
-	})
-	if err != nil {
-		return fig, err
-	}
-	base, err := timed(func() error { sleep(ctx, took+100*time.Millisecond); return ctx.Err() })
-	if err != nil {
-		return fig, err
-	}
-	fig.snapshotWriteMS, fig.stallMS, fig.baseMS = ms(took), ms(stall), ms(base)
-	fig.raftDBMB = round(float64(dirBytes(l.dataDir, "raft.db"))/(1<<20), 2)
-	return fig, nil
+	return fig, derr
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
 )
 
@@ -82,7 +81,7 @@ func writeSnapshot(w io.Writer, st *state) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.WriteString(snapshotMagic)
 	bw.WriteByte(snapshotPast)
-	if err := codec.NewEncoder(bw, mp).Encode(st); err != nil {
+	if err := encodeState(bw, st); err != nil { // the bytes go-msgpack writes (msgpack_enc.go)
 		return err
 	}
 	return bw.Flush()

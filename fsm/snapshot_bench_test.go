@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
 // benchFSM is a state of nodes × services placements, three bids each and
@@ -77,6 +79,21 @@ func snapshotJSONOld(f *FSM, w io.Writer) error {
 	return err
 }
 
+// snapshotGoMsgpack is the version 2/3 path before the compiled encoder:
+// the clone encoded by go-msgpack's reflective encoder (same bytes).
+func snapshotGoMsgpack(f *FSM, w io.Writer) error {
+	f.mu.RLock()
+	st := f.st.clone()
+	f.mu.RUnlock()
+	bw := bufio.NewWriterSize(w, 256<<10)
+	bw.WriteString(snapshotMagic)
+	bw.WriteByte(snapshotPast)
+	if err := codec.NewEncoder(bw, mp).Encode(st); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 func snapshotNew(f *FSM, w *countSink) error {
 	snap, err := f.Snapshot()
 	if err != nil {
@@ -121,8 +138,10 @@ func stallDuring(b *testing.B, f *FSM, run func()) time.Duration {
 
 // BenchmarkSnapshot: go test ./fsm -run XXX -bench Snapshot -benchmem
 // 1000 nodes × 10 services = 10k placements, 3 bids each, 20 kept plans.
+// "go-msgpack" is the msgpack path before the compiled encoder, "msgpack-v2"
+// today's (same bytes).
 func BenchmarkSnapshot(b *testing.B) {
-	for _, format := range []string{"json-v1", "msgpack-v2"} {
+	for _, format := range []string{"json-v1", "go-msgpack", "msgpack-v2"} {
 		b.Run(format, func(b *testing.B) {
 			f := benchFSM(b, 1000, 10, 20)
 			var size int64
@@ -133,9 +152,12 @@ func BenchmarkSnapshot(b *testing.B) {
 				sink := &countSink{}
 				stall := stallDuring(b, f, func() {
 					var err error
-					if format == "json-v1" {
+					switch format {
+					case "json-v1":
 						err = snapshotJSONOld(f, sink)
-					} else {
+					case "go-msgpack":
+						err = snapshotGoMsgpack(f, sink)
+					default:
 						err = snapshotNew(f, sink)
 					}
 					if err != nil {
@@ -190,6 +212,34 @@ func BenchmarkDecodeBids(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSnapshotEncode: the encoding alone (no applies alongside), before
+// (go-msgpack) and now (compiled, same bytes), for 10k placements with the
+// two whole plans a compact history keeps:
+// go test ./fsm -run '^$' -bench SnapshotEncode -benchmem
+func BenchmarkSnapshotEncode(b *testing.B) {
+	f := benchFSM(b, 1000, 10, 2)
+	for _, enc := range []string{"go-msgpack", "compiled"} {
+		b.Run(enc, func(b *testing.B) {
+			var size int64
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				sink := &countSink{}
+				var err error
+				if enc == "go-msgpack" {
+					err = snapshotGoMsgpack(f, sink)
+				} else {
+					err = snapshotNew(f, sink)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = sink.n
+			}
+			b.ReportMetric(float64(size), "bytes/snapshot")
 		})
 	}
 }
