@@ -85,14 +85,14 @@ func checks(rows []seriesRow, models []string) []Check {
 				if s.mase <= b.mase*(1+1e-9) {
 					c.NoWorseThanSNaive++
 				}
-				c90, s90, _ := s.coverages()
+				c90, s90, u90, _ := s.coverages()
 				if inBand(c90) {
 					c.Cov90InBand++
 				}
 				if inBand(s90) {
 					c.Cov90StrictInBand++
 				}
-				if calibrated90(s90, c90) {
+				if calibrated90(s90, u90) {
 					c.Cov90Calibrated++
 				}
 				if b.mase > 0 && s.mase/b.mase > c.WorstRatio {

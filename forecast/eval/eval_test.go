@@ -137,7 +137,7 @@ func TestCSVModes(t *testing.T) {
 				t.Errorf("checks %+v, per series %d", rep.Checks, len(rep.PerSeries))
 			}
 			for _, m := range rep.PerSeries[0].Models {
-				if (m.Coverage90Strict == nil || m.Calibrated90 == nil || *m.Coverage90Strict > *m.Coverage90) != (m.Model == plainSNaive) {
+				if (m.Coverage90Strict == nil || m.Calibrated90 == nil || m.Coverage90Ties == nil || *m.Coverage90Strict > *m.Coverage90 || *m.Coverage90 > *m.Coverage90Ties) != (m.Model == plainSNaive) {
 					t.Errorf("per-series coverage %+v", m)
 				}
 			}
@@ -204,6 +204,8 @@ func TestCalibrated90(t *testing.T) {
 		{"ties, half zero", []float64{0, 0, 5, 5}, []float64{0, 0, 0, 0}, 0.5, 0, false},
 		{"ties, under", []float64{0, 0, 0, 0, 0, 0, 0, 0, 5, 5}, []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.8, 0, false},
 		{"exact forecast", []float64{3, 4, 5}, []float64{3, 4, 5}, 1, 0, true},
+		{"exact up to rounding", []float64{742.373, 0.3}, []float64{742.373 - 1e-13, 0.1 + 0.2}, 1, 0, true},
+		{"not a tie", []float64{742.373, 1}, []float64{742.372, 0.999}, 0, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -212,7 +214,7 @@ func TestCalibrated90(t *testing.T) {
 				s.count90(c.actual[k], c.p90[k])
 				s.n++
 			}
-			ns, st, ok := s.coverages()
+			_, st, ns, ok := s.coverages()
 			if !ok || ns != c.nonStrict || st != c.strict || calibrated90(st, ns) != c.want {
 				t.Errorf("coverage %v/%v calibrated %v, want %v/%v %v", st, ns, calibrated90(st, ns), c.strict, c.nonStrict, c.want)
 			}

@@ -125,9 +125,9 @@ func (r *Report) writeTable(w io.Writer) error {
 					fmt.Fprintf(tw, "%.3f\t", c.mase)
 					continue
 				}
-				c90, s90, _ := c.coverages()
+				c90, s90, u90, _ := c.coverages()
 				mark := ""
-				if calibrated90(s90, c90) {
+				if calibrated90(s90, u90) {
 					mark = "*"
 				}
 				fmt.Fprintf(tw, "%.3f (%.2f/%.2f/%.2f)%s\t", c.mase, s90, c90, float64(c.below99)/float64(c.n), mark)
@@ -164,9 +164,12 @@ type SeriesModelOut struct {
 	Model      string   `json:"model"`
 	MASE       float64  `json:"mase"`
 	Coverage90 *float64 `json:"coverage90,omitempty"` // actuals ≤ p90
-	// Coverage90Strict counts actuals < p90; Calibrated90 is the
-	// ties-aware check: [strict, non-strict] meets [0.85, 0.95].
+	// Coverage90Strict counts actuals < p90 and Coverage90Ties actuals ≤
+	// p90, both up to floating-point rounding (relative 1e-9: a tie);
+	// Calibrated90 is the ties-aware check: [strict, ties] meets
+	// [0.85, 0.95].
 	Coverage90Strict *float64 `json:"coverage90_strict,omitempty"`
+	Coverage90Ties   *float64 `json:"coverage90_ties,omitempty"`
 	Calibrated90     *bool    `json:"p90_calibrated,omitempty"`
 	Coverage99       *float64 `json:"coverage99,omitempty"`
 	Error            string   `json:"error,omitempty"`
@@ -188,11 +191,11 @@ func perSeriesOut(rows []seriesRow, models []string) []SeriesOut {
 			m := SeriesModelOut{Model: models[j], MASE: round(c.mase, 4)}
 			if c.err != nil {
 				m.Error = c.err.Error()
-			} else if c90, s90, ok := c.coverages(); ok {
-				cal := calibrated90(s90, c90)
-				c90, s90 = round(c90, 4), round(s90, 4)
+			} else if c90, s90, u90, ok := c.coverages(); ok {
+				cal := calibrated90(s90, u90)
+				c90, s90, u90 = round(c90, 4), round(s90, 4), round(u90, 4)
 				c99 := round(float64(c.below99)/float64(c.n), 4)
-				m.Coverage90, m.Coverage90Strict, m.Calibrated90, m.Coverage99 = &c90, &s90, &cal, &c99
+				m.Coverage90, m.Coverage90Strict, m.Coverage90Ties, m.Calibrated90, m.Coverage99 = &c90, &s90, &u90, &cal, &c99
 			}
 			so.Models = append(so.Models, m)
 		}

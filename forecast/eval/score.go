@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 type seriesScore struct {
 	smape, mase float64
 	below90     int // actuals ≤ p90 (ties covered)
-	strict90    int // actuals < p90 (ties not covered)
+	strict90    int // actuals < p90 beyond rounding (ties not covered)
+	upto90      int // actuals ≤ p90 up to rounding
 	below99     int
 	n           int
 	seconds     float64
@@ -41,15 +43,26 @@ func scoreOne(name string, spec forecast.Spec, train, test []float64, m int) ser
 	return sc
 }
 
-// count90 scores one actual against its forecast p90, both ways.
+// count90 scores one actual against its forecast p90: at or below it
+// (exactly, the original column), strictly below and at or below up to
+// floating-point rounding (a tie is |actual - p90| ≤ tieTol × the larger
+// magnitude: a value forecast exactly may come out a few ulps either side).
 func (s *seriesScore) count90(actual, p90 float64) {
+	tie := math.Abs(actual-p90) <= tieTol*math.Max(math.Abs(actual), math.Abs(p90))
 	if actual <= p90 {
 		s.below90++
 	}
-	if actual < p90 {
+	if actual < p90 && !tie {
 		s.strict90++
 	}
+	if actual <= p90 || tie {
+		s.upto90++
+	}
 }
+
+// tieTol is the relative difference below which an actual and its p90
+// count as tied.
+const tieTol = 1e-9
 
 // The p90 band of the acceptance.
 const (
@@ -70,13 +83,15 @@ func calibrated90(strict, nonStrict float64) bool {
 
 func inBand(cov float64) bool { return cov >= bandLo && cov <= bandHi }
 
-// coverages returns the non-strict and strict p90 coverage; ok is false
-// without quantiles.
-func (s seriesScore) coverages() (nonStrict, strict float64, ok bool) {
+// coverages returns the one-sided (exact ≤), strict and up-to-rounding
+// p90 coverages; ok is false without quantiles. calibrated90(strict, upTo)
+// is the ties-aware check.
+func (s seriesScore) coverages() (nonStrict, strict, upTo float64, ok bool) {
 	if s.n == 0 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	return float64(s.below90) / float64(s.n), float64(s.strict90) / float64(s.n), true
+	n := float64(s.n)
+	return float64(s.below90) / n, float64(s.strict90) / n, float64(s.upto90) / n, true
 }
 
 // parallelMap runs f(0..n-1) on workers goroutines and returns the results
