@@ -202,9 +202,7 @@ func rollingScore(model string, y []float64, o options) seriesScore {
 		p50 := make([]float64, len(actual))
 		for k, a := range actual {
 			p50[k] = q[k].P50
-			if a <= q[k].P90 {
-				sc.below90++
-			}
+			sc.count90(a, q[k].P90)
 			if a <= q[k].P99 {
 				sc.below99++
 			}

@@ -136,6 +136,11 @@ func TestCSVModes(t *testing.T) {
 			if len(rep.Checks) == 0 || rep.Checks[0].Group != "all" || rep.Checks[0].Series != c.series || len(rep.PerSeries) != c.series {
 				t.Errorf("checks %+v, per series %d", rep.Checks, len(rep.PerSeries))
 			}
+			for _, m := range rep.PerSeries[0].Models {
+				if (m.Coverage90Strict == nil || m.Calibrated90 == nil || m.Coverage90Ties == nil || *m.Coverage90Strict > *m.Coverage90 || *m.Coverage90 > *m.Coverage90Ties) != (m.Model == plainSNaive) {
+					t.Errorf("per-series coverage %+v", m)
+				}
+			}
 		})
 	}
 	var out, errb bytes.Buffer
@@ -181,5 +186,38 @@ func TestStride(t *testing.T) {
 	}
 	if d, err := os.ReadFile(filepath.Join(dump, "s.csv")); err != nil || !strings.HasPrefix(string(d), "y\n10\n") || strings.Count(string(d), "\n") != 701 {
 		t.Errorf("--dump wrote %q…: %v", string(d[:min(20, len(d))]), err)
+	}
+}
+
+// TestCalibrated90: the ties-aware p90 check is the band on [strict,
+// one-sided] coverage; without ties it is the plain band.
+func TestCalibrated90(t *testing.T) {
+	cases := []struct {
+		name              string
+		actual, p90       []float64
+		nonStrict, strict float64
+		want              bool
+	}{
+		{"all zero, p90 zero", []float64{0, 0, 0, 0}, []float64{0, 0, 0, 0}, 1, 0, true},
+		{"no ties, in band", []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 3}, []float64{2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 0.9, 0.9, true},
+		{"no ties, over", []float64{1, 1, 1, 1}, []float64{2, 2, 2, 2}, 1, 1, false},
+		{"ties, half zero", []float64{0, 0, 5, 5}, []float64{0, 0, 0, 0}, 0.5, 0, false},
+		{"ties, under", []float64{0, 0, 0, 0, 0, 0, 0, 0, 5, 5}, []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.8, 0, false},
+		{"exact forecast", []float64{3, 4, 5}, []float64{3, 4, 5}, 1, 0, true},
+		{"exact up to rounding", []float64{742.373, 0.3}, []float64{742.373 - 1e-13, 0.1 + 0.2}, 1, 0, true},
+		{"not a tie", []float64{742.373, 1}, []float64{742.372, 0.999}, 0, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var s seriesScore
+			for k := range c.actual {
+				s.count90(c.actual[k], c.p90[k])
+				s.n++
+			}
+			_, st, ns, ok := s.coverages()
+			if !ok || ns != c.nonStrict || st != c.strict || calibrated90(st, ns) != c.want {
+				t.Errorf("coverage %v/%v calibrated %v, want %v/%v %v", st, ns, calibrated90(st, ns), c.strict, c.nonStrict, c.want)
+			}
+		})
 	}
 }

@@ -44,7 +44,15 @@ snaive-plain, the textbook seasonal naive outside the online machinery, and
 a check of every other model against it per resource group). --column all
 takes every column but the time column; --model takes a comma-separated
 list. Coverage90/99 are the fractions of actuals at or below the forecast
-p90/p99.
+p90/p99 (one-sided, ties covered); coverage90_strict counts actuals
+strictly below p90 and coverage90_ties those at or below it, both up to
+rounding (a tie: relative difference ≤ 1e-9). A series' p90 is
+"calibrated" (ties-aware, JSON p90_calibrated) when [strict, ties]
+coverage meets [0.85, 0.95]:
+q is a 0.9-quantile of a distribution with atoms iff P(Y < q) ≤ 0.9 ≤
+P(Y ≤ q), so a p90 of zero on a series whose actuals are all (or > 95%)
+zero counts as calibrated; without ties both coverages are equal and the
+check is the plain band. The checks table counts all three.
 
 Flags:
 `

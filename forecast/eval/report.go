@@ -14,9 +14,11 @@ type Row struct {
 	SMAPE      float64  `json:"smape"`
 	MASE       float64  `json:"mase"`
 	OWA        *float64 `json:"owa,omitempty"`
-	Coverage90 float64  `json:"coverage90"`
-	Coverage99 float64  `json:"coverage99"`
-	Seconds    float64  `json:"seconds"`
+	Coverage90 float64  `json:"coverage90"` // actuals ≤ p90
+	// Coverage90Strict counts actuals < p90 (ties not covered).
+	Coverage90Strict float64 `json:"coverage90_strict"`
+	Coverage99       float64 `json:"coverage99"`
+	Seconds          float64 `json:"seconds"`
 	// Failed counts series the model could not forecast (left out of its
 	// averages).
 	Failed int `json:"failed,omitempty"`
@@ -91,22 +93,22 @@ func (r *Report) writeJSON(w io.Writer) error {
 func (r *Report) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "dataset %s: %d series, horizon %d\n", r.Dataset, r.Series, r.Horizon)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tsMAPE\tMASE\tOWA\tcov90\tcov99\tseconds\t")
+	fmt.Fprintln(tw, "model\tsMAPE\tMASE\tOWA\tcov90\tcov90 strict\tcov99\tseconds\t")
 	for _, m := range r.Models {
 		owa := "-"
 		if m.OWA != nil {
 			owa = fmt.Sprintf("%.3f", *m.OWA)
 		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%.1f\t\n", m.Name, m.SMAPE, m.MASE, owa, m.Coverage90, m.Coverage99, m.Seconds)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%.3f\t%.1f\t\n", m.Name, m.SMAPE, m.MASE, owa, m.Coverage90, m.Coverage90Strict, m.Coverage99, m.Seconds)
 	}
 	for _, o := range r.Official {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t-\t-\t-\t\n", o.Name, o.SMAPE, o.MASE, o.OWA)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t-\t-\t-\t-\t\n", o.Name, o.SMAPE, o.MASE, o.OWA)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if len(r.perSeries) > 1 {
-		fmt.Fprintln(w, "\nper series: MASE (cov90/cov99)")
+		fmt.Fprintln(w, "\nper series: MASE (strict cov90 < p90 / cov90 ≤ p90 / cov99; * = p90 calibrated, ties-aware)")
 		fmt.Fprint(tw, "series\t")
 		for _, m := range r.Models {
 			fmt.Fprintf(tw, "%s\t", m.Name)
@@ -123,7 +125,12 @@ func (r *Report) writeTable(w io.Writer) error {
 					fmt.Fprintf(tw, "%.3f\t", c.mase)
 					continue
 				}
-				fmt.Fprintf(tw, "%.3f (%.2f/%.2f)\t", c.mase, float64(c.below90)/float64(c.n), float64(c.below99)/float64(c.n))
+				c90, s90, u90, _ := c.coverages()
+				mark := ""
+				if calibrated90(s90, u90) {
+					mark = "*"
+				}
+				fmt.Fprintf(tw, "%.3f (%.2f/%.2f/%.2f)%s\t", c.mase, s90, c90, float64(c.below99)/float64(c.n), mark)
 			}
 			fmt.Fprintln(tw)
 		}
@@ -156,9 +163,16 @@ type SeriesOut struct {
 type SeriesModelOut struct {
 	Model      string   `json:"model"`
 	MASE       float64  `json:"mase"`
-	Coverage90 *float64 `json:"coverage90,omitempty"`
-	Coverage99 *float64 `json:"coverage99,omitempty"`
-	Error      string   `json:"error,omitempty"`
+	Coverage90 *float64 `json:"coverage90,omitempty"` // actuals ≤ p90
+	// Coverage90Strict counts actuals < p90 and Coverage90Ties actuals ≤
+	// p90, both up to floating-point rounding (relative 1e-9: a tie);
+	// Calibrated90 is the ties-aware check: [strict, ties] meets
+	// [0.85, 0.95].
+	Coverage90Strict *float64 `json:"coverage90_strict,omitempty"`
+	Coverage90Ties   *float64 `json:"coverage90_ties,omitempty"`
+	Calibrated90     *bool    `json:"p90_calibrated,omitempty"`
+	Coverage99       *float64 `json:"coverage99,omitempty"`
+	Error            string   `json:"error,omitempty"`
 }
 
 func perSeriesRows(series []csvSeries, models []string, results [][]seriesScore) []seriesRow {
@@ -177,9 +191,11 @@ func perSeriesOut(rows []seriesRow, models []string) []SeriesOut {
 			m := SeriesModelOut{Model: models[j], MASE: round(c.mase, 4)}
 			if c.err != nil {
 				m.Error = c.err.Error()
-			} else if c.n > 0 {
-				c90, c99 := round(float64(c.below90)/float64(c.n), 4), round(float64(c.below99)/float64(c.n), 4)
-				m.Coverage90, m.Coverage99 = &c90, &c99
+			} else if c90, s90, u90, ok := c.coverages(); ok {
+				cal := calibrated90(s90, u90)
+				c90, s90, u90 = round(c90, 4), round(s90, 4), round(u90, 4)
+				c99 := round(float64(c.below99)/float64(c.n), 4)
+				m.Coverage90, m.Coverage90Strict, m.Coverage90Ties, m.Calibrated90, m.Coverage99 = &c90, &s90, &u90, &cal, &c99
 			}
 			so.Models = append(so.Models, m)
 		}
