@@ -14,6 +14,7 @@ import (
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/internal/waitfor"
 	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // diskServer writes a single-server cluster with a few entries to dir and
@@ -134,5 +135,41 @@ func TestCorruptSnapshotIsOneLine(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(err, &ce) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "snapshots") {
 		t.Fatalf("reopening with a corrupt snapshot: %v", err)
+	}
+}
+
+// Entries at or below the newest snapshot are never applied by this server
+// (it restores the snapshot), so start-up checks only the later ones as FSM
+// commands; every entry is still checked as a Raft log entry.
+func TestVerifyLogStoreDecodesOnlyWhatWillBeApplied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "raft.db")
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []*raft.Log
+	for i := uint64(1); i <= 3; i++ {
+		logs = append(logs, &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: []byte{0xff, 0xff, byte(i)}}) // not an FSM command
+	}
+	if err := bolt.StoreLogs(logs); err != nil {
+		t.Fatal(err)
+	}
+	if err := bolt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		applyFrom uint64
+		wantErr   bool
+	}{
+		{0, true},  // no snapshot: every command is checked
+		{2, true},  // entry 3 will be applied
+		{3, false}, // all three are behind the snapshot
+		{9, false},
+	} {
+		err := verifyLogStore(path, tc.applyFrom)
+		var ce *CorruptError
+		if got := errors.As(err, &ce); got != tc.wantErr {
+			t.Errorf("applyFrom %d: %v, want a CorruptError: %v", tc.applyFrom, err, tc.wantErr)
+		}
 	}
 }

@@ -167,7 +167,13 @@ func New(cfg Config) (*Server, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating raft dir: %w", err)
 		}
-		if err := verifyLogStore(filepath.Join(dir, "raft.db")); err != nil {
+		removeTempSnapshots(dir, s.log)
+		fss, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, log.Named("snapshot"))
+		if err != nil {
+			return nil, fmt.Errorf("opening snapshot store: %w", err)
+		}
+		snaps = fss
+		if err := verifyLogStore(filepath.Join(dir, "raft.db"), newestSnapshotIndex(fss)); err != nil {
 			return nil, err
 		}
 		bolt, err := openLogStore(filepath.Join(dir, "raft.db"))
@@ -180,12 +186,6 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("creating log cache: %w", err)
 		}
 		logs, stable = cache, bolt
-		removeTempSnapshots(dir, s.log)
-		fss, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, log.Named("snapshot"))
-		if err != nil {
-			return nil, fmt.Errorf("opening snapshot store: %w", err)
-		}
-		snaps = fss
 	}
 	trans := cfg.Transport
 	var netTrans *raft.NetworkTransport // the TCP or TLS transport this server built
