@@ -69,7 +69,9 @@ func TestTinyRun(t *testing.T) {
 		{"client errors", res.ClientErrors == 0},
 		{"rss", res.RSSMBLast > 0 && len(res.RSSMB) > 0},
 		{"snapshot", res.SnapshotMB > 0 && res.RaftDBMB > 0},
-		{"stall under load", res.SnapshotStall.Load.Rounds == 2 && res.SnapshotStall.Load.With.N > 0 && res.SnapshotStall.Load.Without.N > 0 && res.SnapshotStall.Load.FSMOnly.N > 0 && len(res.SnapshotStall.Load.RoundMaxMS) == 2},
+		// Not FSMOnly.N: at this size the FSM's snapshot can take less than
+		// one probe write (seen in CI: n 0 under load), in either background.
+		{"stall under load", res.SnapshotStall.Load.Rounds == 2 && res.SnapshotStall.Load.With.N > 0 && res.SnapshotStall.Load.Without.N > 0 && len(res.SnapshotStall.Load.RoundMaxMS) == 2},
 		{"stall quiet", res.SnapshotStall.Quiet.Rounds == 2 && res.SnapshotStall.Quiet.With.N > 0 && res.SnapshotStall.Quiet.Without.N > 0},
 		{"one server", res.HeapLiveMBOneServer > 0 && res.RSSMBOneServer > 0 && res.PlansKept >= 2},
 		{"ingest", res.IngestSinglePerS > 0 && res.IngestBatchPerS > 0 && res.Allot.Errors == 0},
