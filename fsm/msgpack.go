@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
 
-// The msgpack decoder of version 2 payloads and snapshots. Encoding uses
-// hashicorp/go-msgpack (codec.go); decoding does not, because its
+// The msgpack decoder of version 2 payloads and snapshots. Log entries are
+// encoded by hashicorp/go-msgpack (codec.go), snapshots and state hashes by
+// the compiled encoder writing its exact bytes (msgpack_enc.go); decoding
+// does not use go-msgpack, because its
 // reflective decoder (v2.1.5) decodes every struct value of a map into one
 // reused scratch value: a field omitted in one value keeps the previous
 // value's, and a nested map or slice is shared and merged between values
@@ -471,6 +474,45 @@ func compileDecNil(t reflect.Type, seen map[reflect.Type]bool) decFunc {
 	}
 }
 
+// wireField is a struct field as the msgpack codec writes it: under its json
+// name (the Go name without one), in the struct at index.
+type wireField struct {
+	index     int
+	name      string
+	omitEmpty bool
+	typ       reflect.Type
+}
+
+// wireFields lists t's fields on the wire, in declaration order; the encoder
+// and the decoder both read it, so they cannot disagree on a name. It panics
+// (at compilation, so every test fails) on what the codec would not map the
+// same way: an embedded field (go-msgpack flattens it) or a codec tag (which
+// go-msgpack prefers to the json tag).
+func wireFields(t reflect.Type) []wireField {
+	var out []wireField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if f.Anonymous {
+			panic(fmt.Sprintf("fsm: embedded field %s in %s: the msgpack codec does not flatten", f.Name, t))
+		}
+		if _, ok := f.Tag.Lookup("codec"); ok {
+			panic(fmt.Sprintf("fsm: field %s of %s has a codec tag: go-msgpack would prefer it to the json tag", f.Name, t))
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, wireField{index: i, name: name, omitEmpty: slices.Contains(strings.Split(opts, ","), "omitempty"), typ: f.Type})
+	}
+	return out
+}
+
 // compileStruct decodes a map of field names (json tag names, as the
 // encoder writes them) in any order; unknown names are skipped, so a newer
 // build's extra field does not stop an older one.
@@ -480,22 +522,8 @@ func compileStruct(t reflect.Type, seen map[reflect.Type]bool) decFunc {
 		dec   decFunc
 	}
 	fields := map[string]field{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		if f.Anonymous {
-			panic(fmt.Sprintf("fsm: embedded field %s in %s: the msgpack decoder does not flatten", f.Name, t))
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		fields[name] = field{i, compileDecNil(f.Type, seen)}
+	for _, f := range wireFields(t) {
+		fields[f.name] = field{f.index, compileDecNil(f.typ, seen)}
 	}
 	return func(d *mpDecoder, v reflect.Value) error {
 		n, err := d.length("map")

@@ -320,29 +320,8 @@ func compileEncStruct(t reflect.Type, seen map[reflect.Type]bool) encFunc {
 		enc       encFunc
 	}
 	var fields []field
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		if f.Anonymous {
-			panic(fmt.Sprintf("fsm: embedded field %s in %s: the msgpack encoder does not flatten", f.Name, t))
-		}
-		if _, ok := f.Tag.Lookup("codec"); ok {
-			panic(fmt.Sprintf("fsm: field %s of %s has a codec tag: go-msgpack would prefer it to the json tag", f.Name, t))
-		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		omit := false
-		for _, o := range strings.Split(opts, ",") {
-			omit = omit || o == "omitempty"
-		}
-		fields = append(fields, field{name: name, index: i, omitEmpty: omit, empty: emptyTest(f.Type), enc: compileEncOf(f.Type, seen)})
+	for _, f := range wireFields(t) {
+		fields = append(fields, field{name: f.name, index: f.index, omitEmpty: f.omitEmpty, empty: emptyTest(f.typ), enc: compileEncOf(f.typ, seen)})
 	}
 	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.name, b.name) })
 	return func(e *mpEncoder, v reflect.Value) {
