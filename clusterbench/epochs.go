@@ -193,6 +193,11 @@ func runEpochs(ctx context.Context, f *fleet, w workload, o Options, during func
 	}
 	stopClients()
 	wg.Wait()
+	// Stopped nodes hang up: their idle keep-alive connections would keep
+	// a goroutine pair and buffers per connection alive on the servers,
+	// counted in the leader-alone figures.
+	watchHC.CloseIdleConnections()
+	bidHC.CloseIdleConnections()
 	fig.clientErrors = errs.Load()
 	fig.clientError, _ = firstErr.Load().(string)
 	return fig, derr

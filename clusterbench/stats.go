@@ -1,7 +1,6 @@
 package clusterbench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,8 +13,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,21 +55,7 @@ func (l *latencies) p(q float64) float64 {
 }
 
 // rssMB is this process's resident set size (Linux), 0 if unknown.
-func rssMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return round(kb/1024, 1)
-		}
-	}
-	return 0
-}
+func rssMB() float64 { return statusMB("VmRSS:") }
 
 // liveHeapMB is the Go heap still reachable after a collection: what the
 // three servers and the simulated nodes hold, without the garbage an RSS
@@ -86,7 +69,7 @@ func liveHeapMB() float64 {
 
 // oneServer stops every server but keep and measures the live heap and
 // the RSS once freed memory is returned to the OS (see Result).
-func oneServer(f *fleet, keep *server) (heapMB, rssMBAfter float64) {
+func oneServer(f *fleet, keep *server) (heapMB, rssMBAfter float64, parts MemoryBreakdown) {
 	for _, s := range f.servers {
 		if s != keep {
 			f.stopServer(s)
@@ -94,7 +77,7 @@ func oneServer(f *fleet, keep *server) (heapMB, rssMBAfter float64) {
 	}
 	heapMB = liveHeapMB()
 	debug.FreeOSMemory()
-	return heapMB, rssMB()
+	return heapMB, rssMB(), memoryBreakdown()
 }
 
 // rssSampler samples rssMB every period until ctx ends.
@@ -128,6 +111,13 @@ func (r *rssSampler) snapshot() []float64 {
 type countingTransport struct {
 	base  http.RoundTripper
 	bytes atomic.Int64
+}
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on.
+func (c *countingTransport) CloseIdleConnections() {
+	if ci, ok := c.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
