@@ -170,6 +170,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			AdvertiseAddr: cfg.AdvertiseIP(), BootstrapExpect: cfg.BootstrapExpect, Heartbeat: cfg.RaftHeartbeat,
 			Election: cfg.RaftElection, Epoch: cfg.Epoch, BidTTL: cfg.BidTTL, PlanHistory: cfg.PlanHistory, PlanHistoryBytes: cfg.PlanHistoryBytes, Logger: a.log,
 			StabilizationTime: cfg.ServerStabilization, DeadServerGrace: cfg.DeadServerGrace, MinQuorum: cfg.MinQuorum,
+			SnapshotThreshold: cfg.RaftSnapshotThreshold, SnapshotInterval: cfg.RaftSnapshotInterval, TrailingLogs: cfg.RaftTrailingLogs,
 			Options: cfg.Solver}
 		if a.tls != nil {
 			ccfg.TLS = a.tls.certs

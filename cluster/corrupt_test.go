@@ -166,7 +166,7 @@ func TestVerifyLogStoreDecodesOnlyWhatWillBeApplied(t *testing.T) {
 		{3, false}, // all three are behind the snapshot
 		{9, false},
 	} {
-		err := verifyLogStore(path, tc.applyFrom)
+		_, _, err := verifyLogStore(path, tc.applyFrom)
 		var ce *CorruptError
 		if got := errors.As(err, &ce); got != tc.wantErr {
 			t.Errorf("applyFrom %d: %v, want a CorruptError: %v", tc.applyFrom, err, tc.wantErr)

@@ -4,6 +4,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,13 +65,30 @@ type Config struct {
 	DeadServerGrace   time.Duration
 	MinQuorum         int
 	ReconcileInterval time.Duration
-	Logger            hclog.Logger
+	// Raft log compaction (cluster/DESIGN.md, "Log and snapshot sizing"):
+	// entries between snapshots, how often that count is checked, and the
+	// entries kept behind a snapshot. Zero means the package default.
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	// LogBudgetFloor is the floor of the log's byte budget (logbudget.go):
+	// 0 means MinLogBudget, negative turns the budget off (raft's entry
+	// bounds only; the benchmark's side-by-side baseline).
+	LogBudgetFloor int64
+	Logger         hclog.Logger
 	// Transport, if set, replaces the TCP transport (in-memory tests).
 	Transport raft.Transport
 	// TLS, if set, makes the TCP transport mutual TLS (cluster/tls.go):
 	// only peers with a server certificate of the same CA are accepted.
 	TLS *tlsutil.Certs
 }
+
+// Raft log compaction defaults (DESIGN.md "Log and snapshot sizing").
+const (
+	DefaultSnapshotThreshold = 8192
+	DefaultSnapshotInterval  = 60 * time.Second
+	DefaultTrailingLogs      = 16384
+)
 
 // Members is the gossip view the cluster reconciles from (consumed interface).
 type Members interface {
@@ -113,7 +131,11 @@ type Server struct {
 	stopBatch context.CancelFunc
 	// redial wraps the TCP or TLS transport (nil with Config.Transport).
 	redial *redialTransport
-	disk   diskProbe // DiskWritable (disk.go)
+	// logSizes and snaps feed the log's byte budget (logbudget.go; nil in
+	// memory).
+	logSizes *logSizes
+	snaps    raft.SnapshotStore
+	disk     diskProbe // DiskWritable (disk.go)
 }
 
 // ErrNotLeader is returned for writes on a follower.
@@ -149,9 +171,9 @@ func New(cfg Config) (*Server, error) {
 	// and 16384 entries kept behind it so a follower that was away for a
 	// few epochs catches up from the log instead of a snapshot transfer.
 	rc.MaxAppendEntries = 1024
-	rc.SnapshotThreshold = 8192
-	rc.TrailingLogs = 16384
-	rc.SnapshotInterval = 60 * time.Second
+	rc.SnapshotThreshold = cmp.Or(cfg.SnapshotThreshold, DefaultSnapshotThreshold)
+	rc.TrailingLogs = cmp.Or(cfg.TrailingLogs, DefaultTrailingLogs)
+	rc.SnapshotInterval = cmp.Or(cfg.SnapshotInterval, DefaultSnapshotInterval)
 	rc.ShutdownOnRemove = false
 	rc.NotifyCh = s.notify
 	rc.Logger = log.Named("raft")
@@ -173,7 +195,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("opening snapshot store: %w", err)
 		}
 		snaps = fss
-		if err := verifyLogStore(filepath.Join(dir, "raft.db"), newestSnapshotIndex(fss)); err != nil {
+		s.snaps = fss
+		first, sizes, err := verifyLogStore(filepath.Join(dir, "raft.db"), newestSnapshotIndex(fss))
+		if err != nil {
 			return nil, err
 		}
 		bolt, err := openLogStore(filepath.Join(dir, "raft.db"))
@@ -185,7 +209,8 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("creating log cache: %w", err)
 		}
-		logs, stable = cache, bolt
+		s.logSizes = newLogSizes(cache, first, sizes)
+		logs, stable = s.logSizes, bolt
 	}
 	trans := cfg.Transport
 	var netTrans *raft.NetworkTransport // the TCP or TLS transport this server built
@@ -257,6 +282,12 @@ func (s *Server) Run(ctx context.Context, members Members, prober PeerProber) {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.bootstrapLoop(ctx) }()
 	go func() { defer s.wg.Done(); s.monitorLeadership(ctx) }()
+	if s.logSizes != nil && s.cfg.LogBudgetFloor >= 0 {
+		b := &logBudget{raft: s.raft, sizes: s.logSizes, snaps: s.snaps, trailing: s.raft.ReloadableConfig().TrailingLogs,
+			floor: cmp.Or(s.cfg.LogBudgetFloor, MinLogBudget), minGap: logBudgetMinGap}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.logBudgetLoop(ctx, b) }()
+	}
 }
 
 // Nudge tells the leader's reconcile loop that membership changed. It never blocks.

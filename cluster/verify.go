@@ -41,9 +41,12 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // snapshot and never applies the entries at or below it, so decoding them as
 // commands only cost start-up time (0.5 s of a follower's restart after a
 // batched ingest, most of its catch-up: docs/BENCHMARKS.md run I).
-func verifyLogStore(path string, applyFrom uint64) (err error) {
+//
+// It returns the first index and every entry's size in order, which seed the
+// log's byte budget (logbudget.go).
+func verifyLogStore(path string, applyFrom uint64) (first uint64, sizes []uint32, err error) {
 	if _, serr := os.Stat(path); errors.Is(serr, os.ErrNotExist) {
-		return nil
+		return 0, nil, nil
 	}
 	// bbolt reads the file through a memory map: a garbage page can send it
 	// to an address outside the map, a fault that kills the process unless
@@ -51,18 +54,18 @@ func verifyLogStore(path string, applyFrom uint64) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil { // bbolt panics (or faults) on a page it cannot make sense of
-			err = &CorruptError{File: path, Err: fmt.Errorf("reading it failed: %v", p)}
+			first, sizes, err = 0, nil, &CorruptError{File: path, Err: fmt.Errorf("reading it failed: %v", p)}
 		}
 	}()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if errors.Is(err, bbolt.ErrTimeout) {
-		return fmt.Errorf("%s is locked by another process (another agent with the same data dir?)", path)
+		return 0, nil, fmt.Errorf("%s is locked by another process (another agent with the same data dir?)", path)
 	}
 	if err != nil {
-		return &CorruptError{File: path, Err: err}
+		return 0, nil, &CorruptError{File: path, Err: err}
 	}
 	defer db.Close()
-	return db.View(func(tx *bbolt.Tx) error {
+	err = db.View(func(tx *bbolt.Tx) error {
 		if c := tx.Bucket([]byte("conf")); c != nil {
 			_ = c.ForEach(func(k, v []byte) error { return nil }) // touches every page
 		}
@@ -92,10 +95,18 @@ func verifyLogStore(path string, applyFrom uint64) (err error) {
 					return &CorruptError{File: path, Err: fmt.Errorf("log entry %d is not a command this server can apply: %v", idx, err)}
 				}
 			}
+			if first == 0 {
+				first = idx
+			}
+			sizes = append(sizes, uint32(len(l.Data)+len(l.Extensions)))
 			prev = idx
 		}
 		return nil
 	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return first, sizes, nil
 }
 
 // newestSnapshotIndex is the index of the newest snapshot in store (0: none,

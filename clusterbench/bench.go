@@ -44,6 +44,18 @@ type Options struct {
 	// MemProfile, when set, is where the heap profile of the leader alone
 	// (taken with heap_live_mb_one_server) is written.
 	MemProfile string
+	// Raft is the servers' log compaction (zero fields: cluster defaults).
+	Raft RaftTuning
+}
+
+// RaftTuning is cluster.Config's log compaction knobs, as the agent's
+// server.raft_snapshot_threshold, _interval and server.raft_trailing_logs.
+type RaftTuning struct {
+	SnapshotThreshold uint64        `json:"snapshot_threshold"`
+	SnapshotInterval  time.Duration `json:"snapshot_interval_ns"`
+	TrailingLogs      uint64        `json:"trailing_logs"`
+	// LogBudgetFloor is cluster.Config's (0: default, negative: off).
+	LogBudgetFloor int64 `json:"log_budget_floor"`
 }
 
 // Result is the JSON document `allot bench cluster --json` prints. The
@@ -69,6 +81,8 @@ type Result struct {
 	// benchmark itself holds — an upper bound of one server's.
 	HeapLiveMBOneServer float64 `json:"heap_live_mb_one_server"`
 	RSSMBOneServer      float64 `json:"rss_mb_one_server"`
+	// MemoryOneServer is where that RSS is, read at the same moment.
+	MemoryOneServer MemoryBreakdown `json:"memory_one_server"`
 	// PlanHistoryMB is the leader's kept plans as plan_history_bytes
 	// counts them (whole plans' JSON, past plans' compact size), and
 	// PlansKept how many epochs that is.
@@ -129,6 +143,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "bound of the whole run")
 	fs.StringVar(&o.LogLevel, "log-level", "off", "servers' log level (raft logs every failed RPC to a stopped follower at error)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
+	fs.Uint64Var(&o.Raft.SnapshotThreshold, "raft-snapshot-threshold", 0, "servers' log entries between snapshots (0: the server default)")
+	fs.DurationVar(&o.Raft.SnapshotInterval, "raft-snapshot-interval", 0, "how often servers check the snapshot threshold (0: the server default)")
+	fs.Uint64Var(&o.Raft.TrailingLogs, "raft-trailing-logs", 0, "log entries servers keep behind a snapshot (0: the server default)")
+	fs.Int64Var(&o.Raft.LogBudgetFloor, "raft-log-budget-floor", 0, "floor in bytes of the servers' log byte budget (0: the server default, -1: no byte budget, raft's entry bounds only)")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of the leader alone (when heap_live_mb_one_server is measured) to `FILE`")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	fs.Usage = func() {
@@ -271,7 +289,7 @@ func ingestPhases(ctx context.Context, log hclog.Logger, o Options, w workload, 
 }
 
 func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, dir string, res *Result) error {
-	f, err := startFleet(ctx, log, fleetOptions{dir: dir, epoch: o.Epoch, nodes: w.nodes, capacity: capacity})
+	f, err := startFleet(ctx, log, fleetOptions{dir: dir, raft: o.Raft, epoch: o.Epoch, nodes: w.nodes, capacity: capacity})
 	if err != nil {
 		return err
 	}
@@ -321,7 +339,7 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 		fsmOf := l.srv.FSM()
 		res.PlanHistoryMB = round(float64(fsmOf.PlanHistoryBytes())/(1<<20), 2)
 		res.PlansKept = len(fsmOf.PlanEpochs())
-		res.HeapLiveMBOneServer, res.RSSMBOneServer = oneServer(f, l)
+		res.HeapLiveMBOneServer, res.RSSMBOneServer, res.MemoryOneServer = oneServer(f, l)
 		if o.MemProfile != "" {
 			if err := writeHeapProfile(o.MemProfile); err != nil {
 				return err
@@ -335,7 +353,7 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 // measurement) and the given group commit and redial settings (0: the
 // defaults, -1: off), then measures ingest and catch-up.
 func sidePhase(ctx context.Context, log hclog.Logger, o Options, w workload, dir string, knob time.Duration) (Side, error) {
-	f, err := startFleet(ctx, log, fleetOptions{dir: dir, epoch: time.Hour, batchWait: knob, redialEvery: knob, nodes: w.nodes, capacity: capacity})
+	f, err := startFleet(ctx, log, fleetOptions{dir: dir, raft: o.Raft, epoch: time.Hour, batchWait: knob, redialEvery: knob, nodes: w.nodes, capacity: capacity})
 	if err != nil {
 		return Side{}, err
 	}

@@ -68,6 +68,7 @@ func (a agentView) Leave(context.Context) error {
 // fleetOptions are the knobs a fleet is started with.
 type fleetOptions struct {
 	dir         string
+	raft        RaftTuning
 	epoch       time.Duration
 	batchWait   time.Duration // cluster.Config.BatchWait (negative: no group commit)
 	redialEvery time.Duration // cluster.Config.RedialEvery (negative: raft's own backoff)
@@ -89,7 +90,9 @@ func startFleet(ctx context.Context, log hclog.Logger, o fleetOptions) (*fleet, 
 		s.cfg = cluster.Config{ID: s.id, Name: s.name, DataDir: s.dataDir, BindAddr: "127.0.0.1", RaftPort: raftPort,
 			AdvertiseAddr: "127.0.0.1", BootstrapExpect: 3, Heartbeat: 500 * time.Millisecond, Election: 500 * time.Millisecond,
 			Epoch: o.epoch, BidTTL: 3, PlanHistory: 288, Options: bidding.DefaultOptions(),
-			BatchWait: o.batchWait, RedialEvery: o.redialEvery, Logger: log.Named(s.name)}
+			BatchWait: o.batchWait, RedialEvery: o.redialEvery, Logger: log.Named(s.name),
+			SnapshotThreshold: o.raft.SnapshotThreshold, SnapshotInterval: o.raft.SnapshotInterval, TrailingLogs: o.raft.TrailingLogs,
+			LogBudgetFloor: o.raft.LogBudgetFloor}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			f.stop()

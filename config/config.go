@@ -56,6 +56,10 @@ type Config struct {
 	// RaftHeartbeat and friends are tuning knobs (config file only).
 	RaftHeartbeat time.Duration
 	RaftElection  time.Duration
+	// Raft log compaction (cluster.Config's SnapshotThreshold, …).
+	RaftSnapshotThreshold uint64
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      uint64
 	// Membership knobs (config file only): see cluster/DESIGN.md.
 	ServerStabilization time.Duration // server.server_stabilization_time
 	DeadServerGrace     time.Duration // server.dead_server_grace

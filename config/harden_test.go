@@ -65,6 +65,9 @@ func TestConfigGapsRefused(t *testing.T) {
 	}{
 		{"election below heartbeat", []string{"--config", file("el.hcl", `server { raft_heartbeat = "1s"  raft_election = "500ms" }`)}, "raft_election"},
 		{"election too long", []string{"--config", file("el1h.hcl", `server { raft_election = "1h" }`)}, "raft_election"},
+		{"trailing logs too few", []string{"--config", file("tl.hcl", `server { raft_trailing_logs = 10 }`)}, "raft_trailing_logs"},
+		{"snapshot interval too short", []string{"--config", file("si.hcl", `server { raft_snapshot_interval = "10ms" }`)}, "raft_snapshot_interval"},
+		{"snapshot threshold negative", []string{"--config", file("st.hcl", `server { raft_snapshot_threshold = -1 }`)}, "raft_snapshot_threshold"},
 		{"http port is the gossip port", []string{"--http-addr", "127.0.0.1:7481"}, "flag --http-addr"},
 		{"http port is the raft port", []string{"--http-addr", "127.0.0.1:7482"}, "flag --http-addr"},
 		{"json root is a list", []string{"--config", file("root.json", `[]`)}, "root.json"},

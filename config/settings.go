@@ -175,6 +175,27 @@ var Settings = []Setting{
 		kind: kDuration, field: func(c *Config) any { return &c.RaftHeartbeat }, check: checkRaftTimeout(func(c *Config) time.Duration { return c.RaftHeartbeat })},
 	{Key: "server.raft_election", Type: "duration 10ms-30s", Default: "500ms", Doc: "Raft election timeout; at least raft_heartbeat",
 		kind: kDuration, field: func(c *Config) any { return &c.RaftElection }, check: checkRaftTimeout(func(c *Config) time.Duration { return c.RaftElection })},
+	{Key: "server.raft_snapshot_threshold", Type: "int 1024-1000000", Default: "8192", Doc: "Raft log entries between snapshots",
+		kind: kUint, field: func(c *Config) any { return &c.RaftSnapshotThreshold }, check: func(c *Config, src string) error {
+			if c.RaftSnapshotThreshold < 1024 || c.RaftSnapshotThreshold > 1000000 {
+				return errf("%s: %d is outside 1024 to 1000000 entries", src, c.RaftSnapshotThreshold)
+			}
+			return nil
+		}},
+	{Key: "server.raft_snapshot_interval", Type: "duration 1s-24h", Default: "60s", Doc: "how often the snapshot threshold is checked (randomised up to twice this)",
+		kind: kDuration, field: func(c *Config) any { return &c.RaftSnapshotInterval }, check: func(c *Config, src string) error {
+			if c.RaftSnapshotInterval < time.Second || c.RaftSnapshotInterval > 24*time.Hour {
+				return errf("%s: %s is outside the allowed range 1s to 24h", src, c.RaftSnapshotInterval)
+			}
+			return nil
+		}},
+	{Key: "server.raft_trailing_logs", Type: "int 1024-1000000", Default: "16384", Doc: "Raft log entries kept behind a snapshot for followers to catch up from",
+		kind: kUint, field: func(c *Config) any { return &c.RaftTrailingLogs }, check: func(c *Config, src string) error {
+			if c.RaftTrailingLogs < 1024 || c.RaftTrailingLogs > 1000000 {
+				return errf("%s: %d is outside 1024 to 1000000 entries", src, c.RaftTrailingLogs)
+			}
+			return nil
+		}},
 	{Key: "server.server_stabilization_time", Type: "duration ≥ 0", Default: "10s", Doc: "how long a new server stays a non-voter before promotion",
 		kind: kDuration, field: func(c *Config) any { return &c.ServerStabilization }, check: func(c *Config, src string) error {
 			if c.ServerStabilization < 0 {
