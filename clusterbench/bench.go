@@ -12,16 +12,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/allot-dev/allot/internal/cliflag"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/allot-dev/allot/internal/cliflag"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -101,6 +102,9 @@ type Result struct {
 	ApplyStallMSMax      float64       `json:"apply_stall_ms_max"`
 	WriteMSMaxNoSnapshot float64       `json:"write_ms_max_without_snapshot"`
 	SnapshotStall        SnapshotStall `json:"snapshot_stall"`
+	// SnapshotStallError says why a stall measurement stopped short (more
+	// rounds lost to elections than it runs): its figures are partial.
+	SnapshotStallError string `json:"snapshot_stall_error,omitempty"`
 	// CommitMS: from an epoch's deadline (previous plan's created + epoch)
 	// until the plan is applied on the leader (solve, encode, commit).
 	CommitMSP50         float64 `json:"commit_ms_p50"`
@@ -302,9 +306,14 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	done := make(chan struct{})
 	go func() { rss.run(rctx, time.Second); close(done) }()
 	var load snapshotFigures
+	var stallErrs []string // a stall measurement cut short by elections: reported, the run goes on
 	fig, err := runEpochs(ctx, f, w, o, func() error {
 		var err error
 		load, err = measureStall(ctx, f, w, max(1, o.SnapshotRounds))
+		if err != nil && ctx.Err() == nil {
+			stallErrs = append(stallErrs, "under load: "+err.Error())
+			return nil
+		}
 		return err
 	})
 	stopRSS()
@@ -329,9 +338,12 @@ func epochPhase(ctx context.Context, log hclog.Logger, o Options, w workload, di
 	}
 	quiet, err := measureStall(ctx, f, w, max(1, o.SnapshotRounds))
 	res.SnapshotStall.Quiet = quiet.stall
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
+		stallErrs = append(stallErrs, "quiet: "+err.Error())
+	} else if err != nil {
 		return err
 	}
+	res.SnapshotStallError = strings.Join(stallErrs, "; ")
 	if l := f.leader(); l != nil {
 		res.RaftDBMB = round(float64(dirBytes(l.dataDir, "raft.db"))/(1<<20), 2)
 	}
