@@ -156,6 +156,7 @@ type logBudget struct {
 	snapIdx  uint64
 	snapSize int64
 	lastSnap time.Time
+	snapTook time.Duration // how long the last snapshot it took lasted
 }
 
 // budget is the byte budget for the entries after a snapshot and for those
@@ -172,9 +173,14 @@ func (b *logBudget) step(now time.Time) error {
 		}
 	}
 	var err error
-	if b.sizes.after(b.snapIdx) > b.budget() && now.Sub(b.lastSnap) >= b.minGap {
+	// At most one snapshot per minGap, and snapshots at most a tenth of
+	// the time: at 100k placements one takes seconds of CPU.
+	if b.sizes.after(b.snapIdx) > b.budget() && now.Sub(b.lastSnap) >= max(b.minGap, 10*b.snapTook) {
 		b.lastSnap = now
-		if serr := b.raft.Snapshot().Error(); serr != nil && !errors.Is(serr, raft.ErrNothingNewToSnapshot) {
+		t0 := time.Now()
+		serr := b.raft.Snapshot().Error()
+		b.snapTook = time.Since(t0)
+		if serr != nil && !errors.Is(serr, raft.ErrNothingNewToSnapshot) {
 			err = serr // e.g. one already running: the next step tries again
 		}
 	}

@@ -120,21 +120,24 @@ func TestLogBudgetStep(t *testing.T) {
 		sizes         []uint32 // from index 1
 		snapIdx       uint64
 		lastSnapAgo   time.Duration
+		snapTook      time.Duration
 		snapErr       error
 		wantSnapshots int
 		wantTrailing  uint64
 	}{
-		{"small log: nothing to do, trailing stays", []uint32{100, 200}, 0, time.Hour, nil, 0, 16384},
-		{"over budget after the snapshot: snapshot", big(20), 2, time.Hour, nil, 1, MinTrailingLogs},
-		{"within budget after the snapshot: none", big(20), 10, time.Hour, nil, 0, MinTrailingLogs},
-		{"over budget but one was just taken", big(20), 2, time.Second, nil, 0, MinTrailingLogs},
-		{"nothing new to snapshot is not an error", big(20), 2, time.Hour, raft.ErrNothingNewToSnapshot, 1, MinTrailingLogs},
+		{"small log: nothing to do, trailing stays", []uint32{100, 200}, 0, time.Hour, 0, nil, 0, 16384},
+		{"over budget after the snapshot: snapshot", big(20), 2, time.Hour, 0, nil, 1, MinTrailingLogs},
+		{"within budget after the snapshot: none", big(20), 10, time.Hour, 0, nil, 0, MinTrailingLogs},
+		{"over budget but one was just taken", big(20), 2, time.Second, 0, nil, 0, MinTrailingLogs},
+		{"over budget, the last took 3 s: not within 30 s of it", big(20), 2, 20 * time.Second, 3 * time.Second, nil, 0, MinTrailingLogs},
+		{"over budget, the last took 3 s: 31 s later", big(20), 2, 31 * time.Second, 3 * time.Second, nil, 1, MinTrailingLogs},
+		{"nothing new to snapshot is not an error", big(20), 2, time.Hour, 0, raft.ErrNothingNewToSnapshot, 1, MinTrailingLogs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeBudgetRaft{snapIdx: tc.snapIdx, snapErr: tc.snapErr, rc: raft.ReloadableConfig{TrailingLogs: 16384}}
 			b := &logBudget{raft: f, sizes: newLogSizes(raft.NewInmemStore(), 1, tc.sizes), snaps: raft.NewInmemSnapshotStore(),
-				trailing: 16384, floor: MinLogBudget, minGap: 5 * time.Second, lastSnap: t0.Add(-tc.lastSnapAgo)}
+				trailing: 16384, floor: MinLogBudget, minGap: 5 * time.Second, lastSnap: t0.Add(-tc.lastSnapAgo), snapTook: tc.snapTook}
 			if err := b.step(t0); err != nil {
 				t.Fatal(err)
 			}
