@@ -21,9 +21,10 @@ type burstRecord struct {
 	got   [][][nr]float64
 }
 
-// recordAllot replays policy allot on w at contention c as replayOne does,
-// keeping what it allocated, asked for and served at every epoch.
-func recordAllot(t *testing.T, w *World, f *Forecasts, c float64) *burstRecord {
+// recordAllot replays policy (allot or one of its variants, the oracle
+// included) on w at contention c as replayOne does, keeping what it
+// allocated, asked for and served at every epoch.
+func recordAllot(t *testing.T, w *World, f *Forecasts, c float64, policy string) *burstRecord {
 	t.Helper()
 	nodes := w.Capacities(c)
 	eff, err := effectiveCapacities(nodes)
@@ -31,7 +32,7 @@ func recordAllot(t *testing.T, w *World, f *Forecasts, c float64) *burstRecord {
 		t.Fatal(err)
 	}
 	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: ObserveDemand}
-	p, err := newPolicy(PolicyAllot, e)
+	p, err := newPolicy(policy, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func (b *burstSplit) write(wr io.Writer) {
 }
 
 // TestBurstSplit is a diagnostic, run by hand:
-// ALLOT_BURST_TRACE=DIR [ALLOT_BURST_SEED=S] go test -run TestBurstSplit -v ./sim
+// ALLOT_BURST_TRACE=DIR [ALLOT_BURST_SEED=S] [ALLOT_BURST_POLICY=oracle] go test -run TestBurstSplit -v ./sim
 func TestBurstSplit(t *testing.T) {
 	dir := os.Getenv("ALLOT_BURST_TRACE")
 	if dir == "" {
@@ -209,7 +210,57 @@ func TestBurstSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	policy := os.Getenv("ALLOT_BURST_POLICY")
+	if policy == "" {
+		policy = PolicyAllot
+	}
 	var sb strings.Builder
-	splitBursts(recordAllot(t, w, f, 1)).write(&sb)
+	splitBursts(recordAllot(t, w, f, 1, policy)).write(&sb)
 	t.Log("\n" + sb.String())
+}
+
+func TestSplitBurstsPositions(t *testing.T) {
+	cases := []struct {
+		name      string
+		demand    []float64
+		top       []int64 // bid top per epoch; the allocation is the top
+		wantAbove [4]float64
+		wantLens  map[int]int
+	}{
+		{"one burst of four, bid zero", []float64{0, 0, 4, 4, 4, 4, 0, 0, 0, 0}, []int64{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, [4]float64{4, 4, 4, 4}, map[int]int{4: 1}},
+		{"bid follows from the third epoch", []float64{0, 0, 4, 4, 4, 4, 0, 0, 0, 0}, []int64{0, 0, 0, 0, 4, 4, 4, 4, 0, 0}, [4]float64{4, 4, 0, 0}, map[int]int{4: 1}},
+		{"two bursts, fourth and later epochs pooled", []float64{0, 2, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0}, []int64{0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0}, [4]float64{3, 1, 1, 2}, map[int]int{1: 1, 5: 1}},
+		{"above the bid outside a burst starts a run", []float64{2, 2, 2, 2, 2}, []int64{2, 2, 1, 1, 2}, [4]float64{1, 1, 0, 0}, map[int]int{}},
+	}
+	for _, c := range cases {
+		n := len(c.demand)
+		w := &World{Steps: n, Svcs: []Svc{{Def: bidding.Service{Name: "s", Class: bidding.ClassStandard}}}, norm: [][nr]float64{{}}}
+		w.Svcs[0].Has[bidding.CPU] = true
+		w.Svcs[0].Demand[bidding.CPU] = c.demand
+		w.norm[0][bidding.CPU] = 1
+		rec := &burstRecord{w: w}
+		for k := range n {
+			var a [nr]int64
+			var tp [nr]bidTop
+			var g [nr]float64
+			a[bidding.CPU] = c.top[k]
+			tp[bidding.CPU] = bidTop{top: float64(c.top[k])}
+			g[bidding.CPU] = math.Min(c.demand[k], float64(c.top[k]))
+			rec.alloc = append(rec.alloc, [][nr]int64{a})
+			rec.tops = append(rec.tops, [][nr]bidTop{tp})
+			rec.got = append(rec.got, [][nr]float64{g})
+		}
+		b := splitBursts(rec)
+		if b.above != c.wantAbove {
+			t.Errorf("%s: above the bid by position %v, want %v", c.name, b.above, c.wantAbove)
+		}
+		if len(b.lengths) != len(c.wantLens) {
+			t.Errorf("%s: burst lengths %v, want %v", c.name, b.lengths, c.wantLens)
+		}
+		for l, m := range c.wantLens {
+			if b.lengths[l] != m {
+				t.Errorf("%s: burst lengths %v, want %v", c.name, b.lengths, c.wantLens)
+			}
+		}
+	}
 }
