@@ -173,9 +173,9 @@ func (b *logBudget) step(now time.Time) error {
 		}
 	}
 	var err error
-	// At most one snapshot per minGap, and snapshots at most a tenth of
-	// the time: at 100k placements one takes seconds of CPU.
-	if b.sizes.after(b.snapIdx) > b.budget() && now.Sub(b.lastSnap) >= max(b.minGap, 10*b.snapTook) {
+	// At most one snapshot per minGap, and snapshots at most a twentieth
+	// of the time: at 100k placements one takes seconds of CPU.
+	if b.sizes.after(b.snapIdx) > b.budget() && now.Sub(b.lastSnap) >= max(b.minGap, 20*b.snapTook) {
 		b.lastSnap = now
 		t0 := time.Now()
 		serr := b.raft.Snapshot().Error()

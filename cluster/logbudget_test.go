@@ -129,8 +129,8 @@ func TestLogBudgetStep(t *testing.T) {
 		{"over budget after the snapshot: snapshot", big(20), 2, time.Hour, 0, nil, 1, MinTrailingLogs},
 		{"within budget after the snapshot: none", big(20), 10, time.Hour, 0, nil, 0, MinTrailingLogs},
 		{"over budget but one was just taken", big(20), 2, time.Second, 0, nil, 0, MinTrailingLogs},
-		{"over budget, the last took 3 s: not within 30 s of it", big(20), 2, 20 * time.Second, 3 * time.Second, nil, 0, MinTrailingLogs},
-		{"over budget, the last took 3 s: 31 s later", big(20), 2, 31 * time.Second, 3 * time.Second, nil, 1, MinTrailingLogs},
+		{"over budget, the last took 3 s: not within 60 s of it", big(20), 2, 50 * time.Second, 3 * time.Second, nil, 0, MinTrailingLogs},
+		{"over budget, the last took 3 s: 61 s later", big(20), 2, 61 * time.Second, 3 * time.Second, nil, 1, MinTrailingLogs},
 		{"nothing new to snapshot is not an error", big(20), 2, time.Hour, 0, raft.ErrNothingNewToSnapshot, 1, MinTrailingLogs},
 	}
 	for _, tc := range tests {
