@@ -151,12 +151,7 @@ var Settings = []Setting{
 			return nil
 		}},
 	{Key: "server.bid_ttl", Type: "int 1-1000", Default: "3", Doc: "epochs a bid stays in force",
-		kind: kUint, field: func(c *Config) any { return &c.BidTTL }, check: func(c *Config, src string) error {
-			if c.BidTTL < 1 || c.BidTTL > 1000 {
-				return errf("%s: %d is outside 1 to 1000 epochs", src, c.BidTTL)
-			}
-			return nil
-		}},
+		kind: kUint, field: func(c *Config) any { return &c.BidTTL }, check: checkUintRange(func(c *Config) uint64 { return c.BidTTL }, 1, 1000, "epochs")},
 	{Key: "server.plan_history", Type: "int 1-100000", Default: "288", Doc: "plans kept",
 		kind: kInt, field: func(c *Config) any { return &c.PlanHistory }, check: func(c *Config, src string) error {
 			if c.PlanHistory < 1 || c.PlanHistory > 100000 {
@@ -176,12 +171,7 @@ var Settings = []Setting{
 	{Key: "server.raft_election", Type: "duration 10ms-30s", Default: "500ms", Doc: "Raft election timeout; at least raft_heartbeat",
 		kind: kDuration, field: func(c *Config) any { return &c.RaftElection }, check: checkRaftTimeout(func(c *Config) time.Duration { return c.RaftElection })},
 	{Key: "server.raft_snapshot_threshold", Type: "int 1024-1000000", Default: "8192", Doc: "Raft log entries between snapshots",
-		kind: kUint, field: func(c *Config) any { return &c.RaftSnapshotThreshold }, check: func(c *Config, src string) error {
-			if c.RaftSnapshotThreshold < 1024 || c.RaftSnapshotThreshold > 1000000 {
-				return errf("%s: %d is outside 1024 to 1000000 entries", src, c.RaftSnapshotThreshold)
-			}
-			return nil
-		}},
+		kind: kUint, field: func(c *Config) any { return &c.RaftSnapshotThreshold }, check: checkUintRange(func(c *Config) uint64 { return c.RaftSnapshotThreshold }, 1024, 1000000, "entries")},
 	{Key: "server.raft_snapshot_interval", Type: "duration 1s-24h", Default: "60s", Doc: "how often the snapshot threshold is checked (randomised up to twice this)",
 		kind: kDuration, field: func(c *Config) any { return &c.RaftSnapshotInterval }, check: func(c *Config, src string) error {
 			if c.RaftSnapshotInterval < time.Second || c.RaftSnapshotInterval > 24*time.Hour {
@@ -190,12 +180,7 @@ var Settings = []Setting{
 			return nil
 		}},
 	{Key: "server.raft_trailing_logs", Type: "int 1024-1000000", Default: "16384", Doc: "Raft log entries kept behind a snapshot for followers to catch up from",
-		kind: kUint, field: func(c *Config) any { return &c.RaftTrailingLogs }, check: func(c *Config, src string) error {
-			if c.RaftTrailingLogs < 1024 || c.RaftTrailingLogs > 1000000 {
-				return errf("%s: %d is outside 1024 to 1000000 entries", src, c.RaftTrailingLogs)
-			}
-			return nil
-		}},
+		kind: kUint, field: func(c *Config) any { return &c.RaftTrailingLogs }, check: checkUintRange(func(c *Config) uint64 { return c.RaftTrailingLogs }, 1024, 1000000, "entries")},
 	{Key: "server.server_stabilization_time", Type: "duration ≥ 0", Default: "10s", Doc: "how long a new server stays a non-voter before promotion",
 		kind: kDuration, field: func(c *Config) any { return &c.ServerStabilization }, check: func(c *Config, src string) error {
 			if c.ServerStabilization < 0 {
@@ -322,6 +307,16 @@ func checkPort(get func(*Config) int) func(*Config, string) error {
 	return func(c *Config, src string) error {
 		if p := get(c); p < 0 || p > 65535 {
 			return errf("%s: %d is not a port (0-65535)", src, p)
+		}
+		return nil
+	}
+}
+
+// checkUintRange refuses a count outside [lo, hi], naming its unit.
+func checkUintRange(get func(*Config) uint64, lo, hi uint64, unit string) func(*Config, string) error {
+	return func(c *Config, src string) error {
+		if v := get(c); v < lo || v > hi {
+			return errf("%s: %d is outside %d to %d %s", src, v, lo, hi, unit)
 		}
 		return nil
 	}
