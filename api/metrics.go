@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,11 @@ func (cs clusterSource) MetricsSnapshot() metrics.Snapshot {
 	c := cs.s.cluster
 	f := c.FSM()
 	_, lid := c.Leader()
-	snap := metrics.Snapshot{IsLeader: c.IsLeader(), HasLeader: lid != "", RaftState: c.Stats()["state"], AppliedIndex: f.Index()}
+	stats := c.Stats()
+	snap := metrics.Snapshot{IsLeader: c.IsLeader(), HasLeader: lid != "", RaftState: stats["state"], AppliedIndex: f.Index(), RaftLogBytes: -1}
+	if n, err := strconv.ParseInt(stats["log_bytes"], 10, 64); err == nil {
+		snap.RaftLogBytes = n
+	}
 	snap.Divergences, _ = f.Divergences()
 	if st, ok := f.Settings(); ok {
 		snap.EpochLength = time.Duration(st.EpochMS) * time.Millisecond

@@ -49,7 +49,11 @@ func TestLogBudgetSnapshotsLargeEntries(t *testing.T) {
 		t.Fatalf("the test wrote %d entries: raft's own threshold would snapshot", last)
 	}
 	waitfor.True(t, "a snapshot of the large log", 15*time.Second, func() bool { return snapIdx() > 0 })
-	if got := r.ReloadableConfig().TrailingLogs; got >= cluster.DefaultTrailingLogs || got < cluster.MinTrailingLogs {
-		t.Errorf("TrailingLogs = %d, want below the configured %d and at least %d", got, cluster.DefaultTrailingLogs, cluster.MinTrailingLogs)
+	st := leader.Server.Stats()
+	if got, _ := strconv.ParseUint(st["trailing_logs"], 10, 64); got >= cluster.DefaultTrailingLogs || got < cluster.MinTrailingLogs {
+		t.Errorf("trailing_logs = %q, want below the configured %d and at least %d", st["trailing_logs"], cluster.DefaultTrailingLogs, cluster.MinTrailingLogs)
+	}
+	if n, err := strconv.ParseInt(st["log_bytes"], 10, 64); err != nil || n <= 0 {
+		t.Errorf("log_bytes = %q, want the log's bytes", st["log_bytes"])
 	}
 }

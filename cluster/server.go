@@ -459,7 +459,17 @@ func (s *Server) Barrier(ctx context.Context) error {
 }
 
 // Stats returns Raft's own statistics.
-func (s *Server) Stats() map[string]string { return s.raft.Stats() }
+// Stats is raft's, plus the log's size as the byte budget sees it
+// (logbudget.go): "log_bytes", the entries' bytes (on disk only), and
+// "trailing_logs", the entries a compaction currently keeps.
+func (s *Server) Stats() map[string]string {
+	st := s.raft.Stats()
+	st["trailing_logs"] = strconv.FormatUint(s.raft.ReloadableConfig().TrailingLogs, 10)
+	if s.logSizes != nil {
+		st["log_bytes"] = strconv.FormatInt(s.logSizes.after(0), 10)
+	}
+	return st
+}
 
 func timeout(ctx context.Context) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {

@@ -74,6 +74,9 @@ type Snapshot struct {
 	HasLeader    bool
 	RaftState    string // "Leader", "Follower", "Candidate", "Shutdown"
 	AppliedIndex uint64
+	// RaftLogBytes is the bytes of the entries in this server's Raft log
+	// (-1: not known, a server in memory).
+	RaftLogBytes int64
 	Divergences  uint64
 	Services     int
 	EpochLength  time.Duration // the cluster's epoch (0: unknown)
@@ -110,6 +113,7 @@ type ClusterCollector struct {
 	src Source
 
 	isLeader, hasLeader, raftState, applied, divergences *prometheus.Desc
+	logBytes                                             *prometheus.Desc
 	services, epoch, created, epochLen, solveLast        *prometheus.Desc
 	problems, allocations, shadow, coverage              *prometheus.Desc
 	alloc, capacity, forecast, usage                     map[string]*prometheus.Desc
@@ -129,6 +133,7 @@ func NewClusterCollector(src Source) *ClusterCollector {
 		hasLeader:   d("raft_has_leader", "1 when this server knows a Raft leader."),
 		raftState:   d("raft_state", "This server's Raft state: 1 for the current one.", "state"),
 		applied:     d("raft_applied_index", "Raft index of the last entry this server's state machine applied."),
+		logBytes:    d("raft_log_bytes", "Bytes of the entries in this server's Raft log (what its byte budget bounds; not the file's size)."),
 		divergences: d("state_divergences_total", "State checks whose hash differed from the leader's on this server."),
 		services:    d("services", "Registered services."),
 		epoch:       d("plan_epoch", "Epoch of the latest committed plan."),
@@ -158,7 +163,7 @@ func NewClusterCollector(src Source) *ClusterCollector {
 
 // Describe sends every family's descriptor.
 func (c *ClusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.isLeader, c.hasLeader, c.raftState, c.applied, c.divergences,
+	for _, d := range []*prometheus.Desc{c.isLeader, c.hasLeader, c.raftState, c.applied, c.logBytes, c.divergences,
 		c.services, c.epoch, c.created, c.epochLen, c.solveLast, c.problems, c.allocations, c.shadow, c.coverage} {
 		ch <- d
 	}
@@ -190,6 +195,9 @@ func (c *ClusterCollector) Collect(ch chan<- prometheus.Metric) {
 		g(c.raftState, b2f(s.RaftState == st), st)
 	}
 	g(c.applied, float64(s.AppliedIndex))
+	if s.RaftLogBytes >= 0 {
+		g(c.logBytes, float64(s.RaftLogBytes))
+	}
 	ch <- prometheus.MustNewConstMetric(c.divergences, prometheus.CounterValue, float64(s.Divergences))
 	g(c.services, float64(s.Services))
 	if s.EpochLength > 0 {

@@ -31,7 +31,7 @@ func (f *fakeSource) SolvesAfter(e uint64) []Solve {
 func i64(v int64) *int64 { return &v }
 
 func testSource() *fakeSource {
-	return &fakeSource{snap: Snapshot{IsLeader: true, HasLeader: true, RaftState: "Leader", AppliedIndex: 42, Divergences: 1, Services: 1,
+	return &fakeSource{snap: Snapshot{IsLeader: true, HasLeader: true, RaftState: "Leader", AppliedIndex: 42, RaftLogBytes: 1 << 20, Divergences: 1, Services: 1,
 		EpochLength: 5 * time.Second,
 		Plan: &Plan{Epoch: 7, Created: time.Unix(1700000000, 0), SolveSeconds: 0.004, Problems: 2,
 			Allocations: []Placement{{Service: "web", Node: "n1", Granted: Quantity{CPU: 1500, Memory: 256 << 20, IO: 1 << 20, Net: 84000}}},
@@ -83,6 +83,9 @@ allot_state_divergences_total 1
 # HELP allot_raft_is_leader 1 when this server is the Raft leader.
 # TYPE allot_raft_is_leader gauge
 allot_raft_is_leader 1
+# HELP allot_raft_log_bytes Bytes of the entries in this server's Raft log (what its byte budget bounds; not the file's size).
+# TYPE allot_raft_log_bytes gauge
+allot_raft_log_bytes 1.048576e+06
 # HELP allot_plan_epoch Epoch of the latest committed plan.
 # TYPE allot_plan_epoch gauge
 allot_plan_epoch 7
@@ -92,7 +95,7 @@ allot_plan_created_timestamp_seconds 1.7e+09
 `
 	names := []string{"allot_allocation_cpu_cores", "allot_allocation_net_bytes_per_second", "allot_allocation_memory_bytes",
 		"allot_forecast_cpu_cores", "allot_usage_cpu_cores", "allot_forecast_coverage_ratio", "allot_node_capacity_cpu_cores",
-		"allot_state_divergences_total", "allot_raft_is_leader", "allot_plan_epoch", "allot_plan_created_timestamp_seconds"}
+		"allot_state_divergences_total", "allot_raft_is_leader", "allot_raft_log_bytes", "allot_plan_epoch", "allot_plan_created_timestamp_seconds"}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
