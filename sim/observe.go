@@ -9,11 +9,15 @@ import (
 // reading is what a controller running beside the kernel measures of one
 // resource of one service over an epoch in which the service wanted demand
 // d under allocation a. It is the one rule every simulated controller goes
-// by (the Allot client, reactive, reactive-lag, VPA-like), and what the
-// replay serves (oomKilled): only the oracle reads the demand itself.
+// by (the Allot client, reactive, reactive-lag, VPA-like): only the oracle
+// reads the demand itself.
 type reading struct {
 	// Usage is what the kernel let through: the demand up to the limit
-	// (cpu up to cfsEfficiency of its quota). Before an OOM kill's loss.
+	// (cpu up to cfsEfficiency of its quota; capped). A zero allocation is
+	// no limit on a real node (enforce writes cpu.max, memory.max and
+	// io.max "max" and removes tc's qdisc), so there the usage is the
+	// demand — although the replay, which counts an allocation as what a
+	// service may use, serves it nothing.
 	Usage float64
 	// Pressed: the kernel says it held the service back, so the demand is
 	// above Usage — cpu throttled at its quota (atLimit), memory over its
@@ -26,16 +30,25 @@ type reading struct {
 // read is the reading of resource r of a service that wanted d under
 // allocation a.
 func read(r int, d, a float64) reading {
-	limit := a
-	if r == int(bidding.CPU) {
-		limit *= cfsEfficiency
+	if a <= 0 {
+		return reading{Usage: d}
 	}
-	rd := reading{Usage: math.Min(d, limit)}
+	rd := reading{Usage: capped(r, d, a)}
 	switch r {
 	case int(bidding.CPU):
 		rd.Pressed = atLimit(d, a)
 	case int(bidding.Memory):
-		rd.Pressed = a > 0 && d > a
+		rd.Pressed = d > a
 	}
 	return rd
+}
+
+// capped is what the replay serves of demand d of resource r under
+// allocation a (before an OOM kill's loss): the demand up to the
+// allocation, cpu up to cfsEfficiency of it.
+func capped(r int, d, a float64) float64 {
+	if r == int(bidding.CPU) {
+		a *= cfsEfficiency
+	}
+	return math.Min(d, a)
 }

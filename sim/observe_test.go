@@ -19,18 +19,18 @@ func TestRead(t *testing.T) {
 		{"cpu just under 95% of it", cpu, 949, 1000, 949, false},
 		{"cpu at 95%: throttled", cpu, 950, 1000, 950, true},
 		{"cpu above: usage at 96% of the quota", cpu, 2000, 1000, 960, true},
-		{"cpu zero quota", cpu, 500, 0, 0, false},
+		{"cpu zero quota: no quota", cpu, 500, 0, 500, false},
 		{"memory under its limit", mem, 100, 200, 100, false},
 		{"memory at its limit", mem, 200, 200, 200, false},
 		{"memory over: OOM kill", mem, 300, 200, 200, true},
-		{"memory zero limit", mem, 300, 0, 0, false},
+		{"memory zero limit: no limit", mem, 300, 0, 300, false},
 		{"io under its limit", io, 100, 200, 100, false},
 		{"io at 99% of it", io, 198, 200, 198, false},
 		{"io over: capped, never pressed", io, 500, 200, 200, false},
-		{"io zero limit", io, 500, 0, 0, false},
+		{"io zero limit: no limit", io, 500, 0, 500, false},
 		{"net under its limit", net, 100, 200, 100, false},
 		{"net over: capped, never pressed", net, 500, 200, 200, false},
-		{"net zero limit", net, 500, 0, 0, false},
+		{"net zero limit: no limit", net, 500, 0, 500, false},
 		{"net zero demand", net, 0, 200, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,6 +70,29 @@ func TestEnvReading(t *testing.T) {
 			got := e.reading(0, c.r, c.i)
 			if got.Usage != c.usage || got.Pressed != c.pressed {
 				t.Errorf("reading(%s, %d) = %+v, want usage %v pressed %v", bidding.Resource(c.r), c.i, got, c.usage, c.pressed)
+			}
+		})
+	}
+}
+
+// TestCapped: the replay serves up to the allocation — nothing under a zero
+// one, where a real node (no limit) would serve the demand and a controller
+// reads it (TestRead).
+func TestCapped(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		r       int
+		d, a, w float64
+	}{
+		{"cpu: 96% of the quota", int(bidding.CPU), 2000, 1000, 960},
+		{"cpu under", int(bidding.CPU), 500, 1000, 500},
+		{"memory", int(bidding.Memory), 300, 200, 200},
+		{"io", int(bidding.IO), 300, 200, 200},
+		{"net zero allocation", int(bidding.Net), 300, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := capped(c.r, c.d, c.a); got != c.w {
+				t.Errorf("capped(%s, %v, %v) = %v, want %v", bidding.Resource(c.r), c.d, c.a, got, c.w)
 			}
 		})
 	}

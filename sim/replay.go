@@ -214,7 +214,7 @@ func oomKilled(w *World, alloc [][nr]int64, demand, got [][nr]float64) [][nr]flo
 		for r := range nr {
 			got[s][r] = 0
 			if sv.Has[r] {
-				got[s][r] = up * read(r, demand[s][r], float64(alloc[s][r])).Usage
+				got[s][r] = up * capped(r, demand[s][r], float64(alloc[s][r]))
 			}
 		}
 	}
