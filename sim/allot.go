@@ -62,7 +62,7 @@ func (p *allotPolicy) probed(j, s int) bool {
 		}
 		a := float64(p.hist[j][i][bidding.CPU])
 		used += a
-		if atLimit(sv.Demand[bidding.CPU][w.Warmup+j], a) {
+		if read(int(bidding.CPU), sv.Demand[bidding.CPU][w.Warmup+j], a).Pressed {
 			pressed++
 		}
 	}
@@ -91,7 +91,8 @@ type allotPolicy struct {
 	solveMS   float64
 	solves    int
 	opts      bidding.Options
-	live      *liveForecasts // ObserveCapped: the run's own forecasters
+	live      *liveForecasts // the run's own forecasters (io and net; all under ObserveCapped)
+	liveErr   error          // a failed live forecast, returned by the next allocate
 	last      [][nr]int64    // the allocation of the last epoch
 	hist      [][][nr]int64  // the allocation of every evaluated epoch so far
 	tops      [][nr]bidTop   // the bids of the epoch being allocated (slack sources)
@@ -124,6 +125,9 @@ func epochOf(k int) uint64 { return uint64(k) + 1 }
 
 func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 	w := p.e.w
+	if p.liveErr != nil {
+		return nil, p.liveErr
+	}
 	bids := make([]bidding.Bid, 0, len(w.Svcs))
 	if p.tops == nil {
 		p.tops = make([][nr]bidTop, len(w.Svcs))
@@ -192,25 +196,27 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			continue
 		}
 		fq, fe := p.e.f.Q[s][r][k], p.e.f.Err[s][r][k]
-		if p.live != nil {
+		if p.live != nil && p.live.has(r) {
 			var err error
 			if fq, fe, err = p.live.forecast(s, r); err != nil {
 				return b, err
 			}
 		}
-		// Pressed Lag epochs ago (at its limit): the client floors the bid
-		// at the demand it measured — by a probe when its node had
+		// Pressed Lag epochs ago (read: cpu at its limit, memory over it;
+		// io and net never, as on a real kernel): the client floors the
+		// bid at the demand it measured — by a probe when its node had
 		// unallocated cpu for it (the demand, + 2%), else the upper bound
 		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
 		if j := k - Lag; j >= 0 && j < len(p.hist) {
 			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
-			case r == int(bidding.Memory) && d > a:
+			case !read(r, d, a).Pressed:
+			case r == int(bidding.Memory):
 				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
-			case r != int(bidding.Memory) && atLimit(d, a) && p.probed(j, s):
+			case p.probed(j, s):
 				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
-			case r != int(bidding.Memory) && atLimit(d, a):
+			default:
 				sg = &bidrule.Surge{Demand: math.Min(cpuStepFactor*a, float64(p.e.eff[sv.Node][r]))}
 			}
 		}
@@ -232,8 +238,8 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 // scenario gives services probes) and the kernel's signals, through the
 // client's gate; a boost holds from epoch k+Lag.
 func (p *allotPolicy) observe(k int, served []float64) {
-	if p.live != nil {
-		p.live.observe(k, p.last)
+	if p.live != nil && p.liveErr == nil {
+		p.liveErr = p.live.observe(k)
 	}
 	if !p.cfg.boost {
 		return
@@ -248,9 +254,10 @@ func (p *allotPolicy) observe(k int, served []float64) {
 		var sig sla.Signals
 		th := sla.DefaultThresholds()
 		if sv.Has[bidding.CPU] {
-			a, d := p.last[s][bidding.CPU], sv.Demand[bidding.CPU][w.Warmup+k]
-			sig.CPULimit, sig.CPUUsage = a, int64(math.Min(float64(a), d))
-			if atLimit(d, float64(a)) && sv.Def.Class != bidding.ClassBatch {
+			a := p.last[s][bidding.CPU]
+			rd := read(int(bidding.CPU), sv.Demand[bidding.CPU][w.Warmup+k], float64(a))
+			sig.CPULimit, sig.CPUUsage = a, int64(rd.Usage)
+			if rd.Pressed && sv.Def.Class != bidding.ClassBatch {
 				sig.ThrottledPeriods = 1
 			}
 		}
@@ -260,7 +267,7 @@ func (p *allotPolicy) observe(k int, served []float64) {
 			p.throttled[s] = 0
 		}
 		sig.ThrottledRun = p.throttled[s]
-		if sv.Has[bidding.Memory] && sv.Demand[bidding.Memory][w.Warmup+k] > float64(p.last[s][bidding.Memory]) {
+		if sv.Has[bidding.Memory] && read(int(bidding.Memory), sv.Demand[bidding.Memory][w.Warmup+k], float64(p.last[s][bidding.Memory])).Pressed {
 			sig.OOMKills, sig.MemFailcnt = 1, 1
 		}
 		breach, why := sla.Pressure(sig, th)

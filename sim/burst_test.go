@@ -47,6 +47,7 @@ func recordAllot(t *testing.T, w *World, f *Forecasts, c float64, policy string)
 		if err != nil {
 			t.Fatal(err)
 		}
+		e.record(alloc)
 		for s, sv := range w.Svcs {
 			for r := range nr {
 				if sv.Has[r] {
@@ -132,7 +133,7 @@ func splitBursts(rec *burstRecord) *burstSplit {
 					case aj == 0:
 						b.lateZero++
 						b.lateAbove[0] += above
-					case r != int(bidding.Memory) && atLimit(d[j], aj):
+					case r != int(bidding.Memory) && read(r, d[j], aj).Pressed:
 						b.latePressed++
 						b.lateAbove[1] += above
 					default:

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
@@ -11,64 +10,98 @@ import (
 
 // Observation modes: what a client's forecaster is fed.
 const (
-	ObserveDemand = "demand" // the true demand (measurable from throttling and pressure)
+	ObserveDemand = "demand" // cpu and memory: the true demand (measurable from throttling and pressure)
 	ObserveCapped = "capped" // usage capped at the allocation (what a naive client sees)
 )
 
-// liveForecasts are one run's own forecasters, fed capped usage as the run
-// goes (ObserveCapped): the forecasts then depend on the allocations.
+// liveForecasts are one run's own forecasters, fed the usage its
+// allocations let through (reading.Usage) as the run goes, so the
+// forecasts depend on the allocations: io and net always (the kernel
+// gives no sign of their unmet demand), every resource under
+// ObserveCapped. Like RunForecasts, the forecast for epoch k is made from
+// usage up to k−Lag.
 type liveForecasts struct {
-	w    *World
+	e    *env
+	own  [nr]bool // resources forecast here (the rest: env.f)
 	m    [][nr]*forecast.Online
-	last [][nr]float64 // last observation fed
+	next [][nr]forecast.Quantiles // the forecast for the next epoch to allocate
+	err  [][nr]bidding.ForecastError
 }
 
-func newLiveForecasts(w *World) (*liveForecasts, error) {
-	lf := &liveForecasts{w: w, m: make([][nr]*forecast.Online, len(w.Svcs)), last: make([][nr]float64, len(w.Svcs))}
+func newLiveForecasts(e *env, all bool) (*liveForecasts, error) {
+	w := e.w
+	lf := &liveForecasts{e: e, m: make([][nr]*forecast.Online, len(w.Svcs)),
+		next: make([][nr]forecast.Quantiles, len(w.Svcs)), err: make([][nr]bidding.ForecastError, len(w.Svcs))}
+	for r := range nr {
+		lf.own[r] = all || r == int(bidding.IO) || r == int(bidding.Net)
+	}
 	for s, sv := range w.Svcs {
 		for r := range nr {
-			if !sv.Has[r] {
+			if !sv.Has[r] || !lf.own[r] {
 				continue
 			}
-			m, err := forecast.NewOnline(forecast.Config{Interval: w.Epoch, Horizon: 1, Model: "auto", MaxHistory: forecastHistory})
+			m, err := forecast.NewOnline(forecast.Config{Interval: w.Epoch, Horizon: Lag, Model: "auto", MaxHistory: forecastHistory})
 			if err != nil {
 				return nil, fmt.Errorf("forecaster for %s %s: %w", sv.Def.Name, bidding.Resource(r), err)
 			}
 			// before the replay there was no allocation to cap the usage
 			for i := 0; i < w.Warmup; i++ {
 				m.Observe(lf.at(i), sv.Demand[r][i])
-				lf.last[s][r] = sv.Demand[r][i]
 			}
 			lf.m[s][r] = m
+			if w.Warmup > 0 { // epoch 0: the first forecast's first step
+				if err := lf.forecastAhead(s, r, 0); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return lf, nil
 }
 
+func (lf *liveForecasts) has(r int) bool { return lf.own[r] }
+
 func (lf *liveForecasts) at(i int) time.Time {
-	return time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * lf.w.Epoch)
+	return time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * lf.e.w.Epoch)
 }
 
-// forecast is the next epoch's forecast of service s, resource r.
-func (lf *liveForecasts) forecast(s, r int) (forecast.Quantiles, bidding.ForecastError, error) {
+// forecastAhead keeps step h of the current forecast of s, r as the next.
+func (lf *liveForecasts) forecastAhead(s, r, h int) error {
 	q, err := lf.m[s][r].Forecast()
-	if err != nil || len(q) == 0 {
-		return forecast.Quantiles{}, bidding.ForecastError{}, fmt.Errorf("forecasting %s %s: %v", lf.w.Svcs[s].Def.Name, bidding.Resource(r), err)
+	if err != nil || len(q) <= h {
+		return fmt.Errorf("forecasting %s %s: %v", lf.e.w.Svcs[s].Def.Name, bidding.Resource(r), err)
 	}
-	mt := lf.m[s][r].Metrics()
-	return q[0], forecastError(mt), nil
+	lf.next[s][r], lf.err[s][r] = q[h], forecastError(lf.m[s][r].Metrics())
+	return nil
 }
 
-// observe feeds evaluated epoch k's usage capped at the allocation.
-func (lf *liveForecasts) observe(k int, alloc [][nr]int64) {
-	i := lf.w.Warmup + k
-	for s, sv := range lf.w.Svcs {
+// forecast is the forecast of service s, resource r for the epoch being
+// allocated.
+func (lf *liveForecasts) forecast(s, r int) (forecast.Quantiles, bidding.ForecastError, error) {
+	return lf.next[s][r], lf.err[s][r], nil
+}
+
+// observe runs after evaluated epoch k: the forecast for k+1 is made from
+// usage up to k−1 (Lag = 2 epochs ahead), then epoch k's usage is fed.
+func (lf *liveForecasts) observe(k int) error {
+	w := lf.e.w
+	for s, sv := range w.Svcs {
 		for r := range nr {
-			if sv.Has[r] {
-				v := math.Min(sv.Demand[r][i], float64(alloc[s][r]))
-				lf.m[s][r].Observe(lf.at(i), v)
-				lf.last[s][r] = v
+			if !sv.Has[r] || !lf.own[r] {
+				continue
+			}
+			if w.Warmup+k > 0 {
+				if err := lf.forecastAhead(s, r, Lag-1); err != nil {
+					return fmt.Errorf("epoch %d: %w", k, err)
+				}
+			}
+			lf.m[s][r].Observe(lf.at(w.Warmup+k), lf.e.observed(s, r, w.Warmup+k))
+			if w.Warmup+k == 0 { // no history before: the shorter horizon, as RunForecasts
+				if err := lf.forecastAhead(s, r, 0); err != nil {
+					return fmt.Errorf("epoch %d: %w", k, err)
+				}
 			}
 		}
 	}
+	return nil
 }

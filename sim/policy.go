@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/allot-dev/allot/baseline"
@@ -34,13 +35,15 @@ type policy interface {
 	stats() (boosts int, solveMS float64)
 }
 
-// env is what every policy of one run shares (read-only).
+// env is what every policy of one run shares (read-only, but for alloc,
+// which the replay appends to).
 type env struct {
 	w     *World
 	f     *Forecasts
 	nodes []bidding.Node // raw capacities
 	eff   [][nr]int64    // effective capacities (after the solver's headroom)
 	obs   string         // ObserveDemand or ObserveCapped
+	alloc [][][nr]int64  // the run's allocation of every evaluated epoch so far
 }
 
 func newPolicy(name string, e *env) (policy, error) {
@@ -65,8 +68,24 @@ func newPolicy(name string, e *env) (policy, error) {
 	return nil, fmt.Errorf("unknown policy %q (allowed: %s)", name, strings.Join(AllPolicies(), ", "))
 }
 
+// record keeps evaluated epoch k's allocation (called in epoch order, before
+// the policy observes epoch k).
+func (e *env) record(alloc [][nr]int64) { e.alloc = append(e.alloc, slices.Clone(alloc)) }
+
+// reading is what a controller measured of service s's resource r at
+// absolute epoch i (< Warmup+k): the demand before the replay (no
+// allocation held it back then), else read under the run's allocation.
+func (e *env) reading(s, r, i int) reading {
+	d := e.w.Svcs[s].Demand[r][i]
+	k := i - e.w.Warmup
+	if k < 0 {
+		return reading{Usage: d}
+	}
+	return read(r, d, float64(e.alloc[k][s][r]))
+}
+
 // observed is service s's usage of r at absolute epoch i (< Warmup+k).
-func (e *env) observed(s, r, i int) float64 { return e.w.Svcs[s].Demand[r][i] }
+func (e *env) observed(s, r, i int) float64 { return e.reading(s, r, i).Usage }
 
 // fit turns per-service requests into allocations that fit every node:
 // baseline.Fit per node, against its effective capacity (a real node must
@@ -138,7 +157,8 @@ func (p *static) stats() (int, float64)  { return 0, 0 }
 // reactiveMargin is the reactive baseline's margin over the last usage.
 const reactiveMargin = 0.15
 
-// reactive allocates the last observed usage plus 15%. With lag 1 it sees
+// reactive allocates the last observed usage plus 15% (usage: capped by
+// its own limit, as a real controller reads it). With lag 1 it sees
 // the epoch just ended (a local controller setting its own limits); with
 // lag Lag it runs through the plan as an Allot client does (usage of epoch
 // k shapes the allocation of k+Lag), which tells how much of its edge over
@@ -166,16 +186,15 @@ func (p *reactive) allocate(k int) ([][nr]int64, error) {
 func (p *reactive) observe(int, []float64) {}
 func (p *reactive) stats() (int, float64)  { return 0, 0 }
 
-// newLiveAllot is an Allot policy that, under ObserveCapped, runs its own
-// forecasters on the usage its allocations let through.
+// newLiveAllot is an Allot policy that runs its own forecasters on the
+// usage its allocations let through: of io and net always (no kernel
+// signal of their unmet demand), of every resource under ObserveCapped.
 func newLiveAllot(e *env, cfg allotCfg) (policy, error) {
 	p := newAllot(e, cfg)
-	if e.obs == ObserveCapped {
-		lf, err := newLiveForecasts(e.w)
-		if err != nil {
-			return nil, err
-		}
-		p.live = lf
+	lf, err := newLiveForecasts(e, e.obs == ObserveCapped)
+	if err != nil {
+		return nil, err
 	}
+	p.live = lf
 	return p, nil
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"github.com/allot-dev/allot/bidding"
@@ -60,6 +59,7 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 		if err != nil {
 			return nil, fmt.Errorf("policy %s at contention %.2f: %w", name, c, err)
 		}
+		e.record(alloc)
 		for s, sv := range w.Svcs {
 			for r := range nr {
 				if sv.Has[r] {
@@ -214,11 +214,7 @@ func oomKilled(w *World, alloc [][nr]int64, demand, got [][nr]float64) [][nr]flo
 		for r := range nr {
 			got[s][r] = 0
 			if sv.Has[r] {
-				limit := float64(alloc[s][r])
-				if r == int(bidding.CPU) {
-					limit *= cfsEfficiency
-				}
-				got[s][r] = up * math.Min(limit, demand[s][r])
+				got[s][r] = up * capped(r, demand[s][r], float64(alloc[s][r]))
 			}
 		}
 	}

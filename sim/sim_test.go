@@ -164,8 +164,18 @@ func TestOracleOptimalPerEpoch(t *testing.T) {
 			// does not see: the oracle is its answer, not a proven optimum
 			continue
 		}
-		var rivals [][][nr]int64
-		for _, p := range []policy{&reactive{e: e}, newVPA(e), newStatic(e)} {
+		// rivals: this epoch's demand + 15% (a reactive rule that saw it),
+		// VPA-like and static
+		seen := make([][nr]float64, nsvc)
+		for s, sv := range w.Svcs {
+			for r := range nr {
+				if sv.Has[r] {
+					seen[s][r] = sv.Demand[r][w.Warmup] * (1 + reactiveMargin)
+				}
+			}
+		}
+		rivals := [][][nr]int64{e.fit(seen)}
+		for _, p := range []policy{newVPA(e), newStatic(e)} {
 			a, err := p.allocate(0)
 			if err != nil {
 				t.Fatal(err)

@@ -23,6 +23,10 @@ const (
 	vpaMinMemory     = 250 << 20
 	vpaNumBuckets    = 400
 	vpaRenormalizeAt = 1e100
+	// On an OOM kill VPA records a memory sample of the larger of the
+	// limit + 100 MiB and 1.2 × the limit (OOMMinBumpUp, OOMBumpUpRatio).
+	vpaOOMMinBump   = 100 << 20
+	vpaOOMBumpRatio = 1.2
 )
 
 // vpaFirstBucket is the first bucket's width per resource (VPA: 0.01 core,
@@ -79,6 +83,8 @@ func (h *decayHist) scale(f float64) {
 
 // vpa is the VPA-like baseline, its recommendation applied every epoch
 // (in place, without eviction delays: the most favourable reading of VPA).
+// It sees what VPA's recommender sees: usage, capped by the limits it set
+// (env.reading), and OOM kills.
 type vpa struct {
 	e      *env
 	hist   [][nr]*decayHist
@@ -118,8 +124,15 @@ func (p *vpa) absorb(upto int) {
 				if !sv.Has[r] {
 					continue
 				}
-				v := sv.Demand[r][p.fed]
+				rd := p.e.reading(s, r, p.fed)
+				v := rd.Usage
 				if r == int(bidding.Memory) {
+					if rd.Pressed {
+						// VPA's recommender on an OOM kill: a sample above
+						// the limit, not the usage the kill cut short
+						a := float64(p.e.alloc[p.fed-w.Warmup][s][r])
+						v = math.Max(a+vpaOOMMinBump, a*vpaOOMBumpRatio)
+					}
 					p.peak[s][r] = math.Max(p.peak[s][r], v)
 					if endOfInterval {
 						p.hist[s][r].add(p.peak[s][r], wt)
