@@ -19,15 +19,9 @@ const (
 	// where no quota throttles it.
 	pressedWaiting    = 0.25
 	pressedWaitingMin = 50
-	// limitStep is how far above the larger of usage and limit the demand
-	// of a service held at a hard limit (memory over it; io, net at it) is
-	// put: the sign says it wants more, not how much. Each epoch grows the
-	// bid by at most this step until the service stops reaching the limit.
-	limitStep = 0.25
-	// pressedAtLimit: io or net used at least this fraction of its limit
-	// (blkio throttle, tc) over the interval — the only sign of unmet
-	// demand those give, since usage is capped at the limit.
-	pressedAtLimit = 0.95
+	// memoryStep is how far above its limit a memory-pressed service's
+	// demand is put: the kernel says it wants more, not how much.
+	memoryStep = 0.25
 	// cpuStep bounds a quota-throttled service's demand estimate at this
 	// much above the larger of its usage and quota: usage + throttled
 	// time is an upper bound that read 2–3× the demand of bursty
@@ -49,10 +43,7 @@ const (
 //     probe when the node has room (probe.go).
 //   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
 //     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
-//   - io, net: no kernel signal of unmet demand, only the usage capped at
-//     the limit: usage ≥ 95% of the limit in force (IOLimit, NetLimit; 0 is
-//     none, never pressed) reads as pressed, demand 25% above the larger
-//     of usage and limit (limitStep, as memory). Else the usage.
+//   - io, net: no kernel signal of unmet demand; the usage.
 func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	v := u.Value[r]
 	switch r {
@@ -72,15 +63,7 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	case bidding.Memory:
 		hit := u.MemFailcnt > 0 || u.OOMKills > 0 || u.HavePressure && u.MemoryPressure >= 0.1e6
 		if hit && u.MemoryLimit > 0 {
-			return math.Max(v, float64(u.MemoryLimit)) * (1 + limitStep), true
-		}
-	case bidding.IO, bidding.Net:
-		l := float64(u.NetLimit)
-		if r == bidding.IO {
-			l = float64(u.IOLimit)
-		}
-		if u.Have[r] && l > 0 && v >= pressedAtLimit*l {
-			return math.Max(v, l) * (1 + limitStep), true
+			return math.Max(v, float64(u.MemoryLimit)) * (1 + memoryStep), true
 		}
 	}
 	return v, false

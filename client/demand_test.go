@@ -30,13 +30,6 @@ func TestDemand(t *testing.T) {
 		u.MemoryLimit, u.MemFailcnt, u.HaveMemEvents = int64(limit), failcnt, true
 		return u
 	}
-	// io and net: usage (Have false: not measured) under the limit in force.
-	lim := func(r bidding.Resource, use, limit float64, have bool) usage.Usage {
-		var u usage.Usage
-		u.Value[r], u.Have[r] = use, have
-		u.IOLimit, u.NetLimit = int64(limit), int64(limit)
-		return u
-	}
 	for _, tc := range []struct {
 		name    string
 		r       bidding.Resource
@@ -55,18 +48,6 @@ func TestDemand(t *testing.T) {
 		{"memory under its limit", bidding.Memory, mem(100, 200, 0), 100, false},
 		{"memory hit its limit", bidding.Memory, mem(190, 200, 3), 250, true},
 		{"memory limit hit but no limit known", bidding.Memory, mem(190, 0, 3), 190, false},
-		{"io well under its limit", bidding.IO, lim(bidding.IO, 100, 200, true), 100, false},
-		{"io just under 95% of it", bidding.IO, lim(bidding.IO, 189, 200, true), 189, false},
-		{"io at 95% of it: pressed, 25% above the limit", bidding.IO, lim(bidding.IO, 190, 200, true), 250, true},
-		{"io above its limit (a burst): 25% above the usage", bidding.IO, lim(bidding.IO, 240, 200, true), 300, true},
-		{"io without a limit", bidding.IO, lim(bidding.IO, 500, 0, true), 500, false},
-		{"io not measured", bidding.IO, lim(bidding.IO, 0, 200, false), 0, false},
-		{"net well under its limit", bidding.Net, lim(bidding.Net, 100, 200, true), 100, false},
-		{"net just under 95% of it", bidding.Net, lim(bidding.Net, 189, 200, true), 189, false},
-		{"net at its limit: pressed", bidding.Net, lim(bidding.Net, 200, 200, true), 250, true},
-		{"net above its limit: 25% above the usage", bidding.Net, lim(bidding.Net, 400, 200, true), 500, true},
-		{"net without a limit", bidding.Net, lim(bidding.Net, 500, 0, true), 500, false},
-		{"net not measured", bidding.Net, lim(bidding.Net, 0, 200, false), 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, pressed := Demand(tc.r, tc.u)

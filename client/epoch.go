@@ -63,9 +63,6 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		if a, ok := inForce[d.Def.Name]; ok && a.CPU > 0 && us[i].CPULimit > 0 {
 			us[i].CPULimit = a.CPU
 		}
-		if a, ok := inForce[d.Def.Name]; ok { // io and net limits are not read back
-			us[i].IOLimit, us[i].NetLimit = a.IO, a.Net
-		}
 		demand[i] = map[bidding.Resource]float64{}
 		for _, r := range bidding.Resources() {
 			if v, ok := Demand(r, us[i]); ok {

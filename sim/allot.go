@@ -29,10 +29,9 @@ const (
 	// probedMargin): a service pressed at epoch k bids at least its demand
 	// there, plus this, for k+Lag.
 	probedMargin = 0.02
-	// limitStepFactor is how far above the limit a client puts the demand
-	// of a service held at a hard limit: memory over it, io and net at it
-	// (client/demand.go limitStep).
-	limitStepFactor = 1.25
+	// memoryDemandFactor is how far above the larger of usage and limit a
+	// client puts a memory demand the kernel held back (client/demand.go).
+	memoryDemandFactor = 1.25
 	// cpuStepFactor bounds an unprobed throttled demand (client/demand.go
 	// cpuStep): 50% above the limit.
 	cpuStepFactor = 1.5
@@ -203,22 +202,18 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 				return b, err
 			}
 		}
-		// Pressed Lag epochs ago (read: cpu at its limit, memory over it,
-		// io and net at ≥ 95% of it): the client floors the
+		// Pressed Lag epochs ago (read: cpu at its limit, memory over it;
+		// io and net never, as on a real kernel): the client floors the
 		// bid at the demand it measured — by a probe when its node had
 		// unallocated cpu for it (the demand, + 2%), else the upper bound
-		// within cpuStep above the limit; for memory, io and net 25% above
-		// the limit (io, net: within what the node has).
+		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
 		if j := k - Lag; j >= 0 && j < len(p.hist) {
 			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
 			case !read(r, d, a).Pressed:
 			case r == int(bidding.Memory):
-				sg = &bidrule.Surge{Demand: limitStepFactor * a} // usage is held at the limit
-			case r == int(bidding.IO) || r == int(bidding.Net):
-				// at its limit: the client knows the limit, not the demand
-				sg = &bidrule.Surge{Demand: math.Min(limitStepFactor*a, float64(p.e.eff[sv.Node][r]))}
+				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
 			case p.probed(j, s):
 				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
 			default:

@@ -21,10 +21,9 @@ type reading struct {
 	Usage float64
 	// Pressed: the kernel says it held the service back, so the demand is
 	// above Usage — cpu throttled at its quota (atLimit), memory over its
-	// limit (an OOM kill, failcnt), io and net used at ≥ 95% of their
-	// limit (atIOLimit: blkio and tc cap the usage and give no other sign
-	// of the demand they held back; client/demand.go). A zero allocation
-	// never reads as pressed.
+	// limit (an OOM kill, failcnt). io and net never: blkio and tc cap
+	// the usage and give no sign of the demand they held back
+	// (client/demand.go). A zero allocation never reads as pressed.
 	Pressed bool
 }
 
@@ -40,16 +39,9 @@ func read(r int, d, a float64) reading {
 		rd.Pressed = atLimit(d, a)
 	case int(bidding.Memory):
 		rd.Pressed = d > a
-	case int(bidding.IO), int(bidding.Net):
-		rd.Pressed = rd.Usage >= atIOLimit*a
 	}
 	return rd
 }
-
-// atIOLimit is the fraction of its io or net limit a service's usage
-// reaches for the client to read it as pressed (client/demand.go
-// pressedAtLimit): usage is min(demand, limit), so iff demand ≥ 95% of it.
-const atIOLimit = 0.95
 
 // capped is what the replay serves of demand d of resource r under
 // allocation a (before an OOM kill's loss): the demand up to the

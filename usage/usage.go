@@ -101,12 +101,6 @@ type Usage struct {
 	// memory.limit_in_bytes, v2 memory.max); 0 is none (v1's huge value,
 	// "max") or unknown.
 	MemoryLimit int64
-	// IOLimit (bytes/s) and NetLimit (bits/s) are the io and net limits in
-	// force over the interval: the reader leaves them 0 (blkio throttle
-	// and tc are not read back); the client sets them from the plan it
-	// enforced (client/epoch.go). 0 is none.
-	IOLimit  int64
-	NetLimit int64
 
 	// MemFailcnt (v1: Δmemory.failcnt, times usage hit the limit) and
 	// MemHighEvents (v2: Δ of memory.events high + max, times the cgroup
