@@ -60,7 +60,7 @@ func (p *allotPolicy) probed(j, s int) bool {
 		if sv.Node != n || !sv.Has[bidding.CPU] {
 			continue
 		}
-		a := float64(p.hist[j][i][bidding.CPU])
+		a := float64(p.e.alloc[j][i][bidding.CPU])
 		used += a
 		if read(int(bidding.CPU), sv.Demand[bidding.CPU][w.Warmup+j], a).Pressed {
 			pressed++
@@ -94,7 +94,6 @@ type allotPolicy struct {
 	live      *liveForecasts // the run's own forecasters (io and net; all under ObserveCapped)
 	liveErr   error          // a failed live forecast, returned by the next allocate
 	last      [][nr]int64    // the allocation of the last epoch
-	hist      [][][nr]int64  // the allocation of every evaluated epoch so far
 	tops      [][nr]bidTop   // the bids of the epoch being allocated (slack sources)
 }
 
@@ -167,7 +166,6 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 		}
 	}
 	p.last = out
-	p.hist = append(p.hist, out)
 	return out, nil
 }
 
@@ -208,8 +206,8 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		// unallocated cpu for it (the demand, + 2%), else the upper bound
 		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
-		if j := k - Lag; j >= 0 && j < len(p.hist) {
-			a, d := float64(p.hist[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
+		if j := k - Lag; j >= 0 && j < len(p.e.alloc) {
+			a, d := float64(p.e.alloc[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
 			case !read(r, d, a).Pressed:
 			case r == int(bidding.Memory):
