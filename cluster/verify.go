@@ -98,7 +98,7 @@ func verifyLogStore(path string, applyFrom uint64) (first uint64, sizes []uint32
 			if first == 0 {
 				first = idx
 			}
-			sizes = append(sizes, uint32(len(l.Data)+len(l.Extensions)))
+			sizes = append(sizes, uint32(logBytes(&l)))
 			prev = idx
 		}
 		return nil

@@ -33,7 +33,8 @@ type MemoryBreakdown struct {
 // memoryBreakdown reads both sources now.
 func memoryBreakdown() MemoryBreakdown {
 	var b MemoryBreakdown
-	b.RSSAnonMB, b.RSSFileMB = statusMB("RssAnon:"), statusMB("RssFile:")
+	st := statusMB("RssAnon:", "RssFile:")
+	b.RSSAnonMB, b.RSSFileMB = st[0], st[1]
 	samples := []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/heap/unused:bytes"},
@@ -59,20 +60,23 @@ func memoryBreakdown() MemoryBreakdown {
 	return b
 }
 
-// statusMB is one "Key: N kB" line of /proc/self/status in MiB, 0 if
-// absent (not Linux).
-func statusMB(key string) float64 {
+// statusMB reads the "Key: N kB" lines of /proc/self/status for keys, in
+// MiB, in one pass; 0 for an absent key (not Linux).
+func statusMB(keys ...string) []float64 {
+	out := make([]float64, len(keys))
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return 0
+		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return round(kb/1024, 1)
+		for i, key := range keys {
+			if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+				out[i] = round(kb/1024, 1)
+			}
 		}
 	}
-	return 0
+	return out
 }

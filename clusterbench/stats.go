@@ -55,7 +55,7 @@ func (l *latencies) p(q float64) float64 {
 }
 
 // rssMB is this process's resident set size (Linux), 0 if unknown.
-func rssMB() float64 { return statusMB("VmRSS:") }
+func rssMB() float64 { return statusMB("VmRSS:")[0] }
 
 // liveHeapMB is the Go heap still reachable after a collection: what the
 // three servers and the simulated nodes hold, without the garbage an RSS
