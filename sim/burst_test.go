@@ -22,45 +22,18 @@ type burstRecord struct {
 }
 
 // recordAllot replays policy (allot or one of its variants, the oracle
-// included) on w at contention c as replayOne does, keeping what it
-// allocated, asked for and served at every epoch.
-func recordAllot(t *testing.T, w *World, f *Forecasts, c float64, policy string) *burstRecord {
+// included) on w at contention c, keeping what it allocated, asked for and
+// served at every epoch.
+func recordAllot(t *testing.T, w *World, f *Forecasts, c float64, name string) *burstRecord {
 	t.Helper()
-	nodes := w.Capacities(c)
-	eff, err := effectiveCapacities(nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: ObserveDemand}
-	p, err := newPolicy(policy, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap := p.(*allotPolicy)
-	n := len(w.Svcs)
-	has, weight, crit := w.scoring()
-	a := newAcc(w.norm, eff).withBreakdown(w)
-	demand, got := make([][nr]float64, n), make([][nr]float64, n)
 	rec := &burstRecord{w: w}
-	for k := 0; k < w.Steps; k++ {
-		alloc, err := p.allocate(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.record(alloc)
-		for s, sv := range w.Svcs {
-			for r := range nr {
-				if sv.Has[r] {
-					demand[s][r] = sv.Demand[r][w.Warmup+k]
-				}
-			}
-		}
-		a.bids = ap.lastBids()
-		served := a.epoch(alloc, demand, oomKilled(w, alloc, demand, got), has, weight, crit)
+	_, err := replayWatched(w, f, name, c, ObserveDemand, false, nil, func(k int, p policy, alloc [][nr]int64, got [][nr]float64) {
 		rec.alloc = append(rec.alloc, alloc)
-		rec.tops = append(rec.tops, slices.Clone(ap.lastBids()))
+		rec.tops = append(rec.tops, slices.Clone(p.(*allotPolicy).lastBids()))
 		rec.got = append(rec.got, slices.Clone(got))
-		p.observe(k, served)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rec
 }

@@ -26,6 +26,16 @@ type Result struct {
 
 // replayOne runs policy name on w at contention c, counting epochs in done.
 func replayOne(w *World, f *Forecasts, name string, c float64, obs string, record bool, done *atomic.Int64) (*Run, error) {
+	return replayWatched(w, f, name, c, obs, record, done, nil)
+}
+
+// epochWatch sees each evaluated epoch k once it is scored, before the
+// policy observes it: the policy, what it allocated, and what each service
+// got (diagnostics that need more than the run's metrics).
+type epochWatch func(k int, p policy, alloc [][nr]int64, got [][nr]float64)
+
+// replayWatched is replayOne with watch (nil: none) called at every epoch.
+func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, record bool, done *atomic.Int64, watch epochWatch) (*Run, error) {
 	nodes := w.Capacities(c)
 	eff, err := effectiveCapacities(nodes)
 	if err != nil {
@@ -75,6 +85,9 @@ func replayOne(w *World, f *Forecasts, name string, c float64, obs string, recor
 		}
 		served := a.epoch(alloc, demand, oomKilled(w, alloc, demand, got), has, weight, crit)
 		rec.epoch(k, alloc, demand, has, a.inv)
+		if watch != nil {
+			watch(k, p, alloc, got)
+		}
 		p.observe(k, served)
 		if done != nil {
 			done.Add(1)
