@@ -50,39 +50,39 @@ func unit(v float64) float64 {
 // MemoryBid pads a memory bid: usage above a memory allocation is an OOM
 // kill, not a throttle. The quantiles are raised by the solver's deadband
 // fraction: once so that a previous allocation kept by the deadband still
-// covered the forecast p99 (the solver no longer holds memory below a grown
-// grant), now as the only cushion of a series forecast exactly (zero-width
-// intervals: an epoch a hair above the forecast would be an OOM kill;
-// measured in docs/BENCHMARKS.md, third pass). A max one more p90→p99 spread above p99 asks for spare
-// capacity (the utility segment of least value, granted only where nobody
-// else wants it).
+// covered the forecast's top, now as the only cushion of a series forecast
+// exactly (zero-width intervals: an epoch a hair above the forecast would
+// be an OOM kill; measured in docs/BENCHMARKS.md, third pass). The top is
+// the class's quantile (ClassTop), as for the throttled resources, and
+// nothing is asked above it: the spare capacity a max one p90→p99 spread
+// above p99 used to ask for was slack wherever the node had memory to give
+// (docs/BENCHMARKS.md, "io and net probed, memory to the class quantile").
 func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {
 	pad := func(v int64) int64 { return min(int64(math.Ceil(float64(v)*(1+deadband))), bidding.MaxQuantity) }
 	q.P50, q.P90, q.P99 = pad(q.P50), pad(q.P90), pad(q.P99)
-	q.Max = min(q.P99+(q.P99-q.P90), bidding.MaxQuantity)
+	q.Max = 0
 	return q
 }
 
-// ThrottleBid sets how far up the forecast distribution a throttled resource
-// (cpu, io, net: a shortfall slows the service, it does not kill it) bids,
-// by class: critical services up to p99, standard up to p95, batch up to
-// p90. The solver grants at most the bid's p99, so the top is moved down to
-// the class's quantile (p95 interpolated between p90 and p99 as for a normal
-// distribution).
-func ThrottleBid(q bidding.Quantiles, c bidding.Class) bidding.Quantiles {
+// ClassTop moves the top of a bid (its p99: the solver grants at most
+// that) to the class's quantile of forecast f: critical services up to p99,
+// standard up to the forecast's own calibrated p95 (within [p90, p99]: for
+// a spiky or intermittent series p95 may sit at p90 — a burst in fewer
+// than 5% of the steps — or near p99), batch up to p90. It applies to every
+// resource: a throttled batch job loses little, a critical one should not
+// be throttled, and an OOM kill of a batch job costs a restart, which the
+// padding to p99 on every step cost more than in slack.
+func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class) bidding.Quantiles {
 	switch c {
 	case bidding.ClassCritical:
 	case bidding.ClassBatch:
-		q.P99 = q.P90
+		b.P99 = b.P90
 	default:
-		q.P99 = q.P90 + int64(P95Between*float64(q.P99-q.P90))
+		p95 := BidQuantiles(forecast.Quantiles{P99: f.P95}).P99
+		b.P99 = min(max(p95, b.P90), b.P99)
 	}
-	return q
+	return b
 }
-
-// P95Between places p95 between p90 and p99 as in a normal distribution:
-// (1.645−1.282)/(2.326−1.282).
-const P95Between = 0.348
 
 // SurgeBid is a boosted service's bid: its SLA probe has just seen it
 // starved, so the forecast (which lags a surge) is floored at the last
@@ -130,27 +130,17 @@ type Surge struct {
 }
 
 // ClientBid is the whole rule a client applies to one resource's forecast
-// (the node client and allot sim both call it): memory padded, throttled
-// resources up to their class's quantile (a standard service up to the
-// forecast's calibrated P95), and with surge set floored at the measured
-// demand.
+// (the node client and allot sim both call it): every resource up to its
+// class's quantile (ClassTop; a throttled resource's padding above p90
+// capped by the recent peak), memory padded by the deadband, and with
+// surge set floored at the measured demand.
 func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, surge *Surge) bidding.Quantiles {
 	if r != bidding.Memory {
 		q = CapPadding(q)
 	}
-	b := BidQuantiles(q)
-	switch {
-	case r == bidding.Memory:
+	b := ClassTop(BidQuantiles(q), q, c)
+	if r == bidding.Memory {
 		b = MemoryBid(b, deadband)
-	case c == bidding.ClassCritical || c == bidding.ClassBatch:
-		b = ThrottleBid(b, c)
-	default:
-		// A standard service bids up to the forecast's own calibrated p95,
-		// not a normal-distribution interpolation between p90 and p99: for
-		// a spiky or intermittent series p95 may sit at p90 (a burst in
-		// fewer than 5% of the steps) or near p99.
-		p95 := BidQuantiles(forecast.Quantiles{P99: q.P95}).P99
-		b.P99 = min(max(p95, b.P90), b.P99)
 	}
 	switch {
 	case surge != nil && surge.Exact:

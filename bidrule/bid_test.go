@@ -22,8 +22,11 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 		{"standard at p95", bidding.Net, bidding.ClassStandard, forecast.Quantiles{P50: 0, P90: 1000, P99: 2000, P95: 1100}, bidding.Quantiles{P50: 0, P90: 1000, P99: 1100}},
 		{"standard p95 at p90 (rare bursts)", bidding.IO, bidding.ClassStandard, forecast.Quantiles{P50: 0, P90: 0, P99: 800, P95: 0}, bidding.Quantiles{P50: 0, P90: 0, P99: 0}},
 		{"standard p95 kept within p90..p99", bidding.CPU, bidding.ClassStandard, forecast.Quantiles{P50: 1, P90: 10, P99: 20, P95: 50}, bidding.Quantiles{P50: 1, P90: 10, P99: 20}},
-		{"memory padded", bidding.Memory, bidding.ClassBatch, forecast.Quantiles{P50: 100, P90: 200, P99: 300}, bidding.Quantiles{P50: 102, P90: 204, P99: 306, Max: 408}},
-		{"huge memory", bidding.Memory, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: 1e300, P99: 1e300}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity, Max: bidding.MaxQuantity}},
+		{"memory critical: p99, padded", bidding.Memory, bidding.ClassCritical, forecast.Quantiles{P50: 100, P90: 200, P95: 250, P99: 300}, bidding.Quantiles{P50: 102, P90: 204, P99: 306}},
+		{"memory standard: p95, padded", bidding.Memory, bidding.ClassStandard, forecast.Quantiles{P50: 100, P90: 200, P95: 250, P99: 300}, bidding.Quantiles{P50: 102, P90: 204, P99: 255}},
+		{"memory batch: p90, padded", bidding.Memory, bidding.ClassBatch, forecast.Quantiles{P50: 100, P90: 200, P95: 250, P99: 300}, bidding.Quantiles{P50: 102, P90: 204, P99: 204}},
+		{"memory of a flat series: the pad is the cushion", bidding.Memory, bidding.ClassStandard, forecast.Quantiles{P50: 500, P90: 500, P95: 500, P99: 500}, bidding.Quantiles{P50: 510, P90: 510, P99: 510}},
+		{"huge memory", bidding.Memory, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: 1e300, P99: 1e300}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity}},
 		{"huge", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: math.Inf(1), P99: math.Inf(1)}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity}},
 	}
 	for _, c := range cases {
@@ -43,15 +46,15 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 }
 
 // TestSurgedMemoryBidValidates: a memory bid floored at a demand above its
-// max (the kernel held it back at its limit) raises the max too; before,
-// the server dropped it (max below p99) — found by the simulator modelling
-// the client's memory-pressed bid.
+// max (the kernel held it back at its limit) raises the max too (or there
+// is no max, as now); before, the server dropped it (max below p99) — found
+// by the simulator modelling the client's memory-pressed bid.
 func TestSurgedMemoryBidValidates(t *testing.T) {
 	q := forecast.Quantiles{P50: 100, P90: 200, P99: 300}
 	for _, s := range []*Surge{{Demand: 1000}, {Demand: 1000, Margin: 0.1}, {Demand: 1000, Exact: true}} {
 		got := ClientBid(bidding.Memory, bidding.ClassStandard, q, 0.02, s)
 		b := bidding.Bid{Service: "s", Node: "n", Resources: map[string]bidding.Quantiles{"memory": got}}
-		if err := b.Validate(); err != nil || got.P90 < 1000 || got.Max < got.P99 {
+		if err := b.Validate(); err != nil || got.P90 < 1000 || got.Max != 0 && got.Max < got.P99 {
 			t.Errorf("surge %+v: %+v (%v)", *s, got, err)
 		}
 	}
@@ -76,7 +79,7 @@ func TestPaddingCappedByRecentPeak(t *testing.T) {
 		{"idle hour: top at p90", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P90: 0, P95: 3, P99: 50, RecentN: 12}, nil, bidding.Quantiles{}},
 		{"p90 never lowered", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 30, P90: 40, P95: 60, P99: 90, Recent: 10, RecentN: 12}, nil, bidding.Quantiles{P50: 30, P90: 40, P99: 40}},
 		{"peak unknown", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100}, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 100}},
-		{"memory untouched", bidding.Memory, bidding.ClassBatch, q, nil, bidding.Quantiles{P50: 6, P90: 11, P99: 102, Max: 193}},
+		{"memory untouched", bidding.Memory, bidding.ClassCritical, q, nil, bidding.Quantiles{P50: 6, P90: 11, P99: 102}},
 		{"surge above the cap", bidding.CPU, bidding.ClassCritical, q, &Surge{Demand: 60, Margin: 0.02, Exact: true}, bidding.Quantiles{P50: 60, P90: 60, P99: 61}},
 	}
 	for _, c := range cases {

@@ -10,18 +10,20 @@ import (
 
 func TestBidRules(t *testing.T) {
 	q := bidding.Quantiles{P50: 1000, P90: 1500, P99: 2500}
+	f := forecast.Quantiles{P50: 1000, P90: 1500, P95: 1800, P99: 2500}
 	tests := []struct {
 		name string
 		got  bidding.Quantiles
 		want bidding.Quantiles
 	}{
-		{"critical bids p99", ThrottleBid(q, bidding.ClassCritical), q},
-		{"standard bids p95", ThrottleBid(q, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1848}},
-		{"batch bids p90", ThrottleBid(q, bidding.ClassBatch), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
+		{"critical bids p99", ClassTop(q, f, bidding.ClassCritical), q},
+		{"standard bids the forecast's p95", ClassTop(q, f, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
+		{"standard without a p95 bids p90", ClassTop(q, forecast.Quantiles{}, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
+		{"batch bids p90", ClassTop(q, f, bidding.ClassBatch), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
 		{"surge floors at last demand", SurgeBid(q, 3000, 0.15), bidding.Quantiles{P50: 1000, P90: 3000, P99: 3450}},
 		{"surge below forecast changes nothing", SurgeBid(q, 100, 0.15), q},
-		{"memory padded by the deadband, max one spread up", MemoryBid(q, 0.02),
-			bidding.Quantiles{P50: 1020, P90: 1530, P99: 2550, Max: 3570}},
+		{"memory padded by the deadband, nothing asked above p99", MemoryBid(bidding.Quantiles{P50: 1000, P90: 1500, P99: 2500, Max: 3500}, 0.02),
+			bidding.Quantiles{P50: 1020, P90: 1530, P99: 2550}},
 		{"client conversion", BidQuantiles(forecast.Quantiles{P50: 10.4, P90: 9, P99: math.NaN()}), bidding.Quantiles{P50: 10, P90: 10, P99: 10}},
 		{"negative to zero", BidQuantiles(forecast.Quantiles{P50: -3, P90: 2, P99: 5}), bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
 	}

@@ -11,7 +11,7 @@ import (
 type Quantiles struct {
 	P50, P90, P99 float64
 	// P95 is calibrated like the others (exceeded 5% of the time); the
-	// bid of a standard service reaches it (bidrule.ThrottleBid).
+	// bid of a standard service reaches it (bidrule.ClassTop).
 	P95 float64
 	// Recent is the highest observation over the last RecentN steps up to
 	// the forecast origin (Online sets it over RecentWindow steps; RecentN
