@@ -43,32 +43,16 @@ const (
 	// minProbeRoom is the unallocated cpu per pressed service a client
 	// needs to probe (client/probe.go).
 	minProbeRoom = 100
+	// minIONetProbeRoom is the unallocated share of a node's io or net
+	// capacity per service at its limit that a client needs to probe
+	// (client/probe.go).
+	minIONetProbeRoom = 0.02
 )
 
-// atLimit: a cpu demand d under limit a reads as throttled at the quota.
+// atLimit: a demand d at its limit a: for cpu it reads as throttled at
+// the quota; for io and net the usage sits at the limit, and a probe may
+// show more.
 func atLimit(d, a float64) bool { return a > 0 && d >= atLimitFrac*a }
-
-// probed reports whether service s's client could probe its demand after
-// epoch j: its node left at least minProbeRoom unallocated per service
-// pressed there (client/probe.go).
-func (p *allotPolicy) probed(j, s int) bool {
-	w := p.e.w
-	n := w.Svcs[s].Node
-	var used float64
-	pressed := 0
-	for i, sv := range w.Svcs {
-		if sv.Node != n || !sv.Has[bidding.CPU] {
-			continue
-		}
-		a := float64(p.e.alloc[j][i][bidding.CPU])
-		used += a
-		if read(int(bidding.CPU), sv.Demand[bidding.CPU][w.Warmup+j], a).Pressed {
-			pressed++
-		}
-	}
-	room := float64(p.e.eff[n][bidding.CPU]) - used
-	return pressed > 0 && room >= float64(minProbeRoom*pressed)
-}
 
 type allotCfg struct {
 	fair   bool // fairness floors (off: the bid's median is not declared, see bidFor)
@@ -206,7 +190,9 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		// unallocated cpu for it (the demand, + 2%), else the upper bound
 		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
-		if j := k - Lag; j >= 0 && j < len(p.e.alloc) {
+		if v, held, ok := p.ioNetProbe(k-Lag, s, r); ok {
+			sg = &bidrule.Surge{Demand: v, Margin: probedMargin, Exact: !held}
+		} else if j := k - Lag; j >= 0 && j < len(p.e.alloc) {
 			a, d := float64(p.e.alloc[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
 			case !read(r, d, a).Pressed:
@@ -237,7 +223,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 // client's gate; a boost holds from epoch k+Lag.
 func (p *allotPolicy) observe(k int, served []float64) {
 	if p.live != nil && p.liveErr == nil {
-		p.liveErr = p.live.observe(k)
+		p.liveErr = p.live.observe(k, p.ioNetProbe)
 	}
 	if !p.cfg.boost {
 		return

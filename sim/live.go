@@ -82,8 +82,10 @@ func (lf *liveForecasts) forecast(s, r int) (forecast.Quantiles, bidding.Forecas
 }
 
 // observe runs after evaluated epoch k: the forecast for k+1 is made from
-// usage up to k−1 (Lag = 2 epochs ahead), then epoch k's usage is fed.
-func (lf *liveForecasts) observe(k int) error {
+// usage up to k−1 (Lag = 2 epochs ahead), then epoch k's usage is fed, or
+// what a demand probe after epoch k measured (probe; the client observes a
+// probed demand).
+func (lf *liveForecasts) observe(k int, probe func(j, s, r int) (v float64, held, ok bool)) error {
 	w := lf.e.w
 	for s, sv := range w.Svcs {
 		for r := range nr {
@@ -95,7 +97,11 @@ func (lf *liveForecasts) observe(k int) error {
 					return fmt.Errorf("epoch %d: %w", k, err)
 				}
 			}
-			lf.m[s][r].Observe(lf.at(w.Warmup+k), lf.e.observed(s, r, w.Warmup+k))
+			v := lf.e.observed(s, r, w.Warmup+k)
+			if pv, _, ok := probe(k, s, r); ok {
+				v = max(v, pv)
+			}
+			lf.m[s][r].Observe(lf.at(w.Warmup+k), v)
 			if w.Warmup+k == 0 { // no history before: the shorter horizon, as RunForecasts
 				if err := lf.forecastAhead(s, r, 0); err != nil {
 					return fmt.Errorf("epoch %d: %w", k, err)

@@ -1,0 +1,68 @@
+package sim
+
+import (
+	"math"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// The client's demand probes (client/probe.go), as the simulated client
+// runs them after epoch j: where the plan in force left a node room, a
+// service its limit held back has that limit lifted by an even share of
+// the room for a moment and its usage read there. The probe takes a few
+// seconds of the epoch; the replay does not serve the lifted share.
+
+// room is the unallocated capacity of node n in resource r under epoch j's
+// allocations, and how many of its services were at their limit there
+// (at: demand d under allocation a).
+func (p *allotPolicy) room(j, n, r int, at func(d, a float64) bool) (room float64, pressed int) {
+	w := p.e.w
+	used := 0.0
+	for i, sv := range w.Svcs {
+		if sv.Node != n || !sv.Has[r] {
+			continue
+		}
+		a := float64(p.e.alloc[j][i][r])
+		used += a
+		if at(sv.Demand[r][w.Warmup+j], a) {
+			pressed++
+		}
+	}
+	return float64(p.e.eff[n][r]) - used, pressed
+}
+
+// probed reports whether service s's client could probe its cpu demand
+// after epoch j: its node left at least minProbeRoom unallocated per
+// service pressed there.
+func (p *allotPolicy) probed(j, s int) bool {
+	cpu := int(bidding.CPU)
+	room, pressed := p.room(j, p.e.w.Svcs[s].Node, cpu, func(d, a float64) bool { return read(cpu, d, a).Pressed })
+	return pressed > 0 && room >= float64(minProbeRoom*pressed)
+}
+
+// ioNetProbe is what service s's client measures of io or net (r) after
+// epoch j when its usage there sat at its limit (atLimit of a positive
+// allocation: the kernel says nothing more) and its node left at least
+// minIONetProbeRoom of its capacity per service at its limit: v, the usage
+// under the limit lifted by an even share of the room, and held, still at
+// that lifted limit (the demand is higher still). ok is false where no
+// probe ran: another resource, not at its limit, or no room.
+func (p *allotPolicy) ioNetProbe(j, s, r int) (v float64, held, ok bool) {
+	if r != int(bidding.IO) && r != int(bidding.Net) || j < 0 || j >= len(p.e.alloc) {
+		return 0, false, false
+	}
+	w := p.e.w
+	sv := w.Svcs[s]
+	a, d := float64(p.e.alloc[j][s][r]), sv.Demand[r][w.Warmup+j]
+	if !atLimit(d, a) {
+		return 0, false, false
+	}
+	room, pressed := p.room(j, sv.Node, r, atLimit)
+	share := room / float64(pressed)
+	if share < minIONetProbeRoom*float64(p.e.eff[sv.Node][r]) {
+		return 0, false, false
+	}
+	lifted := a + share
+	v = math.Min(d, lifted)
+	return v, atLimit(v, lifted), true
+}
