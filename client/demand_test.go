@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/internal/waitfor"
 	"github.com/allot-dev/allot/usage"
 )
@@ -245,6 +246,33 @@ func TestIONetAtLimitIsProbed(t *testing.T) {
 				t.Fatalf("%s bid %+v: want p90 %d, p99 at most %d, p50 at p90 %v, below it %v", tc.r, q, tc.p90, tc.p99, tc.exact, tc.floored)
 			}
 		})
+	}
+}
+
+// replaying is a runtime whose usage is replayed (as the demo's).
+type replaying struct {
+	*fakeRuntime
+	u usage.Usage
+}
+
+func (r replaying) History(string) map[bidding.Resource][]float64 { return nil }
+func (r replaying) Replay(string, int) usage.Usage                { return r.u }
+func (r replaying) Step() time.Duration                           { return time.Second }
+
+// A replayed usage above its allocation was held by no limit: no probe.
+func TestReplayedAtLimitIsNotProbed(t *testing.T) {
+	f := newFakeAPI()
+	rt := replaying{newFakeRuntime(svc("db")), use(bidding.IO, 120e6)}
+	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{}})
+	a := alloc("db", "n1", 500)
+	a.IO = 100e6
+	p := plan(1, 10, a)
+	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
+	pushEpoch(t, f, p)
+	p.Epoch, p.Index = 2, 11
+	pushEpoch(t, f, p)
+	if n := rt.appliedCount(); n != 2 {
+		t.Fatalf("%d applies: want the two plans' and no probe", n)
 	}
 }
 

@@ -72,7 +72,10 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				demand[i][r] = v
 			}
 		}
-		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 { // lifting its limits can show what it wants
+		// Lifting its limits can show what it wants — unless its usage is
+		// replayed: no limit held that back (the demo's io can exceed its
+		// allocation), and there is nothing to measure.
+		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 && !replayed {
 			wants = append(wants, probeWant{d: d, res: rs})
 		}
 	}
