@@ -28,7 +28,20 @@ const (
 	// single-threaded loads in the live experiment (a probe measures it
 	// when the node has room).
 	cpuStep = 0.5
+	// atLimitFrac: io or net used this fraction of its limit or more —
+	// over the interval, of the limit in force: at its limit, which
+	// io.max and tc enforce silently, so a demand probe may show more
+	// (probe.go); under a probe's lifted limit: held there too, its use
+	// still only a lower bound. The simulator reads cpu at its limit by
+	// the same fraction (sim's atLimitFrac).
+	atLimitFrac = 0.95
 )
+
+// atLimit: use is at least atLimitFrac of a positive limit (zero is no
+// limit).
+func atLimit(use float64, limit int64) bool {
+	return limit > 0 && use >= atLimitFrac*float64(limit)
+}
 
 // Demand is what a service wanted of resource r over the last interval as
 // far as the kernel tells, and whether the kernel held it back (pressed):
@@ -43,7 +56,9 @@ const (
 //     probe when the node has room (probe.go).
 //   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
 //     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
-//   - io, net: no kernel signal of unmet demand; the usage.
+//   - io, net: no kernel signal of unmet demand (io.max and tc cap them
+//     silently); the usage. At their limit, a demand probe measures them
+//     beyond it when the node has room (probe.go).
 func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 	v := u.Value[r]
 	switch r {

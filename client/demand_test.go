@@ -3,11 +3,13 @@ package client
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/internal/waitfor"
 	"github.com/allot-dev/allot/usage"
 )
@@ -157,5 +159,152 @@ func TestPressedDemandIsCappedAtTheNode(t *testing.T) {
 	}
 	if rt.appliedCount() != 1 {
 		t.Fatalf("%d applies: want no probe without room", rt.appliedCount())
+	}
+}
+
+func use(r bidding.Resource, v float64) usage.Usage {
+	var u usage.Usage
+	u.Value[r], u.Have[r] = v, true
+	return u
+}
+
+// pushEpoch commits plan p and waits for the bids it brings (for p.Epoch+1).
+func pushEpoch(t *testing.T, f *fakeAPI, p bidding.Plan) bidding.Bid {
+	t.Helper()
+	f.plans <- p
+	waitfor.True(t, "the bids of the plan", 5*time.Second, func() bool {
+		b := f.lastBids()
+		return len(b) > 0 && b[0].Epoch == p.Epoch+1
+	})
+	return f.lastBids()[0]
+}
+
+// io and net are capped silently (io.max, tc): a service that used ≥ 95% of
+// the limit in force is lifted into the node's room (≥ 2% of its capacity
+// per service), measured, and put back; it bids what it used there, or, held
+// at the lifted limit too, is floored at it.
+func TestIONetAtLimitIsProbed(t *testing.T) {
+	const limit, used = 100e6, 99e6 // bytes/s or bits/s
+	for _, tc := range []struct {
+		name     string
+		r        bidding.Resource
+		limit    int64 // in force, and in the plan
+		capacity int64
+		max      int64
+		used     float64
+		probe    float64 // what it uses under a lifted limit
+		lifted   int64   // the limit the probe applies (0: no probe)
+		p90, p99 int64   // the bid's p90, and p99 at most
+		// exact: bid at what it used lifted (p50 = p90); floored: only
+		// floored at it (p50 is the forecast's, below)
+		exact, floored bool
+	}{
+		{name: "io at its limit with room: bids what it used lifted", r: bidding.IO, limit: limit, capacity: 1e9, used: used,
+			probe: 400e6, lifted: 1e9, p90: 400e6, p99: 408e6, exact: true},
+		{name: "net at its limit with room: bids what it used lifted", r: bidding.Net, limit: limit, capacity: 1e9, used: used,
+			probe: 400e6, lifted: 1e9, p90: 400e6, p99: 408e6, exact: true},
+		{name: "io lifted only to its max", r: bidding.IO, limit: limit, capacity: 1e9, max: 500e6, used: used,
+			probe: 300e6, lifted: 500e6, p90: 300e6, p99: 306e6, exact: true},
+		{name: "net held at the lifted limit too: the bid floored at it", r: bidding.Net, limit: limit, capacity: 1e9, used: used,
+			probe: 990e6, lifted: 1e9, p90: 990e6, p99: 990e6, floored: true},
+		{name: "io at its limit without room: no probe, the usage's forecast", r: bidding.IO, limit: limit, capacity: 101e6, used: used,
+			probe: 400e6, p90: used, p99: used},
+		{name: "io under its limit: no probe", r: bidding.IO, limit: limit, capacity: 1e9, used: 90e6,
+			probe: 400e6, p90: 90e6, p99: 90e6},
+		{name: "no io limit in force: no probe", r: bidding.IO, capacity: 1e9, used: used,
+			probe: 400e6, p90: used, p99: used},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI()
+			s := svc("db", "a")
+			s.Def.Max[tc.r] = tc.max
+			rt := newFakeRuntime(s)
+			start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": use(tc.r, tc.used)},
+				probe: map[string]usage.Usage{"a": use(tc.r, tc.probe)}}, "")
+			a := alloc("db", "n1", 500)
+			a.Set(tc.r, tc.limit)
+			var capacity bidding.Vec
+			capacity[bidding.CPU], capacity[tc.r] = 2000, tc.capacity
+			p := plan(1, 10, a)
+			p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: capacity}}
+			pushEpoch(t, f, p) // no limit was in force before this plan: no probe
+			p.Epoch, p.Index = 2, 11
+			q := pushEpoch(t, f, p).Resources[tc.r.String()]
+
+			var limits []int64
+			for _, as := range rt.appliedAll() {
+				limits = append(limits, as[0].Get(tc.r))
+			}
+			want := []int64{tc.limit, tc.limit}
+			if tc.lifted > 0 {
+				want = append(want, tc.lifted, tc.limit)
+			}
+			if !slices.Equal(limits, want) {
+				t.Fatalf("%s limits applied %v: want %v (the plan's, for each plan, and a probe's lift and restore)", tc.r, limits, want)
+			}
+			if q.P90 != tc.p90 || q.P99 > tc.p99 || tc.exact && q.P50 != q.P90 || tc.floored && q.P50 >= q.P90 {
+				t.Fatalf("%s bid %+v: want p90 %d, p99 at most %d, p50 at p90 %v, below it %v", tc.r, q, tc.p90, tc.p99, tc.exact, tc.floored)
+			}
+		})
+	}
+}
+
+// replaying is a runtime whose usage is replayed (as the demo's).
+type replaying struct {
+	*fakeRuntime
+	u usage.Usage
+}
+
+func (r replaying) History(string) map[bidding.Resource][]float64 { return nil }
+func (r replaying) Replay(string, int) usage.Usage                { return r.u }
+func (r replaying) Step() time.Duration                           { return time.Second }
+
+// A replayed usage above its allocation was held by no limit: no probe.
+func TestReplayedAtLimitIsNotProbed(t *testing.T) {
+	f := newFakeAPI()
+	rt := replaying{newFakeRuntime(svc("db")), use(bidding.IO, 120e6)}
+	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{}})
+	a := alloc("db", "n1", 500)
+	a.IO = 100e6
+	p := plan(1, 10, a)
+	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
+	pushEpoch(t, f, p)
+	p.Epoch, p.Index = 2, 11
+	pushEpoch(t, f, p)
+	if n := rt.appliedCount(); n != 2 {
+		t.Fatalf("%d applies: want the two plans' and no probe", n)
+	}
+}
+
+// A service throttled at its cpu quota and at its net limit gets both lifted
+// in one apply, measured in one window, and both put back.
+func TestCPUAndNetProbedInOneApply(t *testing.T) {
+	f := newFakeAPI()
+	rt := newFakeRuntime(svc("web", "a"))
+	u, lifted := throttled(100, 100, 1800, 0.95), cpuUsage(1500)
+	u.Value[bidding.Net], u.Have[bidding.Net] = 99e6, true
+	lifted.Value[bidding.Net], lifted.Have[bidding.Net] = 400e6, true
+	start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": lifted}}, "")
+	a := alloc("web", "n1", 100)
+	a.Net = 100e6
+	p := plan(1, 10, a)
+	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 0, 1e9}}}
+	pushEpoch(t, f, p) // cpu only: its quota shows it was throttled; no net limit was in force
+	p.Epoch, p.Index = 2, 11
+	b := pushEpoch(t, f, p)
+	type lim struct{ cpu, net int64 }
+	var got []lim
+	for _, as := range rt.appliedAll() {
+		got = append(got, lim{as[0].CPU, as[0].Net})
+	}
+	want := []lim{{100, 100e6}, {2000, 100e6}, {100, 100e6}, {100, 100e6}, {2000, 1e9}, {100, 100e6}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("limits applied %v: want %v (plan 1 with cpu lifted alone, plan 2 with cpu and net lifted at once)", got, want)
+	}
+	if q := b.Resources["cpu"]; q.P90 != 1500 {
+		t.Fatalf("cpu bid %+v: want p90 at the 1500m it used lifted", q)
+	}
+	if q := b.Resources["net"]; q.P50 != 400e6 || q.P90 != 400e6 {
+		t.Fatalf("net bid %+v: want p50 and p90 at the 400 Mbit/s it used lifted", q)
 	}
 }

@@ -45,7 +45,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	capacity := nodeCapacity(p, c.cfg.Node)
 	us := make([]usage.Usage, len(svcs))
 	demand := make([]map[bidding.Resource]float64, len(svcs))
-	var pressed []discovered
+	var wants []probeWant
 	// The limits in force while the interval was measured are the previous
 	// plan's: the kernel's files already hold plan p's (enforced above).
 	inForce := map[string]bidding.Allocation{}
@@ -72,11 +72,14 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				demand[i][r] = v
 			}
 		}
-		if throttledAtQuota(us[i]) { // lifting its quota can show what it wants
-			pressed = append(pressed, d)
+		// Lifting its limits can show what it wants — unless its usage is
+		// replayed: no limit held that back (the demo's io can exceed its
+		// allocation), and there is nothing to measure.
+		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 && !replayed {
+			wants = append(wants, probeWant{d: d, res: rs})
 		}
 	}
-	probes := c.probeDemand(ctx, p, pressed)
+	probes := c.probeDemand(ctx, p, wants)
 	for i, d := range svcs {
 		u := us[i]
 		actual := map[string]int64{}
@@ -87,11 +90,11 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				continue
 			}
 			actual[r.String()] = int64(math.Round(math.Min(math.Max(u.Value[r], 0), float64(bidding.MaxQuantity))))
-			// The forecaster observes the usage, or the demand a probe
-			// measured. A pressed resource's usage is censored (the limit,
-			// not the demand): it is not observed — the bid is floored at
-			// the demand's upper bound instead — unless the forecaster has
-			// nothing yet.
+			// The forecaster observes the usage, or what a probe measured
+			// (probedSurge). A pressed resource's usage is censored (the
+			// limit, not the demand): it is not observed — the bid is
+			// floored at the demand's upper bound instead — unless the
+			// forecaster has nothing yet.
 			observe := u.Value[r]
 			censored := false
 			var surge *bidrule.Surge
@@ -105,10 +108,10 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 				// warming up); the forecast goes on without it.
 				censored = true
 			}
-			if pr, ok := probes[d.Def.Name]; ok && r == bidding.CPU && !pr.held {
-				observe = max(pr.cpu, u.Value[r])
-				surge = &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}
-				censored = false
+			if pr, ok := probes[d.Def.Name][r]; ok {
+				if v, s, ok := probedSurge(r, pr, u.Value[r]); ok {
+					observe, surge, censored = v, s, false
+				}
 			}
 			q, ok, err := c.forecast(ctx, d, r, observe, censored, surge, regs, at)
 			if err != nil {

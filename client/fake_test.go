@@ -220,6 +220,13 @@ func (r *fakeRuntime) appliedCount() int {
 	return len(r.applied)
 }
 
+// appliedAll is every apply so far, in order.
+func (r *fakeRuntime) appliedAll() [][]bidding.Allocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.applied)
+}
+
 func (r *fakeRuntime) lastApplied() []bidding.Allocation {
 	r.mu.Lock()
 	defer r.mu.Unlock()

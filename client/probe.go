@@ -8,18 +8,21 @@ import (
 
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/usage"
 )
 
-// A throttled service's usage shows only its limit, and its throttled time
-// only that it wanted more, up to every CPU it can run on. When the node
-// has room — CPU the plan in force leaves unallocated — the client finds
-// out how much more: it lifts the service's CPU limit into that room for a
-// short window, measures what the service then uses, and puts the plan's
-// limit back. Nothing is taken from anyone (the room is unallocated), the
-// window is short beside the epoch, and the measurement is a real demand,
-// so the next bid asks for it and not for a guess.
+// A service held at its limit uses only that limit: a throttled service's
+// usage shows its quota, and its throttled time only that it wanted more,
+// up to every CPU it can run on; io and net are capped silently (io.max,
+// tc), with no sign at all of what they wanted. When the node has room —
+// capacity the plan in force leaves unallocated — the client finds out how
+// much more: it lifts the service's limits into that room for a short
+// window, measures what the service then uses, and puts the plan's limits
+// back. Nothing is taken from anyone (the room is unallocated), the window
+// is short beside the epoch, and the measurement is a real demand, so the
+// next bid asks for it and not for a guess.
 
 // probeWindow is how long a demand probe measures (a second, or a quarter
 // of the epoch when that is shorter); it first lets the service settle
@@ -35,8 +38,26 @@ func probeWindow(epoch time.Duration) time.Duration {
 	return w
 }
 
-// minProbeRoom is the least unallocated CPU (millicores) worth a probe.
-const minProbeRoom = 100
+const (
+	// minProbeRoom is the least unallocated CPU (millicores) per throttled
+	// service worth a probe, and the least lift of its quota.
+	minProbeRoom = 100
+	// minIONetProbeRoom is, for io and net, the least unallocated capacity
+	// per service at its limit worth a probe, and the least lift of its
+	// limit, as a fraction of the node's capacity of that resource (as the
+	// simulator's probe): a smaller lift could not tell a demand from the
+	// limit in force.
+	minIONetProbeRoom = 0.02
+)
+
+// minRoom is the least room per service, and the least lift, worth probing
+// r on a node with capacity of it.
+func minRoom(r bidding.Resource, capacity int64) float64 {
+	if r == bidding.CPU {
+		return minProbeRoom
+	}
+	return minIONetProbeRoom * float64(capacity)
+}
 
 // nodeCapacity is node's capacity as the plan says (zero when it does not).
 func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
@@ -48,66 +69,147 @@ func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
 	return bidding.Vec{}
 }
 
-// nodeRoom is the CPU the plan leaves unallocated on node (0 when the plan
-// does not say the node's capacity).
-func nodeRoom(p bidding.Plan, node string) int64 {
-	capacity := nodeCapacity(p, node)[bidding.CPU]
-	var used int64
+// nodeRoom is what the plan leaves unallocated on node, per resource (0
+// for a resource whose capacity the plan does not say).
+func nodeRoom(p bidding.Plan, node string) bidding.Vec {
+	room := nodeCapacity(p, node)
 	for _, a := range p.Allocations {
 		if a.Node == node {
-			used += a.CPU
+			for _, r := range bidding.Resources() {
+				room[r] -= a.Get(r)
+			}
 		}
 	}
-	return max(capacity-used, 0)
+	for r := range room {
+		room[r] = max(room[r], 0)
+	}
+	return room
 }
 
-// probed is what a demand probe measured of one service.
+// probeable is which of a service's resources its limit held back over the
+// interval, so that lifting the limit may show more: cpu throttled at its
+// quota (throttledAtQuota; one that only waits for CPUs others hold would
+// not get more from a higher quota), io and net used to at least
+// atLimitFrac of a limit in force (inForce: the previous plan's; a zero
+// limit is no limit). Memory is not probed: a higher limit shows no demand
+// until the service grows into it.
+func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
+	var rs []bidding.Resource
+	if throttledAtQuota(u) {
+		rs = append(rs, bidding.CPU)
+	}
+	for _, r := range []bidding.Resource{bidding.IO, bidding.Net} {
+		if u.Have[r] && atLimit(u.Value[r], inForce.Get(r)) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// probeWant is a service and the resources a probe should lift (probeable).
+type probeWant struct {
+	d   discovered
+	res []bidding.Resource
+}
+
+// probed is what a demand probe measured of one resource of one service.
 type probed struct {
-	cpu  float64 // millicores used under the lifted limit
-	held bool    // still throttled there: cpu is not its demand
+	value float64 // used under the lifted limit (base units)
+	// held: the lifted limit held it back too (cpu: CFS throttled it in ≥
+	// 20% of periods; io, net: it used ≥ 95% of the lifted limit), so
+	// value is a lower bound of its demand, not the demand.
+	held bool
 }
 
-// probeDemand lifts the CPU limit of the throttled services into the node's
-// room (shared evenly, never above a service's max), lets them settle,
-// measures each over the window, restores the plan's limits and returns
-// what each used. A service whose probe could not be made is left out.
-func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []discovered) map[string]probed {
-	room := nodeRoom(p, c.cfg.Node)
-	if len(pressed) == 0 || room < minProbeRoom*int64(len(pressed)) || c.cfg.Measure == nil || c.cfg.Policy == baseline.Static {
+// probedSurge is how a probed resource is observed and bid: the forecaster
+// observes what it used under the lifted limit (never less than its usage
+// over the interval), bid as it is (Exact: p50 and p90 at it, p99
+// probedMargin above) unless the lifted limit held it too. Then io and net
+// are floored at it (still a lower bound: nothing bounds them above), and
+// cpu keeps its throttled time's upper bound (ok false: the pressed bid
+// stands).
+func probedSurge(r bidding.Resource, pr probed, use float64) (observe float64, s *bidrule.Surge, ok bool) {
+	observe = max(pr.value, use)
+	switch {
+	case !pr.held:
+		return observe, &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}, true
+	case r != bidding.CPU:
+		return observe, &bidrule.Surge{Demand: observe}, true
+	}
+	return 0, nil, false
+}
+
+// probeDemand lifts the limits the services want probed into the node's
+// room (each resource's room shared evenly among the services that want it,
+// never above a service's max; all of a service's resources in one apply),
+// lets them settle, measures each over one window, restores the plan's
+// limits and returns what each used, per service and resource. A resource
+// without enough room (minRoom per service that wants it), or whose lift
+// would be less than that, is left out, as is a service whose probe could
+// not be made.
+func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeWant) map[string]map[bidding.Resource]probed {
+	if len(wants) == 0 || c.cfg.Measure == nil || c.cfg.Policy == baseline.Static {
 		return nil
 	}
-	share := room / int64(len(pressed))
+	capacity, room := nodeCapacity(p, c.cfg.Node), nodeRoom(p, c.cfg.Node)
+	var n, share bidding.Vec // services that want r probed; the lift each gets (0: r is not probed)
+	for _, w := range wants {
+		for _, r := range w.res {
+			n[r]++
+		}
+	}
+	for r := range n {
+		if n[r] > 0 && room[r] > 0 && float64(room[r]) >= minRoom(bidding.Resource(r), capacity[r])*float64(n[r]) {
+			share[r] = room[r] / n[r]
+		}
+	}
 	mine := map[string]bidding.Allocation{}
 	for _, a := range enforce.Slice(p, c.cfg.Node) {
 		mine[a.Service] = a
 	}
-	lifted := map[string]bidding.Allocation{}
+	type lift struct {
+		d   discovered
+		up  bidding.Allocation // the plan's allocation with res lifted
+		res []bidding.Resource
+	}
+	var lifts []lift
 	var restore []discovered
-	for _, d := range pressed {
-		a, ok := mine[d.Def.Name]
-		if !ok || a.CPU == 0 { // no limit in force: nothing to lift
+	for _, w := range wants {
+		a, ok := mine[w.d.Def.Name]
+		if !ok {
 			continue
 		}
-		up := a
-		up.CPU = a.CPU + share
-		if m := d.Def.Max[bidding.CPU]; m > 0 {
-			up.CPU = min(up.CPU, m)
+		l := lift{d: w.d, up: a}
+		for _, r := range w.res {
+			limit := a.Get(r)
+			if share[r] == 0 || limit == 0 { // no room; no limit in force: nothing to lift
+				continue
+			}
+			v := limit + share[r]
+			if m := w.d.Def.Max[r]; m > 0 {
+				v = min(v, m)
+			}
+			if float64(v-limit) < minRoom(r, capacity[r]) { // at its max already
+				continue
+			}
+			l.up.Set(r, v)
+			l.res = append(l.res, r)
 		}
-		if up.CPU-a.CPU < minProbeRoom { // at its max already
+		if len(l.res) == 0 {
 			continue
 		}
-		restore = append(restore, d)
-		if err := d.rt.Apply(ctx, []bidding.Allocation{up}); err != nil {
-			c.log.Warn("demand probe: could not lift the cpu limit", "service", d.Def.Name, "error", err)
+		restore = append(restore, w.d)
+		if err := w.d.rt.Apply(ctx, []bidding.Allocation{l.up}); err != nil {
+			c.log.Warn("demand probe: could not lift the limits", "service", w.d.Def.Name, "resources", l.res, "error", err)
 			continue
 		}
-		lifted[d.Def.Name] = a
+		lifts = append(lifts, l)
 	}
 	defer c.restoreProbed(ctx, p, restore, mine)
-	if len(lifted) == 0 {
+	if len(lifts) == 0 {
 		return nil
 	}
-	read := func(d discovered, now time.Time) (usage.Usage, bool) {
+	read := func(d discovered, now time.Time) usage.Usage {
 		var parts []usage.Usage
 		for _, in := range d.Instances {
 			if in.Cgroup == "" {
@@ -117,16 +219,13 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []disc
 				parts = append(parts, u)
 			}
 		}
-		u := usage.Sum(parts...)
-		return u, u.Have[bidding.CPU]
+		return usage.Sum(parts...)
 	}
 	w := probeWindow(c.settings.interval)
 	for _, wait := range []time.Duration{w * 3 / 2, w} { // settle, then measure
 		if wait == w {
-			for _, d := range restore {
-				if _, ok := lifted[d.Def.Name]; ok {
-					read(d, c.now())
-				}
+			for _, l := range lifts {
+				read(l.d, c.now())
 			}
 		}
 		select {
@@ -135,16 +234,26 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, pressed []disc
 		case <-time.After(wait):
 		}
 	}
-	out := map[string]probed{}
-	for _, d := range restore {
-		if _, ok := lifted[d.Def.Name]; !ok {
-			continue
-		}
-		if u, ok := read(d, c.now()); ok {
-			held := u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled
-			out[d.Def.Name] = probed{cpu: u.Value[bidding.CPU], held: held}
-			c.log.Debug("demand probe", "service", d.Def.Name, "cpu_limit", lifted[d.Def.Name].CPU, "lifted_to", lifted[d.Def.Name].CPU+share,
-				"measured", int64(u.Value[bidding.CPU]), "throttled_periods", u.ThrottledPeriods, "held", held)
+	out := map[string]map[bidding.Resource]probed{}
+	for _, l := range lifts {
+		u := read(l.d, c.now())
+		plan := mine[l.d.Def.Name]
+		for _, r := range l.res {
+			if !u.Have[r] {
+				continue
+			}
+			pr := probed{value: u.Value[r]}
+			if r == bidding.CPU {
+				pr.held = u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled
+			} else {
+				pr.held = atLimit(pr.value, l.up.Get(r))
+			}
+			if out[l.d.Def.Name] == nil {
+				out[l.d.Def.Name] = map[bidding.Resource]probed{}
+			}
+			out[l.d.Def.Name][r] = pr
+			c.log.Debug("demand probe", "service", l.d.Def.Name, "resource", r, "limit", plan.Get(r), "lifted_to", l.up.Get(r),
+				"measured", int64(pr.value), "throttled_periods", u.ThrottledPeriods, "held", pr.held)
 		}
 	}
 	return out
@@ -167,7 +276,7 @@ func (c *Client) restoreProbed(ctx context.Context, p bidding.Plan, probed []dis
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		c.log.Error("demand probe: restoring the plan's cpu limits failed; re-applying the plan", "error", err)
+		c.log.Error("demand probe: restoring the plan's limits failed; re-applying the plan", "error", err)
 		if err := c.reapply(ctx, p); err != nil {
 			c.log.Error("re-applying the plan after a demand probe", "error", err)
 		}
