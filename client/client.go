@@ -115,6 +115,9 @@ type Client struct {
 	prev       *bidding.Plan // the last plan the epoch step ran for
 	bidIndex   uint64
 	replayStep int // epochs handled for replayed services
+	// cpuPressedAt: the plan whose interval found each service held back
+	// on cpu (the last epoch step's only; epoch.go)
+	cpuPressedAt map[string]uint64
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
@@ -159,7 +162,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
-		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
+		cpuPressedAt: map[string]uint64{},
+		settings:     settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
 	c.rec = enforce.NewReconciler(cfg.Node, &runtimeDriver{c: c}, cfg.DataDir, cfg.Log)

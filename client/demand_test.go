@@ -142,23 +142,34 @@ func TestAutomaticBoosts(t *testing.T) {
 	}
 }
 
-// With no room on the node there is no probe, and the upper bound is never
-// more than the node has.
+// With no room on the node there is no probe: a first epoch held back on
+// cpu is not floored (the top of the service's own distribution, as often
+// as not), a second in a row is, at the upper bound, never more than the
+// node has.
 func TestPressedDemandIsCappedAtTheNode(t *testing.T) {
 	f := newFakeAPI()
 	rt := newFakeRuntime(svc("web", "a"))
 	u := throttled(1900, 1900, 0, 0.9)
 	u.Waiting, u.HaveWaiting = 3000, true
 	start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}}, "")
+	nodes := []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{1950, 0, 0, 0}}}
 	p := plan(1, 10, alloc("web", "n1", 1900))
-	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{1950, 0, 0, 0}}}
-	f.plans <- p
-	waitfor.True(t, "a bid", 5*time.Second, func() bool { return f.lastBids() != nil })
-	if q := f.lastBids()[0].Resources["cpu"]; q.P90 != 1950 || q.P99 > 2050 {
-		t.Fatalf("cpu bid %+v: want the demand capped at the node's 1950m", q)
+	p.Nodes = nodes
+	if q := pushEpoch(t, f, p).Resources["cpu"]; q.P90 != 1900 {
+		t.Fatalf("cpu bid %+v after one epoch at the quota: want the forecast of its usage (1900m), not the bound", q)
 	}
-	if rt.appliedCount() != 1 {
-		t.Fatalf("%d applies: want no probe without room", rt.appliedCount())
+	p = plan(2, 11, alloc("web", "n1", 1900))
+	p.Nodes = nodes
+	if q := pushEpoch(t, f, p).Resources["cpu"]; q.P90 != 1950 || q.P99 > 2050 {
+		t.Fatalf("cpu bid %+v after a second epoch running: want the demand capped at the node's 1950m", q)
+	}
+	p = plan(4, 12, alloc("web", "n1", 1900)) // plan 3 missed: not a run
+	p.Nodes = nodes
+	if q := pushEpoch(t, f, p).Resources["cpu"]; q.P90 >= 1950 {
+		t.Fatalf("cpu bid %+v after a missed plan: want no floor (two epochs in a row are a run, not two apart)", q)
+	}
+	if rt.appliedCount() != 3 {
+		t.Fatalf("%d applies: want one per plan, no probe without room", rt.appliedCount())
 	}
 }
 

@@ -200,6 +200,9 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
 			case p.probed(j, s):
 				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
+			case j == 0 || !read(r, sv.Demand[r][p.e.w.Warmup+j-1], float64(p.e.alloc[j-1][s][r])).Pressed:
+				// cpu held back one epoch, unprobed: the client floors the
+				// bid only at the second epoch running (client/epoch.go)
 			default:
 				sg = &bidrule.Surge{Demand: math.Min(cpuStepFactor*a, float64(p.e.eff[sv.Node][r]))}
 			}
