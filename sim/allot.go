@@ -226,7 +226,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 // client's gate; a boost holds from epoch k+Lag.
 func (p *allotPolicy) observe(k int, served []float64) {
 	if p.live != nil && p.liveErr == nil {
-		p.liveErr = p.live.observe(k, p.ioNetProbe)
+		p.liveErr = p.live.observe(k, p.sees)
 	}
 	if !p.cfg.boost {
 		return

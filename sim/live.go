@@ -12,14 +12,19 @@ import (
 const (
 	ObserveDemand = "demand" // cpu and memory: the true demand (measurable from throttling and pressure)
 	ObserveCapped = "capped" // usage capped at the allocation (what a naive client sees)
+	// ObserveClient is what the node client observes (client/epoch.go):
+	// cpu and memory at their demand, except an epoch the kernel held
+	// back and no probe measured, which it does not observe at all
+	// (censored); io and net as always, their usage or a probe's.
+	ObserveClient = "client"
 )
 
-// liveForecasts are one run's own forecasters, fed the usage its
-// allocations let through (reading.Usage) as the run goes, so the
-// forecasts depend on the allocations: io and net always (the kernel
-// gives no sign of their unmet demand), every resource under
-// ObserveCapped. Like RunForecasts, the forecast for epoch k is made from
-// usage up to k−Lag.
+// liveForecasts are one run's own forecasters, fed what the run's client
+// sees under its allocations as the run goes, so the forecasts depend on
+// the allocations: io and net always (the kernel gives no sign of their
+// unmet demand), every resource under ObserveCapped and ObserveClient.
+// Like RunForecasts, the forecast for epoch k is made from usage up to
+// k−Lag.
 type liveForecasts struct {
 	e    *env
 	own  [nr]bool // resources forecast here (the rest: env.f)
@@ -82,10 +87,9 @@ func (lf *liveForecasts) forecast(s, r int) (forecast.Quantiles, bidding.Forecas
 }
 
 // observe runs after evaluated epoch k: the forecast for k+1 is made from
-// usage up to k−1 (Lag = 2 epochs ahead), then epoch k's usage is fed, or
-// what a demand probe after epoch k measured (probe; the client observes a
-// probed demand).
-func (lf *liveForecasts) observe(k int, probe func(j, s, r int) (v float64, held, ok bool)) error {
+// usage up to k−1 (Lag = 2 epochs ahead), then what the client saw of
+// epoch k is fed (sees: false when it observed nothing).
+func (lf *liveForecasts) observe(k int, sees func(j, s, r int) (float64, bool)) error {
 	w := lf.e.w
 	for s, sv := range w.Svcs {
 		for r := range nr {
@@ -97,11 +101,9 @@ func (lf *liveForecasts) observe(k int, probe func(j, s, r int) (v float64, held
 					return fmt.Errorf("epoch %d: %w", k, err)
 				}
 			}
-			v := lf.e.observed(s, r, w.Warmup+k)
-			if pv, _, ok := probe(k, s, r); ok {
-				v = max(v, pv)
+			if v, ok := sees(k, s, r); ok {
+				lf.m[s][r].Observe(lf.at(w.Warmup+k), v)
 			}
-			lf.m[s][r].Observe(lf.at(w.Warmup+k), v)
 			if w.Warmup+k == 0 { // no history before: the shorter horizon, as RunForecasts
 				if err := lf.forecastAhead(s, r, 0); err != nil {
 					return fmt.Errorf("epoch %d: %w", k, err)

@@ -96,7 +96,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.Var(floatsFlag{&o.Contention}, "contention", "contention levels Σp95/capacity, comma-separated")
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.BoolVar(&o.Progress, "progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
-	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (true demand, as measured from throttling and pressure) or capped (usage capped at the allocation)")
+	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (cpu and memory at their true demand), client (as the node client: the demand, but nothing in an epoch the kernel held back unprobed) or capped (usage capped at the allocation)")
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -111,8 +111,8 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	if o.Days <= 0 || o.Warmup < 0 || o.Services < 1 || o.Nodes < 1 || o.Workers < 1 || o.Breaches < 0 {
 		return nil, errors.New("--days, --services, --nodes and --workers must be positive, --warmup and --breaches not negative")
 	}
-	if o.Observe != ObserveDemand && o.Observe != ObserveCapped {
-		return nil, fmt.Errorf("--observe %q: allowed: %s, %s", o.Observe, ObserveDemand, ObserveCapped)
+	if o.Observe != ObserveDemand && o.Observe != ObserveCapped && o.Observe != ObserveClient {
+		return nil, fmt.Errorf("--observe %q: allowed: %s, %s, %s", o.Observe, ObserveDemand, ObserveClient, ObserveCapped)
 	}
 	if len(o.Policies) == 0 {
 		o.Policies = AllPolicies()

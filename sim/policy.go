@@ -42,7 +42,7 @@ type env struct {
 	f     *Forecasts
 	nodes []bidding.Node // raw capacities
 	eff   [][nr]int64    // effective capacities (after the solver's headroom)
-	obs   string         // ObserveDemand or ObserveCapped
+	obs   string         // ObserveDemand, ObserveCapped or ObserveClient
 	alloc [][][nr]int64  // the run's allocation of every evaluated epoch so far
 }
 
@@ -186,12 +186,13 @@ func (p *reactive) allocate(k int) ([][nr]int64, error) {
 func (p *reactive) observe(int, []float64) {}
 func (p *reactive) stats() (int, float64)  { return 0, 0 }
 
-// newLiveAllot is an Allot policy that runs its own forecasters on the
-// usage its allocations let through: of io and net always (no kernel
-// signal of their unmet demand), of every resource under ObserveCapped.
+// newLiveAllot is an Allot policy that runs its own forecasters on what
+// its client sees under its allocations: of io and net always (no kernel
+// signal of their unmet demand), of every resource under ObserveCapped
+// and ObserveClient.
 func newLiveAllot(e *env, cfg allotCfg) (policy, error) {
 	p := newAllot(e, cfg)
-	lf, err := newLiveForecasts(e, e.obs == ObserveCapped)
+	lf, err := newLiveForecasts(e, e.obs != ObserveDemand)
 	if err != nil {
 		return nil, err
 	}

@@ -66,3 +66,22 @@ func (p *allotPolicy) ioNetProbe(j, s, r int) (v float64, held, ok bool) {
 	v = math.Min(d, lifted)
 	return v, atLimit(v, lifted), true
 }
+
+// sees is what service s's client forecaster observes of resource r over
+// epoch j, false when nothing (client/epoch.go): a probed io or net demand,
+// else the usage; under ObserveClient cpu and memory at the demand unless
+// the kernel held them back and no probe measured it (censored).
+func (p *allotPolicy) sees(j, s, r int) (float64, bool) {
+	i := p.e.w.Warmup + j
+	rd := p.e.reading(s, r, i)
+	if v, _, ok := p.ioNetProbe(j, s, r); ok {
+		return max(rd.Usage, v), true
+	}
+	if p.e.obs != ObserveClient || r == int(bidding.IO) || r == int(bidding.Net) {
+		return rd.Usage, true
+	}
+	if rd.Pressed && !(r == int(bidding.CPU) && p.probed(j, s)) {
+		return 0, false
+	}
+	return p.e.w.Svcs[s].Demand[r][i], true
+}

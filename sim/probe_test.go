@@ -57,3 +57,44 @@ func TestIONetProbe(t *testing.T) {
 		})
 	}
 }
+
+// TestSees: what the client's forecaster observes of an epoch, per mode:
+// under ObserveClient a cpu or memory epoch the kernel held back unprobed
+// is not observed at all, a probed one is at its demand; io and net are
+// their usage or the probe's reading in every mode.
+func TestSees(t *testing.T) {
+	cpu, mem, io := int(bidding.CPU), int(bidding.Memory), int(bidding.IO)
+	for _, c := range []struct {
+		name     string
+		obs      string
+		r        int
+		demand   float64
+		alloc    int64
+		capacity int64
+		v        float64
+		ok       bool
+	}{
+		{"client: cpu under its quota, the demand", ObserveClient, cpu, 500, 1000, 1000, 500, true},
+		{"client: cpu held back, no room: nothing", ObserveClient, cpu, 2000, 1000, 1000, 0, false},
+		{"client: cpu held back, probed: the demand", ObserveClient, cpu, 2000, 1000, 2000, 2000, true},
+		{"client: memory over its limit: nothing", ObserveClient, mem, 300, 200, 1000, 0, false},
+		{"client: memory under it, the demand", ObserveClient, mem, 150, 200, 1000, 150, true},
+		{"client: io at its limit, no room: the usage", ObserveClient, io, 500, 200, 200, 200, true},
+		{"client: io at its limit, room: the probe's", ObserveClient, io, 500, 200, 1000, 500, true},
+		{"demand: io as in every mode", ObserveDemand, io, 500, 200, 1000, 500, true},
+		{"capped: cpu held back, the usage", ObserveCapped, cpu, 2000, 1000, 1000, 960, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := &World{Svcs: make([]Svc, 1)}
+			w.Svcs[0].Has[c.r] = true
+			w.Svcs[0].Demand[c.r] = []float64{c.demand}
+			var alloc, eff [nr]int64
+			alloc[c.r], eff[c.r] = c.alloc, c.capacity
+			p := &allotPolicy{e: &env{w: w, eff: [][nr]int64{eff}, obs: c.obs}}
+			p.e.record([][nr]int64{alloc})
+			if v, ok := p.sees(0, 0, c.r); v != c.v || ok != c.ok {
+				t.Errorf("sees = %v, %v; want %v, %v", v, ok, c.v, c.ok)
+			}
+		})
+	}
+}
