@@ -179,7 +179,7 @@ func TestOnlineLongHorizon(t *testing.T) {
 }
 
 // TestOnlineRecentPeak: forecasts carry the highest of the last
-// RecentWindow observations.
+// RecentWindow observations, or the newest when it is back at rest.
 func TestOnlineRecentPeak(t *testing.T) {
 	o, err := NewOnline(Config{Interval: 5 * time.Minute, Horizon: 2, Model: "snaive"})
 	if err != nil {
@@ -209,6 +209,19 @@ func TestOnlineRecentPeak(t *testing.T) {
 		}
 		if lq := o.LastForecast(); lq[0].Recent != want {
 			t.Errorf("after %d: LastForecast recent %g, want %g", i, lq[0].Recent, want)
+		}
+	}
+	// A burst, then back at rest (at most IdleFrac of the window's peak):
+	// the peak is gone at once; while the series is not at rest the
+	// window's peak holds (a new burst within the hour pads to the old).
+	i := 4 + RecentWindow
+	for _, c := range []struct {
+		v, want float64
+	}{{100, 100}, {40, 100}, {1.1, 100}, {0.9, 0.9}, {0, 0}, {30, 100}, {0.2, 0.2}, {5, 100}} {
+		obs(i, c.v)
+		i++
+		if q, _ := o.Forecast(); q[0].Recent != c.want {
+			t.Errorf("after observing %g: recent %g, want %g", c.v, q[0].Recent, c.want)
 		}
 	}
 }
