@@ -97,6 +97,27 @@ func SurgeBid(q bidding.Quantiles, last, margin float64) bidding.Quantiles {
 	return q
 }
 
+// The client's demand probe (client/probe.go), which the simulator models
+// (sim/probe.go): one set of thresholds for both.
+const (
+	// AtLimit: a usage at this fraction of a positive io or net limit or
+	// more sits at that limit (io.max and tc cap silently), so a probe may
+	// show more; under a probe's lifted limit, held there too (a lower
+	// bound). The simulator reads cpu at its quota by the same fraction.
+	AtLimit = 0.95
+	// MinIONetProbeRoom is, for io and net, the least unallocated capacity
+	// per service at its limit worth a probe, and the least lift of its
+	// limit, as a fraction of the node's capacity of that resource: a
+	// smaller lift could not tell a demand from the limit in force.
+	MinIONetProbeRoom = 0.02
+	// ProbedMargin is how far above a probed demand its bid's top reaches:
+	// little, because the probe itself reads a little high (a service let
+	// go still catches up for a while: measured on this host, a 1.5-core
+	// load read 1524–1580m after settling) and a service granted just short
+	// of its demand is throttled, pressed and probed again the next epoch.
+	ProbedMargin = 0.02
+)
+
 // PeakMargin is how far above the recent peak a throttled resource's bid
 // may reach (chosen with forecast.RecentWindow on the tuning families,
 // docs/BENCHMARKS.md "Padding capped by the recent peak").

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/client/sla"
 	"github.com/allot-dev/allot/usage"
 )
@@ -28,19 +29,14 @@ const (
 	// single-threaded loads in the live experiment (a probe measures it
 	// when the node has room).
 	cpuStep = 0.5
-	// atLimitFrac: io or net used this fraction of its limit or more —
-	// over the interval, of the limit in force: at its limit, which
-	// io.max and tc enforce silently, so a demand probe may show more
-	// (probe.go); under a probe's lifted limit: held there too, its use
-	// still only a lower bound. The simulator reads cpu at its limit by
-	// the same fraction (sim's atLimitFrac).
-	atLimitFrac = 0.95
 )
 
-// atLimit: use is at least atLimitFrac of a positive limit (zero is no
-// limit).
+// atLimit: use is at least bidrule.AtLimit of a positive limit (zero is no
+// limit): over the interval, of the limit in force, io or net at its
+// limit, which a demand probe may lift (probe.go); under a probe's lifted
+// limit, held there too, its use still only a lower bound.
 func atLimit(use float64, limit int64) bool {
-	return limit > 0 && use >= atLimitFrac*float64(limit)
+	return limit > 0 && use >= bidrule.AtLimit*float64(limit)
 }
 
 // Demand is what a service wanted of resource r over the last interval as

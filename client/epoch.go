@@ -217,13 +217,6 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, surge), true, nil
 }
 
-// probedMargin is how far above a probed demand its bid's top reaches:
-// little, because the probe itself reads a little high (a service let go
-// still catches up for a while: measured on this host, a 1.5-core load read
-// 1524–1580m after settling) and a service granted just short of its demand
-// is throttled, pressed and probed again the next epoch.
-const probedMargin = 0.02
-
 // measure is one service's usage over the last interval: replayed, or the
 // sum over its instances' cgroups and interfaces.
 func (c *Client) measure(d discovered, now time.Time) (usage.Usage, bool) {

@@ -42,12 +42,6 @@ const (
 	// minProbeRoom is the least unallocated CPU (millicores) per throttled
 	// service worth a probe, and the least lift of its quota.
 	minProbeRoom = 100
-	// minIONetProbeRoom is, for io and net, the least unallocated capacity
-	// per service at its limit worth a probe, and the least lift of its
-	// limit, as a fraction of the node's capacity of that resource (as the
-	// simulator's probe): a smaller lift could not tell a demand from the
-	// limit in force.
-	minIONetProbeRoom = 0.02
 )
 
 // minRoom is the least room per service, and the least lift, worth probing
@@ -56,7 +50,7 @@ func minRoom(r bidding.Resource, capacity int64) float64 {
 	if r == bidding.CPU {
 		return minProbeRoom
 	}
-	return minIONetProbeRoom * float64(capacity)
+	return bidrule.MinIONetProbeRoom * float64(capacity)
 }
 
 // nodeCapacity is node's capacity as the plan says (zero when it does not).
@@ -90,7 +84,7 @@ func nodeRoom(p bidding.Plan, node string) bidding.Vec {
 // interval, so that lifting the limit may show more: cpu throttled at its
 // quota (throttledAtQuota; one that only waits for CPUs others hold would
 // not get more from a higher quota), io and net used to at least
-// atLimitFrac of a limit in force (inForce: the previous plan's; a zero
+// bidrule.AtLimit of a limit in force (inForce: the previous plan's; a zero
 // limit is no limit). Memory is not probed: a higher limit shows no demand
 // until the service grows into it.
 func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
@@ -124,7 +118,7 @@ type probed struct {
 // probedSurge is how a probed resource is observed and bid: the forecaster
 // observes what it used under the lifted limit (never less than its usage
 // over the interval), bid as it is (Exact: p50 and p90 at it, p99
-// probedMargin above) unless the lifted limit held it too. Then io and net
+// bidrule.ProbedMargin above) unless the lifted limit held it too. Then io and net
 // are floored at it (still a lower bound: nothing bounds them above), and
 // cpu keeps its throttled time's upper bound (ok false: the pressed bid
 // stands).
@@ -132,7 +126,7 @@ func probedSurge(r bidding.Resource, pr probed, use float64) (observe float64, s
 	observe = max(pr.value, use)
 	switch {
 	case !pr.held:
-		return observe, &bidrule.Surge{Demand: observe, Margin: probedMargin, Exact: true}, true
+		return observe, &bidrule.Surge{Demand: observe, Margin: bidrule.ProbedMargin, Exact: true}, true
 	case r != bidding.CPU:
 		return observe, &bidrule.Surge{Demand: observe}, true
 	}

@@ -25,10 +25,6 @@ const (
 	// Lag is how many epochs after an epoch's usage the bid it shapes
 	// applies to.
 	Lag = 2
-	// probedMargin is the client's margin over a probed demand (its
-	// probedMargin): a service pressed at epoch k bids at least its demand
-	// there, plus this, for k+Lag.
-	probedMargin = 0.02
 	// memoryDemandFactor is how far above the larger of usage and limit a
 	// client puts a memory demand the kernel held back (client/demand.go).
 	memoryDemandFactor = 1.25
@@ -39,14 +35,10 @@ const (
 	// reads, on a real kernel, as CFS throttling in most periods at ≥ 90%
 	// of the quota (measured live: bursty loads near their quota are
 	// throttled in most periods before they reach it).
-	atLimitFrac = 0.95
+	atLimitFrac = bidrule.AtLimit
 	// minProbeRoom is the unallocated cpu per pressed service a client
 	// needs to probe (client/probe.go).
 	minProbeRoom = 100
-	// minIONetProbeRoom is the unallocated share of a node's io or net
-	// capacity per service at its limit that a client needs to probe
-	// (client/probe.go).
-	minIONetProbeRoom = 0.02
 )
 
 // atLimit: a demand d at its limit a: for cpu it reads as throttled at
@@ -191,7 +183,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		// within cpuStep above the limit; for memory 25% above the limit.
 		var sg *bidrule.Surge
 		if v, held, ok := p.ioNetProbe(k-Lag, s, r); ok {
-			sg = &bidrule.Surge{Demand: v, Margin: probedMargin, Exact: !held}
+			sg = &bidrule.Surge{Demand: v, Margin: bidrule.ProbedMargin, Exact: !held}
 		} else if j := k - Lag; j >= 0 && j < len(p.e.alloc) {
 			a, d := float64(p.e.alloc[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
@@ -199,7 +191,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			case r == int(bidding.Memory):
 				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
 			case p.probed(j, s):
-				sg = &bidrule.Surge{Demand: d, Margin: probedMargin, Exact: true}
+				sg = &bidrule.Surge{Demand: d, Margin: bidrule.ProbedMargin, Exact: true}
 			case j == 0 || !read(r, sv.Demand[r][p.e.w.Warmup+j-1], float64(p.e.alloc[j-1][s][r])).Pressed:
 				// cpu held back one epoch, unprobed: the client floors the
 				// bid only at the second epoch running (client/epoch.go)

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 )
 
 // The client's demand probes (client/probe.go), as the simulated client
@@ -43,7 +44,7 @@ func (p *allotPolicy) probed(j, s int) bool {
 // ioNetProbe is what service s's client measures of io or net (r) after
 // epoch j when its usage there sat at its limit (atLimit of a positive
 // allocation: the kernel says nothing more) and its node left at least
-// minIONetProbeRoom of its capacity per service at its limit: v, the usage
+// bidrule.MinIONetProbeRoom of its capacity per service at its limit: v, the usage
 // under the limit lifted by an even share of the room, and held, still at
 // that lifted limit (the demand is higher still). ok is false where no
 // probe ran: another resource, not at its limit, or no room.
@@ -59,7 +60,7 @@ func (p *allotPolicy) ioNetProbe(j, s, r int) (v float64, held, ok bool) {
 	}
 	room, pressed := p.room(j, sv.Node, r, atLimit)
 	share := room / float64(pressed)
-	if share < minIONetProbeRoom*float64(p.e.eff[sv.Node][r]) {
+	if share < bidrule.MinIONetProbeRoom*float64(p.e.eff[sv.Node][r]) {
 		return 0, false, false
 	}
 	lifted := a + share

@@ -8,7 +8,7 @@ import (
 
 // TestIONetProbe: a service whose io or net usage sat at its limit is
 // probed where its node has room (an even share of it per service at its
-// limit, at least minIONetProbeRoom of the capacity), and the probe tells
+// limit, at least bidrule.MinIONetProbeRoom of the capacity), and the probe tells
 // whether the lifted limit held it too; cpu, memory, a service under its
 // limit, a zero limit and a full node are not probed.
 func TestIONetProbe(t *testing.T) {
