@@ -192,7 +192,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
 			case p.probed(j, s):
 				sg = &bidrule.Surge{Demand: d, Margin: bidrule.ProbedMargin, Exact: true}
-			case j == 0 || !read(r, sv.Demand[r][p.e.w.Warmup+j-1], float64(p.e.alloc[j-1][s][r])).Pressed:
+			case !p.e.reading(s, r, p.e.w.Warmup+j-1).Pressed:
 				// cpu held back one epoch, unprobed: the client floors the
 				// bid only at the second epoch running (client/epoch.go)
 			default:
