@@ -58,6 +58,7 @@ type seenPlan struct {
 	Epoch uint64
 	At    time.Time                      // when the test received it
 	CPU   map[string]int64               // the plan's cpu per service on this node (absent: no allocation)
+	IO    map[string]int64               // the plan's io (bytes/s) per service on this node
 	Exp   map[string]bidding.Explanation // GET /v1/plan/explain/{service}, when it still explained this epoch
 }
 
@@ -77,13 +78,20 @@ type explainView struct {
 // always. It returns once the first plan is committed.
 func startAgent(t *testing.T, l enforce.Layout, what string, services ...string) *agent {
 	t.Helper()
+	return startAgentClient(t, l, what, "", services...)
+}
+
+// startAgentClient is startAgent with more settings (HCL lines) in the
+// client block, after cgroup_parent.
+func startAgentClient(t *testing.T, l enforce.Layout, what, client string, services ...string) *agent {
+	t.Helper()
 	a := &agent{t: t, l: l, parent: fmt.Sprintf("/allot-kt-%d-%s", os.Getpid(), what),
 		node: fmt.Sprintf("kt-%d", os.Getpid()), done: make(chan struct{})}
 	// Registered first, so it runs last: after the loadgens and the agent stopped.
 	t.Cleanup(a.removeCgroups)
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("client {\n  cgroup_parent = %q\n}\n\n%s\n", a.parent, strings.Join(services, "\n"))
+	cfg := fmt.Sprintf("client {\n  cgroup_parent = %q\n%s}\n\n%s\n", a.parent, client, strings.Join(services, "\n"))
 	cfgPath := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -168,8 +176,8 @@ func (a *agent) stop() {
 	}
 }
 
-// checkLimitsLeft logs each service whose cpu quota, after the agent
-// stopped, is not the last plan's grant (fail-static: the plan in force
+// checkLimitsLeft logs each service whose cpu quota or blkio write limit,
+// after the agent stopped, is not the last plan's grant (fail-static: the plan in force
 // should stay). It only logs: an agent stopped during a demand probe's
 // window leaves the lifted limit (the restore runs on the cancelled
 // context), which these tests do not aim at.
@@ -194,6 +202,21 @@ func (a *agent) checkLimitsLeft() {
 		if m := quota * 1000 / period; quota < 0 || m < grant-1 || m > grant+1 {
 			a.t.Logf("note: after the agent stopped, %s's cpu quota is %d µs per %d µs (%dm); the last plan it saw (epoch %d) grants %dm",
 				svc, quota, period, quota*1000/period, last.Epoch, grant)
+		}
+	}
+	if a.l.V1.Blkio == "" {
+		return
+	}
+	for svc, grant := range last.IO {
+		b, err := os.ReadFile(filepath.Join(a.l.V1.Blkio, a.parent, svc, "blkio.throttle.write_bps_device"))
+		if err != nil || grant <= 0 {
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[1] != strconv.FormatInt(grant, 10) {
+				a.t.Logf("note: after the agent stopped, %s's blkio write limit is %q; the last plan it saw (epoch %d) grants %d B/s",
+					svc, line, last.Epoch, grant)
+			}
 		}
 	}
 }
@@ -301,10 +324,11 @@ func (a *agent) launch(svc string, args ...string) *proc {
 // then the explanation of each service the plan places on this node.
 func (a *agent) follow(ctx context.Context, p bidding.Plan) {
 	for {
-		rec := seenPlan{Epoch: p.Epoch, At: time.Now(), CPU: map[string]int64{}, Exp: map[string]bidding.Explanation{}}
+		rec := seenPlan{Epoch: p.Epoch, At: time.Now(), CPU: map[string]int64{}, IO: map[string]int64{}, Exp: map[string]bidding.Explanation{}}
 		for _, al := range p.Allocations {
 			if al.Node == a.node {
 				rec.CPU[al.Service] = al.CPU
+				rec.IO[al.Service] = al.IO
 			}
 		}
 		for svc := range rec.CPU {

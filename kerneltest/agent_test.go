@@ -93,11 +93,11 @@ func TestAgentDemandUnderLimit(t *testing.T) {
 	}
 	if reached == 0 || reached > e0+3 {
 		t.Errorf("no plan granted %dm ± %dm within 3 epochs of epoch %d (first: %v)", want, tol, e0, epochOrNone(reached))
-		a.logDemandEvidence("demand")
+		a.logDemandEvidence("demand", bidding.CPU)
 		return
 	}
 	t.Logf("granted %dm ± %dm at epoch %d: %d epochs after the reference", want, tol, reached, reached-e0)
-	a.logDemandEvidence("demand")
+	a.logDemandEvidence("demand", bidding.CPU)
 }
 
 // TestAgentSLABoost: service web's SLA probe answers fast, then (at a
@@ -258,8 +258,8 @@ func (a *agent) explainCLI(t *testing.T, svc, reason string) {
 }
 
 // logDemandEvidence logs what the cluster and the client said about svc's
-// demand: its bids, the latest plan's explanation, the demand probes.
-func (a *agent) logDemandEvidence(svc string) {
+// demand of r: its bids, the latest plan's explanation, the demand probes.
+func (a *agent) logDemandEvidence(svc string, r bidding.Resource) {
 	t := a.t
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -268,14 +268,14 @@ func (a *agent) logDemandEvidence(svc string) {
 		t.Logf("bids of %s: %v", svc, err)
 	}
 	for _, b := range bids {
-		t.Logf("bid of %s for epoch %d: cpu %+v", svc, b.Epoch, b.Resources["cpu"])
+		t.Logf("bid of %s for epoch %d: %s %+v", svc, b.Epoch, r, b.Resources[r.String()])
 	}
 	var ev explainView
 	if _, err := a.api.Do(ctx, "GET", "/v1/plan/explain/"+svc, nil, &ev); err != nil {
 		t.Logf("explain %s: %v", svc, err)
 	}
 	for _, p := range ev.Placements {
-		t.Logf("plan %d explains %s on %s: %+v", ev.Epoch, svc, p.Node, p.Resources["cpu"])
+		t.Logf("plan %d explains %s on %s: %s %+v", ev.Epoch, svc, p.Node, r, p.Resources[r.String()])
 	}
 	for _, l := range a.grep("demand probe") {
 		t.Log(l)

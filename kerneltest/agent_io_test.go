@@ -1,0 +1,182 @@
+package kerneltest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/internal/waitfor"
+)
+
+// TestAgentIODemandUnderLimit: the io counterpart of
+// TestAgentDemandUnderLimit. A service held at its 10 MiB/s io floor
+// (blkio throttle on a loop device the test made, named in
+// client.io_devices) while loadgen writes O_DIRECT to that device asking
+// 50 MiB/s, on a node whose io capacity (client.capacity) is 200 MiB/s.
+// The client sees the service use its whole io limit, lifts it into the
+// node's unallocated io for a probe, and bids what it measured: counting
+// from the first plan that grants the floor (or, if none did, from the
+// first plan after loadgen started), a plan grants ≥ 40 MiB/s within 4
+// epochs.
+func TestAgentIODemandUnderLimit(t *testing.T) {
+	l := needAgent(t, "an agent enforcing cgroup v1 with blkio")
+	if l.V1.Blkio == "" {
+		t.Skip("skipped: no v1 blkio hierarchy is mounted")
+	}
+	dev, num := loopDevice(t)
+	const (
+		mib   = 1 << 20
+		floor = 10 * mib
+		want  = 40 * mib
+	)
+	a := startAgentClient(t, l, "iodemand", fmt.Sprintf("  io_devices = [%q]\n  capacity { io = \"200MiB/s\" }\n", num.String()), `service "iodemand" {
+  class  = "standard"
+  cgroup = "iodemand"
+  min { io = "10MiB/s" }
+}`)
+	t.Logf("%s is %s", dev, num)
+	// As in TestAgentDemandUnderLimit: the idle service bids once its
+	// cgroup exists, a plan grants it its floor, and loadgen starts under it.
+	a.cgroup("iodemand")
+	waitfor.True(t, "a plan granting iodemand its io floor", 12*agentEpoch, func() bool {
+		a.alive()
+		for _, p := range a.seen() {
+			if p.IO["iodemand"] == floor {
+				return true
+			}
+		}
+		return false
+	})
+	blkio := filepath.Join(l.V1.Blkio, a.parent, "iodemand")
+	t.Logf("blkio.throttle.write_bps_device under the floor: %q", readLimit(blkio, "blkio.throttle.write_bps_device"))
+	lg := a.launch("iodemand", "--io", "50MiB/s", "--io-file", dev, "--step", "500ms")
+	startedAt := a.latest()
+	launched := time.Now()
+	limits := watchLimit(t, filepath.Join(blkio, "blkio.throttle.write_bps_device"))
+
+	ref := func(ps []seenPlan) (uint64, string) {
+		for _, p := range ps {
+			if g, ok := p.IO["iodemand"]; ok && g == floor {
+				return p.Epoch, "the first plan granting the floor"
+			}
+		}
+		for _, p := range ps {
+			if p.Epoch > startedAt {
+				return p.Epoch, "the first plan after loadgen started (the floor was never granted)"
+			}
+		}
+		return 0, ""
+	}
+	waitfor.True(t, "5 plans after the reference plan", 24*agentEpoch, func() bool {
+		a.alive()
+		lg.alive(t)
+		e, _ := ref(a.seen())
+		return e > 0 && a.latest() >= e+5
+	})
+	ps := a.seen()
+	e0, why := ref(ps)
+	var seq []string
+	var reached uint64
+	for _, p := range ps {
+		g, ok := p.IO["iodemand"]
+		if !ok {
+			seq = append(seq, fmt.Sprintf("%d:-", p.Epoch))
+			continue
+		}
+		seq = append(seq, fmt.Sprintf("%d:%.1fMiB/s(cpu %dm)", p.Epoch, float64(g)/mib, p.CPU["iodemand"]))
+		if reached == 0 && p.Epoch >= e0 && g >= want {
+			reached = p.Epoch
+		}
+	}
+	t.Logf("io grants of iodemand by epoch: %s", strings.Join(seq, " "))
+	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
+	lg.logIOSteps(t, launched, floor)
+	t.Logf("blkio.throttle.write_bps_device while loadgen ran (time since launch: MiB/s; lifted by probes, restored to the plan): %s", limits())
+	if reached == 0 || reached > e0+4 {
+		t.Errorf("no plan granted ≥ %d MiB/s within 4 epochs of epoch %d (first: %v)", want/mib, e0, epochOrNone(reached))
+	} else {
+		t.Logf("granted ≥ %d MiB/s at epoch %d: %d epochs after the reference", want/mib, reached, reached-e0)
+	}
+	a.logDemandEvidence("iodemand", bidding.IO)
+}
+
+// logIOSteps logs loadgen's io got per step since from, in MiB/s, and the
+// largest: the steps above 1.5 × limit are the ones under a lifted limit
+// (a demand probe) or a higher grant.
+func (p *proc) logIOSteps(t *testing.T, from time.Time, limit float64) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var seq []string
+	var peak float64
+	for _, l := range p.lines {
+		end, err := time.Parse(time.RFC3339Nano, l.T)
+		if err != nil || end.Before(from) {
+			continue
+		}
+		g, ok := l.Got.Get(bidding.IO)
+		if !ok {
+			continue
+		}
+		peak = max(peak, g)
+		mark := ""
+		if g > 1.5*limit {
+			mark = "*"
+		}
+		seq = append(seq, fmt.Sprintf("%.1f%s", g/(1<<20), mark))
+	}
+	t.Logf("loadgen's io got per 500 ms step, MiB/s (* above 1.5 × the floor): %s", strings.Join(seq, " "))
+	t.Logf("loadgen's largest io step: %.1f MiB/s", peak/(1<<20))
+}
+
+// watchLimit samples a blkio throttle file (one device) every 50 ms until
+// the returned function is called, which returns each change as "time
+// since the start: MiB/s". Diagnostic only: it shows the kernel's limit
+// lifted by each demand probe and put back.
+func watchLimit(t *testing.T, file string) func() string {
+	stop, done := make(chan struct{}), make(chan struct{})
+	var changes []string
+	t0 := time.Now()
+	go func() {
+		defer close(done)
+		last := ""
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			v := readLimit(filepath.Dir(file), filepath.Base(file))
+			if v != last {
+				last = v
+				if f := strings.Fields(v); len(f) == 2 {
+					if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+						v = fmt.Sprintf("%.1f", float64(n)/(1<<20))
+					}
+				}
+				changes = append(changes, fmt.Sprintf("%.2fs: %s", time.Since(t0).Seconds(), v))
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var once sync.Once
+	end := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(end)
+	return func() string { end(); return strings.Join(changes, ", ") }
+}
+
+// readLimit is a blkio file's content, or the error reading it.
+func readLimit(dir, file string) string {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(b))
+}
