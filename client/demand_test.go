@@ -319,3 +319,55 @@ func TestCPUAndNetProbedInOneApply(t *testing.T) {
 		t.Fatalf("net bid %+v: want p50 and p90 at the 400 Mbit/s it used lifted", q)
 	}
 }
+
+// A service at its io limit and near its cpu quota (not throttled enough to
+// be pressed) has the quota lifted with its io: more io needs more cpu, and
+// a quota left in place would cap what the io probe reads. Its cpu reading
+// there is bid as a probed demand; one far below its quota keeps it.
+func TestIOProbeLiftsANearQuotaCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cpuUsed  float64
+		liftCPU  bool
+		cpuProbe float64
+	}{
+		{"near its quota: lifted with io", 90, true, 300},
+		{"far below its quota: io alone", 20, false, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI()
+			rt := newFakeRuntime(svc("db", "a"))
+			u := use(bidding.IO, 99e6)
+			u.Value[bidding.CPU], u.Have[bidding.CPU], u.CPULimit = tc.cpuUsed, true, 100
+			pu := use(bidding.IO, 400e6)
+			pu.Value[bidding.CPU], pu.Have[bidding.CPU] = tc.cpuProbe, true
+			start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": pu}}, "")
+			a := alloc("db", "n1", 100)
+			a.IO = 100e6
+			p := plan(1, 10, a)
+			p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
+			pushEpoch(t, f, p) // no io limit was in force before this plan: no probe
+			p.Epoch, p.Index = 2, 11
+			b := pushEpoch(t, f, p)
+			type lim struct{ cpu, io int64 }
+			var got []lim
+			for _, as := range rt.appliedAll() {
+				got = append(got, lim{as[0].CPU, as[0].IO})
+			}
+			lifted := lim{100, 1e9}
+			if tc.liftCPU {
+				lifted.cpu = 2000
+			}
+			want := []lim{{100, 100e6}, {100, 100e6}, lifted, {100, 100e6}}
+			if !slices.Equal(got, want) {
+				t.Fatalf("limits applied %v: want %v", got, want)
+			}
+			if q := b.Resources["io"]; q.P90 != 400e6 || q.P50 != q.P90 {
+				t.Fatalf("io bid %+v: want p50 = p90 at the 400 MB/s it used lifted", q)
+			}
+			if q := b.Resources["cpu"]; tc.liftCPU && (q.P90 != 300 || q.P50 != 300) {
+				t.Fatalf("cpu bid %+v: want p50 = p90 at the 300m it used with io lifted", q)
+			}
+		})
+	}
+}
