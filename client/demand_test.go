@@ -242,10 +242,7 @@ func TestIONetAtLimitIsProbed(t *testing.T) {
 			p.Epoch, p.Index = 2, 11
 			q := pushEpoch(t, f, p).Resources[tc.r.String()]
 
-			var limits []int64
-			for _, as := range rt.appliedAll() {
-				limits = append(limits, as[0].Get(tc.r))
-			}
+			limits := limitsApplied(rt, func(a bidding.Allocation) int64 { return a.Get(tc.r) })
 			want := []int64{tc.limit, tc.limit}
 			if tc.lifted > 0 {
 				want = append(want, tc.lifted, tc.limit)
@@ -304,10 +301,7 @@ func TestCPUAndNetProbedInOneApply(t *testing.T) {
 	p.Epoch, p.Index = 2, 11
 	b := pushEpoch(t, f, p)
 	type lim struct{ cpu, net int64 }
-	var got []lim
-	for _, as := range rt.appliedAll() {
-		got = append(got, lim{as[0].CPU, as[0].Net})
-	}
+	got := limitsApplied(rt, func(a bidding.Allocation) lim { return lim{a.CPU, a.Net} })
 	want := []lim{{100, 100e6}, {2000, 100e6}, {100, 100e6}, {100, 100e6}, {2000, 1e9}, {100, 100e6}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("limits applied %v: want %v (plan 1 with cpu lifted alone, plan 2 with cpu and net lifted at once)", got, want)
@@ -350,10 +344,7 @@ func TestIOProbeLiftsANearQuotaCPU(t *testing.T) {
 			p.Epoch, p.Index = 2, 11
 			b := pushEpoch(t, f, p)
 			type lim struct{ cpu, io int64 }
-			var got []lim
-			for _, as := range rt.appliedAll() {
-				got = append(got, lim{as[0].CPU, as[0].IO})
-			}
+			got := limitsApplied(rt, func(a bidding.Allocation) lim { return lim{a.CPU, a.IO} })
 			lifted := lim{100, 1e9}
 			if tc.liftCPU {
 				lifted.cpu = 2000

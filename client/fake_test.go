@@ -227,6 +227,16 @@ func (r *fakeRuntime) appliedAll() [][]bidding.Allocation {
 	return slices.Clone(r.applied)
 }
 
+// limitsApplied is f of every apply's first allocation, in order: the
+// limits a test follows through plans and probes.
+func limitsApplied[T any](r *fakeRuntime, f func(bidding.Allocation) T) []T {
+	var out []T
+	for _, as := range r.appliedAll() {
+		out = append(out, f(as[0]))
+	}
+	return out
+}
+
 func (r *fakeRuntime) lastApplied() []bidding.Allocation {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -438,3 +438,79 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// grants picks one service's grant of one resource (cpu or io) out of a
+// seen plan: ok false where the plan has no allocation for it.
+type grants func(p seenPlan) (int64, bool)
+
+func cpuGrants(svc string) grants {
+	return func(p seenPlan) (int64, bool) { g, ok := p.CPU[svc]; return g, ok }
+}
+
+func ioGrants(svc string) grants {
+	return func(p seenPlan) (int64, bool) { g, ok := p.IO[svc]; return g, ok }
+}
+
+// waitFloor waits (12 epochs at most) for a plan granting floor: the idle
+// service bids once its cgroup exists, and a plan grants it its floor.
+func (a *agent) waitFloor(what string, g grants, floor int64) {
+	a.t.Helper()
+	waitfor.True(a.t, what, 12*agentEpoch, func() bool {
+		a.alive()
+		for _, p := range a.seen() {
+			if v, ok := g(p); ok && v == floor {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// reference is the plan a demand test counts from: the first granting the
+// floor, else the first after the load started (while startedAt was in
+// force); 0 while neither has been seen.
+func reference(ps []seenPlan, g grants, floor int64, startedAt uint64) (uint64, string) {
+	for _, p := range ps {
+		if v, ok := g(p); ok && v == floor {
+			return p.Epoch, "the first plan granting the floor"
+		}
+	}
+	for _, p := range ps {
+		if p.Epoch > startedAt {
+			return p.Epoch, "the first plan after loadgen started (the floor was never granted)"
+		}
+	}
+	return 0, ""
+}
+
+// waitAfterReference waits until n plans follow the reference plan, with
+// the agent and the load alive.
+func (a *agent) waitAfterReference(lg *proc, g grants, floor int64, startedAt uint64, n uint64, within time.Duration) {
+	a.t.Helper()
+	waitfor.True(a.t, fmt.Sprintf("%d plans after the reference plan", n), within, func() bool {
+		a.alive()
+		lg.alive(a.t)
+		e, _ := reference(a.seen(), g, floor, startedAt)
+		return e > 0 && a.latest() >= e+n
+	})
+}
+
+// grantsByEpoch lists a service's grants plan by plan ("epoch:grant", "-"
+// where a plan had none; show formats one), and the first plan from e0 on
+// whose grant is accepted (0: none).
+func grantsByEpoch(ps []seenPlan, g grants, e0 uint64, show func(p seenPlan, v int64) string, accept func(v int64) bool) (string, uint64) {
+	var seq []string
+	var reached uint64
+	for _, p := range ps {
+		v, ok := g(p)
+		if !ok {
+			seq = append(seq, fmt.Sprintf("%d:-", p.Epoch))
+			continue
+		}
+		seq = append(seq, fmt.Sprintf("%d:%s", p.Epoch, show(p, v)))
+		if reached == 0 && p.Epoch >= e0 && accept(v) {
+			reached = p.Epoch
+		}
+	}
+	return strings.Join(seq, " "), reached
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/internal/waitfor"
 )
 
 // TestAgentIODemandUnderLimit: the io counterpart of
@@ -44,15 +43,7 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 	// As in TestAgentDemandUnderLimit: the idle service bids once its
 	// cgroup exists, a plan grants it its floor, and loadgen starts under it.
 	a.cgroup("iodemand")
-	waitfor.True(t, "a plan granting iodemand its io floor", 12*agentEpoch, func() bool {
-		a.alive()
-		for _, p := range a.seen() {
-			if p.IO["iodemand"] == floor {
-				return true
-			}
-		}
-		return false
-	})
+	a.waitFloor("a plan granting iodemand its io floor", ioGrants("iodemand"), floor)
 	blkio := filepath.Join(l.V1.Blkio, a.parent, "iodemand")
 	t.Logf("blkio.throttle.write_bps_device under the floor: %q", readLimit(blkio, "blkio.throttle.write_bps_device"))
 	lg := a.launch("iodemand", "--io", "50MiB/s", "--io-file", dev, "--step", "500ms")
@@ -60,41 +51,15 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 	launched := time.Now()
 	limits := watchLimit(t, filepath.Join(blkio, "blkio.throttle.write_bps_device"))
 
-	ref := func(ps []seenPlan) (uint64, string) {
-		for _, p := range ps {
-			if g, ok := p.IO["iodemand"]; ok && g == floor {
-				return p.Epoch, "the first plan granting the floor"
-			}
-		}
-		for _, p := range ps {
-			if p.Epoch > startedAt {
-				return p.Epoch, "the first plan after loadgen started (the floor was never granted)"
-			}
-		}
-		return 0, ""
-	}
-	waitfor.True(t, "5 plans after the reference plan", 24*agentEpoch, func() bool {
-		a.alive()
-		lg.alive(t)
-		e, _ := ref(a.seen())
-		return e > 0 && a.latest() >= e+5
-	})
+	a.waitAfterReference(lg, ioGrants("iodemand"), floor, startedAt, 5, 24*agentEpoch)
 	ps := a.seen()
-	e0, why := ref(ps)
-	var seq []string
-	var reached uint64
-	for _, p := range ps {
-		g, ok := p.IO["iodemand"]
-		if !ok {
-			seq = append(seq, fmt.Sprintf("%d:-", p.Epoch))
-			continue
-		}
-		seq = append(seq, fmt.Sprintf("%d:%.1fMiB/s(cpu %dm)", p.Epoch, float64(g)/mib, p.CPU["iodemand"]))
-		if reached == 0 && p.Epoch >= e0 && g >= want {
-			reached = p.Epoch
-		}
-	}
-	t.Logf("io grants of iodemand by epoch: %s", strings.Join(seq, " "))
+	e0, why := reference(ps, ioGrants("iodemand"), floor, startedAt)
+	seq, reached := grantsByEpoch(ps, ioGrants("iodemand"), e0,
+		func(p seenPlan, v int64) string {
+			return fmt.Sprintf("%.1fMiB/s(cpu %dm)", float64(v)/mib, p.CPU["iodemand"])
+		},
+		func(v int64) bool { return v >= want })
+	t.Logf("io grants of iodemand by epoch: %s", seq)
 	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
 	lg.logIOSteps(t, launched, floor)
 	t.Logf("blkio.throttle.write_bps_device while loadgen ran (time since launch: MiB/s; lifted by probes, restored to the plan): %s", limits())

@@ -36,55 +36,18 @@ func TestAgentDemandUnderLimit(t *testing.T) {
 	// The idle service bids (its cgroup exists), so a plan grants it its
 	// floor; loadgen starts under that limit.
 	a.cgroup("demand")
-	waitfor.True(t, "a plan granting demand its floor", 12*agentEpoch, func() bool {
-		a.alive()
-		for _, p := range a.seen() {
-			if p.CPU["demand"] == floor {
-				return true
-			}
-		}
-		return false
-	})
+	a.waitFloor("a plan granting demand its floor", cpuGrants("demand"), floor)
 	lg := a.launch("demand", "--cpu", "1.5", "--step", "500ms")
 	startedAt := a.latest() // the plan in force when loadgen started
 
-	// ref is the first plan granting the floor, else the first after loadgen started.
-	ref := func(ps []seenPlan) (uint64, string) {
-		for _, p := range ps {
-			if g, ok := p.CPU["demand"]; ok && g == floor {
-				return p.Epoch, "the first plan granting the floor"
-			}
-		}
-		for _, p := range ps {
-			if p.Epoch > startedAt {
-				return p.Epoch, "the first plan after loadgen started (the floor was never granted)"
-			}
-		}
-		return 0, ""
-	}
 	// Wait for one epoch past the acceptance window, to log what follows.
-	waitfor.True(t, "4 plans after the reference plan", 20*agentEpoch, func() bool {
-		a.alive()
-		lg.alive(t)
-		e, _ := ref(a.seen())
-		return e > 0 && a.latest() >= e+4
-	})
+	a.waitAfterReference(lg, cpuGrants("demand"), floor, startedAt, 4, 20*agentEpoch)
 	ps := a.seen()
-	e0, why := ref(ps)
-	var seq []string
-	var reached uint64
-	for _, p := range ps {
-		g, ok := p.CPU["demand"]
-		if !ok {
-			seq = append(seq, fmt.Sprintf("%d:-", p.Epoch))
-			continue
-		}
-		seq = append(seq, fmt.Sprintf("%d:%dm", p.Epoch, g))
-		if reached == 0 && p.Epoch >= e0 && g >= want-tol && g <= want+tol {
-			reached = p.Epoch
-		}
-	}
-	t.Logf("grants of demand by epoch: %s", strings.Join(seq, " "))
+	e0, why := reference(ps, cpuGrants("demand"), floor, startedAt)
+	seq, reached := grantsByEpoch(ps, cpuGrants("demand"), e0,
+		func(_ seenPlan, v int64) string { return fmt.Sprintf("%dm", v) },
+		func(v int64) bool { return v >= want-tol && v <= want+tol })
+	t.Logf("grants of demand by epoch: %s", seq)
 	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
 	if last, ok := lg.last(); ok {
 		asked, _ := last.Asked.Get(bidding.CPU)
