@@ -166,10 +166,7 @@ func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadba
 	switch {
 	case surge != nil && surge.Exact:
 		d := BidQuantiles(forecast.Quantiles{P50: surge.Demand, P90: surge.Demand, P99: surge.Demand * (1 + surge.Margin)})
-		b.P50, b.P90, b.P99 = d.P50, d.P90, d.P99
-		if b.Max > 0 {
-			b.Max = max(b.Max, b.P99)
-		}
+		b.P50, b.P90, b.P99 = d.P50, d.P90, d.P99 // no max to keep above p99: no bid here asks one
 	case surge != nil:
 		b = SurgeBid(b, surge.Demand, surge.Margin)
 	}

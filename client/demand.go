@@ -83,8 +83,12 @@ func Demand(r bidding.Resource, u usage.Usage) (float64, bool) {
 // throttledAtQuota: CFS throttled it in ≥ 20% of periods while it used ≥
 // 80% of its quota — the quota held it back, so lifting it shows more.
 func throttledAtQuota(u usage.Usage) bool {
-	return u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && u.CPULimit > 0 &&
-		u.Value[bidding.CPU] >= pressedNearLimit*float64(u.CPULimit)
+	return u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled && nearQuota(u)
+}
+
+// nearQuota: it used ≥ 80% of a cpu quota.
+func nearQuota(u usage.Usage) bool {
+	return u.CPULimit > 0 && u.Value[bidding.CPU] >= pressedNearLimit*float64(u.CPULimit)
 }
 
 // signals is what package sla judges a service's kernel pressure by. A

@@ -104,7 +104,7 @@ func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
 	// of 52 MiB/s with CFS throttling every period, and the next grant
 	// dipped with it). Its cpu reading there is then what it needs at the
 	// higher rate, bid as a probed cpu demand.
-	if len(rs) > 0 && rs[0] != bidding.CPU && u.CPULimit > 0 && u.Value[bidding.CPU] >= pressedNearLimit*float64(u.CPULimit) {
+	if len(rs) > 0 && rs[0] != bidding.CPU && nearQuota(u) {
 		rs = append([]bidding.Resource{bidding.CPU}, rs...)
 	}
 	return rs
