@@ -59,6 +59,7 @@ type seenPlan struct {
 	At    time.Time                      // when the test received it
 	CPU   map[string]int64               // the plan's cpu per service on this node (absent: no allocation)
 	IO    map[string]int64               // the plan's io (bytes/s) per service on this node
+	Net   map[string]int64               // the plan's net (bits/s) per service on this node
 	Exp   map[string]bidding.Explanation // GET /v1/plan/explain/{service}, when it still explained this epoch
 }
 
@@ -324,11 +325,12 @@ func (a *agent) launch(svc string, args ...string) *proc {
 // then the explanation of each service the plan places on this node.
 func (a *agent) follow(ctx context.Context, p bidding.Plan) {
 	for {
-		rec := seenPlan{Epoch: p.Epoch, At: time.Now(), CPU: map[string]int64{}, IO: map[string]int64{}, Exp: map[string]bidding.Explanation{}}
+		rec := seenPlan{Epoch: p.Epoch, At: time.Now(), CPU: map[string]int64{}, IO: map[string]int64{}, Net: map[string]int64{}, Exp: map[string]bidding.Explanation{}}
 		for _, al := range p.Allocations {
 			if al.Node == a.node {
 				rec.CPU[al.Service] = al.CPU
 				rec.IO[al.Service] = al.IO
+				rec.Net[al.Service] = al.Net
 			}
 		}
 		for svc := range rec.CPU {
@@ -439,7 +441,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// grants picks one service's grant of one resource (cpu or io) out of a
+// grants picks one service's grant of one resource (cpu, io or net) out of a
 // seen plan: ok false where the plan has no allocation for it.
 type grants func(p seenPlan) (int64, bool)
 
@@ -449,6 +451,10 @@ func cpuGrants(svc string) grants {
 
 func ioGrants(svc string) grants {
 	return func(p seenPlan) (int64, bool) { g, ok := p.IO[svc]; return g, ok }
+}
+
+func netGrants(svc string) grants {
+	return func(p seenPlan) (int64, bool) { g, ok := p.Net[svc]; return g, ok }
 }
 
 // waitFloor waits (12 epochs at most) for a plan granting floor: the idle
@@ -513,4 +519,65 @@ func grantsByEpoch(ps []seenPlan, g grants, e0 uint64, show func(p seenPlan, v i
 		}
 	}
 	return strings.Join(seq, " "), reached
+}
+
+// logSteps logs, per step since from, what a loadgen (who) got of r, in
+// unit (scale base units each), and the largest: the steps above 1.5 ×
+// limit (marked *) are the ones under a lifted limit (a demand probe) or a
+// higher grant.
+func (p *proc) logSteps(t *testing.T, who string, r bidding.Resource, from time.Time, limit float64, unit string, scale float64) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var seq []string
+	var peak float64
+	for _, l := range p.lines {
+		end, err := time.Parse(time.RFC3339Nano, l.T)
+		if err != nil || end.Before(from) {
+			continue
+		}
+		g, ok := l.Got.Get(r)
+		if !ok {
+			continue
+		}
+		peak = max(peak, g)
+		mark := ""
+		if g > 1.5*limit {
+			mark = "*"
+		}
+		seq = append(seq, fmt.Sprintf("%.1f%s", g/scale, mark))
+	}
+	t.Logf("%s's %s got per step, %s (* above 1.5 × the floor): %s", who, r, unit, strings.Join(seq, " "))
+	t.Logf("%s's largest %s step: %.1f %s", who, r, peak/scale, unit)
+}
+
+// sample calls read every 50 ms until the returned function is called,
+// which returns each change of its value as "time since the start: value".
+// Diagnostic only: it shows a kernel limit lifted by each demand probe and
+// put back.
+func sample(t *testing.T, read func() string) func() string {
+	stop, done := make(chan struct{}), make(chan struct{})
+	var changes []string
+	t0 := time.Now()
+	go func() {
+		defer close(done)
+		last := ""
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := read(); v != last {
+				last = v
+				changes = append(changes, fmt.Sprintf("%.2fs: %s", time.Since(t0).Seconds(), v))
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var once sync.Once
+	end := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(end)
+	return func() string { end(); return strings.Join(changes, ", ") }
 }

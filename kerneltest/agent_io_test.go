@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 	lg := a.launch("iodemand", "--io", "50MiB/s", "--io-file", dev, "--step", "500ms")
 	startedAt := a.latest()
 	launched := time.Now()
-	limits := watchLimit(t, filepath.Join(blkio, "blkio.throttle.write_bps_device"))
+	limits := sample(t, blkioLimit(filepath.Join(blkio, "blkio.throttle.write_bps_device")))
 
 	a.waitAfterReference(lg, ioGrants("iodemand"), floor, startedAt, 5, 24*agentEpoch)
 	ps := a.seen()
@@ -61,7 +60,7 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 		func(v int64) bool { return v >= want })
 	t.Logf("io grants of iodemand by epoch: %s", seq)
 	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
-	lg.logIOSteps(t, launched, floor)
+	lg.logSteps(t, "loadgen", bidding.IO, launched, floor, "MiB/s", mib)
 	t.Logf("blkio.throttle.write_bps_device while loadgen ran (time since launch: MiB/s; lifted by probes, restored to the plan): %s", limits())
 	if reached == 0 || reached > e0+4 {
 		t.Errorf("no plan granted ≥ %d MiB/s within 4 epochs of epoch %d (first: %v)", want/mib, e0, epochOrNone(reached))
@@ -71,70 +70,19 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 	a.logDemandEvidence("iodemand", bidding.IO)
 }
 
-// logIOSteps logs loadgen's io got per step since from, in MiB/s, and the
-// largest: the steps above 1.5 × limit are the ones under a lifted limit
-// (a demand probe) or a higher grant.
-func (p *proc) logIOSteps(t *testing.T, from time.Time, limit float64) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var seq []string
-	var peak float64
-	for _, l := range p.lines {
-		end, err := time.Parse(time.RFC3339Nano, l.T)
-		if err != nil || end.Before(from) {
-			continue
+// blkioLimit reads a blkio throttle file (one device) for sample: its
+// limit in MiB/s, or the file's content when it is not one line of
+// "MAJ:MIN bytes" (empty: no limit), or the error reading it.
+func blkioLimit(file string) func() string {
+	return func() string {
+		v := readLimit(filepath.Dir(file), filepath.Base(file))
+		if f := strings.Fields(v); len(f) == 2 {
+			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return fmt.Sprintf("%.1f", float64(n)/(1<<20))
+			}
 		}
-		g, ok := l.Got.Get(bidding.IO)
-		if !ok {
-			continue
-		}
-		peak = max(peak, g)
-		mark := ""
-		if g > 1.5*limit {
-			mark = "*"
-		}
-		seq = append(seq, fmt.Sprintf("%.1f%s", g/(1<<20), mark))
+		return v
 	}
-	t.Logf("loadgen's io got per 500 ms step, MiB/s (* above 1.5 × the floor): %s", strings.Join(seq, " "))
-	t.Logf("loadgen's largest io step: %.1f MiB/s", peak/(1<<20))
-}
-
-// watchLimit samples a blkio throttle file (one device) every 50 ms until
-// the returned function is called, which returns each change as "time
-// since the start: MiB/s". Diagnostic only: it shows the kernel's limit
-// lifted by each demand probe and put back.
-func watchLimit(t *testing.T, file string) func() string {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var changes []string
-	t0 := time.Now()
-	go func() {
-		defer close(done)
-		last := ""
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			v := readLimit(filepath.Dir(file), filepath.Base(file))
-			if v != last {
-				last = v
-				if f := strings.Fields(v); len(f) == 2 {
-					if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-						v = fmt.Sprintf("%.1f", float64(n)/(1<<20))
-					}
-				}
-				changes = append(changes, fmt.Sprintf("%.2fs: %s", time.Since(t0).Seconds(), v))
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	var once sync.Once
-	end := func() { once.Do(func() { close(stop); <-done }) }
-	t.Cleanup(end)
-	return func() string { end(); return strings.Join(changes, ", ") }
 }
 
 // readLimit is a blkio file's content, or the error reading it.
