@@ -314,25 +314,30 @@ func TestCPUAndNetProbedInOneApply(t *testing.T) {
 	}
 }
 
-// A service at its io limit and near its cpu quota (not throttled enough to
-// be pressed) has the quota lifted with its io: more io needs more cpu, and
-// a quota left in place would cap what the io probe reads. Its cpu reading
-// there is bid as a probed demand; one far below its quota keeps it.
-func TestIOProbeLiftsANearQuotaCPU(t *testing.T) {
+// A service at its io limit has its cpu quota lifted with its io: more io
+// needs more cpu, and a quota left in place would cap what the io probe
+// reads. Its cpu reading there is bid as a probed demand when it used ≥ 80%
+// of its quota over the interval, or when the reading reaches 80% of the
+// quota the probe lifted (the live net case: no quota before the plan that
+// set one, and 1.3–3× more cpu at the probed rate); one far below both keeps
+// its forecast.
+func TestIOProbeLiftsTheCPUQuota(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		cpuUsed  float64
-		liftCPU  bool
+		cpuLimit int64 // the kernel's over the interval (0: none)
 		cpuProbe float64
+		kept     bool
 	}{
-		{"near its quota: lifted with io", 90, true, 300},
-		{"far below its quota: io alone", 20, false, 20},
+		{"near its quota: the reading is bid", 90, 100, 300, true},
+		{"no quota before, the plan's would hold it: the reading is bid", 20, 0, 300, true},
+		{"far below its quota at both rates: the forecast stands", 20, 100, 30, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI()
 			rt := newFakeRuntime(svc("db", "a"))
 			u := use(bidding.IO, 99e6)
-			u.Value[bidding.CPU], u.Have[bidding.CPU], u.CPULimit = tc.cpuUsed, true, 100
+			u.Value[bidding.CPU], u.Have[bidding.CPU], u.CPULimit = tc.cpuUsed, true, tc.cpuLimit
 			pu := use(bidding.IO, 400e6)
 			pu.Value[bidding.CPU], pu.Have[bidding.CPU] = tc.cpuProbe, true
 			start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": pu}}, "")
@@ -345,19 +350,16 @@ func TestIOProbeLiftsANearQuotaCPU(t *testing.T) {
 			b := pushEpoch(t, f, p)
 			type lim struct{ cpu, io int64 }
 			got := limitsApplied(rt, func(a bidding.Allocation) lim { return lim{a.CPU, a.IO} })
-			lifted := lim{100, 1e9}
-			if tc.liftCPU {
-				lifted.cpu = 2000
-			}
-			want := []lim{{100, 100e6}, {100, 100e6}, lifted, {100, 100e6}}
+			want := []lim{{100, 100e6}, {100, 100e6}, {2000, 1e9}, {100, 100e6}}
 			if !slices.Equal(got, want) {
 				t.Fatalf("limits applied %v: want %v", got, want)
 			}
 			if q := b.Resources["io"]; q.P90 != 400e6 || q.P50 != q.P90 {
 				t.Fatalf("io bid %+v: want p50 = p90 at the 400 MB/s it used lifted", q)
 			}
-			if q := b.Resources["cpu"]; tc.liftCPU && (q.P90 != 300 || q.P50 != 300) {
-				t.Fatalf("cpu bid %+v: want p50 = p90 at the 300m it used with io lifted", q)
+			q := b.Resources["cpu"]
+			if exact := q.P50 == int64(tc.cpuProbe) && q.P90 == int64(tc.cpuProbe); exact != tc.kept {
+				t.Fatalf("cpu bid %+v: p50 = p90 at the %gm it used with io lifted is %v, want %v", q, tc.cpuProbe, exact, tc.kept)
 			}
 		})
 	}

@@ -76,7 +76,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		// replayed: no limit held that back (the demo's io can exceed its
 		// allocation), and there is nothing to measure.
 		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 && !replayed {
-			wants = append(wants, probeWant{d: d, res: rs})
+			wants = append(wants, probeWant{d: d, res: rs, u: us[i]})
 		}
 	}
 	probes := c.probeDemand(ctx, p, wants)

@@ -98,22 +98,39 @@ func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
 			rs = append(rs, r)
 		}
 	}
-	// A service doing more io or net needs more cpu for it: one near its
-	// cpu quota has that lifted with them, or the quota caps what the io
-	// probe reads (measured live: under a 20m quota an io probe read 41–50
-	// of 52 MiB/s with CFS throttling every period, and the next grant
-	// dipped with it). Its cpu reading there is then what it needs at the
-	// higher rate, bid as a probed cpu demand.
-	if len(rs) > 0 && rs[0] != bidding.CPU && nearQuota(u) {
+	// A service doing more io or net needs more cpu for it: its cpu quota
+	// (when the plan sets one) is lifted with them, or the quota caps what
+	// the probe reads. Measured live: under a 20m quota an io probe read
+	// 41–50 of 52 MiB/s with CFS throttling every period; net probes that
+	// left an 11–15m quota in place read 43–70 for a 50 Mbit/s load (CFS
+	// throttled every period; the plan before had no quota, so the service
+	// was near none), those that lifted it 50.0–50.8. A quota the service
+	// was far below at the old rate is no sign it suffices at the probed
+	// one (5× the net there). Its cpu reading is kept only when the quota
+	// could have held it (alongCPU).
+	if len(rs) > 0 && rs[0] != bidding.CPU {
 		rs = append([]bidding.Resource{bidding.CPU}, rs...)
 	}
 	return rs
 }
 
-// probeWant is a service and the resources a probe should lift (probeable).
+// alongCPU reports whether a probe's cpu reading is bid, for a service
+// whose cpu was lifted only along with its io or net (probeable; u is the
+// interval's usage, quota the one the probe lifted): when it used ≥ 80% of
+// its quota over the interval, or when the reading reaches 80% of the
+// quota the probe lifted — that quota would have held it at the probed io
+// or net rate. Otherwise the reading (one window, at a quota it did not
+// need) would replace its cpu forecast with nothing to say for it.
+func alongCPU(u usage.Usage, reading float64, quota int64) bool {
+	return throttledAtQuota(u) || nearQuota(u) || reading >= pressedNearLimit*float64(quota)
+}
+
+// probeWant is a service and the resources a probe should lift (probeable),
+// with its usage over the interval.
 type probeWant struct {
 	d   discovered
 	res []bidding.Resource
+	u   usage.Usage
 }
 
 // probed is what a demand probe measured of one resource of one service.
@@ -175,6 +192,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 		d   discovered
 		up  bidding.Allocation // the plan's allocation with res lifted
 		res []bidding.Resource
+		u   usage.Usage // over the interval
 	}
 	var lifts []lift
 	var restore []discovered
@@ -183,7 +201,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 		if !ok {
 			continue
 		}
-		l := lift{d: w.d, up: a}
+		l := lift{d: w.d, up: a, u: w.u}
 		for _, r := range w.res {
 			limit := a.Get(r)
 			if share[r] == 0 || limit == 0 { // no room; no limit in force: nothing to lift
@@ -199,8 +217,8 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 			l.up.Set(r, v)
 			l.res = append(l.res, r)
 		}
-		if len(l.res) == 0 {
-			continue
+		if len(l.res) == 0 || len(l.res) == 1 && l.res[0] == bidding.CPU && !throttledAtQuota(w.u) {
+			continue // nothing to lift; or cpu only, wanted along with io or net that are not lifted
 		}
 		restore = append(restore, w.d)
 		if err := w.d.rt.Apply(ctx, []bidding.Allocation{l.up}); err != nil {
@@ -247,17 +265,22 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 				continue
 			}
 			pr := probed{value: u.Value[r]}
+			kept := true
 			if r == bidding.CPU {
 				pr.held = u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled
+				kept = alongCPU(l.u, pr.value, plan.CPU)
 			} else {
 				pr.held = atLimit(pr.value, l.up.Get(r))
+			}
+			c.log.Debug("demand probe", "service", l.d.Def.Name, "resource", r, "limit", plan.Get(r), "lifted_to", l.up.Get(r),
+				"measured", int64(pr.value), "throttled_periods", u.ThrottledPeriods, "held", pr.held, "kept", kept)
+			if !kept {
+				continue
 			}
 			if out[l.d.Def.Name] == nil {
 				out[l.d.Def.Name] = map[bidding.Resource]probed{}
 			}
 			out[l.d.Def.Name][r] = pr
-			c.log.Debug("demand probe", "service", l.d.Def.Name, "resource", r, "limit", plan.Get(r), "lifted_to", l.up.Get(r),
-				"measured", int64(pr.value), "throttled_periods", u.ThrottledPeriods, "held", pr.held)
 		}
 	}
 	return out
