@@ -81,7 +81,7 @@ func TestAgentNetDemandUnderLimit(t *testing.T) {
 	sink.logSteps(t, "the sink", bidding.Net, launched, floor, "Mbit/s", mbit)
 	t.Logf("tc rate of %s's class a110:1 while loadgen ran (time since launch: Mbit/s; lifted by probes, restored to the plan): %s", host, rates())
 	t.Logf("%s's egress (tx_bytes, what the client reads) per 250 ms, Mbit/s, at the end of each: %s", host, carried())
-	t.Logf("netdemand's cpu quota (lifted with net by a probe when near it): %s", quotas())
+	t.Logf("netdemand's cpu quota (lifted with net by each probe): %s", quotas())
 	t.Logf("netdemand's cpu used per 250 ms, millicores, at the end of each: %s", cpuUsed())
 	if reached == 0 || reached > e0+4 {
 		t.Errorf("no plan granted ≥ %.0f Mbit/s within 4 epochs of epoch %d (first: %v)", want/mbit, e0, epochOrNone(reached))
