@@ -121,7 +121,7 @@ func (a *Agent) measurer() (client.Measurer, error) {
 // runClient runs the node client until ctx ends.
 func (a *Agent) runClient(ctx context.Context, n *node) {
 	cl, err := client.New(client.Config{Node: a.cfg.NodeName, API: a.localAPI(), Runtimes: n.runtimes,
-		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy})
+		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy, NoLend: a.cfg.NoLend})
 	if err != nil {
 		a.log.Error("node client not started", "error", err)
 		return

@@ -79,6 +79,9 @@ type Config struct {
 	// Policy is what the runtimes enforce: baseline.Allot (default, the
 	// plan) or baseline.Static (policy.go).
 	Policy string
+	// NoLend: enforce the plan's limits only, never lend the node's
+	// unallocated room (lend.go; client.lend_room = false).
+	NoLend bool
 }
 
 // Client runs one node's loop. Build it with New, run it with Run.
@@ -118,6 +121,9 @@ type Client struct {
 	// cpuPressedAt: the plan whose interval found each service held back
 	// on cpu (the last epoch step's only; epoch.go)
 	cpuPressedAt map[string]uint64
+	// lent: what the last epoch step lent each service on top of its
+	// plan (lend.go), in force until the next plan is enforced
+	lent map[string]bidding.Vec
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
@@ -162,8 +168,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
-		cpuPressedAt: map[string]uint64{},
-		settings:     settings{deadband: bidding.DefaultOptions().Deadband}}
+		cpuPressedAt: map[string]uint64{}, lent: map[string]bidding.Vec{},
+		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
 	c.rec = enforce.NewReconciler(cfg.Node, &runtimeDriver{c: c}, cfg.DataDir, cfg.Log)

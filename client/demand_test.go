@@ -81,8 +81,10 @@ func TestPressedServiceIsProbedAndBidsItsDemand(t *testing.T) {
 	for _, a := range applied {
 		cpus = append(cpus, a[0].CPU)
 	}
-	if len(cpus) != 3 || cpus[0] != 100 || cpus[1] != 2000 || cpus[2] != 100 {
-		t.Fatalf("cpu limits applied %v: want the plan's 100, lifted into the node's room (2000), and 100 again", cpus)
+	// then, the room lent until the next plan: the 1500m it used, 15% above
+	lent := 100 + lendOf(1500, 100, 0, 2000-100)
+	if len(cpus) != 4 || cpus[0] != 100 || cpus[1] != 2000 || cpus[2] != 100 || cpus[3] != lent {
+		t.Fatalf("cpu limits applied %v: want the plan's 100, lifted into the node's room (2000), 100 again, and lent %d", cpus, lent)
 	}
 	q := f.lastBids()[0].Resources["cpu"]
 	if q.P90 < 1500 || q.P99 > 1650 {
@@ -245,10 +247,10 @@ func TestIONetAtLimitIsProbed(t *testing.T) {
 			limits := limitsApplied(rt, func(a bidding.Allocation) int64 { return a.Get(tc.r) })
 			want := []int64{tc.limit, tc.limit}
 			if tc.lifted > 0 {
-				want = append(want, tc.lifted, tc.limit)
+				want = append(want, tc.lifted, tc.limit, tc.limit+lendOf(tc.probe, tc.limit, tc.max, tc.capacity-tc.limit))
 			}
 			if !slices.Equal(limits, want) {
-				t.Fatalf("%s limits applied %v: want %v (the plan's, for each plan, and a probe's lift and restore)", tc.r, limits, want)
+				t.Fatalf("%s limits applied %v: want %v (the plan's, for each plan, a probe's lift and restore, and the room lent)", tc.r, limits, want)
 			}
 			if q.P90 != tc.p90 || q.P99 > tc.p99 || tc.exact && q.P50 != q.P90 || tc.floored && q.P50 >= q.P90 {
 				t.Fatalf("%s bid %+v: want p90 %d, p99 at most %d, p50 at p90 %v, below it %v", tc.r, q, tc.p90, tc.p99, tc.exact, tc.floored)
@@ -292,7 +294,10 @@ func TestCPUAndNetProbedInOneApply(t *testing.T) {
 	u, lifted := throttled(100, 100, 1800, 0.95), cpuUsage(1500)
 	u.Value[bidding.Net], u.Have[bidding.Net] = 99e6, true
 	lifted.Value[bidding.Net], lifted.Have[bidding.Net] = 400e6, true
-	start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": lifted}}, "")
+	// The probes alone: a lend would raise the limit in force, which the
+	// fake's fixed usage would then no longer reach.
+	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, NoLend: true,
+		Measure: &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": lifted}}})
 	a := alloc("web", "n1", 100)
 	a.Net = 100e6
 	p := plan(1, 10, a)
@@ -340,7 +345,8 @@ func TestIOProbeLiftsTheCPUQuota(t *testing.T) {
 			u.Value[bidding.CPU], u.Have[bidding.CPU], u.CPULimit = tc.cpuUsed, true, tc.cpuLimit
 			pu := use(bidding.IO, 400e6)
 			pu.Value[bidding.CPU], pu.Have[bidding.CPU] = tc.cpuProbe, true
-			start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": pu}}, "")
+			run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, NoLend: true, // the probe alone
+				Measure: &fakeMeasure{use: map[string]usage.Usage{"a": u}, probe: map[string]usage.Usage{"a": pu}}})
 			a := alloc("db", "n1", 100)
 			a.IO = 100e6
 			p := plan(1, 10, a)

@@ -47,17 +47,21 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	demand := make([]map[bidding.Resource]float64, len(svcs))
 	var wants []probeWant
 	// The limits in force while the interval was measured are the previous
-	// plan's: the kernel's files already hold plan p's (enforced above).
+	// plan's, with what its epoch step lent on top (lend.go): the kernel's
+	// files already hold plan p's (enforced above).
 	inForce := map[string]bidding.Allocation{}
 	if prev != nil {
 		for _, a := range enforce.Slice(*prev, c.cfg.Node) {
+			for r, g := range c.lent[a.Service] {
+				a.Set(bidding.Resource(r), a.Get(bidding.Resource(r))+g)
+			}
 			inForce[a.Service] = a
 		}
 	}
+	replayed := make([]bool, len(svcs))
 	for i, d := range svcs {
-		var replayed bool
-		us[i], replayed = c.measure(d, now)
-		if replayed {
+		us[i], replayed[i] = c.measure(d, now)
+		if replayed[i] {
 			whole = p.Epoch > 1
 		}
 		if a, ok := inForce[d.Def.Name]; ok && a.CPU > 0 && us[i].CPULimit > 0 {
@@ -75,13 +79,15 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		// Lifting its limits can show what it wants — unless its usage is
 		// replayed: no limit held that back (the demo's io can exceed its
 		// allocation), and there is nothing to measure.
-		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 && !replayed {
+		if rs := probeable(us[i], inForce[d.Def.Name]); len(rs) > 0 && !replayed[i] {
 			wants = append(wants, probeWant{d: d, res: rs, u: us[i]})
 		}
 	}
 	probes := c.probeDemand(ctx, p, wants)
+	seen := make([]map[bidding.Resource]float64, len(svcs)) // what each was measured at, for lendRoom
 	for i, d := range svcs {
 		u := us[i]
+		seen[i] = map[bidding.Resource]float64{}
 		actual := map[string]int64{}
 		bid := bidding.Bid{Service: d.Def.Name, Node: c.cfg.Node, Epoch: p.Epoch + 1,
 			Resources: map[string]bidding.Quantiles{}, ForecastError: map[string]bidding.ForecastError{}}
@@ -117,6 +123,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 					observe, surge, censored = v, s, false
 				}
 			}
+			if pr, ok := probes[d.Def.Name][r]; !censored || ok {
+				seen[i][r] = max(observe, pr.value)
+			}
 			q, ok, err := c.forecast(ctx, d, r, observe, censored, surge, regs, at)
 			if err != nil {
 				errs = append(errs, err)
@@ -151,6 +160,13 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 			c.cpuPressedAt[d.Def.Name] = p.Epoch
 		}
 	}
+	// Replayed usage (the demo) is no limit's doing: nothing to lend.
+	for i := range svcs {
+		if replayed[i] {
+			clear(seen[i])
+		}
+	}
+	c.lendRoom(ctx, p, svcs, seen)
 	c.boosts(ctx, p, svcs, us)
 	c.replayStep++
 	if len(rep.Services) > 0 {

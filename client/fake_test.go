@@ -237,6 +237,19 @@ func limitsApplied[T any](r *fakeRuntime, f func(bidding.Allocation) T) []T {
 	return out
 }
 
+// lastLimit is service's r in the last allocation applied to it (-1: none).
+func (r *fakeRuntime) lastLimit(service string, res bidding.Resource) int64 {
+	all := r.appliedAll()
+	for i := len(all) - 1; i >= 0; i-- {
+		for _, a := range all[i] {
+			if a.Service == service {
+				return a.Get(res)
+			}
+		}
+	}
+	return -1
+}
+
 func (r *fakeRuntime) lastApplied() []bidding.Allocation {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -238,6 +238,8 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
+	{Key: "client.lend_room", Type: "bool", Default: "true", Doc: "lend the cpu, io and net the plan leaves unallocated on this node to services measured well above their plan, until the next plan (false: limits are the plan's only)",
+		kind: kNotBool, field: func(c *Config) any { return &c.NoLend }},
 	{Key: "client.io_devices", Type: "list of MAJ:MIN", Doc: "block devices io limits apply to",
 		kind: kList, field: func(c *Config) any { return &c.IODevices }, check: func(c *Config, src string) error { return c.validateIODevices(src) }},
 	{Key: "client.capacity", Type: "quantities block", docDefault: "read from the machine", Doc: "this node's capacity: { cpu memory io net }",

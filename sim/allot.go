@@ -141,6 +141,9 @@ func (p *allotPolicy) allocate(k int) ([][nr]int64, error) {
 			out[s][r] = a.Get(bidding.Resource(r))
 		}
 	}
+	if !p.cfg.oracle {
+		p.lend(k, out)
+	}
 	p.last = out
 	return out, nil
 }

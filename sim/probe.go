@@ -69,16 +69,26 @@ func (p *allotPolicy) ioNetProbe(j, s, r int) (v float64, held, ok bool) {
 }
 
 // sees is what service s's client forecaster observes of resource r over
-// epoch j, false when nothing (client/epoch.go): a probed io or net demand,
-// else the usage; under ObserveClient cpu and memory at the demand unless
-// the kernel held them back and no probe measured it (censored).
+// epoch j, false when nothing: what the client measured (measured) of io
+// and net always, and of cpu and memory under ObserveClient; else the usage.
 func (p *allotPolicy) sees(j, s, r int) (float64, bool) {
+	if p.e.obs == ObserveClient || r == int(bidding.IO) || r == int(bidding.Net) {
+		return p.measured(j, s, r)
+	}
+	return p.e.reading(s, r, p.e.w.Warmup+j).Usage, true
+}
+
+// measured is what service s's client measures of resource r over epoch j
+// (client/epoch.go), false when nothing: a probed io or net demand, else
+// the usage; cpu and memory at the demand unless the kernel held them back
+// and no probe measured it (censored).
+func (p *allotPolicy) measured(j, s, r int) (float64, bool) {
 	i := p.e.w.Warmup + j
 	rd := p.e.reading(s, r, i)
 	if v, _, ok := p.ioNetProbe(j, s, r); ok {
 		return max(rd.Usage, v), true
 	}
-	if p.e.obs != ObserveClient || r == int(bidding.IO) || r == int(bidding.Net) {
+	if r == int(bidding.IO) || r == int(bidding.Net) {
 		return rd.Usage, true
 	}
 	if rd.Pressed && !(r == int(bidding.CPU) && p.probed(j, s)) {

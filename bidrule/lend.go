@@ -1,0 +1,73 @@
+package bidrule
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/allot-dev/allot/bidding"
+)
+
+// Lending (client/lend.go, modelled by sim/lend.go): a plan is solved from
+// bids made Lag epochs before it runs, so a service whose demand jumps
+// (a burst starting, a level shift) is held at its old share for two
+// epochs while capacity its node's plan left unallocated sits idle. The
+// node client lends that room, for one epoch, to the services it measured
+// well above their allocation: what it measured, LendMargin above, on top
+// of the plan, never above a service's max, shared by water-filling when
+// the room is short. The plan is untouched (the room is the plan's
+// unallocated capacity, so nobody's share shrinks), and the next plan
+// replaces the lend: it is made afresh from each epoch's measurements.
+// Compressible resources only (cpu, io, net): memory lent and then taken
+// back would be reclaimed or OOM-killed.
+const (
+	// LendJump: a service is lent room only when what it needs (what it
+	// used or a probe measured, LendMargin above) is more than this
+	// fraction above its allocation; usage noise around a calibrated bid
+	// stays below it.
+	LendJump = 0.5
+	// LendMargin: how far above what it was measured at a service is lent.
+	LendMargin = 0.15
+)
+
+// Lendable are the resources room is lent in.
+func Lendable() []bidding.Resource {
+	return []bidding.Resource{bidding.CPU, bidding.IO, bidding.Net}
+}
+
+// LendWant is how much room to lend a service measured at seen (base
+// units) under allocation alloc, capped at max (0: none): 0 unless
+// seen × (1+LendMargin) is more than LendJump above the allocation.
+func LendWant(seen, alloc, max float64) float64 {
+	need := math.Round(seen * (1 + LendMargin)) // whole units, not a float's 229.99…
+	if max > 0 {
+		need = math.Min(need, max)
+	}
+	if need <= (1+LendJump)*alloc || need-alloc < 1 {
+		return 0
+	}
+	return need - alloc
+}
+
+// Lend shares room among wants by water-filling — every want met when
+// they fit, else the smallest met first and the rest sharing evenly what
+// is left — and returns the grants in the wants' order, in whole units.
+func Lend(wants []float64, room float64) []int64 {
+	out := make([]int64, len(wants))
+	ids := make([]int, 0, len(wants))
+	for i, w := range wants {
+		if w > 0 {
+			ids = append(ids, i)
+		}
+	}
+	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(wants[a], wants[b]) })
+	for n, i := range ids {
+		g := math.Floor(math.Min(wants[i], room/float64(len(ids)-n)))
+		if g <= 0 {
+			continue
+		}
+		out[i] = int64(g)
+		room -= g
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package bidrule
+
+import (
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func TestLendWant(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		seen, alloc, max float64
+		want             float64
+	}{
+		{"burst from rest", 1000, 100, 0, 1050},
+		{"no limit in force", 200, 0, 0, 230},
+		{"noise above a calibrated bid", 120, 100, 0, 0},
+		{"just past the jump", 140, 100, 0, 61},
+		{"capped at max", 1000, 100, 500, 400},
+		{"at max already", 1000, 500, 500, 0},
+		{"idle", 0, 100, 0, 0},
+	} {
+		if got := LendWant(c.seen, c.alloc, c.max); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("%s: LendWant(%v, %v, %v) = %v, want %v", c.name, c.seen, c.alloc, c.max, got, c.want)
+		}
+	}
+}
+
+func TestLend(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		wants []float64
+		room  float64
+		want  []int64
+	}{
+		{"all fit", []float64{100, 0, 50}, 1000, []int64{100, 0, 50}},
+		{"water-filled", []float64{500, 100, 500}, 700, []int64{300, 100, 300}},
+		{"no room", []float64{100}, 0, []int64{0}},
+		{"negative room", []float64{100}, -5, []int64{0}},
+		{"none", nil, 100, []int64{}},
+	} {
+		if got := Lend(c.wants, c.room); !slices.Equal(got, c.want) {
+			t.Errorf("%s: Lend(%v, %v) = %v, want %v", c.name, c.wants, c.room, got, c.want)
+		}
+	}
+}
+
+// Lend never hands out more than the room, nor more than a service wants,
+// and leaves room only when every want is met.
+func TestLendProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		wants := rapid.SliceOfN(rapid.Float64Range(0, 1e6), 0, 20).Draw(t, "wants")
+		room := rapid.Float64Range(0, 5e6).Draw(t, "room")
+		got := Lend(wants, room)
+		sum, short := 0.0, false
+		for i, g := range got {
+			if g < 0 || float64(g) > wants[i] {
+				t.Fatalf("grant %d = %d for want %v", i, g, wants[i])
+			}
+			sum += float64(g)
+			short = short || float64(g) < wants[i]-1
+		}
+		if sum > room+1e-6 {
+			t.Fatalf("granted %v of room %v", sum, room)
+		}
+		if short && room-sum > float64(len(wants)) {
+			t.Fatalf("a want short by more than a unit while %v of room is left", room-sum)
+		}
+	})
+}
