@@ -71,3 +71,46 @@ func Lend(wants []float64, room float64) []int64 {
 	}
 	return out
 }
+
+// A spike that is gone the next epoch makes a lend slack, a burst that
+// lasts makes it served demand; which a series has is learnt per service
+// and resource (Burst). A lend is made when the chance p that the jump lasts
+// pays for it at the service's weight w: a lent unit used serves w, one
+// unused is a unit of slack, so p·w ≥ 1−p, p ≥ 1/(1+w) — a critical
+// service (8) is lent to on a 1-in-9 chance, a batch one (1) on even odds.
+const (
+	// BurstHeld: a jump lasted when the next epoch's measure is at least
+	// this fraction of it.
+	BurstHeld = 0.5
+	// burstDecay weights the jumps seen: about the last ten count.
+	burstDecay = 0.9
+)
+
+// Burst learns whether one series' jumps last (the zero value knows
+// nothing yet, and lends).
+type Burst struct {
+	n, held float64 // decayed counts of jumps followed by a measure, and of those that lasted
+	last    float64 // the jump measured at the last step (0: none)
+}
+
+// Step is one epoch step's measure of the series (ok false: nothing was
+// measured, as a resource the kernel held back unprobed), and whether it
+// is a jump (a lend is wanted); it settles whether the last step's jump
+// lasted, and reports whether a lend on this jump is worth making for a
+// service of weight w: the chance the jumps seen have lasted, counting a
+// prior of one of each (a series not seen jump yet is at even odds), is
+// at least 1/(1+w).
+func (b *Burst) Step(seen float64, ok, jump bool, w float64) bool {
+	if b.last > 0 && ok {
+		b.n = burstDecay*b.n + 1
+		b.held *= burstDecay
+		if seen >= BurstHeld*b.last {
+			b.held++
+		}
+	}
+	b.last = 0
+	if jump && ok {
+		b.last = seen
+	}
+	return (b.held+1)/(b.n+2) >= 1/(1+w)
+}

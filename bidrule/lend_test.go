@@ -69,3 +69,37 @@ func TestLendProperties(t *testing.T) {
 		}
 	})
 }
+
+// A series whose jumps are gone the next epoch stops being lent to after
+// a few; one whose jumps last keeps being lent to; an unmeasured epoch
+// settles nothing.
+func TestBurst(t *testing.T) {
+	var spikes, bursts Burst
+	lent := func(b *Burst, seen float64, jump bool) bool { return b.Step(seen, true, jump, 1) }
+	if !lent(&spikes, 1000, true) || !lent(&bursts, 1000, true) {
+		t.Fatal("a first jump is not lent to")
+	}
+	for range 3 {
+		lent(&spikes, 10, false)  // gone
+		lent(&spikes, 1000, true) // the next spike
+		lent(&bursts, 900, false) // lasted
+		lent(&bursts, 10, false)  // over
+		lent(&bursts, 1000, true) // the next burst
+	}
+	if lent(&spikes, 1000, true) {
+		t.Error("spikes gone the next epoch every time are still lent to (batch)")
+	}
+	if !spikes.Step(1000, true, true, 8) {
+		t.Error("a critical service's spikes are no longer lent to after four: the prior still gives them 1 in 6")
+	}
+	if !lent(&bursts, 1000, true) {
+		t.Error("bursts that last are no longer lent to")
+	}
+	var b Burst
+	b.Step(1000, true, true, 4)
+	before := b
+	b.Step(0, false, false, 4)
+	if b.n != before.n || b.held != before.held {
+		t.Errorf("an unmeasured epoch settled a jump: %+v → %+v", before, b)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/client/sla"
 	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/enforce"
@@ -123,7 +124,8 @@ type Client struct {
 	cpuPressedAt map[string]uint64
 	// lent: what the last epoch step lent each service on top of its
 	// plan (lend.go), in force until the next plan is enforced
-	lent map[string]bidding.Vec
+	lent   map[string]bidding.Vec
+	bursts map[string]*[bidding.NumResources]bidrule.Burst // whether each service's jumps last (lend.go)
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
@@ -168,7 +170,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
-		cpuPressedAt: map[string]uint64{}, lent: map[string]bidding.Vec{},
+		cpuPressedAt: map[string]uint64{}, lent: map[string]bidding.Vec{}, bursts: map[string]*[bidding.NumResources]bidrule.Burst{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()
@@ -355,6 +357,7 @@ func (c *Client) discover(ctx context.Context) {
 		if _, ok := owner[name]; !ok {
 			c.log.Info("service gone from this node; no longer bid for", "service", name)
 			c.fc.forget(name)
+			delete(c.bursts, name)
 		}
 	}
 	c.prime(all)

@@ -13,7 +13,9 @@ import (
 // the plan's allocations, in cpu, io and net — to the services measured
 // over the interval just ended well above their allocation
 // (bidrule.LendWant: a burst starting, a level that moved), shared by
-// water-filling (bidrule.Lend), never above a service's max. A plan is
+// water-filling (bidrule.Lend), never above a service's max, and only on a
+// series whose jumps have lasted (bidrule.Burst: a spike gone the next
+// epoch makes a lend slack). A plan is
 // solved from bids made two epochs before it runs; a lend answers within
 // one, from capacity nobody was allocated, and lasts until the next plan
 // is enforced (each epoch step lends afresh from its own measurements).
@@ -40,10 +42,16 @@ func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered
 		for i, d := range svcs {
 			v, ok := seen[i][r]
 			a, in := mine[d.Def.Name]
-			if !ok || !in || a.Get(r) == 0 {
-				continue
+			x := 0.0
+			if ok && in && a.Get(r) > 0 {
+				x = bidrule.LendWant(v, float64(a.Get(r)), float64(d.Def.Max[r]))
 			}
-			if x := bidrule.LendWant(v, float64(a.Get(r)), float64(d.Def.Max[r])); x > 0 {
+			b := c.bursts[d.Def.Name]
+			if b == nil {
+				b = &[bidding.NumResources]bidrule.Burst{}
+				c.bursts[d.Def.Name] = b
+			}
+			if b[r].Step(v, ok, x > 0, d.Def.EffectiveWeight()) && x > 0 {
 				who, wants = append(who, i), append(wants, x)
 			}
 		}

@@ -7,8 +7,8 @@ import (
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
-	"github.com/allot-dev/allot/usage"
 	"github.com/allot-dev/allot/client/workload"
+	"github.com/allot-dev/allot/usage"
 )
 
 // lendOf is what bidrule lends a lone service measured at seen under limit

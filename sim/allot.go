@@ -67,10 +67,11 @@ type allotPolicy struct {
 	solveMS   float64
 	solves    int
 	opts      bidding.Options
-	live      *liveForecasts // the run's own forecasters (io and net; all under ObserveCapped)
-	liveErr   error          // a failed live forecast, returned by the next allocate
-	last      [][nr]int64    // the allocation of the last epoch
-	tops      [][nr]bidTop   // the bids of the epoch being allocated (slack sources)
+	live      *liveForecasts      // the run's own forecasters (io and net; all under ObserveCapped)
+	liveErr   error               // a failed live forecast, returned by the next allocate
+	last      [][nr]int64         // the allocation of the last epoch
+	tops      [][nr]bidTop        // the bids of the epoch being allocated (slack sources)
+	bursts    [][nr]bidrule.Burst // whether each series' jumps last (lend.go)
 }
 
 // lastBids is the forecast p90 and bid top per service and resource of the

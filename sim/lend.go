@@ -9,7 +9,7 @@ import (
 // as the real one does (client/lend.go): each node's room under the plan —
 // its capacity less the plan's allocations — shared among the services it
 // measured over epoch k−1 well above their plan (bidrule.LendWant,
-// bidrule.Lend). A zero allocation is lent to as well: on a real node it
+// bidrule.Lend), on a series whose jumps have lasted (bidrule.Burst). A zero allocation is lent to as well: on a real node it
 // is no limit at all, so the service would get what it wants there, while
 // the replay serves nothing under it.
 func (p *allotPolicy) lend(k int, out [][nr]int64) {
@@ -18,6 +18,9 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 		return
 	}
 	w := p.e.w
+	if p.bursts == nil {
+		p.bursts = make([][nr]bidrule.Burst, len(w.Svcs))
+	}
 	for n := range p.e.nodes {
 		for _, res := range bidrule.Lendable() {
 			r := int(res)
@@ -31,13 +34,14 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 				a := float64(out[s][r])
 				used += a
 				seen, ok := p.measured(j, s, r)
-				if !ok {
-					continue
-				}
 				if r == int(bidding.CPU) {
 					seen /= cfsEfficiency // the quota that lets it through
 				}
-				if x := bidrule.LendWant(seen, a, float64(sv.Def.Max[r])); x > 0 {
+				x := 0.0
+				if ok {
+					x = bidrule.LendWant(seen, a, float64(sv.Def.Max[r]))
+				}
+				if p.bursts[s][r].Step(seen, ok, x > 0, sv.Def.EffectiveWeight()) && x > 0 {
 					ids, wants = append(ids, s), append(wants, x)
 				}
 			}
