@@ -370,3 +370,25 @@ func TestIOProbeLiftsTheCPUQuota(t *testing.T) {
 		})
 	}
 }
+
+// io reads at its limit from 95% of it; net from 95% of what tx_bytes reads
+// of a tc rate (netCounted: tc charges GSO segments' headers, the counter
+// once), so a service held at 10 Mbit/s reading 9.48 is at its limit.
+func TestAtLimit(t *testing.T) {
+	for _, c := range []struct {
+		r     bidding.Resource
+		use   float64
+		limit int64
+		want  bool
+	}{
+		{bidding.IO, 9.5e6, 10e6, true},
+		{bidding.IO, 9.4e6, 10e6, false},
+		{bidding.Net, 9.48e6, 10e6, true},
+		{bidding.Net, 9.1e6, 10e6, false},
+		{bidding.Net, 9.48e6, 0, false}, // no limit
+	} {
+		if got := atLimit(c.r, c.use, c.limit); got != c.want {
+			t.Errorf("atLimit(%s, %v, %d) = %v, want %v", c.r, c.use, c.limit, got, c.want)
+		}
+	}
+}

@@ -94,7 +94,7 @@ func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
 		rs = append(rs, bidding.CPU)
 	}
 	for _, r := range []bidding.Resource{bidding.IO, bidding.Net} {
-		if u.Have[r] && atLimit(u.Value[r], inForce.Get(r)) {
+		if u.Have[r] && atLimit(r, u.Value[r], inForce.Get(r)) {
 			rs = append(rs, r)
 		}
 	}
@@ -270,7 +270,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 				pr.held = u.HaveThrottled && u.ThrottledPeriods >= pressedThrottled
 				kept = alongCPU(l.u, pr.value, plan.CPU)
 			} else {
-				pr.held = atLimit(pr.value, l.up.Get(r))
+				pr.held = atLimit(r, pr.value, l.up.Get(r))
 			}
 			c.log.Debug("demand probe", "service", l.d.Def.Name, "resource", r, "limit", plan.Get(r), "lifted_to", l.up.Get(r),
 				"measured", int64(pr.value), "throttled_periods", u.ThrottledPeriods, "held", pr.held, "kept", kept)
