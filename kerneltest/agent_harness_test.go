@@ -525,12 +525,17 @@ func grantsByEpoch(ps []seenPlan, g grants, e0 uint64, show func(p seenPlan, v i
 // unit (scale base units each), and the largest: the steps above 1.5 ×
 // limit (marked *) are the ones under a lifted limit (a demand probe) or a
 // higher grant.
-func (p *proc) logSteps(t *testing.T, who string, r bidding.Resource, from time.Time, limit float64, unit string, scale float64) {
+//
+// dips counts the steps at or under 1.5 × limit after the first above it:
+// with the room lent from the first probe on (client/lend.go), a service
+// let through at its demand is not held back at the floor again.
+func (p *proc) logSteps(t *testing.T, who string, r bidding.Resource, from time.Time, limit float64, unit string, scale float64) (dips int) {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var seq []string
 	var peak float64
+	above := false
 	for _, l := range p.lines {
 		end, err := time.Parse(time.RFC3339Nano, l.T)
 		if err != nil || end.Before(from) {
@@ -543,12 +548,15 @@ func (p *proc) logSteps(t *testing.T, who string, r bidding.Resource, from time.
 		peak = max(peak, g)
 		mark := ""
 		if g > 1.5*limit {
-			mark = "*"
+			mark, above = "*", true
+		} else if above {
+			dips++
 		}
 		seq = append(seq, fmt.Sprintf("%.1f%s", g/scale, mark))
 	}
 	t.Logf("%s's %s got per step, %s (* above 1.5 × the floor): %s", who, r, unit, strings.Join(seq, " "))
-	t.Logf("%s's largest %s step: %.1f %s", who, r, peak/scale, unit)
+	t.Logf("%s's largest %s step: %.1f %s; steps back at the floor after the first above it: %d", who, r, peak/scale, unit, dips)
+	return dips
 }
 
 // sample calls read every 50 ms until the returned function is called,
