@@ -501,12 +501,15 @@ func (a *agent) waitAfterReference(lg *proc, g grants, floor int64, startedAt ui
 	})
 }
 
-// grantsByEpoch lists a service's grants plan by plan ("epoch:grant", "-"
-// where a plan had none; show formats one), and the first plan from e0 on
-// whose grant is accepted (0: none).
-func grantsByEpoch(ps []seenPlan, g grants, e0 uint64, show func(p seenPlan, v int64) string, accept func(v int64) bool) (string, uint64) {
+// grantsSince logs svc's grants plan by plan ("epoch:grant", "-" where a
+// plan had none; show formats one) and the reference plan (reference), and
+// returns the reference and the first plan from it on whose grant is
+// accepted (0: none).
+func (a *agent) grantsSince(svc string, g grants, floor int64, startedAt uint64, show func(p seenPlan, v int64) string, accept func(v int64) bool) (e0, reached uint64) {
+	a.t.Helper()
+	ps := a.seen()
+	e0, why := reference(ps, g, floor, startedAt)
 	var seq []string
-	var reached uint64
 	for _, p := range ps {
 		v, ok := g(p)
 		if !ok {
@@ -518,7 +521,9 @@ func grantsByEpoch(ps []seenPlan, g grants, e0 uint64, show func(p seenPlan, v i
 			reached = p.Epoch
 		}
 	}
-	return strings.Join(seq, " "), reached
+	a.t.Logf("grants of %s by epoch: %s", svc, strings.Join(seq, " "))
+	a.t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
+	return e0, reached
 }
 
 // logSteps logs, per step since from, what a loadgen (who) got of r, in

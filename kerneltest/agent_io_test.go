@@ -52,15 +52,11 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 	limits := sample(t, blkioLimit(filepath.Join(blkio, "blkio.throttle.write_bps_device")))
 
 	a.waitAfterReference(lg, ioGrants("iodemand"), floor, startedAt, 5, 24*agentEpoch)
-	ps := a.seen()
-	e0, why := reference(ps, ioGrants("iodemand"), floor, startedAt)
-	seq, reached := grantsByEpoch(ps, ioGrants("iodemand"), e0,
+	e0, reached := a.grantsSince("iodemand", ioGrants("iodemand"), floor, startedAt,
 		func(p seenPlan, v int64) string {
 			return fmt.Sprintf("%.1fMiB/s(cpu %dm)", float64(v)/mib, p.CPU["iodemand"])
 		},
 		func(v int64) bool { return v >= want })
-	t.Logf("io grants of iodemand by epoch: %s", seq)
-	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
 	if dips := lg.logSteps(t, "loadgen", bidding.IO, launched, floor, "MiB/s", mib); dips > 0 {
 		t.Errorf("loadgen was held near its floor in %d steps after the first probe let it through: the room lent until the next plan (client/lend.go) should have kept it there", dips)
 	}

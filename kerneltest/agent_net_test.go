@@ -68,15 +68,11 @@ func TestAgentNetDemandUnderLimit(t *testing.T) {
 
 	a.waitAfterReference(lg, netGrants("netdemand"), floor, startedAt, 5, 24*agentEpoch)
 	sink.alive(t)
-	ps := a.seen()
-	e0, why := reference(ps, netGrants("netdemand"), floor, startedAt)
-	seq, reached := grantsByEpoch(ps, netGrants("netdemand"), e0,
+	e0, reached := a.grantsSince("netdemand", netGrants("netdemand"), floor, startedAt,
 		func(p seenPlan, v int64) string {
 			return fmt.Sprintf("%.1fMbit(cpu %dm)", float64(v)/mbit, p.CPU["netdemand"])
 		},
 		func(v int64) bool { return v >= want })
-	t.Logf("net grants of netdemand by epoch: %s", seq)
-	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
 	_ = lg.logSteps(t, "loadgen", bidding.Net, launched, floor, "Mbit/s", mbit) // the sender's own count (it once read above what it sent)
 	if dips := sink.logSteps(t, "the sink", bidding.Net, launched, floor, "Mbit/s", mbit); dips > 0 {
 		t.Errorf("the sink got near the floor in %d steps after the first probe let the sender through: the room lent until the next plan (client/lend.go) should have kept it there", dips)

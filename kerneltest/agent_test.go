@@ -42,13 +42,9 @@ func TestAgentDemandUnderLimit(t *testing.T) {
 
 	// Wait for one epoch past the acceptance window, to log what follows.
 	a.waitAfterReference(lg, cpuGrants("demand"), floor, startedAt, 4, 20*agentEpoch)
-	ps := a.seen()
-	e0, why := reference(ps, cpuGrants("demand"), floor, startedAt)
-	seq, reached := grantsByEpoch(ps, cpuGrants("demand"), e0,
+	e0, reached := a.grantsSince("demand", cpuGrants("demand"), floor, startedAt,
 		func(_ seenPlan, v int64) string { return fmt.Sprintf("%dm", v) },
 		func(v int64) bool { return v >= want-tol && v <= want+tol })
-	t.Logf("grants of demand by epoch: %s", seq)
-	t.Logf("loadgen started while epoch %d was in force; reference epoch %d (%s)", startedAt, e0, why)
 	if last, ok := lg.last(); ok {
 		asked, _ := last.Asked.Get(bidding.CPU)
 		got, _ := last.Got.Get(bidding.CPU)
