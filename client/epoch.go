@@ -123,7 +123,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 					observe, surge, censored = v, s, false
 				}
 			}
-			if pr, ok := probes[d.Def.Name][r]; !censored || ok {
+			// What lendRoom lends on: the measure, unless the kernel held it
+			// back unprobed; replayed usage (the demo) is no limit's doing.
+			if pr, ok := probes[d.Def.Name][r]; !replayed[i] && (!censored || ok) {
 				seen[i][r] = max(observe, pr.value)
 			}
 			q, ok, err := c.forecast(ctx, d, r, observe, censored, surge, regs, at)
@@ -158,12 +160,6 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	for i, d := range svcs {
 		if _, ok := demand[i][bidding.CPU]; ok {
 			c.cpuPressedAt[d.Def.Name] = p.Epoch
-		}
-	}
-	// Replayed usage (the demo) is no limit's doing: nothing to lend.
-	for i := range svcs {
-		if replayed[i] {
-			clear(seen[i])
 		}
 	}
 	c.lendRoom(ctx, p, svcs, seen)

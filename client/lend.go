@@ -15,10 +15,10 @@ import (
 // (bidrule.LendWant: a burst starting, a level that moved), shared by
 // water-filling (bidrule.Lend), never above a service's max, and only on a
 // series whose jumps have lasted (bidrule.Burst: a spike gone the next
-// epoch makes a lend slack). A plan is
-// solved from bids made two epochs before it runs; a lend answers within
-// one, from capacity nobody was allocated, and lasts until the next plan
-// is enforced (each epoch step lends afresh from its own measurements).
+// epoch makes a lend slack). A plan is solved from bids made two epochs
+// before it runs; a lend answers within one, from capacity nobody was
+// allocated, and lasts until the next plan is enforced (each epoch step
+// lends afresh from its own measurements).
 // seen is what each service was measured at per resource: its usage, or
 // what a demand probe found; a resource the kernel held back and no probe
 // measured is absent. A zero limit is no limit: nothing to lend on top.
