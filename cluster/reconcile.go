@@ -93,6 +93,26 @@ type tracker struct {
 	// added back until gossip shows them gone once (left, failed: a
 	// restart then rejoins at once) or removalHold has passed.
 	removedAt map[string]time.Time
+	// selfTransfer: when this leader last handed its leadership over
+	// because its own entry names an old address (selfMoved).
+	selfTransfer time.Time
+}
+
+// selfTransferRetry is how long a leader whose own entry is stale waits
+// before trying to hand its leadership over again (no other voter could
+// take it).
+const selfTransferRetry = 10 * time.Second
+
+// selfMoved reports the address the configuration holds for this server
+// (self) when it is not addr, the one it is reached at now: a server
+// recreated with a new address on its old data that won the election back.
+func selfMoved(conf []raft.Server, self, addr string) (string, bool) {
+	for _, sv := range conf {
+		if string(sv.ID) == self {
+			return string(sv.Address), addr != "" && string(sv.Address) != addr
+		}
+	}
+	return "", false
 }
 
 func newTracker(now time.Time) *tracker {
@@ -289,8 +309,22 @@ func (s *Server) reconcile(ctx context.Context, tr *tracker, only string) {
 	for id, at := range s.takeRemoved() {
 		tr.removedAt[id] = at
 	}
+	// A leader cannot replace its own entry: one that names an old address
+	// hands the leadership over, and the next leader replaces the entry as
+	// any moved server's (decide). Left stale, the entry would send every
+	// follower to an address nobody answers once this server steps down.
+	now := time.Now()
+	if old, moved := selfMoved(cf.Configuration().Servers, s.cfg.ID, s.RaftAddr()); moved && only == "" && now.Sub(tr.selfTransfer) >= selfTransferRetry {
+		tr.selfTransfer = now
+		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+			s.log.Warn("reconcile: this leader's own raft entry names an old address and no other server could take the leadership", "entry", old, "address", s.RaftAddr(), "error", err)
+		} else {
+			s.log.Info("reconcile: this leader's own raft entry named an old address: handed the leadership over", "entry", old, "address", s.RaftAddr())
+			return
+		}
+	}
 	pol := policy{Self: s.cfg.ID, Stable: s.stabilization(), Grace: s.deadGrace(), MinQuorum: s.minQuorum()}
-	acts, refused := decide(time.Now(), pol, members, cf.Configuration().Servers, tr, only)
+	acts, refused := decide(now, pol, members, cf.Configuration().Servers, tr, only)
 	if refused != "" && refused != s.lastRefusal {
 		s.log.Warn("reconcile: " + refused)
 	}

@@ -178,3 +178,25 @@ func TestDecideDoesNotReaddAServerRemovedByRequest(t *testing.T) {
 		t.Fatalf("after the hold: %s", kinds(acts))
 	}
 }
+
+// A leader whose own entry names an address it is no longer reached at
+// (recreated with a new IP, elected back) sees it; one whose entry is
+// current, or that is not in the configuration, does not.
+func TestSelfMoved(t *testing.T) {
+	conf := []raft.Server{{ID: "s1", Address: "10.0.0.1:7482"}, {ID: "s2", Address: "10.0.0.2:7482"}}
+	for _, c := range []struct {
+		self, addr string
+		old        string
+		moved      bool
+	}{
+		{"s1", "10.0.0.9:7482", "10.0.0.1:7482", true},
+		{"s1", "10.0.0.1:7482", "10.0.0.1:7482", false},
+		{"s3", "10.0.0.3:7482", "", false},
+		{"s2", "", "10.0.0.2:7482", false},
+	} {
+		old, moved := selfMoved(conf, c.self, c.addr)
+		if old != c.old || moved != c.moved {
+			t.Errorf("selfMoved(%s at %q) = %q, %v; want %q, %v", c.self, c.addr, old, moved, c.old, c.moved)
+		}
+	}
+}
