@@ -120,8 +120,10 @@ const (
 
 // PeakMargin is how far above the recent peak a throttled resource's bid
 // may reach (chosen with forecast.RecentWindow on the tuning families,
-// docs/BENCHMARKS.md "Padding capped by the recent peak").
-const PeakMargin = 1.3
+// docs/BENCHMARKS.md "Padding capped by the recent peak"; 1.3 until the
+// client lent its node's room to a jump within an epoch, then 1.15 on the
+// same tuning draws: "Lending the room").
+const PeakMargin = 1.15
 
 // CapPadding caps the padding above p90 of a throttled resource's forecast
 // at PeakMargin × the recent peak (q.Recent, when the forecaster set it):

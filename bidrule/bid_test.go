@@ -65,6 +65,7 @@ func TestSurgedMemoryBidValidates(t *testing.T) {
 // and surges are untouched.
 func TestPaddingCappedByRecentPeak(t *testing.T) {
 	q := forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100, Recent: 20, RecentN: forecast.RecentWindow}
+	top := int64(math.Round(PeakMargin * 20)) // the cap over a peak of 20
 	cases := []struct {
 		name  string
 		r     bidding.Resource
@@ -73,8 +74,8 @@ func TestPaddingCappedByRecentPeak(t *testing.T) {
 		surge *Surge
 		want  bidding.Quantiles
 	}{
-		{"critical capped", bidding.CPU, bidding.ClassCritical, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 26}},
-		{"standard capped", bidding.IO, bidding.ClassStandard, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 26}},
+		{"critical capped", bidding.CPU, bidding.ClassCritical, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: top}},
+		{"standard capped", bidding.IO, bidding.ClassStandard, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: top}},
 		{"batch at p90", bidding.Net, bidding.ClassBatch, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 10}},
 		{"idle hour: top at p90", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P90: 0, P95: 3, P99: 50, RecentN: 12}, nil, bidding.Quantiles{}},
 		{"p90 never lowered", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 30, P90: 40, P95: 60, P99: 90, Recent: 10, RecentN: 12}, nil, bidding.Quantiles{P50: 30, P90: 40, P99: 40}},
