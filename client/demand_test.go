@@ -269,20 +269,24 @@ func (r replaying) History(string) map[bidding.Resource][]float64 { return nil }
 func (r replaying) Replay(string, int) usage.Usage                { return r.u }
 func (r replaying) Step() time.Duration                           { return time.Second }
 
-// A replayed usage above its allocation was held by no limit: no probe.
-func TestReplayedAtLimitIsNotProbed(t *testing.T) {
-	f := newFakeAPI()
-	rt := replaying{newFakeRuntime(svc("db")), use(bidding.IO, 120e6)}
-	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{}})
-	a := alloc("db", "n1", 500)
-	a.IO = 100e6
-	p := plan(1, 10, a)
-	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
-	pushEpoch(t, f, p)
-	p.Epoch, p.Index = 2, 11
-	pushEpoch(t, f, p)
-	if n := rt.appliedCount(); n != 2 {
-		t.Fatalf("%d applies: want the two plans' and no probe", n)
+// A replayed usage above its allocation was held by no limit: no probe
+// (at its limit), no lend (far above it, as a burst).
+func TestReplayedIsNotProbedNorLent(t *testing.T) {
+	for _, used := range []float64{120e6, 400e6} {
+		f := newFakeAPI()
+		rt := replaying{newFakeRuntime(svc("db")), use(bidding.IO, used)}
+		_, stop := run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{}})
+		a := alloc("db", "n1", 500)
+		a.IO = 100e6
+		p := plan(1, 10, a)
+		p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
+		pushEpoch(t, f, p)
+		p.Epoch, p.Index = 2, 11
+		pushEpoch(t, f, p)
+		stop()
+		if n := rt.appliedCount(); n != 2 {
+			t.Fatalf("replayed io %v under a 100e6 limit: %d applies, want the two plans' and no probe or lend", used, n)
+		}
 	}
 }
 

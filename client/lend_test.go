@@ -83,21 +83,3 @@ func TestLendRoomShared(t *testing.T) {
 		t.Fatalf("cpu limits %v: want %v", got, want)
 	}
 }
-
-// Replayed usage (the demo's) far above its allocation was held by no
-// limit: nothing is lent.
-func TestReplayedIsNotLent(t *testing.T) {
-	f := newFakeAPI()
-	rt := replaying{newFakeRuntime(svc("db")), use(bidding.IO, 400e6)}
-	run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{}})
-	a := alloc("db", "n1", 500)
-	a.IO = 100e6
-	p := plan(1, 10, a)
-	p.Nodes = []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{2000, 0, 1e9, 0}}}
-	pushEpoch(t, f, p)
-	p.Epoch, p.Index = 2, 11
-	pushEpoch(t, f, p)
-	if n := rt.appliedCount(); n != 2 {
-		t.Fatalf("%d applies: want the two plans' and no lend", n)
-	}
-}
