@@ -526,6 +526,19 @@ func (a *agent) grantsSince(svc string, g grants, floor int64, startedAt uint64,
 	return e0, reached
 }
 
+// grantedWithin is a demand test's acceptance: a plan granted what (a
+// description of the accepted grant) at reached, at most within epochs
+// after the reference e0 (grantsSince). It fails the test otherwise.
+func (a *agent) grantedWithin(e0, reached, within uint64, what string) bool {
+	a.t.Helper()
+	if reached == 0 || reached > e0+within {
+		a.t.Errorf("no plan granted %s within %d epochs of epoch %d (first: %v)", what, within, e0, epochOrNone(reached))
+		return false
+	}
+	a.t.Logf("granted %s at epoch %d: %d epochs after the reference", what, reached, reached-e0)
+	return true
+}
+
 // logSteps logs, per step since from, what a loadgen (who) got of r, in
 // unit (scale base units each), and the largest: the steps above 1.5 ×
 // limit (marked *) are the ones under a lifted limit (a demand probe) or a
