@@ -8,7 +8,6 @@ import (
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
-	"github.com/allot-dev/allot/enforce"
 	"github.com/allot-dev/allot/fsm"
 	"github.com/allot-dev/allot/usage"
 )
@@ -51,11 +50,12 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	// files already hold plan p's (enforced above).
 	inForce := map[string]bidding.Allocation{}
 	if prev != nil {
-		for _, a := range enforce.Slice(*prev, c.cfg.Node) {
-			for r, g := range c.lent[a.Service] {
+		inForce = c.mine(*prev)
+		for name, a := range inForce {
+			for r, g := range c.lent[name] {
 				a.Set(bidding.Resource(r), a.Get(bidding.Resource(r))+g)
 			}
-			inForce[a.Service] = a
+			inForce[name] = a
 		}
 	}
 	replayed := make([]bool, len(svcs))

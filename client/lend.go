@@ -6,7 +6,6 @@ import (
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/bidrule"
-	"github.com/allot-dev/allot/enforce"
 )
 
 // lendRoom lends the room plan p leaves on this node — its capacity less
@@ -30,10 +29,7 @@ func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered
 	if c.cfg.NoLend || c.cfg.Policy == baseline.Static {
 		return
 	}
-	mine := map[string]bidding.Allocation{}
-	for _, a := range enforce.Slice(p, c.cfg.Node) {
-		mine[a.Service] = a
-	}
+	mine := c.mine(p)
 	room := nodeRoom(p, c.cfg.Node)
 	ups := map[string]bidding.Allocation{}
 	for _, r := range bidrule.Lendable() {

@@ -63,6 +63,15 @@ func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
 	return bidding.Vec{}
 }
 
+// mine is this node's allocations in plan p, by service.
+func (c *Client) mine(p bidding.Plan) map[string]bidding.Allocation {
+	out := map[string]bidding.Allocation{}
+	for _, a := range enforce.Slice(p, c.cfg.Node) {
+		out[a.Service] = a
+	}
+	return out
+}
+
 // nodeRoom is what the plan leaves unallocated on node, per resource (0
 // for a resource whose capacity the plan does not say).
 func nodeRoom(p bidding.Plan, node string) bidding.Vec {
@@ -184,10 +193,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 			share[r] = room[r] / n[r]
 		}
 	}
-	mine := map[string]bidding.Allocation{}
-	for _, a := range enforce.Slice(p, c.cfg.Node) {
-		mine[a.Service] = a
-	}
+	mine := c.mine(p)
 	type lift struct {
 		d   discovered
 		up  bidding.Allocation // the plan's allocation with res lifted
