@@ -122,8 +122,9 @@ type Client struct {
 	// cpuPressedAt: the plan whose interval found each service held back
 	// on cpu (the last epoch step's only; epoch.go)
 	cpuPressedAt map[string]uint64
-	// lent: what the last epoch step lent each service on top of its
-	// plan (lend.go), in force until the next plan is enforced
+	// lent: what the last epoch step and the looks since lent each service
+	// on top of its plan (lend.go, tick.go), in force until the next plan
+	// is enforced
 	lent   map[string]bidding.Vec
 	bursts map[string]*[bidding.NumResources]bidrule.Burst // whether each service's jumps last (lend.go)
 
@@ -201,7 +202,8 @@ func (c *Client) Run(ctx context.Context) error {
 
 	retry := newBackoff(time.Second, 30*time.Second)
 	var retryC <-chan time.Time
-	var pending *bidding.Plan // a plan whose enforcement failed, to retry
+	var lookC <-chan time.Time // the next look between epoch steps (tick.go)
+	var pending *bidding.Plan  // a plan whose enforcement failed, to retry
 	for {
 		select {
 		case <-ctx.Done():
@@ -235,7 +237,13 @@ func (c *Client) Run(ctx context.Context) error {
 				if err := c.epoch(ctx, p); err != nil && ctx.Err() == nil {
 					c.log.Warn("measuring or bidding failed; the next epoch tries again", "epoch", p.Epoch+1, "error", err)
 				}
+				lookC = c.nextLook()
 			}
+		case <-lookC:
+			if pending == nil { // the kernel holds an older plan than the step ran for
+				c.look(ctx)
+			}
+			lookC = c.nextLook()
 		case <-retryC:
 			retryC = nil
 			if pending == nil {
@@ -294,8 +302,10 @@ func (c *Client) enforce(ctx context.Context, p bidding.Plan) error {
 	return nil
 }
 
-// reapply enforces the plan in force again (after a workload change).
+// reapply enforces the plan in force again (after a workload change): its
+// limits replace what was lent.
 func (c *Client) reapply(ctx context.Context, p bidding.Plan) error {
+	clear(c.lent)
 	d := &runtimeDriver{c: c}
 	if err := d.Apply(ctx, enforce.Slice(p, c.cfg.Node)); err != nil {
 		return fmt.Errorf("re-applying epoch %d: %w", p.Epoch, err)

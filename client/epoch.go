@@ -48,16 +48,13 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	// The limits in force while the interval was measured are the previous
 	// plan's, with what its epoch step lent on top (lend.go): the kernel's
 	// files already hold plan p's (enforced above).
+	// Plan p's enforcement replaced those lends: from here c.lent holds what
+	// is lent under p.
 	inForce := map[string]bidding.Allocation{}
 	if prev != nil {
-		inForce = c.mine(*prev)
-		for name, a := range inForce {
-			for r, g := range c.lent[name] {
-				a.Set(bidding.Resource(r), a.Get(bidding.Resource(r))+g)
-			}
-			inForce[name] = a
-		}
+		inForce = withLent(c.mine(*prev), c.lent)
 	}
+	c.lent = map[string]bidding.Vec{}
 	replayed := make([]bool, len(svcs))
 	for i, d := range svcs {
 		us[i], replayed[i] = c.measure(d, now)
@@ -163,6 +160,13 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		}
 	}
 	c.lendRoom(ctx, p, svcs, seen)
+	if c.cfg.Measure != nil { // the looks until the next step read from here (tick.go)
+		for i, d := range svcs {
+			if !replayed[i] {
+				c.readLook(d, c.now())
+			}
+		}
+	}
 	c.boosts(ctx, p, svcs, us)
 	c.replayStep++
 	if len(rep.Services) > 0 {

@@ -24,20 +24,6 @@ import (
 // is short beside the epoch, and the measurement is a real demand, so the
 // next bid asks for it and not for a guess.
 
-// probeWindow is how long a demand probe measures (a second, or a quarter
-// of the epoch when that is shorter); it first lets the service settle
-// under the lifted limit for one and a half windows. A service held back catches up
-// when let go (a backlog, a worker's debt), so what it uses at first is more
-// than it wants; measured on this host, a 1.5-core load lifted from 100m to
-// 1.9 cores used 1873, 1824, 1688, 1523, 1529m in successive 200 ms.
-func probeWindow(epoch time.Duration) time.Duration {
-	w := time.Second
-	if epoch > 0 && epoch/4 < w {
-		w = epoch / 4
-	}
-	return w
-}
-
 const (
 	// minProbeRoom is the least unallocated CPU (millicores) per throttled
 	// service worth a probe, and the least lift of its quota.
@@ -170,18 +156,19 @@ func probedSurge(r bidding.Resource, pr probed, use float64) (observe float64, s
 }
 
 // probeDemand lifts the limits the services want probed into the node's
-// room (each resource's room shared evenly among the services that want it,
-// never above a service's max; all of a service's resources in one apply),
-// lets them settle, measures each over one window, restores the plan's
-// limits and returns what each used, per service and resource. A resource
-// without enough room (minRoom per service that wants it), or whose lift
-// would be less than that, is left out, as is a service whose probe could
-// not be made.
+// room (what plan p leaves unallocated less what is lent; each resource's
+// room shared evenly among the services that want it, never above a
+// service's max; all of a service's resources in one apply), lets them
+// settle, measures each over one window, puts back the limits in force
+// (the plan's and what is lent) and returns what each used, per service
+// and resource. A resource without enough room (minRoom per service that
+// wants it), or whose lift would be less than that, is left out, as is a
+// service whose probe could not be made.
 func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeWant) map[string]map[bidding.Resource]probed {
 	if len(wants) == 0 || c.cfg.Measure == nil || c.cfg.Policy == baseline.Static {
 		return nil
 	}
-	capacity, room := nodeCapacity(p, c.cfg.Node), nodeRoom(p, c.cfg.Node)
+	capacity, room := nodeCapacity(p, c.cfg.Node), c.roomLeft(p)
 	var n, share bidding.Vec // services that want r probed; the lift each gets (0: r is not probed)
 	for _, w := range wants {
 		for _, r := range w.res {
@@ -193,7 +180,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 			share[r] = room[r] / n[r]
 		}
 	}
-	mine := c.mine(p)
+	mine := withLent(c.mine(p), c.lent) // the limits in force, put back after
 	type lift struct {
 		d   discovered
 		up  bidding.Allocation // the plan's allocation with res lifted
@@ -249,7 +236,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 		}
 		return usage.Sum(parts...)
 	}
-	w := probeWindow(c.settings.interval)
+	w := bidrule.ProbeWindow(c.settings.interval)
 	for _, wait := range []time.Duration{w * 3 / 2, w} { // settle, then measure
 		if wait == w {
 			for _, l := range lifts {
@@ -292,7 +279,8 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 	return out
 }
 
-// restoreProbed puts the plan's limits back on the probed services, even
+// restoreProbed puts the limits in force (mine: the plan's and what is
+// lent) back on the probed services, even
 // when ctx has ended (an agent stopping mid-probe must not leave a lifted
 // limit behind: the plan in force stays in force); a failure re-applies the
 // whole plan.
@@ -309,7 +297,7 @@ func (c *Client) restoreProbed(ctx context.Context, p bidding.Plan, probed []dis
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		c.log.Error("demand probe: restoring the plan's limits failed; re-applying the plan", "error", err)
+		c.log.Error("demand probe: restoring the limits in force failed; re-applying the plan", "error", err)
 		if err := c.reapply(ctx, p); err != nil {
 			c.log.Error("re-applying the plan after a demand probe", "error", err)
 		}

@@ -21,6 +21,28 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 	if p.bursts == nil {
 		p.bursts = make([][nr]bidrule.Burst, len(w.Svcs))
 	}
+	p.lendRoom(out, 1, func(s, r int, a float64) float64 {
+		seen, ok := p.measured(j, s, r)
+		if r == int(bidding.CPU) {
+			seen /= cfsEfficiency // the quota that lets it through
+		}
+		x := 0.0
+		if ok {
+			x = bidrule.LendWant(seen, a, float64(w.Svcs[s].Def.Max[r]))
+		}
+		if !p.bursts[s][r].Step(seen, ok, x > 0, w.Svcs[s].Def.EffectiveWeight()) {
+			return 0
+		}
+		return x
+	})
+}
+
+// lendRoom shares each node's room in each lendable resource — its
+// capacity less out's allocations — among the services by what want asks
+// for each (service, resource, allocation in out) by water-filling, and
+// adds frac of each grant to out.
+func (p *allotPolicy) lendRoom(out [][nr]int64, frac float64, want func(s, r int, a float64) float64) {
+	w := p.e.w
 	for n := range p.e.nodes {
 		for _, res := range bidrule.Lendable() {
 			r := int(res)
@@ -33,20 +55,12 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 				}
 				a := float64(out[s][r])
 				used += a
-				seen, ok := p.measured(j, s, r)
-				if r == int(bidding.CPU) {
-					seen /= cfsEfficiency // the quota that lets it through
-				}
-				x := 0.0
-				if ok {
-					x = bidrule.LendWant(seen, a, float64(sv.Def.Max[r]))
-				}
-				if p.bursts[s][r].Step(seen, ok, x > 0, sv.Def.EffectiveWeight()) && x > 0 {
+				if x := want(s, r, a); x > 0 {
 					ids, wants = append(ids, s), append(wants, x)
 				}
 			}
 			for i, g := range bidrule.Lend(wants, float64(p.e.eff[n][r])-used) {
-				out[ids[i]][r] += g
+				out[ids[i]][r] += int64(frac * float64(g))
 			}
 		}
 	}

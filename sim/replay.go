@@ -61,6 +61,12 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 	has, weight, crit := w.scoring()
 	a := newAcc(w.norm, eff).withBreakdown(w)
 	bp, _ := p.(interface{ lastBids() [][nr]bidTop })
+	// A policy whose client acts within the epoch (Allot's: tick.go) adds
+	// to the epoch's allocations what it lends there, once the epoch's
+	// demand is known.
+	we, _ := p.(interface {
+		withinEpoch(k int, alloc [][nr]int64, demand [][nr]float64)
+	})
 	demand := make([][nr]float64, n)
 	got := make([][nr]float64, n)
 	rec := newRecovery(w)
@@ -69,14 +75,21 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 		if err != nil {
 			return nil, fmt.Errorf("policy %s at contention %.2f: %w", name, c, err)
 		}
-		e.record(alloc)
 		for s, sv := range w.Svcs {
 			for r := range nr {
 				if sv.Has[r] {
 					demand[s][r] = sv.Demand[r][w.Warmup+k]
-					if record {
-						run.Alloc[s][r][k] = float64(alloc[s][r])
-					}
+				}
+			}
+		}
+		if we != nil {
+			we.withinEpoch(k, alloc, demand)
+		}
+		e.record(alloc)
+		for s, sv := range w.Svcs {
+			for r := range nr {
+				if sv.Has[r] && record {
+					run.Alloc[s][r][k] = float64(alloc[s][r])
 				}
 			}
 		}
