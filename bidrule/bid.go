@@ -6,6 +6,7 @@ package bidrule
 
 import (
 	"math"
+	"slices"
 
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/forecast"
@@ -64,18 +65,22 @@ func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {
 	return q
 }
 
-// ClassTop moves the top of a bid (its p99: the solver grants at most
-// that) to the class's quantile of forecast f: critical services up to p99,
-// standard up to the forecast's own calibrated p95 (within [p90, p99]: for
-// a spiky or intermittent series p95 may sit at p90 — a burst in fewer
-// than 5% of the steps — or near p99), batch up to p90. It applies to every
-// resource: a throttled batch job loses little, a critical one should not
-// be throttled, and an OOM kill of a batch job costs a restart, which the
-// padding to p99 on every step cost more than in slack.
-func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class) bidding.Quantiles {
-	switch c {
-	case bidding.ClassCritical:
-	case bidding.ClassBatch:
+// ClassTop moves the top of a bid of resource r (its p99: the solver
+// grants at most that) to the class's quantile of forecast f: critical
+// services up to p99, standard up to the forecast's own calibrated p95
+// (within [p90, p99]: for a spiky or intermittent series p95 may sit at
+// p90 — a burst in fewer than 5% of the steps — or near p99), batch up to
+// p90. It applies to every resource: a throttled batch job loses little, a
+// critical one should not be throttled, and an OOM kill of a batch job
+// costs a restart, which the padding to p99 on every step cost more than
+// in slack. A critical service's cpu, io and net (Lendable) reach the p95
+// too: what goes above it is lent from its node's room within seconds
+// (tick.go), so reserving a p99 at every step was slack; its memory, which
+// is never lent, keeps p99.
+func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class, r bidding.Resource) bidding.Quantiles {
+	switch {
+	case c == bidding.ClassCritical && !slices.Contains(Lendable(), r):
+	case c == bidding.ClassBatch:
 		b.P99 = b.P90
 	default:
 		p95 := BidQuantiles(forecast.Quantiles{P99: f.P95}).P99
@@ -161,7 +166,7 @@ func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadba
 	if r != bidding.Memory {
 		q = CapPadding(q)
 	}
-	b := ClassTop(BidQuantiles(q), q, c)
+	b := ClassTop(BidQuantiles(q), q, c, r)
 	if r == bidding.Memory {
 		b = MemoryBid(b, deadband)
 	}

@@ -17,7 +17,8 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 		want bidding.Quantiles
 	}{
 		{"rounding and order", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 10.4, P90: 9, P99: math.NaN()}, bidding.Quantiles{P50: 10, P90: 10, P99: 10}},
-		{"negative to zero", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: -3, P90: 2, P99: 5}, bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
+		{"negative to zero", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: -3, P90: 2, P95: 5, P99: 5}, bidding.Quantiles{P50: 0, P90: 2, P99: 5}},
+		{"critical cpu at p95 (the rest is lent)", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 1, P90: 2, P95: 4, P99: 9}, bidding.Quantiles{P50: 1, P90: 2, P99: 4}},
 		{"batch stops at p90", bidding.CPU, bidding.ClassBatch, forecast.Quantiles{P50: 1, P90: 2, P99: 9}, bidding.Quantiles{P50: 1, P90: 2, P99: 2}},
 		{"standard at p95", bidding.Net, bidding.ClassStandard, forecast.Quantiles{P50: 0, P90: 1000, P99: 2000, P95: 1100}, bidding.Quantiles{P50: 0, P90: 1000, P99: 1100}},
 		{"standard p95 at p90 (rare bursts)", bidding.IO, bidding.ClassStandard, forecast.Quantiles{P50: 0, P90: 0, P99: 800, P95: 0}, bidding.Quantiles{P50: 0, P90: 0, P99: 0}},
@@ -79,7 +80,7 @@ func TestPaddingCappedByRecentPeak(t *testing.T) {
 		{"batch at p90", bidding.Net, bidding.ClassBatch, q, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 10}},
 		{"idle hour: top at p90", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P90: 0, P95: 3, P99: 50, RecentN: 12}, nil, bidding.Quantiles{}},
 		{"p90 never lowered", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 30, P90: 40, P95: 60, P99: 90, Recent: 10, RecentN: 12}, nil, bidding.Quantiles{P50: 30, P90: 40, P99: 40}},
-		{"peak unknown", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100}, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 100}},
+		{"peak unknown", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 5, P90: 10, P95: 40, P99: 100}, nil, bidding.Quantiles{P50: 5, P90: 10, P99: 40}},
 		{"memory untouched", bidding.Memory, bidding.ClassCritical, q, nil, bidding.Quantiles{P50: 6, P90: 11, P99: 102}},
 		{"surge above the cap", bidding.CPU, bidding.ClassCritical, q, &Surge{Demand: 60, Margin: 0.02, Exact: true}, bidding.Quantiles{P50: 60, P90: 60, P99: 61}},
 	}

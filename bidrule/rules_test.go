@@ -16,10 +16,13 @@ func TestBidRules(t *testing.T) {
 		got  bidding.Quantiles
 		want bidding.Quantiles
 	}{
-		{"critical bids p99", ClassTop(q, f, bidding.ClassCritical), q},
-		{"standard bids the forecast's p95", ClassTop(q, f, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
-		{"standard without a p95 bids p90", ClassTop(q, forecast.Quantiles{}, bidding.ClassStandard), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
-		{"batch bids p90", ClassTop(q, f, bidding.ClassBatch), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
+		{"critical memory bids p99", ClassTop(q, f, bidding.ClassCritical, bidding.Memory), q},
+		{"critical cpu bids the forecast's p95 (the rest is lent)", ClassTop(q, f, bidding.ClassCritical, bidding.CPU), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
+		{"critical net bids the forecast's p95", ClassTop(q, f, bidding.ClassCritical, bidding.Net), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
+		{"standard bids the forecast's p95", ClassTop(q, f, bidding.ClassStandard, bidding.CPU), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
+		{"standard memory bids the forecast's p95", ClassTop(q, f, bidding.ClassStandard, bidding.Memory), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1800}},
+		{"standard without a p95 bids p90", ClassTop(q, forecast.Quantiles{}, bidding.ClassStandard, bidding.IO), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
+		{"batch bids p90", ClassTop(q, f, bidding.ClassBatch, bidding.Memory), bidding.Quantiles{P50: 1000, P90: 1500, P99: 1500}},
 		{"surge floors at last demand", SurgeBid(q, 3000, 0.15), bidding.Quantiles{P50: 1000, P90: 3000, P99: 3450}},
 		{"surge below forecast changes nothing", SurgeBid(q, 100, 0.15), q},
 		{"memory padded by the deadband, nothing asked above p99", MemoryBid(bidding.Quantiles{P50: 1000, P90: 1500, P99: 2500, Max: 3500}, 0.02),
