@@ -224,18 +224,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 	if len(lifts) == 0 {
 		return nil
 	}
-	read := func(d discovered, now time.Time) usage.Usage {
-		var parts []usage.Usage
-		for _, in := range d.Instances {
-			if in.Cgroup == "" {
-				continue
-			}
-			if u, err := c.cfg.Measure.ReadCgroup("probe\x00"+instanceKey(d.Def.Name, in), in.Cgroup, in.Interface, now); err == nil {
-				parts = append(parts, u)
-			}
-		}
-		return usage.Sum(parts...)
-	}
+	read := func(d discovered, now time.Time) usage.Usage { return c.readAs("probe", d, now) }
 	w := bidrule.ProbeWindow(c.settings.interval)
 	for _, wait := range []time.Duration{w * 3 / 2, w} { // settle, then measure
 		if wait == w {

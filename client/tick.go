@@ -69,15 +69,22 @@ func (c *Client) look(ctx context.Context) {
 }
 
 // readLook is a service's usage since the last look (or the last epoch
-// step), summed over its instances; an instance read for the first time
-// gives none.
-func (c *Client) readLook(d discovered, now time.Time) usage.Usage {
+// step): readAs under the looks' own keys.
+func (c *Client) readLook(d discovered, now time.Time) usage.Usage { return c.readAs("look", d, now) }
+
+// readAs is a service's usage, summed over its instances' cgroups and
+// interfaces, since the last read under the same purpose (the probe's
+// window, the looks; the epoch step keeps its own keys, measure): each
+// purpose has its own counter keys, so none cuts another's interval
+// short. An instance read for the first time, or whose read failed, adds
+// nothing.
+func (c *Client) readAs(purpose string, d discovered, now time.Time) usage.Usage {
 	var parts []usage.Usage
 	for _, in := range d.Instances {
 		if in.Cgroup == "" && in.Interface == "" {
 			continue
 		}
-		if u, err := c.cfg.Measure.ReadCgroup("look\x00"+instanceKey(d.Def.Name, in), in.Cgroup, in.Interface, now); err == nil {
+		if u, err := c.cfg.Measure.ReadCgroup(purpose+"\x00"+instanceKey(d.Def.Name, in), in.Cgroup, in.Interface, now); err == nil {
 			parts = append(parts, u)
 		}
 	}
