@@ -21,7 +21,7 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 	if p.bursts == nil {
 		p.bursts = make([][nr]bidrule.Burst, len(w.Svcs))
 	}
-	p.lendRoom(out, 1, func(s, r int, a float64) float64 {
+	p.lendRoom(out, 1, nil, func(s, r int, a float64) float64 {
 		seen, ok := p.measured(j, s, r)
 		if r == int(bidding.CPU) {
 			seen /= cfsEfficiency // the quota that lets it through
@@ -40,8 +40,9 @@ func (p *allotPolicy) lend(k int, out [][nr]int64) {
 // lendRoom shares each node's room in each lendable resource — its
 // capacity less out's allocations — among the services by what want asks
 // for each (service, resource, allocation in out) by water-filling, and
-// adds frac of each grant to out.
-func (p *allotPolicy) lendRoom(out [][nr]int64, frac float64, want func(s, r int, a float64) float64) {
+// adds frac of each grant to out; nothing where the room is less than
+// least(node, resource) per service that wants it (least nil: no least).
+func (p *allotPolicy) lendRoom(out [][nr]int64, frac float64, least func(n, r int) float64, want func(s, r int, a float64) float64) {
 	w := p.e.w
 	for n := range p.e.nodes {
 		for _, res := range bidrule.Lendable() {
@@ -59,7 +60,11 @@ func (p *allotPolicy) lendRoom(out [][nr]int64, frac float64, want func(s, r int
 					ids, wants = append(ids, s), append(wants, x)
 				}
 			}
-			for i, g := range bidrule.Lend(wants, float64(p.e.eff[n][r])-used) {
+			room := float64(p.e.eff[n][r]) - used
+			if least != nil && room < least(n, r)*float64(len(wants)) {
+				continue
+			}
+			for i, g := range bidrule.Lend(wants, room) {
 				out[ids[i]][r] += int64(frac * float64(g))
 			}
 		}

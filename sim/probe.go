@@ -1,10 +1,10 @@
 package sim
 
 import (
+	"github.com/allot-dev/allot/bidrule"
 	"math"
 
 	"github.com/allot-dev/allot/bidding"
-	"github.com/allot-dev/allot/bidrule"
 )
 
 // The client's demand probes (client/probe.go), as the simulated client
@@ -37,8 +37,9 @@ func (p *allotPolicy) room(j, n, r int, at func(d, a float64) bool) (room float6
 // service pressed there.
 func (p *allotPolicy) probed(j, s int) bool {
 	cpu := int(bidding.CPU)
-	room, pressed := p.room(j, p.e.w.Svcs[s].Node, cpu, func(d, a float64) bool { return read(cpu, d, a).Pressed })
-	return pressed > 0 && room >= float64(minProbeRoom*pressed)
+	n := p.e.w.Svcs[s].Node
+	room, pressed := p.room(j, n, cpu, func(d, a float64) bool { return read(cpu, d, a).Pressed })
+	return pressed > 0 && room >= p.leastProbeRoom(n, cpu)*float64(pressed)
 }
 
 // ioNetProbe is what service s's client measures of io or net (r) after
@@ -60,7 +61,7 @@ func (p *allotPolicy) ioNetProbe(j, s, r int) (v float64, held, ok bool) {
 	}
 	room, pressed := p.room(j, sv.Node, r, atLimit)
 	share := room / float64(pressed)
-	if share < bidrule.MinIONetProbeRoom*float64(p.e.eff[sv.Node][r]) {
+	if share < p.leastProbeRoom(sv.Node, r) {
 		return 0, false, false
 	}
 	lifted := a + share
@@ -95,4 +96,14 @@ func (p *allotPolicy) measured(j, s, r int) (float64, bool) {
 		return 0, false
 	}
 	return p.e.w.Svcs[s].Demand[r][i], true
+}
+
+// leastProbeRoom is the least room per service at its limit worth a probe on
+// node n in resource r, as the client's (client/probe.go minRoom): 100m of
+// cpu, bidrule.MinIONetProbeRoom of the node's io or net.
+func (p *allotPolicy) leastProbeRoom(n, r int) float64 {
+	if r == int(bidding.CPU) {
+		return minProbeRoom
+	}
+	return bidrule.MinIONetProbeRoom * float64(p.e.eff[n][r])
 }

@@ -10,7 +10,8 @@ import (
 // the real one does between epoch steps (client/tick.go): the room left on
 // each node shared among the services whose demand now is well above their
 // limit (bidrule.LendWant against it, bidrule.Lend; the real client finds
-// that demand with a probe), with no series gate. A trace step is one
+// that demand with a probe, so only where the room is worth one:
+// leastProbeRoom per service), with no series gate. A trace step is one
 // level, so the lend serves it from the moment the client reacts: it is
 // counted for 1 − bidrule.LendReaction of the epoch (about 2.5% of a
 // 5-minute epoch), as a limit in force for that share of it.
@@ -19,7 +20,7 @@ func (p *allotPolicy) withinEpoch(k int, alloc [][nr]int64, demand [][nr]float64
 		return
 	}
 	w := p.e.w
-	p.lendRoom(alloc, 1-bidrule.LendReaction(w.Epoch), func(s, r int, a float64) float64 {
+	p.lendRoom(alloc, 1-bidrule.LendReaction(w.Epoch), p.leastProbeRoom, func(s, r int, a float64) float64 {
 		d := demand[s][r]
 		if r == int(bidding.CPU) {
 			d /= cfsEfficiency // the quota that lets it through
