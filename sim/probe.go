@@ -1,10 +1,10 @@
 package sim
 
 import (
-	"github.com/allot-dev/allot/bidrule"
 	"math"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 )
 
 // The client's demand probes (client/probe.go), as the simulated client
