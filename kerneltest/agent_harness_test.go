@@ -626,25 +626,26 @@ type reading struct {
 	V  string
 }
 
-// sampleAt calls read every 50 ms until the returned function is called,
-// which returns each change of its value (the first reading included).
+// sampleAt reads once before it returns, then calls read every 50 ms until
+// the returned function is called, which returns the first reading and
+// each change of its value.
 func sampleAt(t *testing.T, read func() string) func() []reading {
 	stop, done := make(chan struct{}), make(chan struct{})
-	var changes []reading
+	changes := []reading{{At: time.Now(), V: read()}}
 	go func() {
 		defer close(done)
-		last := ""
+		last := changes[0].V
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if v := read(); v != last || len(changes) == 0 {
-				last = v
-				changes = append(changes, reading{At: time.Now(), V: v})
-			}
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
+			}
+			if v := read(); v != last {
+				last = v
+				changes = append(changes, reading{At: time.Now(), V: v})
 			}
 		}
 	}()
