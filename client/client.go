@@ -127,6 +127,9 @@ type Client struct {
 	// is enforced
 	lent   map[string]bidding.Vec
 	bursts map[string]*[bidding.NumResources]bidrule.Burst // whether each service's jumps last (lend.go)
+	// looked: the resources of each service the looks since the last
+	// epoch step probed (tick.go); the next step probes them again.
+	looked map[string][]bidding.Resource
 
 	gate      *sla.Gate
 	slaBusy   sync.Mutex // held while an epoch's SLA checks run
@@ -172,6 +175,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, api: cfg.API, log: cfg.Log, now: cfg.Now, owner: map[string]workload.Runtime{}, gone: map[string]bool{},
 		registered: map[string]bool{}, primed: map[string]bool{}, failing: map[string]bool{}, static: map[string]*staticLevels{}, partial: map[string]bool{},
 		cpuPressedAt: map[string]uint64{}, lent: map[string]bidding.Vec{}, bursts: map[string]*[bidding.NumResources]bidrule.Burst{},
+		looked:   map[string][]bidding.Resource{},
 		settings: settings{deadband: bidding.DefaultOptions().Deadband}}
 	c.fc = newForecasters(c.log)
 	c.gate, c.probes, c.probeHTTP = sla.NewGate(), map[string]probeEntry{}, sla.NewClient()

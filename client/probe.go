@@ -126,6 +126,9 @@ type probeWant struct {
 	d   discovered
 	res []bidding.Resource
 	u   usage.Usage
+	// looked: a look probed it since the last epoch step (epoch.go), so
+	// cpu is probed even when the interval was not held at its quota.
+	looked bool
 }
 
 // probed is what a demand probe measured of one resource of one service.
@@ -210,7 +213,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 			l.up.Set(r, v)
 			l.res = append(l.res, r)
 		}
-		if len(l.res) == 0 || len(l.res) == 1 && l.res[0] == bidding.CPU && !throttledAtQuota(w.u) {
+		if len(l.res) == 0 || len(l.res) == 1 && l.res[0] == bidding.CPU && !throttledAtQuota(w.u) && !w.looked {
 			continue // nothing to lift; or cpu only, wanted along with io or net that are not lifted
 		}
 		restore = append(restore, w.d)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/allot-dev/allot/baseline"
@@ -19,7 +20,10 @@ import (
 // probed into the room left (probeDemand) and lent what the probe measured
 // (lend, with no series gate: it wants the room now), until the next plan.
 // The simulator models it (sim/tick.go), served from 1 −
-// bidrule.LendReaction of the epoch.
+// bidrule.LendReaction of the epoch. A service a look probed is probed
+// again at the next epoch step (c.looked, epoch.go): its interval, partly
+// served by the lend, is neither its demand nor held at the limit in
+// force, and bid as measured it asked for the whole node (kerneltest/DESIGN.md).
 
 // nextLook is when the node loop looks next (nil: never — lending is off,
 // the static policy, nothing measured, or no epoch length known yet).
@@ -57,6 +61,13 @@ func (c *Client) look(ctx context.Context) {
 	probes := c.probeDemand(ctx, p, wants)
 	if len(probes) == 0 {
 		return
+	}
+	for name, prs := range probes {
+		for r := range prs {
+			if !slices.Contains(c.looked[name], r) {
+				c.looked[name] = append(c.looked[name], r)
+			}
+		}
 	}
 	seen := make([]map[bidding.Resource]float64, len(svcs))
 	for i, d := range svcs {

@@ -75,13 +75,32 @@ func TestLookLendsWithinTheEpoch(t *testing.T) {
 			if l := rt.lastLimit("calm", bidding.IO); l != 200e6 {
 				t.Fatalf("calm's io limit %d: want its plan's 200e6", l)
 			}
-			// The next plan replaces the lends.
+			// The next plan replaces the lends, and its epoch step probes
+			// burst again (a look probed it: the interval's usage, partly
+			// under the lend, is neither its demand nor held at its limit):
+			// it bids what the probe reads, the burst over, 120 MB/s, and
+			// is not lent (138 is not 50% above the plan's 100).
+			m.mu.Lock()
+			m.probe["b"] = use(bidding.IO, 120e6)
+			m.mu.Unlock()
 			m.set("b", use(bidding.IO, 80e6))
+			n := rt.appliedCount()
 			p.Epoch, p.Index = 3, 12
-			pushEpoch(t, f, p)
-			waitfor.True(t, "the plan's limit back", 5*time.Second, func() bool {
-				return rt.lastLimit("burst", bidding.IO) == 100e6
-			})
+			q := pushEpoch(t, f, p).Resources[bidding.IO.String()]
+			if q.P50 != 120e6 || q.P90 != 120e6 {
+				t.Fatalf("burst's io bid after the looks' lends %+v: want p50 and p90 at the step's probe, 120e6", q)
+			}
+			var limits []int64
+			for _, as := range rt.appliedAll()[n:] {
+				for _, a := range as {
+					if a.Service == "burst" {
+						limits = append(limits, a.IO)
+					}
+				}
+			}
+			if len(limits) < 3 || limits[0] != 100e6 || limits[1] <= 100e6 || limits[len(limits)-1] != 100e6 {
+				t.Fatalf("burst's io limits applied from plan 3 on %v: want the plan's 100e6, a probe's lift, the plan's back", limits)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package kerneltest
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,10 +32,17 @@ import (
 // service's cgroup through the shim, and watch what the cluster decides
 // through the typed API client.
 
-// agentEpoch is the agents' negotiation interval: short, so that a test
-// lasts a few tens of seconds, and long beside the loop's own work (a
-// demand probe lifts a limit for a fifth of it, 400 ms).
+// agentEpoch is the agents' negotiation interval unless a test asks for
+// another (agentOptions.epoch): short, so that a test lasts a few tens of
+// seconds, and long beside the loop's own work (a demand probe lifts a
+// limit for 2.5 of its quarter-epoch windows, 1.25 s).
 const agentEpoch = 2 * time.Second
+
+// agentOptions is how a test's agent differs from the default one.
+type agentOptions struct {
+	client string        // more settings (HCL lines) in the client block, after cgroup_parent
+	epoch  time.Duration // the negotiation interval (0: agentEpoch)
+}
 
 // agent is a running `allot agent` and what the test saw of it.
 type agent struct {
@@ -42,6 +50,7 @@ type agent struct {
 	l      enforce.Layout
 	parent string // client.cgroup_parent, "/allot-kt-<pid>-<what>"
 	node   string
+	epoch  time.Duration // --epoch
 	api    *api.Client
 	log    string // the agent's stdout and stderr
 	cmd    *exec.Cmd
@@ -79,20 +88,20 @@ type explainView struct {
 // always. It returns once the first plan is committed.
 func startAgent(t *testing.T, l enforce.Layout, what string, services ...string) *agent {
 	t.Helper()
-	return startAgentClient(t, l, what, "", services...)
+	return startAgentWith(t, l, what, agentOptions{}, services...)
 }
 
-// startAgentClient is startAgent with more settings (HCL lines) in the
-// client block, after cgroup_parent.
-func startAgentClient(t *testing.T, l enforce.Layout, what, client string, services ...string) *agent {
+// startAgentWith is startAgent with options: more client settings, another
+// epoch.
+func startAgentWith(t *testing.T, l enforce.Layout, what string, opt agentOptions, services ...string) *agent {
 	t.Helper()
 	a := &agent{t: t, l: l, parent: fmt.Sprintf("/allot-kt-%d-%s", os.Getpid(), what),
-		node: fmt.Sprintf("kt-%d", os.Getpid()), done: make(chan struct{})}
+		node: fmt.Sprintf("kt-%d", os.Getpid()), epoch: cmp.Or(opt.epoch, agentEpoch), done: make(chan struct{})}
 	// Registered first, so it runs last: after the loadgens and the agent stopped.
 	t.Cleanup(a.removeCgroups)
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("client {\n  cgroup_parent = %q\n%s}\n\n%s\n", a.parent, client, strings.Join(services, "\n"))
+	cfg := fmt.Sprintf("client {\n  cgroup_parent = %q\n%s}\n\n%s\n", a.parent, opt.client, strings.Join(services, "\n"))
 	cfgPath := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -106,7 +115,7 @@ func startAgentClient(t *testing.T, l enforce.Layout, what, client string, servi
 	args := []string{"agent", "--server", "--client", "--bootstrap-expect", "1", "--node", a.node,
 		"--data-dir", filepath.Join(dir, "data"), "--bind", "127.0.0.1", "--advertise", "127.0.0.1",
 		"--http-addr", httpAddr, "--gossip-port", strconv.Itoa(freePort(t)), "--raft-port", strconv.Itoa(freePort(t)),
-		"--epoch", agentEpoch.String(), "--enforce", "cgroup-v1", "--log-level", "debug", "--config", cfgPath}
+		"--epoch", a.epoch.String(), "--enforce", "cgroup-v1", "--log-level", "debug", "--config", cfgPath}
 	a.cmd = exec.Command(allotBin, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -420,6 +429,24 @@ next:
 	return out
 }
 
+// logLine is one line of the agent's log and its time stamp (the zero
+// time when it has none).
+type logLine struct {
+	At   time.Time
+	Text string
+}
+
+// logged is grep with each line's time stamp (hclog's, ms resolution, the
+// host's clock: comparable with the test's time.Now).
+func (a *agent) logged(words ...string) []logLine {
+	var out []logLine
+	for _, l := range a.grep(words...) {
+		at, _ := time.Parse("2006-01-02T15:04:05.000Z0700", strings.SplitN(l, " ", 2)[0])
+		out = append(out, logLine{At: at, Text: l})
+	}
+	return out
+}
+
 // needAgent skips unless root with cgroup v1 cpu and cpuacct mounted.
 func needAgent(t *testing.T, what string) enforce.Layout {
 	t.Helper()
@@ -461,7 +488,7 @@ func netGrants(svc string) grants {
 // service bids once its cgroup exists, and a plan grants it its floor.
 func (a *agent) waitFloor(what string, g grants, floor int64) {
 	a.t.Helper()
-	waitfor.True(a.t, what, 12*agentEpoch, func() bool {
+	waitfor.True(a.t, what, 12*a.epoch, func() bool {
 		a.alive()
 		for _, p := range a.seen() {
 			if v, ok := g(p); ok && v == floor {
@@ -582,28 +609,48 @@ func (p *proc) logSteps(t *testing.T, who string, r bidding.Resource, from time.
 // Diagnostic only: it shows a kernel limit lifted by each demand probe and
 // put back.
 func sample(t *testing.T, read func() string) func() string {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var changes []string
 	t0 := time.Now()
+	readings := sampleAt(t, read)
+	return func() string {
+		var changes []string
+		for _, r := range readings() {
+			changes = append(changes, fmt.Sprintf("%.2fs: %s", r.At.Sub(t0).Seconds(), r.V))
+		}
+		return strings.Join(changes, ", ")
+	}
+}
+
+// reading is a value sampleAt read, and when it was first read.
+type reading struct {
+	At time.Time
+	V  string
+}
+
+// sampleAt reads once before it returns, then calls read every 50 ms until
+// the returned function is called, which returns the first reading and
+// each change of its value.
+func sampleAt(t *testing.T, read func() string) func() []reading {
+	stop, done := make(chan struct{}), make(chan struct{})
+	changes := []reading{{At: time.Now(), V: read()}}
 	go func() {
 		defer close(done)
-		last := ""
+		last := changes[0].V
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if v := read(); v != last {
-				last = v
-				changes = append(changes, fmt.Sprintf("%.2fs: %s", time.Since(t0).Seconds(), v))
-			}
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
+			}
+			if v := read(); v != last {
+				last = v
+				changes = append(changes, reading{At: time.Now(), V: v})
 			}
 		}
 	}()
 	var once sync.Once
 	end := func() { once.Do(func() { close(stop); <-done }) }
 	t.Cleanup(end)
-	return func() string { end(); return strings.Join(changes, ", ") }
+	return func() []reading { end(); return changes }
 }

@@ -34,7 +34,7 @@ func TestAgentIODemandUnderLimit(t *testing.T) {
 		floor = 10 * mib
 		want  = 40 * mib
 	)
-	a := startAgentClient(t, l, "iodemand", fmt.Sprintf("  io_devices = [%q]\n  capacity { io = \"200MiB/s\" }\n", num.String()), `service "iodemand" {
+	a := startAgentWith(t, l, "iodemand", agentOptions{client: fmt.Sprintf("  io_devices = [%q]\n  capacity { io = \"200MiB/s\" }\n", num.String())}, `service "iodemand" {
   class  = "standard"
   cgroup = "iodemand"
   min { io = "10MiB/s" }

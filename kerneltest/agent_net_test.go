@@ -46,7 +46,7 @@ func TestAgentNetDemandUnderLimit(t *testing.T) {
 		want  = 40 * mbit
 	)
 	sink := start(t, nil, ns, "--listen", netDemandSink, "--step", "500ms", "--duration", "5m")
-	a := startAgentClient(t, l, "netdemand", "  capacity { net = \"200Mbit\" }\n", fmt.Sprintf(`service "netdemand" {
+	a := startAgentWith(t, l, "netdemand", agentOptions{client: "  capacity { net = \"200Mbit\" }\n"}, fmt.Sprintf(`service "netdemand" {
   class     = "standard"
   cgroup    = "netdemand"
   interface = %q

@@ -168,7 +168,7 @@ func (a *agent) waitBoostExplained(svc string, from, within uint64) seenPlan {
 	t.Helper()
 	var hit seenPlan
 	waitfor.True(t, fmt.Sprintf("a plan explaining %s with a boost, within %d epochs of epoch %d (bounded in time by 5 epochs more, for a loaded host)", svc, within, from),
-		time.Duration(within+5)*agentEpoch, func() bool {
+		time.Duration(within+5)*a.epoch, func() bool {
 			a.alive()
 			for _, p := range a.seen() {
 				if e, ok := p.Exp[svc]; ok && p.Epoch > from && e.Boost > 1 {
