@@ -244,7 +244,7 @@ func (c *Client) Run(ctx context.Context) error {
 				lookC = c.nextLook()
 			}
 		case <-lookC:
-			if pending == nil { // the kernel holds an older plan than the step ran for
+			if pending == nil { // else the kernel holds an older plan than the step ran for: no look
 				c.look(ctx)
 			}
 			lookC = c.nextLook()

@@ -23,7 +23,7 @@ import (
 // bidrule.LendReaction of the epoch. A service a look probed is probed
 // again at the next epoch step (c.looked, epoch.go): its interval, partly
 // served by the lend, is neither its demand nor held at the limit in
-// force, and bid as measured it asked for the whole node (kerneltest/DESIGN.md).
+// force; bid as measured, it had asked for the whole node (kerneltest/DESIGN.md).
 
 // nextLook is when the node loop looks next (nil: never — lending is off,
 // the static policy, nothing measured, or no epoch length known yet).
