@@ -3,8 +3,10 @@ package sim
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 )
 
 // TestLend: plan k's allocations (two services on one node) get what the
@@ -44,6 +46,53 @@ func TestLend(t *testing.T) {
 			p.e.record(prev)
 			p.lend(1, out)
 			if got := []int64{out[0][c.r], out[1][c.r]}; !slices.Equal(got, c.want[:]) {
+				t.Errorf("allocations %v: want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestWithinEpoch: the looks' lend of epoch k, once its demand is known:
+// the room left after the allocations shared among the services well above
+// them (bidrule.LendWant, water-filled), counted for 1 −
+// bidrule.LendReaction of the epoch; nothing where the room is not worth a
+// probe, nothing for memory, nothing for the oracle.
+func TestWithinEpoch(t *testing.T) {
+	cpu, mem, io := int(bidding.CPU), int(bidding.Memory), int(bidding.IO)
+	const epoch = 5 * time.Minute
+	frac := 1 - bidrule.LendReaction(epoch)
+	part := func(g float64) int64 { return int64(frac * g) }
+	for _, c := range []struct {
+		name     string
+		r        int
+		oracle   bool
+		demand   [2]float64 // over epoch k
+		alloc    [2]int64   // plan k and the epoch step's lend
+		capacity int64
+		want     [2]int64
+	}{
+		{"io burst: lent its demand + 15% for the rest of the epoch", io, false, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(360), 100}},
+		{"near its allocation: nothing", io, false, [2]float64{120, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+		{"room short: water-filled", io, false, [2]float64{2000, 300}, [2]int64{100, 100}, 1000, [2]int64{100 + part(800-245), 100 + part(245)}},
+		{"room under 2% of io per service: no probe, no lend", io, false, [2]float64{2000, 300}, [2]int64{490, 495}, 1000, [2]int64{490, 495}},
+		{"cpu: the quota that lets its demand through", cpu, false, [2]float64{480, 50}, [2]int64{100, 100}, 2000, [2]int64{100 + part(475), 100}},
+		{"cpu room under 100m: nothing", cpu, false, [2]float64{480, 50}, [2]int64{100, 1850}, 2000, [2]int64{100, 1850}},
+		{"memory is never lent", mem, false, [2]float64{4000, 50}, [2]int64{100, 100}, 10000, [2]int64{100, 100}},
+		{"the oracle does not lend", io, true, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := &World{Svcs: make([]Svc, 2), Epoch: epoch}
+			alloc := make([][nr]int64, 2)
+			demand := make([][nr]float64, 2)
+			for s := range w.Svcs {
+				w.Svcs[s].Has[c.r] = true
+				alloc[s][c.r], demand[s][c.r] = c.alloc[s], c.demand[s]
+			}
+			var eff [nr]int64
+			eff[c.r] = c.capacity
+			p := &allotPolicy{e: &env{w: w, eff: [][nr]int64{eff}, nodes: []bidding.Node{{Name: "n"}}}, cfg: allotCfg{oracle: c.oracle}}
+			p.withinEpoch(0, alloc, demand)
+			if got := []int64{alloc[0][c.r], alloc[1][c.r]}; !slices.Equal(got, c.want[:]) {
 				t.Errorf("allocations %v: want %v", got, c.want)
 			}
 		})
