@@ -26,7 +26,7 @@ import (
 // Off with client.lend_room = false (Config.NoLend), and under the static
 // policy.
 func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered, seen []map[bidding.Resource]float64) {
-	c.lend(ctx, p, svcs, seen, func(d discovered, r bidding.Resource, v float64, ok bool, x float64) bool {
+	c.lend(ctx, p, svcs, seen, "epoch step", func(d discovered, r bidding.Resource, v float64, ok bool, x float64) bool {
 		b := c.bursts[d.Def.Name]
 		if b == nil {
 			b = &[bidding.NumResources]bidrule.Burst{}
@@ -40,8 +40,9 @@ func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered
 // the plan's allocations and what is lent already (c.lent) — to the
 // services seen well above their limit in force (the plan's allocation and
 // their lend): bidrule.LendWant of what they were seen at, where gate (nil:
-// none) lets it, shared by bidrule.Lend, added to c.lent and applied.
-func (c *Client) lend(ctx context.Context, p bidding.Plan, svcs []discovered, seen []map[bidding.Resource]float64,
+// none) lets it, shared by bidrule.Lend, added to c.lent and applied; by
+// (the epoch step, a look) is logged with each lend.
+func (c *Client) lend(ctx context.Context, p bidding.Plan, svcs []discovered, seen []map[bidding.Resource]float64, by string,
 	gate func(d discovered, r bidding.Resource, v float64, ok bool, want float64) bool) {
 	if c.cfg.NoLend || c.cfg.Policy == baseline.Static {
 		return
@@ -99,7 +100,7 @@ func (c *Client) lend(ctx context.Context, p bidding.Plan, svcs []discovered, se
 		planned := mine[d.Def.Name]
 		for r, g := range adds[d.Def.Name] {
 			if g > 0 {
-				c.log.Debug("lent room", "service", d.Def.Name, "resource", bidding.Resource(r), "plan", planned.Get(bidding.Resource(r)),
+				c.log.Debug("lent room", "by", by, "service", d.Def.Name, "resource", bidding.Resource(r), "plan", planned.Get(bidding.Resource(r)),
 					"lent_to", up.Get(bidding.Resource(r)), "measured", int64(seen[i][bidding.Resource(r)]))
 			}
 		}

@@ -23,7 +23,7 @@ import (
 // granting the floor is seen, so that plan's epoch step measured the idle
 // interval before it, and the next plan is nearly an epoch away. Before the
 // next plan is enforced:
-//   - the agent logs a "lent room" of cpu to the service, lent to ≥ 1000m,
+//   - the agent logs a "lent room" of cpu to the service, by=look, lent to ≥ 1000m,
 //     no sooner than a look's lend can come: LendEvery after the plan was
 //     enforced, and a probe's 2.5 windows after that (an epoch step's lend
 //     comes at the end of its own step, 2.5 windows at most when it probes);
@@ -138,6 +138,9 @@ func TestAgentLendWithinEpoch(t *testing.T) {
 	t.Logf("first lend within epoch %d: at %s to %dm (a look's lend is no sooner than %s; the next plan at %s)", cur.Epoch, since(first.At), to, since(earliest), since(end))
 	if first.At.Before(earliest) {
 		t.Errorf("the first lend at %s came before a look could have made it (%s): the epoch step's, not a look's", since(first.At), since(earliest))
+	}
+	if !strings.Contains(first.Text, "by=look") {
+		t.Errorf("the first lend within the epoch is not logged as a look's (by=look): %s", first.Text)
 	}
 	if to < lent {
 		t.Errorf("the look lent burst's cpu to %dm, want ≥ %dm", to, lent)
