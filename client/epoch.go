@@ -47,9 +47,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 	demand := make([]map[bidding.Resource]float64, len(svcs))
 	var wants []probeWant
 	// The limits in force while the interval was measured are the previous
-	// plan's, with what its epoch step lent on top (lend.go): the kernel's
-	// files already hold plan p's (enforced above).
-	// Plan p's enforcement replaced those lends: from here c.lent holds what
+	// plan's, with what its epoch step and looks lent on top (lend.go,
+	// tick.go): the kernel's files already hold plan p's (enforced above),
+	// whose enforcement replaced those lends, so from here c.lent holds what
 	// is lent under p.
 	inForce := map[string]bidding.Allocation{}
 	if prev != nil {
