@@ -110,6 +110,9 @@ const (
 	// show more; under a probe's lifted limit, held there too (a lower
 	// bound). The simulator reads cpu at its quota by the same fraction.
 	AtLimit = 0.95
+	// MinCPUProbeRoom is the least unallocated cpu (millicores) per
+	// throttled service worth a probe, and the least lift of its quota.
+	MinCPUProbeRoom = 100
 	// MinIONetProbeRoom is, for io and net, the least unallocated capacity
 	// per service at its limit worth a probe, and the least lift of its
 	// limit, as a fraction of the node's capacity of that resource: a
@@ -122,6 +125,16 @@ const (
 	// of its demand is throttled, pressed and probed again the next epoch.
 	ProbedMargin = 0.02
 )
+
+// MinProbeRoom is the least room per service, and the least lift, worth
+// probing r on a node with capacity of it: MinCPUProbeRoom of cpu,
+// MinIONetProbeRoom of the node's io or net.
+func MinProbeRoom(r bidding.Resource, capacity float64) float64 {
+	if r == bidding.CPU {
+		return MinCPUProbeRoom
+	}
+	return MinIONetProbeRoom * capacity
+}
 
 // PeakMargin is how far above the recent peak a throttled resource's bid
 // may reach (chosen with forecast.RecentWindow on the tuning families,

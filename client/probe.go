@@ -24,20 +24,6 @@ import (
 // is short beside the epoch, and the measurement is a real demand, so the
 // next bid asks for it and not for a guess.
 
-const (
-	// minProbeRoom is the least unallocated CPU (millicores) per throttled
-	// service worth a probe, and the least lift of its quota.
-	minProbeRoom = 100
-)
-
-// minRoom is the least room per service, and the least lift, worth probing
-// r on a node with capacity of it.
-func minRoom(r bidding.Resource, capacity int64) float64 {
-	if r == bidding.CPU {
-		return minProbeRoom
-	}
-	return bidrule.MinIONetProbeRoom * float64(capacity)
-}
 
 // nodeCapacity is node's capacity as the plan says (zero when it does not).
 func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
@@ -164,7 +150,7 @@ func probedSurge(r bidding.Resource, pr probed, use float64) (observe float64, s
 // service's max; all of a service's resources in one apply), lets them
 // settle, measures each over one window, puts back the limits in force
 // (the plan's and what is lent) and returns what each used, per service
-// and resource. A resource without enough room (minRoom per service that
+// and resource. A resource without enough room (bidrule.MinProbeRoom per service that
 // wants it), or whose lift would be less than that, is left out, as is a
 // service whose probe could not be made.
 func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeWant) map[string]map[bidding.Resource]probed {
@@ -179,7 +165,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 		}
 	}
 	for r := range n {
-		if n[r] > 0 && room[r] > 0 && float64(room[r]) >= minRoom(bidding.Resource(r), capacity[r])*float64(n[r]) {
+		if n[r] > 0 && room[r] > 0 && float64(room[r]) >= bidrule.MinProbeRoom(bidding.Resource(r), float64(capacity[r]))*float64(n[r]) {
 			share[r] = room[r] / n[r]
 		}
 	}
@@ -207,7 +193,7 @@ func (c *Client) probeDemand(ctx context.Context, p bidding.Plan, wants []probeW
 			if m := w.d.Def.Max[r]; m > 0 {
 				v = min(v, m)
 			}
-			if float64(v-limit) < minRoom(r, capacity[r]) { // at its max already
+			if float64(v-limit) < bidrule.MinProbeRoom(r, float64(capacity[r])) { // at its max already
 				continue
 			}
 			l.up.Set(r, v)

@@ -36,9 +36,6 @@ const (
 	// of the quota (measured live: bursty loads near their quota are
 	// throttled in most periods before they reach it).
 	atLimitFrac = bidrule.AtLimit
-	// minProbeRoom is the unallocated cpu per pressed service a client
-	// needs to probe (client/probe.go).
-	minProbeRoom = 100
 )
 
 // atLimit: a demand d at its limit a: for cpu it reads as throttled at

@@ -33,7 +33,7 @@ func (p *allotPolicy) room(j, n, r int, at func(d, a float64) bool) (room float6
 }
 
 // probed reports whether service s's client could probe its cpu demand
-// after epoch j: its node left at least minProbeRoom unallocated per
+// after epoch j: its node left at least bidrule.MinCPUProbeRoom unallocated per
 // service pressed there.
 func (p *allotPolicy) probed(j, s int) bool {
 	cpu := int(bidding.CPU)
@@ -99,11 +99,7 @@ func (p *allotPolicy) measured(j, s, r int) (float64, bool) {
 }
 
 // leastProbeRoom is the least room per service at its limit worth a probe on
-// node n in resource r, as the client's (client/probe.go minRoom): 100m of
-// cpu, bidrule.MinIONetProbeRoom of the node's io or net.
+// node n in resource r, as the client's (bidrule.MinProbeRoom).
 func (p *allotPolicy) leastProbeRoom(n, r int) float64 {
-	if r == int(bidding.CPU) {
-		return minProbeRoom
-	}
-	return bidrule.MinIONetProbeRoom * float64(p.e.eff[n][r])
+	return bidrule.MinProbeRoom(bidding.Resource(r), float64(p.e.eff[n][r]))
 }
