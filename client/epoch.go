@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
@@ -77,20 +76,9 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		// Lifting its limits can show what it wants — unless its usage is
 		// replayed: no limit held that back (the demo's io can exceed its
 		// allocation), and there is nothing to measure.
-		// So can a look's lend: a service a look probed was served part of
-		// the interval at its lend, so the interval's usage is neither
-		// its demand nor held at the limit in force; it is probed again.
-		rs := probeable(us[i], inForce[d.Def.Name])
+		// A service a look probed is probed again (probeable).
 		looked := c.looked[d.Def.Name]
-		for _, r := range looked {
-			if !slices.Contains(rs, r) {
-				rs = append(rs, r)
-			}
-		}
-		if len(looked) > 0 && !slices.Contains(rs, bidding.CPU) { // its cpu quota lifted with io or net, as probeable does
-			rs = append([]bidding.Resource{bidding.CPU}, rs...)
-		}
-		if len(rs) > 0 && !replayed[i] {
+		if rs := probeable(us[i], inForce[d.Def.Name], looked); len(rs) > 0 && !replayed[i] {
 			wants = append(wants, probeWant{d: d, res: rs, u: us[i], looked: len(looked) > 0})
 		}
 	}

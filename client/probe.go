@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/allot-dev/allot/baseline"
@@ -23,7 +24,6 @@ import (
 // back. Nothing is taken from anyone (the room is unallocated), the window
 // is short beside the epoch, and the measurement is a real demand, so the
 // next bid asks for it and not for a guess.
-
 
 // nodeCapacity is node's capacity as the plan says (zero when it does not).
 func nodeCapacity(p bidding.Plan, node string) bidding.Vec {
@@ -67,15 +67,17 @@ func nodeRoom(p bidding.Plan, node string) bidding.Vec {
 // not get more from a higher quota) or near it when io or net is probed,
 // io and net used to at least
 // bidrule.AtLimit of a limit in force (inForce: the previous plan's; a zero
-// limit is no limit). Memory is not probed: a higher limit shows no demand
-// until the service grows into it.
-func probeable(u usage.Usage, inForce bidding.Allocation) []bidding.Resource {
+// limit is no limit), and those a look probed since the last epoch step
+// (looked: a look's lend served part of the interval, so its usage is
+// neither the demand nor held at the limit in force). Memory is not
+// probed: a higher limit shows no demand until the service grows into it.
+func probeable(u usage.Usage, inForce bidding.Allocation, looked []bidding.Resource) []bidding.Resource {
 	var rs []bidding.Resource
-	if throttledAtQuota(u) {
+	if throttledAtQuota(u) || slices.Contains(looked, bidding.CPU) {
 		rs = append(rs, bidding.CPU)
 	}
 	for _, r := range []bidding.Resource{bidding.IO, bidding.Net} {
-		if u.Have[r] && atLimit(r, u.Value[r], inForce.Get(r)) {
+		if u.Have[r] && atLimit(r, u.Value[r], inForce.Get(r)) || slices.Contains(looked, r) {
 			rs = append(rs, r)
 		}
 	}

@@ -54,7 +54,7 @@ func (c *Client) look(ctx context.Context) {
 		if a.CPU > 0 && u.CPULimit > 0 {
 			u.CPULimit = a.CPU
 		}
-		if rs := probeable(u, a); len(rs) > 0 {
+		if rs := probeable(u, a, nil); len(rs) > 0 {
 			wants = append(wants, probeWant{d: d, res: rs, u: u})
 		}
 	}
