@@ -163,7 +163,7 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		}
 	}
 	c.lendRoom(ctx, p, svcs, seen)
-	if c.cfg.Measure != nil { // the looks until the next step read from here (tick.go)
+	if c.looks() { // the looks until the next step read from here (tick.go)
 		for i, d := range svcs {
 			if !replayed[i] {
 				c.readLook(d, c.now())

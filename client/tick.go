@@ -25,14 +25,19 @@ import (
 // served by the lend, is neither its demand nor held at the limit in
 // force; bid as measured, it had asked for the whole node (kerneltest/DESIGN.md).
 
-// nextLook is when the node loop looks next (nil: never — lending is off,
-// the static policy, nothing measured, or no epoch length known yet).
+// looks reports whether the node loop looks between epoch steps: not when
+// lending is off, under the static policy, with nothing measured, or before
+// the epoch length is known.
+func (c *Client) looks() bool {
+	return !c.cfg.NoLend && c.cfg.Policy != baseline.Static && c.cfg.Measure != nil && bidrule.LendEvery(c.settings.interval) > 0
+}
+
+// nextLook is when the node loop looks next (nil: never, see looks).
 func (c *Client) nextLook() <-chan time.Time {
-	every := bidrule.LendEvery(c.settings.interval)
-	if c.cfg.NoLend || c.cfg.Policy == baseline.Static || c.cfg.Measure == nil || every <= 0 {
+	if !c.looks() {
 		return nil
 	}
-	return time.After(every)
+	return time.After(bidrule.LendEvery(c.settings.interval))
 }
 
 // look is one look between epoch steps (above).
