@@ -35,15 +35,36 @@ func Lendable() []bidding.Resource {
 	return []bidding.Resource{bidding.CPU, bidding.IO, bidding.Net}
 }
 
-// LendWant is how much room to lend a service measured at seen (base
-// units) under allocation alloc, capped at max (0: none): 0 unless
-// seen × (1+LendMargin) is more than LendJump above the allocation.
+// LendWant is how much room the epoch step lends a service measured at
+// seen (base units, over the epoch just ended) under allocation alloc,
+// capped at max (0: none): 0 unless seen × (1+LendMargin) is more than
+// LendJump above the allocation.
 func LendWant(seen, alloc, max float64) float64 {
-	need := math.Round(seen * (1 + LendMargin)) // whole units, not a float's 229.99…
+	return want(seen, alloc, max, LendJump, LendMargin)
+}
+
+// A look (tick.go) lends on a probe's reading, not on an epoch's measure:
+// the probe lifted the limit and read the demand itself, so there is no
+// usage noise to stay above, and the next look, seconds later, lends more
+// if the demand grows. It lends what the probe read, ProbedMargin above
+// (the probe reads a little high), where that is more than LookJump above
+// the limit in force. (1+LookJump)/(1+ProbedMargin) is above AtLimit: what
+// is lent to was held at its limit, so the probe's rule would have found
+// it (the simulator, which knows the demand, needs no other gate).
+const LookJump = 0.1
+
+// LookWant is how much room a look lends a service whose probe read seen
+// under the limit in force alloc, capped at max (0: none).
+func LookWant(seen, alloc, max float64) float64 {
+	return want(seen, alloc, max, LookJump, ProbedMargin)
+}
+
+func want(seen, alloc, max, jump, margin float64) float64 {
+	need := math.Round(seen * (1 + margin)) // whole units, not a float's 229.99…
 	if max > 0 {
 		need = math.Min(need, max)
 	}
-	if need <= (1+LendJump)*alloc || need-alloc < 1 {
+	if need <= (1+jump)*alloc || need-alloc < 1 {
 		return 0
 	}
 	return need - alloc

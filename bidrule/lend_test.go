@@ -27,6 +27,29 @@ func TestLendWant(t *testing.T) {
 	}
 }
 
+func TestLookWant(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		seen, alloc, max float64
+		want             float64
+	}{
+		{"burst from rest", 1000, 100, 0, 920},
+		{"just above the limit: held there, not lent", 105, 100, 0, 0},
+		{"past the look's jump", 110, 100, 0, 12},
+		{"no limit in force", 200, 0, 0, 204},
+		{"capped at max", 1000, 100, 500, 400},
+		{"idle", 0, 100, 0, 0},
+	} {
+		if got := LookWant(c.seen, c.alloc, c.max); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("%s: LookWant(%v, %v, %v) = %v, want %v", c.name, c.seen, c.alloc, c.max, got, c.want)
+		}
+	}
+	// whatever a look lends to was held at its limit (AtLimit)
+	if (1+LookJump)/(1+ProbedMargin) < AtLimit {
+		t.Errorf("LookJump %v lends below AtLimit %v", LookJump, AtLimit)
+	}
+}
+
 func TestLend(t *testing.T) {
 	for _, c := range []struct {
 		name  string

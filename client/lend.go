@@ -26,7 +26,7 @@ import (
 // Off with client.lend_room = false (Config.NoLend), and under the static
 // policy.
 func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered, seen []map[bidding.Resource]float64) {
-	c.lend(ctx, p, svcs, seen, "epoch step", func(d discovered, r bidding.Resource, v float64, ok bool, x float64) bool {
+	c.lend(ctx, p, svcs, seen, "epoch step", bidrule.LendWant, func(d discovered, r bidding.Resource, v float64, ok bool, x float64) bool {
 		b := c.bursts[d.Def.Name]
 		if b == nil {
 			b = &[bidding.NumResources]bidrule.Burst{}
@@ -39,11 +39,12 @@ func (c *Client) lendRoom(ctx context.Context, p bidding.Plan, svcs []discovered
 // lend lends the room left on this node under plan p — its capacity less
 // the plan's allocations and what is lent already (c.lent) — to the
 // services seen well above their limit in force (the plan's allocation and
-// their lend): bidrule.LendWant of what they were seen at, where gate (nil:
-// none) lets it, shared by bidrule.Lend, added to c.lent and applied; by
+// their lend): want of what they were seen at (bidrule.LendWant for the
+// epoch step's measure, bidrule.LookWant for a look's probe), where gate
+// (nil: none) lets it, shared by bidrule.Lend, added to c.lent and applied; by
 // (the epoch step, a look) is logged with each lend.
 func (c *Client) lend(ctx context.Context, p bidding.Plan, svcs []discovered, seen []map[bidding.Resource]float64, by string,
-	gate func(d discovered, r bidding.Resource, v float64, ok bool, want float64) bool) {
+	want func(seen, alloc, max float64) float64, gate func(d discovered, r bidding.Resource, v float64, ok bool, want float64) bool) {
 	if c.cfg.NoLend || c.cfg.Policy == baseline.Static {
 		return
 	}
@@ -61,7 +62,7 @@ func (c *Client) lend(ctx context.Context, p bidding.Plan, svcs []discovered, se
 			planned := mine[d.Def.Name]
 			x := 0.0
 			if ok && in && planned.Get(r) > 0 {
-				x = bidrule.LendWant(v, float64(a.Get(r)), float64(d.Def.Max[r]))
+				x = want(v, float64(a.Get(r)), float64(d.Def.Max[r]))
 			}
 			if (gate == nil || gate(d, r, v, ok, x)) && x > 0 {
 				who, wants = append(who, i), append(wants, x)

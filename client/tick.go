@@ -81,7 +81,7 @@ func (c *Client) look(ctx context.Context) {
 			seen[i][r] = pr.value
 		}
 	}
-	c.lend(ctx, p, svcs, seen, "look", nil)
+	c.lend(ctx, p, svcs, seen, "look", bidrule.LookWant, nil)
 }
 
 // readLook is a service's usage since the last look (or the last epoch

@@ -6,6 +6,7 @@ import (
 
 	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/bidrule"
 	"github.com/allot-dev/allot/client/workload"
 	"github.com/allot-dev/allot/internal/waitfor"
 	"github.com/allot-dev/allot/usage"
@@ -16,6 +17,9 @@ import (
 // what it was lent already when it presses again; the next plan replaces
 // the lends. Off with lend_room = false and under the static policy.
 func TestLookLendsWithinTheEpoch(t *testing.T) {
+	lookLendOf := func(seen float64, limit, max, room int64) int64 {
+		return bidrule.Lend([]float64{bidrule.LookWant(seen, float64(limit), float64(max))}, float64(room))[0]
+	}
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
@@ -53,12 +57,12 @@ func TestLookLendsWithinTheEpoch(t *testing.T) {
 				return
 			}
 			// At its limit mid-epoch; the probe reads 270 MB/s: lent
-			// 270 × 1.15 − 100 of the 700 left.
+			// 270 × 1.02 − 100 of the 700 left (bidrule.LookWant).
 			m.mu.Lock()
 			m.probe["b"] = use(bidding.IO, 270e6)
 			m.mu.Unlock()
 			m.set("b", use(bidding.IO, 99e6))
-			first := 100e6 + lendOf(270e6, 100e6, 0, 700e6)
+			first := 100e6 + lookLendOf(270e6, 100e6, 0, 700e6)
 			waitfor.True(t, "burst lent the room within the epoch", 5*time.Second, func() bool {
 				return rt.lastLimit("burst", bidding.IO) == first
 			})
@@ -68,7 +72,7 @@ func TestLookLendsWithinTheEpoch(t *testing.T) {
 			m.probe["b"] = use(bidding.IO, 500e6)
 			m.mu.Unlock()
 			m.set("b", use(bidding.IO, 0.99*float64(first)))
-			second := first + lendOf(500e6, first, 0, 700e6-(first-100e6))
+			second := first + lookLendOf(500e6, first, 0, 700e6-(first-100e6))
 			waitfor.True(t, "burst lent more", 5*time.Second, func() bool {
 				return rt.lastLimit("burst", bidding.IO) == second
 			})

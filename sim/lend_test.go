@@ -54,7 +54,7 @@ func TestLend(t *testing.T) {
 
 // TestWithinEpoch: the looks' lend of epoch k, once its demand is known:
 // the room left after the allocations shared among the services well above
-// them (bidrule.LendWant, water-filled), counted for 1 −
+// them (bidrule.LookWant, water-filled), counted for 1 −
 // bidrule.LendReaction of the epoch; nothing where the room is not worth a
 // probe, nothing for memory, nothing for the oracle.
 func TestWithinEpoch(t *testing.T) {
@@ -71,11 +71,12 @@ func TestWithinEpoch(t *testing.T) {
 		capacity int64
 		want     [2]int64
 	}{
-		{"io burst: lent its demand + 15% for the rest of the epoch", io, false, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(360), 100}},
-		{"near its allocation: nothing", io, false, [2]float64{120, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
-		{"room short: water-filled", io, false, [2]float64{2000, 300}, [2]int64{100, 100}, 1000, [2]int64{100 + part(800-245), 100 + part(245)}},
+		{"io burst: lent its demand + 2% for the rest of the epoch", io, false, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(308), 100}},
+		{"near its allocation: nothing", io, false, [2]float64{105, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+		{"past the look's jump: lent", io, false, [2]float64{112, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(14), 100}},
+		{"room short: water-filled", io, false, [2]float64{2000, 300}, [2]int64{100, 100}, 1000, [2]int64{100 + part(800-206), 100 + part(206)}},
 		{"room under 2% of io per service: no probe, no lend", io, false, [2]float64{2000, 300}, [2]int64{490, 495}, 1000, [2]int64{490, 495}},
-		{"cpu: the quota that lets its demand through", cpu, false, [2]float64{480, 50}, [2]int64{100, 100}, 2000, [2]int64{100 + part(475), 100}},
+		{"cpu: the quota that lets its demand through", cpu, false, [2]float64{480, 50}, [2]int64{100, 100}, 2000, [2]int64{100 + part(410), 100}},
 		{"cpu room under 100m: nothing", cpu, false, [2]float64{480, 50}, [2]int64{100, 1850}, 2000, [2]int64{100, 1850}},
 		{"memory is never lent", mem, false, [2]float64{4000, 50}, [2]int64{100, 100}, 10000, [2]int64{100, 100}},
 		{"the oracle does not lend", io, true, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},

@@ -25,6 +25,6 @@ func (p *allotPolicy) withinEpoch(k int, alloc [][nr]int64, demand [][nr]float64
 		if r == int(bidding.CPU) {
 			d /= cfsEfficiency // the quota that lets it through
 		}
-		return bidrule.LendWant(d, a, float64(w.Svcs[s].Def.Max[r]))
+		return bidrule.LookWant(d, a, float64(w.Svcs[s].Def.Max[r]))
 	})
 }
