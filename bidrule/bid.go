@@ -66,21 +66,32 @@ func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {
 }
 
 // ClassTop moves the top of a bid of resource r (its p99: the solver
-// grants at most that) to the class's quantile of forecast f: critical
-// services up to p99, standard up to the forecast's own calibrated p95
-// (within [p90, p99]: for a spiky or intermittent series p95 may sit at
-// p90 — a burst in fewer than 5% of the steps — or near p99), batch up to
-// p90. It applies to every resource: a throttled batch job loses little, a
-// critical one should not be throttled, and an OOM kill of a batch job
-// costs a restart, which the padding to p99 on every step cost more than
-// in slack. A critical service's cpu, io and net (Lendable) reach the p95
-// too: what goes above it is lent from its node's room within seconds
-// (tick.go), so reserving a p99 at every step was slack; its memory, which
-// is never lent, keeps p99.
-func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class, r bidding.Resource) bidding.Quantiles {
-	switch {
-	case c == bidding.ClassCritical && !slices.Contains(Lendable(), r):
-	case c == bidding.ClassBatch:
+// grants at most that) to what class c reserves of forecast f.
+//   - cpu, io and net (Lendable) where the client lends (lends): what a
+//     service needs above its plan is lent from its node's room within
+//     seconds (the looks, tick.go), so the plan reserves a critical
+//     service's p90 and a standard or batch one's p50, and nothing above.
+//     Lends are water-filled without regard to class, so what a critical
+//     service must have is reserved, not lent.
+//   - memory, never lent (an OOM kill, not a throttle), and every resource
+//     of a client that does not lend: critical p99,
+//     standard the forecast's own calibrated p95 (within [p90, p99]: for
+//     a spiky or intermittent series p95 may sit at p90 — a burst in fewer
+//     than 5% of the steps — or near p99), batch p90; an OOM kill of a
+//     batch job costs a restart, which padding it to p99 at every step cost
+//     more than in slack.
+func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class, r bidding.Resource, lends bool) bidding.Quantiles {
+	if lends && slices.Contains(Lendable(), r) {
+		top := b.P50
+		if c == bidding.ClassCritical {
+			top = b.P90
+		}
+		b.P90, b.P99 = top, top
+		return b
+	}
+	switch c {
+	case bidding.ClassCritical:
+	case bidding.ClassBatch:
 		b.P99 = b.P90
 	default:
 		p95 := BidQuantiles(forecast.Quantiles{P99: f.P95}).P99
@@ -136,28 +147,6 @@ func MinProbeRoom(r bidding.Resource, capacity float64) float64 {
 	return MinIONetProbeRoom * capacity
 }
 
-// PeakMargin is how far above the recent peak a throttled resource's bid
-// may reach (chosen with forecast.RecentWindow on the tuning families,
-// docs/BENCHMARKS.md "Padding capped by the recent peak"; 1.3 until the
-// client lent its node's room to a jump within an epoch, then 1.15 on the
-// same tuning draws: "Lending the room").
-const PeakMargin = 1.15
-
-// CapPadding caps the padding above p90 of a throttled resource's forecast
-// at PeakMargin × the recent peak (q.Recent, when the forecaster set it):
-// a calibrated p99 of a spiky or intermittent series asks for a spike's
-// worth at every step, and the padding is mostly slack whenever the last
-// hour was calm. p90 is never lowered; a surge that does come is met by
-// the pressed and boost rules (Surge), which react within an epoch or two.
-func CapPadding(q forecast.Quantiles) forecast.Quantiles {
-	if q.RecentN == 0 || math.IsNaN(q.Recent) {
-		return q
-	}
-	top := math.Max(q.P90, PeakMargin*q.Recent)
-	q.P95, q.P99 = math.Min(q.P95, top), math.Min(q.P99, top)
-	return q
-}
-
 // Surge floors a bid at a measured demand: the node client's when the
 // kernel held the service back, the simulator's while a boost runs.
 type Surge struct {
@@ -171,15 +160,12 @@ type Surge struct {
 }
 
 // ClientBid is the whole rule a client applies to one resource's forecast
-// (the node client and allot sim both call it): every resource up to its
-// class's quantile (ClassTop; a throttled resource's padding above p90
-// capped by the recent peak), memory padded by the deadband, and with
-// surge set floored at the measured demand.
-func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, surge *Surge) bidding.Quantiles {
-	if r != bidding.Memory {
-		q = CapPadding(q)
-	}
-	b := ClassTop(BidQuantiles(q), q, c, r)
+// (the node client and allot sim both call it): every resource up to what
+// its class reserves (ClassTop; lends: the client lends its node's room),
+// memory padded by the deadband, and with surge set floored at the
+// measured demand.
+func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, lends bool, surge *Surge) bidding.Quantiles {
+	b := ClassTop(BidQuantiles(q), q, c, r, lends)
 	if r == bidding.Memory {
 		b = MemoryBid(b, deadband)
 	}

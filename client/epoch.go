@@ -233,7 +233,7 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	if err != nil || len(qs) == 0 {
 		return bidding.Quantiles{}, false, nil
 	}
-	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, surge), true, nil
+	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, c.looks(), surge), true, nil
 }
 
 // measure is one service's usage over the last interval: replayed, or the

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/internal/waitfor"
 	"github.com/allot-dev/allot/usage"
 )
@@ -63,8 +64,9 @@ func TestResample(t *testing.T) {
 // TestImportedHistoryWarmsTheFirstBid: a service with an imported history
 // (200 five-minute points at a clear level of 800m, noisy within ±60m)
 // bids at its first epoch (1 s epochs: compressed time) near that level,
-// with a spread learned from the history, although its first observation
-// is a low one; a service without a history bids that first observation.
+// with a spread learned from the history (a critical service: its cpu bid
+// reserves the forecast's p90), although its first observation is a low
+// one; a service without a history bids that first observation.
 func TestImportedHistoryWarmsTheFirstBid(t *testing.T) {
 	vals := make([]float64, 200)
 	for i := range vals {
@@ -77,7 +79,9 @@ func TestImportedHistoryWarmsTheFirstBid(t *testing.T) {
 			f.history = map[string]api.UsageHistory{"web/n1": {Service: "web", Node: "n1", IntervalMS: 300000,
 				Points: map[string][]api.HistoryPoint{"cpu": histPoints(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 5*time.Minute, vals...)}}}
 		}
-		rt := newFakeRuntime(svc("web", "a"))
+		web := svc("web", "a")
+		web.Def.Class = bidding.ClassCritical
+		rt := newFakeRuntime(web)
 		start(t, f, rt, &fakeMeasure{use: map[string]usage.Usage{"a": cpuUsage(first)}}, "")
 		waitfor.True(t, "web registered", 5*time.Second, func() bool { return f.registered("web") })
 		f.plans <- plan(1, 10, alloc("web", "n1", 500))

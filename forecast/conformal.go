@@ -11,15 +11,8 @@ import (
 type Quantiles struct {
 	P50, P90, P99 float64
 	// P95 is calibrated like the others (exceeded 5% of the time); the
-	// bid of a standard service reaches it (bidrule.ClassTop).
+	// memory bid of a standard service reaches it (bidrule.ClassTop).
 	P95 float64
-	// Recent is the highest observation over the last RecentN steps up to
-	// the forecast origin (Online sets it over RecentWindow steps; RecentN
-	// = 0: not known). It is not a quantile: the bid rules cap the padding
-	// above p90 with it (bidrule.ClientBid), so that a service whose last
-	// hour was calm does not reserve a spike's worth at every step.
-	Recent  float64
-	RecentN int
 }
 
 // Calibrator turns point forecasts into quantiles by split-conformal

@@ -270,42 +270,7 @@ func (o *Online) Forecast() ([]Quantiles, error) {
 		return nil, fmt.Errorf("online forecast: no observations yet: %w", ErrEmpty)
 	}
 	o.refreshOffsets()
-	return o.withRecent(Apply(o.point(), o.offsetsFor(o.regimeNow()), o.nonNeg)), nil
-}
-
-// RecentWindow is how many of the latest observations Quantiles.Recent
-// covers: one hour of 5-minute steps (chosen on the tuning trace families,
-// docs/BENCHMARKS.md "Padding capped by the recent peak").
-const RecentWindow = 12
-
-// IdleFrac: an observation at most this fraction of the recent peak is the
-// series back at rest (zero, or what an idle process or disk still shows).
-const IdleFrac = 0.01
-
-// withRecent sets every step's Recent to the highest of the last
-// RecentWindow observations (fewer after a restart), or to the newest when
-// that one is back at rest (at most IdleFrac of the peak): an intermittent
-// job between runs, a disk idle again, has no burst in progress left to
-// pad for; the padding an hour after each burst was a quarter of Allot's
-// cpu allocation on the intermittent tuning draws, all slack
-// (docs/BENCHMARKS.md, "Back at rest: no padding after a burst").
-func (o *Online) withRecent(qs []Quantiles) []Quantiles {
-	n := min(RecentWindow, len(o.hist))
-	if n == 0 {
-		return qs
-	}
-	last := o.hist[len(o.hist)-1]
-	peak := last
-	for _, v := range o.hist[len(o.hist)-n:] {
-		peak = math.Max(peak, v)
-	}
-	if last <= IdleFrac*peak {
-		peak = last
-	}
-	for i := range qs {
-		qs[i].Recent, qs[i].RecentN = peak, n
-	}
-	return qs
+	return Apply(o.point(), o.offsetsFor(o.regimeNow()), o.nonNeg), nil
 }
 
 // ModelName names the model in use (Auto reports its current choice).

@@ -58,7 +58,7 @@ func (o *Online) issue(idx int) {
 	}
 	o.offAge += stride
 	regime := o.regimeNow()
-	o.lastQ = o.withRecent(Apply(point, o.offsetsFor(regime), o.nonNeg))
+	o.lastQ = Apply(point, o.offsetsFor(regime), o.nonNeg)
 	p := pending{origin: idx, point: point, q: o.lastQ, regime: regime}
 	if len(o.ring) < o.cfg.Horizon/stride+1 {
 		o.ring = append(o.ring, p)
