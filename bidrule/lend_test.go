@@ -3,6 +3,7 @@ package bidrule
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 )
@@ -124,5 +125,18 @@ func TestBurst(t *testing.T) {
 	b.Step(0, false, false, 4)
 	if b.n != before.n || b.held != before.held {
 		t.Errorf("an unmeasured epoch settled a jump: %+v → %+v", before, b)
+	}
+}
+
+// TestLooksServe: the default 5-minute epoch reserves less, the live
+// harness's 5 s epochs and a minute do not.
+func TestLooksServe(t *testing.T) {
+	for _, c := range []struct {
+		epoch time.Duration
+		want  bool
+	}{{5 * time.Minute, true}, {2 * time.Minute, true}, {time.Minute, false}, {5 * time.Second, false}, {0, false}} {
+		if got := LooksServe(c.epoch); got != c.want {
+			t.Errorf("LooksServe(%v) = %v (a burst waits %.3f of the epoch), want %v", c.epoch, got, LendReaction(c.epoch), c.want)
+		}
 	}
 }

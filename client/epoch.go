@@ -233,7 +233,11 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	if err != nil || len(qs) == 0 {
 		return bidding.Quantiles{}, false, nil
 	}
-	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, c.looks(), surge), true, nil
+	// cpu, io and net reserve less where looks lend the rest within
+	// seconds of the epoch (bidrule.LooksServe); a replayed service (the
+	// dev demo) is never looked at.
+	lends := c.looks() && !replayed && bidrule.LooksServe(c.settings.interval)
+	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, lends, surge), true, nil
 }
 
 // measure is one service's usage over the last interval: replayed, or the

@@ -201,7 +201,9 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 			}
 		}
 		surgeBid := sg
-		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, true, surgeBid) // the simulated client lends (lend.go, tick.go)
+		// the simulated client lends (lend.go, tick.go), soon enough to
+		// reserve less where its looks serve most of the epoch
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, bidrule.LooksServe(p.e.w.Epoch), surgeBid)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
