@@ -49,13 +49,12 @@ func LendReaction(epoch time.Duration) float64 {
 
 // MaxLookWait is the largest share of an epoch a burst may wait for a
 // look's lend (LendReaction) where cpu, io and net reserve less than the
-// class quantile (ClassTop's lends): only where the looks serve most of
-// the epoch does a reservation at the median hold. With 5-minute epochs a
-// burst waits 2.5% of one; the live harness's 5 s epochs make it 62.5%,
-// and there the median reservation cost Allot 35.0% slack and 17.5%
-// shortfall against 20.5% and 7.8% with the class quantile (make live,
-// docs/BENCHMARKS.md "Reserve the median, lend the rest"). 10% between
-// them is a judgment, not a measurement: epochs of about 75 s and longer.
+// class quantile (ClassTop's lends): a reservation at the median holds
+// only where the looks serve most of the epoch. With 5-minute epochs a
+// burst waits 2.5% of one (the simulator's rows, docs/BENCHMARKS.md
+// "Reserve the median, lend the rest"); with the live harness's 5 s epochs
+// 62.5%. 10% between them is a judgment, not a measurement: epochs of 75 s
+// and longer.
 const MaxLookWait = 0.1
 
 // LooksServe reports whether the looks of a client with this epoch serve

@@ -238,7 +238,7 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
-	{Key: "client.lend_room", Type: "bool", Default: "true", Doc: "lend the cpu, io and net the plan leaves unallocated on this node to services measured well above their plan — at each epoch step and, for services held back mid-epoch, at looks every 10 s — until the next plan; bids then reserve cpu, io and net up to a critical service's forecast p90 and a standard or batch one's median (false: limits are the plan's only, and bids reach the class quantile)",
+	{Key: "client.lend_room", Type: "bool", Default: "true", Doc: "lend the cpu, io and net the plan leaves unallocated on this node to services measured well above their plan — at each epoch step and, for services held back mid-epoch, at looks every 10 s — until the next plan; with epochs of 75 s or more bids then reserve cpu, io and net up to a critical service's forecast p90 and a standard or batch one's median (false: limits are the plan's only, and bids reach the class quantile)",
 		kind: kNotBool, field: func(c *Config) any { return &c.NoLend }},
 	{Key: "client.io_devices", Type: "list of MAJ:MIN", Doc: "block devices io limits apply to",
 		kind: kList, field: func(c *Config) any { return &c.IODevices }, check: func(c *Config, src string) error { return c.validateIODevices(src) }},
