@@ -8,41 +8,32 @@ import (
 	"pgregory.net/rapid"
 )
 
+// TestLendWant: the epoch step's rule (LendWant) and a look's (LookWant).
 func TestLendWant(t *testing.T) {
+	type rule func(seen, alloc, max float64) float64
 	for _, c := range []struct {
 		name             string
+		rule             string
 		seen, alloc, max float64
 		want             float64
 	}{
-		{"burst from rest", 1000, 100, 0, 1050},
-		{"no limit in force", 200, 0, 0, 230},
-		{"noise above a calibrated bid", 120, 100, 0, 0},
-		{"just past the jump", 140, 100, 0, 61},
-		{"capped at max", 1000, 100, 500, 400},
-		{"at max already", 1000, 500, 500, 0},
-		{"idle", 0, 100, 0, 0},
+		{"burst from rest", "LendWant", 1000, 100, 0, 1050},
+		{"no limit in force", "LendWant", 200, 0, 0, 230},
+		{"noise above a calibrated bid", "LendWant", 120, 100, 0, 0},
+		{"just past the jump", "LendWant", 140, 100, 0, 61},
+		{"capped at max", "LendWant", 1000, 100, 500, 400},
+		{"at max already", "LendWant", 1000, 500, 500, 0},
+		{"idle", "LendWant", 0, 100, 0, 0},
+		{"burst from rest", "LookWant", 1000, 100, 0, 920},
+		{"just above the limit: held there, not lent", "LookWant", 105, 100, 0, 0},
+		{"past the look's jump", "LookWant", 110, 100, 0, 12},
+		{"no limit in force", "LookWant", 200, 0, 0, 204},
+		{"capped at max", "LookWant", 1000, 100, 500, 400},
+		{"idle", "LookWant", 0, 100, 0, 0},
 	} {
-		if got := LendWant(c.seen, c.alloc, c.max); got < c.want-1e-9 || got > c.want+1e-9 {
-			t.Errorf("%s: LendWant(%v, %v, %v) = %v, want %v", c.name, c.seen, c.alloc, c.max, got, c.want)
-		}
-	}
-}
-
-func TestLookWant(t *testing.T) {
-	for _, c := range []struct {
-		name             string
-		seen, alloc, max float64
-		want             float64
-	}{
-		{"burst from rest", 1000, 100, 0, 920},
-		{"just above the limit: held there, not lent", 105, 100, 0, 0},
-		{"past the look's jump", 110, 100, 0, 12},
-		{"no limit in force", 200, 0, 0, 204},
-		{"capped at max", 1000, 100, 500, 400},
-		{"idle", 0, 100, 0, 0},
-	} {
-		if got := LookWant(c.seen, c.alloc, c.max); got < c.want-1e-9 || got > c.want+1e-9 {
-			t.Errorf("%s: LookWant(%v, %v, %v) = %v, want %v", c.name, c.seen, c.alloc, c.max, got, c.want)
+		f := map[string]rule{"LendWant": LendWant, "LookWant": LookWant}[c.rule]
+		if got := f(c.seen, c.alloc, c.max); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("%s: %s(%v, %v, %v) = %v, want %v", c.name, c.rule, c.seen, c.alloc, c.max, got, c.want)
 		}
 	}
 	// whatever a look lends to was held at its limit (AtLimit)
