@@ -203,7 +203,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		surgeBid := sg
 		// the simulated client lends (lend.go, tick.go), soon enough to
 		// reserve less where its looks serve most of the epoch
-		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, bidrule.LooksServe(p.e.w.Epoch), surgeBid)
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, bidrule.LooksServe(p.e.w.clientEpoch()), surgeBid)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).

@@ -56,33 +56,37 @@ func TestLend(t *testing.T) {
 // the room left after the allocations shared among the services well above
 // them (bidrule.LookWant, water-filled), counted for 1 −
 // bidrule.LendReaction of the epoch; nothing where the room is not worth a
-// probe, nothing for memory, nothing for the oracle.
+// probe, nothing for memory, nothing for the oracle; of the client's epoch
+// where a trace step is not one (the live harness).
 func TestWithinEpoch(t *testing.T) {
 	cpu, mem, io := int(bidding.CPU), int(bidding.Memory), int(bidding.IO)
 	const epoch = 5 * time.Minute
 	frac := 1 - bidrule.LendReaction(epoch)
 	part := func(g float64) int64 { return int64(frac * g) }
+	partLive := func(g float64) int64 { return int64((1 - bidrule.LendReaction(5*time.Second)) * g) }
 	for _, c := range []struct {
 		name     string
 		r        int
 		oracle   bool
-		demand   [2]float64 // over epoch k
-		alloc    [2]int64   // plan k and the epoch step's lend
+		client   time.Duration // World.ClientEpoch
+		demand   [2]float64    // over epoch k
+		alloc    [2]int64      // plan k and the epoch step's lend
 		capacity int64
 		want     [2]int64
 	}{
-		{"io burst: lent its demand + 2% for the rest of the epoch", io, false, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(308), 100}},
-		{"near its allocation: nothing", io, false, [2]float64{105, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
-		{"past the look's jump: lent", io, false, [2]float64{112, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(14), 100}},
-		{"room short: water-filled", io, false, [2]float64{2000, 300}, [2]int64{100, 100}, 1000, [2]int64{100 + part(800-206), 100 + part(206)}},
-		{"room under 2% of io per service: no probe, no lend", io, false, [2]float64{2000, 300}, [2]int64{490, 495}, 1000, [2]int64{490, 495}},
-		{"cpu: the quota that lets its demand through", cpu, false, [2]float64{480, 50}, [2]int64{100, 100}, 2000, [2]int64{100 + part(410), 100}},
-		{"cpu room under 100m: nothing", cpu, false, [2]float64{480, 50}, [2]int64{100, 1850}, 2000, [2]int64{100, 1850}},
-		{"memory is never lent", mem, false, [2]float64{4000, 50}, [2]int64{100, 100}, 10000, [2]int64{100, 100}},
-		{"the oracle does not lend", io, true, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+		{"io burst: lent its demand + 2% for the rest of the epoch", io, false, 0, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(308), 100}},
+		{"near its allocation: nothing", io, false, 0, [2]float64{105, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+		{"past the look's jump: lent", io, false, 0, [2]float64{112, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + part(14), 100}},
+		{"room short: water-filled", io, false, 0, [2]float64{2000, 300}, [2]int64{100, 100}, 1000, [2]int64{100 + part(800-206), 100 + part(206)}},
+		{"room under 2% of io per service: no probe, no lend", io, false, 0, [2]float64{2000, 300}, [2]int64{490, 495}, 1000, [2]int64{490, 495}},
+		{"cpu: the quota that lets its demand through", cpu, false, 0, [2]float64{480, 50}, [2]int64{100, 100}, 2000, [2]int64{100 + part(410), 100}},
+		{"cpu room under 100m: nothing", cpu, false, 0, [2]float64{480, 50}, [2]int64{100, 1850}, 2000, [2]int64{100, 1850}},
+		{"memory is never lent", mem, false, 0, [2]float64{4000, 50}, [2]int64{100, 100}, 10000, [2]int64{100, 100}},
+		{"the oracle does not lend", io, true, 0, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100, 100}},
+		{"a 5 s client epoch (live): lent for what is left of it", io, false, 5 * time.Second, [2]float64{400, 50}, [2]int64{100, 100}, 1000, [2]int64{100 + partLive(308), 100}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			w := &World{Svcs: make([]Svc, 2), Epoch: epoch}
+			w := &World{Svcs: make([]Svc, 2), Epoch: epoch, ClientEpoch: c.client}
 			alloc := make([][nr]int64, 2)
 			demand := make([][nr]float64, 2)
 			for s := range w.Svcs {

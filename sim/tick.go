@@ -20,7 +20,7 @@ func (p *allotPolicy) withinEpoch(k int, alloc [][nr]int64, demand [][nr]float64
 		return
 	}
 	w := p.e.w
-	p.lendRoom(alloc, 1-bidrule.LendReaction(w.Epoch), p.leastProbeRoom, func(s, r int, a float64) float64 {
+	p.lendRoom(alloc, 1-bidrule.LendReaction(w.clientEpoch()), p.leastProbeRoom, func(s, r int, a float64) float64 {
 		d := demand[s][r]
 		if r == int(bidding.CPU) {
 			d /= cfsEfficiency // the quota that lets it through

@@ -25,9 +25,24 @@ type World struct {
 	Breaches []WBreach
 	// SLAProbes: every service has an SLA probe (Scenario.SLAProbes).
 	SLAProbes bool
-	p95       [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
-	norm      [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
-	fixed     []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
+	// ClientEpoch is how long the simulated client's epoch lasts in wall
+	// time, where that is not one trace step (0: Epoch). The live harness
+	// replays a 5-minute step every 5 s, and its clients' timing rules (how
+	// much of an epoch a burst waits for a look's lend, bidrule.LendReaction,
+	// and so what a class reserves, bidrule.LooksServe) are those of a 5 s
+	// epoch: its prediction must model the same clients.
+	ClientEpoch time.Duration
+	p95         [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
+	norm        [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
+	fixed       []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
+}
+
+// clientEpoch is the simulated client's epoch in wall time (ClientEpoch).
+func (w *World) clientEpoch() time.Duration {
+	if w.ClientEpoch > 0 {
+		return w.ClientEpoch
+	}
+	return w.Epoch
 }
 
 // Svc is one service of a World.
