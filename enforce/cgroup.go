@@ -31,6 +31,7 @@ type CgroupConfig struct {
 	Parent   string   // client.cgroup_parent, e.g. "/allot"
 	Devices  []Device // block devices io limits apply to (none: io is not enforced)
 	Resolver Resolver // where services live (nil: cgroup = service name)
+	Borrow   Borrow   // memory borrowed above the allocation (zero: hard limits)
 	Log      hclog.Logger
 }
 

@@ -26,12 +26,13 @@ func NewCgroupV1(m V1Mounts, cfg CgroupConfig) *Cgroup {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
-	return newCgroup(&v1{m: m, devices: cfg.Devices, log: cfg.Log.Named("cgroup-v1")}, cfg)
+	return newCgroup(&v1{m: m, devices: cfg.Devices, borrow: cfg.Borrow, log: cfg.Log.Named("cgroup-v1")}, cfg)
 }
 
 type v1 struct {
 	m       V1Mounts
 	devices []Device
+	borrow  Borrow
 	log     hclog.Logger
 }
 
@@ -102,13 +103,17 @@ func (h *v1) cpu(dir string, millicores int64) error {
 // memory writes the soft limit first, then the hard limit. A v1 kernel
 // asked for a hard limit below what it can reclaim refuses with EBUSY
 // instead of OOM-killing; the old limit then stays, and the error says so.
-func (h *v1) memory(dir, service string, limit int64) error {
+// Borrowing (Borrow), the soft limit is the allocation, the hard limit the
+// node's memory, and the processes are ranked for the OOM killer by the
+// allocation.
+func (h *v1) memory(dir, service string, alloc int64) error {
 	if err := mkdir(dir); err != nil {
 		return err
 	}
+	limit, softB := h.borrow.limits(alloc)
 	soft, hard := "-1", "-1"
 	if limit > 0 {
-		soft, hard = strconv.FormatInt(memoryHigh(limit), 10), strconv.FormatInt(limit, 10)
+		soft, hard = strconv.FormatInt(softB, 10), strconv.FormatInt(limit, 10)
 	}
 	if err := writeValue(filepath.Join(dir, "memory.soft_limit_in_bytes"), soft); err != nil {
 		return err
@@ -121,7 +126,10 @@ func (h *v1) memory(dir, service string, limit int64) error {
 			"service", service, "file", file, "usage", usage, "limit", limit)
 		return fmt.Errorf("%s kept its old value: the kernel could not reclaim the cgroup's %d bytes below %d (%w)", file, usage, limit, syscall.EBUSY)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return h.borrow.rank(dir, alloc)
 }
 
 func (h *v1) io(rel string, bps int64) error {

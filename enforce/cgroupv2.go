@@ -21,12 +21,13 @@ func NewCgroupV2(root string, cfg CgroupConfig) *Cgroup {
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
 	}
-	return newCgroup(&v2{root: root, devices: cfg.Devices, log: cfg.Log.Named("cgroup-v2")}, cfg)
+	return newCgroup(&v2{root: root, devices: cfg.Devices, borrow: cfg.Borrow, log: cfg.Log.Named("cgroup-v2")}, cfg)
 }
 
 type v2 struct {
 	root    string
 	devices []Device
+	borrow  Borrow
 	log     hclog.Logger
 	ctrls   []string // enabled down to every service: cpu, memory (+ io)
 	noIO    string
@@ -142,11 +143,22 @@ func (h *v2) apply(rel string, a bidding.Allocation) error {
 // already fits, because a memory.max below what the cgroup uses and cannot
 // reclaim OOM-kills on the spot. Otherwise memory.max keeps its old value
 // and the apply reports it, so it is retried once reclaim has caught up.
-func (h *v2) memory(dir, service string, limit int64) error {
+// Borrowing (Borrow), the allocation is memory.low (protected from
+// reclaim), memory.high is max, memory.max the node's memory, and the
+// processes are ranked for the OOM killer by the allocation.
+func (h *v2) memory(dir, service string, alloc int64) error {
+	limit, soft := h.borrow.limits(alloc)
 	if limit <= 0 {
 		return errors.Join(writeValue(filepath.Join(dir, "memory.high"), "max"), writeValue(filepath.Join(dir, "memory.max"), "max"))
 	}
-	if err := writeValue(filepath.Join(dir, "memory.high"), strconv.FormatInt(memoryHigh(limit), 10)); err != nil {
+	high := strconv.FormatInt(soft, 10)
+	if h.borrow.On() {
+		if err := writeValue(filepath.Join(dir, "memory.low"), high); err != nil {
+			return err
+		}
+		high = "max"
+	}
+	if err := writeValue(filepath.Join(dir, "memory.high"), high); err != nil {
 		return err
 	}
 	usage, err := readInt(filepath.Join(dir, "memory.current"))
@@ -157,7 +169,7 @@ func (h *v2) memory(dir, service string, limit int64) error {
 	if usage > limit {
 		h.log.Warn("not lowering memory.max below current usage; memory.high is set so the kernel reclaims first",
 			"service", service, "file", file, "usage", usage, "limit", limit)
-		return fmt.Errorf("%s not lowered to %d: the cgroup uses %d (memory.high is %d; retried on the next apply)", file, limit, usage, memoryHigh(limit))
+		return fmt.Errorf("%s not lowered to %d: the cgroup uses %d (memory.high is %s; retried on the next apply)", file, limit, usage, high)
 	}
-	return writeValue(file, strconv.FormatInt(limit, 10))
+	return errors.Join(writeValue(file, strconv.FormatInt(limit, 10)), h.borrow.rank(dir, alloc))
 }

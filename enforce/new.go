@@ -19,6 +19,7 @@ type Options struct {
 	DryRunOut io.Writer // where the dry run reports (mode none, or auto falling back)
 	Mountinfo string    // default /proc/self/mountinfo
 	Netlink   Netlink   // nil: a netlink socket in this process's network namespace
+	Borrow    Borrow    // client.memory_borrow: memory borrowed above the allocation (zero: hard limits)
 }
 
 // New builds the driver for o.Mode, once, at agent start:
@@ -68,7 +69,7 @@ func New(ctx context.Context, o Options) (Driver, error) {
 	if err != nil {
 		return fallback(err)
 	}
-	cfg := CgroupConfig{Parent: o.Parent, Devices: o.Devices, Resolver: o.Resolver, Log: log}
+	cfg := CgroupConfig{Parent: o.Parent, Devices: o.Devices, Resolver: o.Resolver, Borrow: o.Borrow, Log: log}
 	cg := NewCgroupV1(h.V1, cfg)
 	if h.Version == 2 {
 		cg = NewCgroupV2(h.V2, cfg)

@@ -1,0 +1,124 @@
+package enforce
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Borrow is how memory is enforced when services may borrow it
+// (client.memory_borrow, the default): a service's plan allocation is a
+// reservation, not a limit. Its hard limit is the node's memory (Domain),
+// so it can use what others reserved and do not use, or what nobody was
+// allocated; its reservation is what the kernel protects (v1
+// memory.soft_limit_in_bytes, v2 memory.low) and ranks it by when the
+// node's memory is all used: the OOM killer takes the process furthest
+// above its reservation first (OOMScoreAdj). Kubernetes' Burstable pods
+// work the same way. The zero Borrow is hard limits: the allocation is the
+// limit, and an OOM kill hits whoever goes over its own.
+type Borrow struct {
+	// Domain is the node's memory in bytes that borrowers share (its
+	// capacity); 0: hard limits.
+	Domain int64
+	// Proc is the procfs mount ("" = /proc).
+	Proc string
+}
+
+// On says whether memory is borrowed rather than limited.
+func (b Borrow) On() bool { return b.Domain > 0 }
+
+// OOMScoreAdj is the oom_score_adj that makes the kernel's OOM killer, in
+// a memory domain of domain bytes, take the process furthest above its
+// reservation first. The kernel's badness of a process is its memory
+// (resident, swap and page tables) × 1000 / the domain's size, plus
+// oom_score_adj; with adj = −1000 × reserved / domain it is 1000 × (memory
+// − reserved) / domain. Kept within [−999, 0]: −1000 would make the
+// process unkillable, and nothing here is raised above the default.
+func OOMScoreAdj(reserved, domain int64) int {
+	if domain <= 0 || reserved <= 0 {
+		return 0
+	}
+	return max(-int(math.Round(1000*float64(reserved)/float64(domain))), -999)
+}
+
+// limits are the memory files' values for an allocation of bytes: the hard
+// limit and the soft one (v1 soft_limit_in_bytes; v2 memory.low when
+// borrowing, else memory.high); 0 is no limit.
+func (b Borrow) limits(bytes int64) (hard, soft int64) {
+	switch {
+	case bytes <= 0:
+		return 0, 0
+	case b.On():
+		return max(b.Domain, bytes), bytes
+	}
+	return bytes, memoryHigh(bytes)
+}
+
+// rank writes OOMScoreAdj(reserved, b.Domain) to every process listed in
+// the cgroup's cgroup.procs in dir. A process that exits meanwhile is
+// skipped; a cgroup without processes (or not yet holding any file) has
+// nothing to rank. Processes started later inherit the value from their
+// parent; one started afresh in the cgroup (a restart) gets it at the next
+// apply.
+func (b Borrow) rank(dir string, reserved int64) error {
+	if !b.On() {
+		return nil
+	}
+	procs := filepath.Join(dir, "cgroup.procs")
+	f, err := os.Open(procs)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", procs, err)
+	}
+	defer f.Close()
+	proc := b.Proc
+	if proc == "" {
+		proc = "/proc"
+	}
+	adj := strconv.Itoa(OOMScoreAdj(reserved, b.Domain))
+	var errs []error
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pid := strings.TrimSpace(sc.Text())
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if err := writeExisting(filepath.Join(proc, pid, "oom_score_adj"), adj); err != nil && !gone(err) {
+			errs = append(errs, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("reading %s: %w", procs, err))
+	}
+	return errors.Join(errs...)
+}
+
+// writeExisting writes value to a file that must exist (a procfs file:
+// creating one is never meant).
+func writeExisting(file, value string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s to write %q: %w", file, value, err)
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %q to %s: %w", value, file, err)
+	}
+	return nil
+}
+
+// gone: the process exited between listing and writing.
+func gone(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+}
