@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/allot-dev/allot/baseline"
+	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/client"
 	"github.com/allot-dev/allot/client/cgroupsvc"
 	"github.com/allot-dev/allot/client/docker"
@@ -52,7 +54,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		return nil, err
 	}
 	if cfg.Docker {
-		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices})
+		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices, Borrow: a.borrow()})
 		if err != nil {
 			return nil, err
 		}
@@ -118,10 +120,20 @@ func (a *Agent) measurer() (client.Measurer, error) {
 	return usage.New(c), nil
 }
 
+// borrow is how memory is enforced (client.memory_borrow): allocations as
+// reservations under the node's memory, except under the static policy,
+// whose limits are hand-sized hard limits.
+func (a *Agent) borrow() enforce.Borrow {
+	if a.cfg.NoBorrow || a.cfg.ClientPolicy == baseline.Static {
+		return enforce.Borrow{}
+	}
+	return enforce.Borrow{Domain: Capacity(a.cfg)[bidding.Memory]}
+}
+
 // runClient runs the node client until ctx ends.
 func (a *Agent) runClient(ctx context.Context, n *node) {
 	cl, err := client.New(client.Config{Node: a.cfg.NodeName, API: a.localAPI(), Runtimes: n.runtimes,
-		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy, NoLend: a.cfg.NoLend})
+		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy, NoLend: a.cfg.NoLend, Borrow: a.borrow().On()})
 	if err != nil {
 		a.log.Error("node client not started", "error", err)
 		return
@@ -148,7 +160,7 @@ func (a *Agent) driver(ctx context.Context, devices []enforce.Device) (enforce.D
 	}
 	book := enforce.NewBook(local, a.registryTargets, a.cfg.DataDir, a.log)
 	return enforce.New(ctx, enforce.Options{Mode: a.cfg.Enforce, Parent: a.cfg.CgroupParent, Devices: devices,
-		Resolver: book, Log: a.log, DryRunOut: out})
+		Resolver: book, Log: a.log, DryRunOut: out, Borrow: a.borrow()})
 }
 
 // registryTargets reads every registered service's cgroup and interface

@@ -83,6 +83,11 @@ type Config struct {
 	// NoLend: enforce the plan's limits only, never lend the node's
 	// unallocated room (lend.go; client.lend_room = false).
 	NoLend bool
+	// Borrow: the kernel drivers enforce memory allocations as
+	// reservations under the node's memory (enforce.Borrow), so a memory
+	// limit read from a cgroup is the node's and the reservation is what a
+	// kill is measured against (Demand).
+	Borrow bool
 }
 
 // Client runs one node's loop. Build it with New, run it with Run.

@@ -63,7 +63,9 @@ const netCounted = 0.962
 //     of usage and quota (cpuStep). The client narrows it with a demand
 //     probe when the node has room (probe.go).
 //   - memory: the limit was hit (failcnt, memory.events max), an OOM kill,
-//     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit.
+//     or memory PSI ≥ 10%: demand is 25% above the larger of usage and limit
+//     (borrowing, Config.Borrow, the limit is the reservation: the kernel
+//     killed it for being furthest above that on a full node).
 //   - io, net: no kernel signal of unmet demand (io.max and tc cap them
 //     silently); the usage. At their limit, a demand probe measures them
 //     beyond it when the node has room (probe.go).

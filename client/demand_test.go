@@ -396,3 +396,34 @@ func TestAtLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestBorrowedMemoryKillIsMeasuredAgainstTheReservation: borrowing, the
+// cgroup's memory limit is the node's; a service the kernel OOM-killed for
+// being furthest above its reservation on a full node bids 25% above the
+// larger of its usage and its reservation, not above the node.
+func TestBorrowedMemoryKillIsMeasuredAgainstTheReservation(t *testing.T) {
+	for _, borrow := range []bool{true, false} {
+		t.Run(map[bool]string{true: "borrowing", false: "hard limits"}[borrow], func(t *testing.T) {
+			f := newFakeAPI()
+			rt := newFakeRuntime(svc("web", "a"))
+			u := use(bidding.Memory, 300<<20)
+			u.MemoryLimit, u.OOMKills, u.HaveOOMKills = 4<<30, 1, true
+			run(t, Config{Node: "n1", API: f, Runtimes: []workload.Runtime{rt}, Measure: &fakeMeasure{use: map[string]usage.Usage{"a": u}}, Borrow: borrow})
+			nodes := []bidding.NodePlan{{Node: "n1", Capacity: bidding.Vec{4000, 4 << 30, 0, 0}}}
+			a := bidding.Allocation{Service: "web", Node: "n1", CPU: 500, Memory: 256 << 20}
+			var q bidding.Quantiles
+			for e := uint64(1); e <= 2; e++ { // the second epoch's measure ran under the first plan
+				p := plan(e, 9+e, a)
+				p.Nodes = nodes
+				q = pushEpoch(t, f, p).Resources["memory"]
+			}
+			want := int64(1.25 * (300 << 20))
+			if !borrow {
+				want = 4 << 30 // 25% above the (node-sized) limit, capped at the node
+			}
+			if q.P90 < want || q.P90 > want+want/10 {
+				t.Fatalf("memory bid %+v after an OOM kill: want p90 near %d", q, want)
+			}
+		})
+	}
+}

@@ -64,6 +64,11 @@ func (c *Client) epoch(ctx context.Context, p bidding.Plan) error {
 		if a, ok := inForce[d.Def.Name]; ok && a.CPU > 0 && us[i].CPULimit > 0 {
 			us[i].CPULimit = a.CPU
 		}
+		if c.cfg.Borrow {
+			// the reservation: the cgroup's limit is the node's (0, not
+			// known before a first plan: a kill then is not taken as demand)
+			us[i].MemoryLimit = inForce[d.Def.Name].Memory
+		}
 		demand[i] = map[bidding.Resource]float64{}
 		for _, r := range bidding.Resources() {
 			if v, ok := Demand(r, us[i]); ok {

@@ -240,6 +240,8 @@ var Settings = []Setting{
 		}},
 	{Key: "client.lend_room", Type: "bool", Default: "true", Doc: "lend the cpu, io and net the plan leaves unallocated on this node to services measured well above their plan — at each epoch step and, for services held back mid-epoch, at looks every 10 s — until the next plan; with epochs of 75 s or more bids then reserve cpu, io and net up to a critical service's forecast p90 and a standard or batch one's median (false: limits are the plan's only, and bids reach the class quantile)",
 		kind: kNotBool, field: func(c *Config) any { return &c.NoLend }},
+	{Key: "client.memory_borrow", Type: "bool", Default: "true", Doc: "a service's memory allocation is a reservation, not a limit: its limit is the node's memory (client.capacity), so it may use memory others do not; the allocation is protected from reclaim (v1 soft limit, v2 memory.low) and, when the node's memory is all used, the kernel's OOM killer takes the process furthest above its allocation first (oom_score_adj); off under the static policy (false: the allocation is the hard limit, and a service over it is OOM-killed even on a node with memory to spare)",
+		kind: kNotBool, field: func(c *Config) any { return &c.NoBorrow }},
 	{Key: "client.io_devices", Type: "list of MAJ:MIN", Doc: "block devices io limits apply to",
 		kind: kList, field: func(c *Config) any { return &c.IODevices }, check: func(c *Config, src string) error { return c.validateIODevices(src) }},
 	{Key: "client.capacity", Type: "quantities block", docDefault: "read from the machine", Doc: "this node's capacity: { cpu memory io net }",

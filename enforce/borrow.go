@@ -60,13 +60,13 @@ func (b Borrow) limits(bytes int64) (hard, soft int64) {
 	return bytes, memoryHigh(bytes)
 }
 
-// rank writes OOMScoreAdj(reserved, b.Domain) to every process listed in
+// Rank writes OOMScoreAdj(reserved, b.Domain) to every process listed in
 // the cgroup's cgroup.procs in dir. A process that exits meanwhile is
 // skipped; a cgroup without processes (or not yet holding any file) has
 // nothing to rank. Processes started later inherit the value from their
 // parent; one started afresh in the cgroup (a restart) gets it at the next
 // apply.
-func (b Borrow) rank(dir string, reserved int64) error {
+func (b Borrow) Rank(dir string, reserved int64) error {
 	if !b.On() {
 		return nil
 	}

@@ -129,7 +129,7 @@ func (h *v1) memory(dir, service string, alloc int64) error {
 	if err != nil {
 		return err
 	}
-	return h.borrow.rank(dir, alloc)
+	return h.borrow.Rank(dir, alloc)
 }
 
 func (h *v1) io(rel string, bps int64) error {

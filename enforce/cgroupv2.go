@@ -171,5 +171,5 @@ func (h *v2) memory(dir, service string, alloc int64) error {
 			"service", service, "file", file, "usage", usage, "limit", limit)
 		return fmt.Errorf("%s not lowered to %d: the cgroup uses %d (memory.high is %s; retried on the next apply)", file, limit, usage, high)
 	}
-	return errors.Join(writeValue(file, strconv.FormatInt(limit, 10)), h.borrow.rank(dir, alloc))
+	return errors.Join(writeValue(file, strconv.FormatInt(limit, 10)), h.borrow.Rank(dir, alloc))
 }

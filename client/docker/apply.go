@@ -101,7 +101,7 @@ func (r *Runtime) plan(s service, a bidding.Allocation) []applied {
 	out := make([]applied, n)
 	for i := range out {
 		out[i] = applied{pid: s.inst[i].Pid, cpuQuota: quota(cpu[i]), cpuShares: shares(cpu[i]), io: io[i], net: nt[i]}
-		out[i].memory, out[i].memoryRes = memory(mem[i])
+		out[i].memory, out[i].memoryRes = r.memory(mem[i])
 	}
 	return out
 }
@@ -124,6 +124,16 @@ func shares(millicores int64) int64 {
 		return 1024
 	}
 	return max(millicores*1024/1000, 2)
+}
+
+// memory is the hard limit and the reservation for bytes: borrowing
+// (enforce.Borrow), the node's memory and bytes; else bytes and 95% of it.
+func (r *Runtime) memory(bytes int64) (limit, reservation int64) {
+	if bytes > 0 && r.borrow.On() {
+		bytes = max(bytes, minMemory)
+		return max(r.borrow.Domain, bytes), bytes
+	}
+	return memory(bytes)
 }
 
 // memory is the hard limit and the reservation (95%) for bytes.
@@ -184,6 +194,10 @@ func (r *Runtime) applyOne(ctx context.Context, svc string, in instance, want ap
 		errs = append(errs, err)
 		done.io = -1
 	}
+	if err := r.rank(in.Cgroup, want.memoryRes); err != nil {
+		errs = append(errs, err)
+		done.memoryRes = -2 // ranked again next time
+	}
 	if in.Interface != "" {
 		key := svc + "/" + in.Name
 		tc := enforce.NewTC(r.nl, enforce.Targets{key: {Interface: in.Interface}}, r.log)
@@ -221,6 +235,32 @@ func (r *Runtime) memoryUsage(cgroup string) (int64, error) {
 		return 0, fmt.Errorf("reading memory usage from %s: %w", file, err)
 	}
 	return v, nil
+}
+
+// rank gives the container's processes the oom_score_adj of their
+// reservation (enforce.Borrow.Rank), borrowing; the Engine's own
+// OomScoreAdj is fixed when a container is created, so its memory cgroup's
+// processes are written directly.
+func (r *Runtime) rank(cgroup string, reservation int64) error {
+	if !r.borrow.On() {
+		return nil
+	}
+	var dir string
+	switch {
+	case cgroup == "":
+		return fmt.Errorf("its cgroup is unknown, so its processes cannot be ranked for the OOM killer")
+	case r.layout.V1.Memory != "":
+		dir = filepath.Join(r.layout.V1.Memory, cgroup)
+	case r.layout.V2 != "":
+		dir = filepath.Join(r.layout.V2, cgroup)
+	default:
+		return fmt.Errorf("no memory cgroup is mounted, so its processes cannot be ranked for the OOM killer")
+	}
+	b := r.borrow
+	if b.Proc == "" {
+		b.Proc = r.procDir
+	}
+	return b.Rank(dir, reservation)
 }
 
 // blkioDevices is the Engine's form of an io limit: one throttle per
@@ -293,14 +333,21 @@ func (r *Runtime) writeBlkio(cgroup string, bps int64) error {
 
 // Limits are the limits a container's cgroup shows under an allocation of
 // cpu millicores and mem bytes for it (quota and memory's rules above):
-// cpu in millicores and memory in bytes, -1 for no limit. For checking
-// what the runtime did from outside (make live).
-func Limits(cpu, mem int64) (cpuLimit, memLimit int64) {
+// cpu in millicores and memory in bytes, -1 for no limit. The memory is the
+// hard limit, or borrowing (client.memory_borrow) the reservation: the
+// soft limit (v1) or memory.low (v2), and the Engine's MemoryReservation.
+// For checking what the runtime did from outside (make live).
+func Limits(cpu, mem int64, borrowing bool) (cpuLimit, memLimit int64) {
 	cpuLimit, memLimit = -1, -1
 	if q := quota(cpu); q > 0 {
 		cpuLimit = q * 1000 / cpuPeriod
 	}
-	if l, _ := memory(mem); l != unlimitedMemory {
+	l, _ := memory(mem)
+	switch {
+	case l == unlimitedMemory:
+	case borrowing:
+		memLimit = max(mem, minMemory)
+	default:
 		memLimit = l
 	}
 	return cpuLimit, memLimit

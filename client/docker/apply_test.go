@@ -3,12 +3,16 @@ package docker
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/allot-dev/allot/bidding"
+	"github.com/allot-dev/allot/enforce"
 	"github.com/moby/moby/api/types/events"
 )
 
@@ -294,5 +298,50 @@ func TestNodeLabel(t *testing.T) {
 	}
 	if warnedD(r0) || warnedD(r1) || !warnedD(r2) {
 		t.Errorf("warnings about d's bad label: n1 %v, none %v, n2 %v; want only n2's", warnedD(r1), warnedD(r0), warnedD(r2))
+	}
+}
+
+// TestApplyBorrow: borrowing, each container's hard limit is the node's
+// memory and its share of the allocation the reservation; its processes
+// are ranked for the OOM killer by that share (enforce.OOMScoreAdj).
+func TestApplyBorrow(t *testing.T) {
+	eng, h := twoReplicas(t)
+	r, _ := newFake(t, eng, h)
+	const domain = 1 << 30
+	r.borrow = enforce.Borrow{Domain: domain}
+	files := func(id, procs string) {
+		d := filepath.Join(h.layout.V1.Memory, "docker", id)
+		must(t, os.MkdirAll(d, 0o755))
+		must(t, os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(procs), 0o644))
+	}
+	adj := func(pid int) string {
+		b, err := os.ReadFile(filepath.Join(h.dir, "proc", strconv.Itoa(pid), "oom_score_adj"))
+		if err != nil {
+			return err.Error()
+		}
+		return string(b)
+	}
+	for _, pid := range []int{10, 11, 20} {
+		must(t, os.MkdirAll(filepath.Join(h.dir, "proc", strconv.Itoa(pid)), 0o755))
+		must(t, os.WriteFile(filepath.Join(h.dir, "proc", strconv.Itoa(pid), "oom_score_adj"), []byte("0"), 0o644))
+	}
+	files("aaaa", "10\n11\n")
+	files("bbbb", "20\n")
+	must(t, r.Apply(context.Background(), []bidding.Allocation{{Service: "t1", CPU: 200, Memory: 256 << 20}}))
+	a, _ := eng.lastUpdate("aaaa")
+	if a.Memory != domain || a.MemorySwap != domain || a.MemoryReservation != 128<<20 {
+		t.Fatalf("borrowing: update %+v, want the node's memory as the limit and 128MiB reserved", a)
+	}
+	want := strconv.Itoa(enforce.OOMScoreAdj(128<<20, domain))
+	for _, pid := range []int{10, 11, 20} {
+		if got := adj(pid); got != want {
+			t.Errorf("pid %d oom_score_adj %q, want %s", pid, got, want)
+		}
+	}
+	if c, m := Limits(200, 128<<20, true); c != 200 || m != 128<<20 {
+		t.Errorf("Limits borrowing = %d, %d, want the reservation as memory", c, m)
+	}
+	if _, m := Limits(200, 128<<20, false); m != 128<<20 {
+		t.Errorf("Limits with hard limits = %d", m)
 	}
 }

@@ -61,6 +61,9 @@ type Options struct {
 	// Layout is the host's cgroup layout (nil: detected from
 	// /proc/self/mountinfo), for reading memory usage and writing blkio.
 	Layout *enforce.Layout
+	// Borrow: a container's memory allocation is its reservation and the
+	// node's memory its limit (client.memory_borrow; zero: hard limits).
+	Borrow enforce.Borrow
 	// Engine replaces the SDK client on Socket (tests).
 	Engine Engine
 	// PingTimeout bounds the start-up ping (0: 5 s).
@@ -77,6 +80,7 @@ type Runtime struct {
 	devices []enforce.Device
 	nl      Netlink
 	layout  enforce.Layout
+	borrow  enforce.Borrow
 	closers []func()
 
 	// Where /proc and /sys are (tests point them at a temp dir), and how
@@ -122,6 +126,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		log:       opts.Log.Named("docker"),
 		devices:   opts.Devices,
 		nl:        opts.Netlink,
+		borrow:    opts.Borrow,
 		procDir:   "/proc",
 		sysDir:    "/sys",
 		changes:   make(chan struct{}, 1),
