@@ -266,7 +266,7 @@ func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Ru
 	out.Faults = pr.faults
 	if sr != nil {
 		out.Sim = sr.Metrics
-		sm := simMeasured(w, sr)
+		sm := simMeasured(w, eff, sr)
 		for _, r := range liveResources {
 			if lm, err := sim.Score(w.Only(r), o.Contention, m); err == nil {
 				out.LiveResources[r.String()] = lm
@@ -283,9 +283,11 @@ func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Ru
 }
 
 // simMeasured is a replay's recorded allocations as a measured run (got as
-// the simulator models it, sim.Served), for per-resource scoring.
-func simMeasured(w *sim.World, sr *sim.Run) sim.Measured {
+// the simulator models it under sr's policy, sim.Kernel, on nodes of
+// effective capacities eff), for per-resource scoring.
+func simMeasured(w *sim.World, eff [][nr]int64, sr *sim.Run) sim.Measured {
 	var m sim.Measured
+	kern := sim.NewKernel(w, eff, sr.Policy)
 	for k := 0; k < w.Steps; k++ {
 		al := make([][nr]int64, len(w.Svcs))
 		d := make([][nr]float64, len(w.Svcs))
@@ -297,7 +299,7 @@ func simMeasured(w *sim.World, sr *sim.Run) sim.Measured {
 				}
 			}
 		}
-		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, sim.Served(w, al, d))
+		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, kern.Served(al, d, make([][nr]float64, len(w.Svcs))))
 	}
 	return m
 }

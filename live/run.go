@@ -237,12 +237,16 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 			return nil, ctx.Err()
 		}
 		for _, ls := range pr.svcs {
-			smp := readSample(layout, ls.rel)
+			smp := readSample(layout, ls.rel, sim.BorrowsMemory(policy))
 			if ins, err := eng.inspect(ctx, ls.id); err == nil && ins.HostConfig != nil {
 				if q, p := ins.HostConfig.CPUQuota, ins.HostConfig.CPUPeriod; q > 0 && p > 0 {
 					smp.DockerCPU = q * 1000 / p
 				}
-				if m := ins.HostConfig.Memory; m > 0 {
+				m := ins.HostConfig.Memory
+				if sim.BorrowsMemory(policy) {
+					m = ins.HostConfig.MemoryReservation
+				}
+				if m > 0 {
 					smp.DockerMem = m
 				}
 			}

@@ -188,7 +188,7 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		} else if j := k - Lag; j >= 0 && j < len(p.e.alloc) {
 			a, d := float64(p.e.alloc[j][s][r]), sv.Demand[r][p.e.w.Warmup+j]
 			switch {
-			case !read(r, d, a).Pressed:
+			case !p.e.reading(s, r, p.e.w.Warmup+j).Pressed:
 			case r == int(bidding.Memory):
 				sg = &bidrule.Surge{Demand: memoryDemandFactor * a} // usage is held at the limit
 			case p.probed(j, s):
@@ -249,7 +249,7 @@ func (p *allotPolicy) observe(k int, served []float64) {
 			p.throttled[s] = 0
 		}
 		sig.ThrottledRun = p.throttled[s]
-		if sv.Has[bidding.Memory] && read(int(bidding.Memory), sv.Demand[bidding.Memory][w.Warmup+k], float64(p.last[s][bidding.Memory])).Pressed {
+		if sv.Has[bidding.Memory] && p.e.reading(s, int(bidding.Memory), w.Warmup+k).Pressed {
 			sig.OOMKills, sig.MemFailcnt = 1, 1
 		}
 		breach, why := sla.Pressure(sig, th)

@@ -50,6 +50,7 @@ type Metrics struct {
 	ShortCritical    float64 `json:"shortfall_critical"`     // shortfall of critical services
 	ShortIntervals   float64 `json:"short_intervals"`        // service-epochs short by more than 1% of demand
 	OOMRisk          float64 `json:"oom_risk"`               // service-epochs with memory usage above allocation
+	OOMKills         float64 `json:"oom_kills"`              // service-epochs OOM-killed (Kernel): oom_risk under hard limits, fewer where memory is borrowed
 	Utility          float64 `json:"utility"`                // Σ class weight × served / cluster capacity
 	UtilityRatio     float64 `json:"utility_ratio"`          // Utility / oracle's
 	Jain             float64 `json:"jain"`                   // mean over epochs of Jain's index of served fractions

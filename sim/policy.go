@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -44,6 +45,11 @@ type env struct {
 	eff   [][nr]int64    // effective capacities (after the solver's headroom)
 	obs   string         // ObserveDemand, ObserveCapped or ObserveClient
 	alloc [][][nr]int64  // the run's allocation of every evaluated epoch so far
+	// borrow: the policy's client lets memory be borrowed above its
+	// allocation (Kernel); kills is who was OOM-killed in each evaluated
+	// epoch so far, which is then what reads as memory pressure.
+	borrow bool
+	kills  [][]bool
 }
 
 func newPolicy(name string, e *env) (policy, error) {
@@ -72,16 +78,38 @@ func newPolicy(name string, e *env) (policy, error) {
 // the policy observes epoch k).
 func (e *env) record(alloc [][nr]int64) { e.alloc = append(e.alloc, slices.Clone(alloc)) }
 
+// recordKills keeps who kern OOM-killed in the epoch just served, for a
+// policy that borrows memory.
+func (e *env) recordKills(kern *Kernel) {
+	if !e.borrow {
+		return
+	}
+	k := make([]bool, len(e.w.Svcs))
+	for s := range k {
+		k[s] = kern.Killed(s)
+	}
+	e.kills = append(e.kills, k)
+}
+
 // reading is what a controller measured of service s's resource r at
 // absolute epoch i (< Warmup+k): the demand before the replay (no
 // allocation held it back then), else read under the run's allocation.
+// Borrowed memory reads as its demand, pressed only where the kernel
+// killed the service (restarted, it is at most its allocation again).
 func (e *env) reading(s, r, i int) reading {
 	d := e.w.Svcs[s].Demand[r][i]
 	k := i - e.w.Warmup
 	if k < 0 {
 		return reading{Usage: d}
 	}
-	return read(r, d, float64(e.alloc[k][s][r]))
+	a := float64(e.alloc[k][s][r])
+	if e.borrow && r == int(bidding.Memory) && a > 0 {
+		if k < len(e.kills) && e.kills[k][s] {
+			return reading{Usage: math.Min(d, a), Pressed: true}
+		}
+		return reading{Usage: d}
+	}
+	return read(r, d, a)
 }
 
 // observed is service s's usage of r at absolute epoch i (< Warmup+k).

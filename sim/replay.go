@@ -41,7 +41,8 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 	if err != nil {
 		return nil, err
 	}
-	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: obs}
+	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: obs, borrow: BorrowsMemory(name)}
+	kern := NewKernel(w, eff, name)
 	p, err := newPolicy(name, e)
 	if err != nil {
 		return nil, err
@@ -70,6 +71,7 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 	demand := make([][nr]float64, n)
 	got := make([][nr]float64, n)
 	rec := newRecovery(w)
+	var memN, kills int // service-epochs with memory, and OOM-killed
 	for k := 0; k < w.Steps; k++ {
 		alloc, err := p.allocate(k)
 		if err != nil {
@@ -96,7 +98,17 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 		if bp != nil {
 			a.bids = bp.lastBids()
 		}
-		served := a.epoch(alloc, demand, oomKilled(w, alloc, demand, got), has, weight, crit)
+		got = kern.Served(alloc, demand, got)
+		e.recordKills(kern)
+		for s, sv := range w.Svcs {
+			if sv.Has[bidding.Memory] {
+				memN++
+				if kern.Killed(s) {
+					kills++
+				}
+			}
+		}
+		served := a.epoch(alloc, demand, got, has, weight, crit)
 		rec.epoch(k, alloc, demand, has, a.inv)
 		if watch != nil {
 			watch(k, p, alloc, got)
@@ -107,6 +119,7 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 		}
 	}
 	run.Metrics = a.metrics()
+	run.Metrics.OOMKills = ratio(float64(kills), float64(memN))
 	run.Metrics.BoostRecoveryMin, run.Metrics.BreachShortfall = rec.result(w)
 	run.Metrics.Boosts, run.Metrics.SolveMS = p.stats()
 	return run, nil
@@ -211,38 +224,4 @@ func coverage(w *World, f *Forecasts) (float64, float64) {
 		}
 	}
 	return ratio(float64(c90), float64(n)), ratio(float64(c99), float64(n))
-}
-
-// oomLoss is the share of an epoch a service whose memory demand is above
-// its limit loses to OOM kills and restarts: measured live (make live,
-// static limits at the p95 of the history, restart on failure): 35 epochs'
-// worth of steps lost or cut short over 150 service-epochs above the limit,
-// 0.24 each.
-const oomLoss = 0.25
-
-// cfsEfficiency is what a CFS quota lets a load that wants more than it
-// have, as a fraction of the quota: measured live, the median of
-// got/limit over container-epochs asking at least 5% above their limit
-// was 0.955 (allot, 166) and 0.959 (static, 386); bursts, the kernel's
-// per-CPU slices and the period's end leave some of a quota unused.
-const cfsEfficiency = 0.96
-
-// oomKilled is what each service got in an epoch on a real kernel: its
-// demand up to its allocation (cpu up to cfsEfficiency of it), except that
-// a service whose memory demand is above its memory limit is OOM-killed
-// and restarted, and loses oomLoss of the epoch on every resource.
-func oomKilled(w *World, alloc [][nr]int64, demand, got [][nr]float64) [][nr]float64 {
-	for s, sv := range w.Svcs {
-		up := 1.0
-		if sv.Has[bidding.Memory] && demand[s][bidding.Memory] > float64(alloc[s][bidding.Memory]) {
-			up = 1 - oomLoss
-		}
-		for r := range nr {
-			got[s][r] = 0
-			if sv.Has[r] {
-				got[s][r] = up * capped(r, demand[s][r], float64(alloc[s][r]))
-			}
-		}
-	}
-	return got
 }

@@ -86,11 +86,11 @@ func (rep *Report) WriteTable(out io.Writer) error {
 	for _, lv := range rep.Results {
 		fmt.Fprintf(out, "\ncontention %.1f (Σp95 / capacity)\n", lv.Contention)
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "policy\tslack\tshortfall\tshort(w)\tshort intervals\toom_risk\tutility\tjain\tchurn\tboost rec.\tbreach short\tboosts\t")
+		fmt.Fprintln(tw, "policy\tslack\tshortfall\tshort(w)\tshort intervals\toom_risk\tkills\tutility\tjain\tchurn\tboost rec.\tbreach short\tboosts\t")
 		for _, p := range lv.Policies {
 			m := p.Metrics
-			fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.2f%%\t%.1f%%\t%.2f%%\t%.1f%%\t%.3f\t%.3f\t%.0f min\t%.1f%%\t%d\t\n",
-				p.Name, 100*m.Slack, 100*m.Shortfall, 100*m.ShortfallW, 100*m.ShortIntervals, 100*m.OOMRisk, 100*m.UtilityRatio, m.Jain, m.Churn, m.BoostRecoveryMin, 100*m.BreachShortfall, m.Boosts)
+			fmt.Fprintf(tw, "%s\t%.1f%%\t%.2f%%\t%.2f%%\t%.1f%%\t%.2f%%\t%.2f%%\t%.1f%%\t%.3f\t%.3f\t%.0f min\t%.1f%%\t%d\t\n",
+				p.Name, 100*m.Slack, 100*m.Shortfall, 100*m.ShortfallW, 100*m.ShortIntervals, 100*m.OOMRisk, 100*m.OOMKills, 100*m.UtilityRatio, m.Jain, m.Churn, m.BoostRecoveryMin, 100*m.BreachShortfall, m.Boosts)
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("writing table: %w", err)

@@ -66,13 +66,6 @@ func (w *World) Only(r bidding.Resource) *World {
 	return &c
 }
 
-// Served is what each service got in an epoch as the simulator models a
-// real kernel: its demand up to its allocation, less what OOM kills and
-// restarts cost a service whose memory demand is above its limit.
-func Served(w *World, alloc [][nr]int64, demand [][nr]float64) [][nr]float64 {
-	return oomKilled(w, alloc, demand, make([][nr]float64, len(w.Svcs)))
-}
-
 // scoring is what the metrics need of every service: the resources it
 // uses, its class weight and whether it is critical.
 func (w *World) scoring() (has [][nr]bool, weight []float64, crit []bool) {
