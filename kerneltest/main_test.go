@@ -122,37 +122,58 @@ func v1Layout(t *testing.T, need ...string) enforce.Layout {
 // cgroup.procs files to put a process into.
 func service(t *testing.T, l enforce.Layout, svc string) (parent string, procs []string) {
 	t.Helper()
-	parent = fmt.Sprintf("/allot-kt-%d-%s", os.Getpid(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
-	roots := []string{}
+	parent = testParent(t, l)
+	return parent, child(t, l, parent, svc)
+}
+
+// testParent makes the test's parent cgroup, /allot-kt-<pid>-<test>, in
+// every v1 hierarchy, and removes it at the end: after its children (made
+// by child, whose removal is registered later and so runs first).
+func testParent(t *testing.T, l enforce.Layout) string {
+	t.Helper()
+	parent := fmt.Sprintf("/allot-kt-%d-%s", os.Getpid(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	mkCgroups(t, l, parent)
+	return parent
+}
+
+// child makes parent/svc in every v1 hierarchy, removes it at the end, and
+// returns the cgroup.procs files to put a process into.
+func child(t *testing.T, l enforce.Layout, parent, svc string) (procs []string) {
+	t.Helper()
+	for _, dir := range mkCgroups(t, l, filepath.Join(parent, svc)) {
+		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
+	}
+	return procs
+}
+
+// mkCgroups makes rel in every v1 hierarchy and registers its removal.
+func mkCgroups(t *testing.T, l enforce.Layout, rel string) (dirs []string) {
+	t.Helper()
 	for _, r := range []string{l.V1.CPU, l.V1.CPUAcct, l.V1.Memory, l.V1.Blkio} {
-		if r != "" && !contains(roots, r) {
-			roots = append(roots, r)
+		if d := filepath.Join(r, rel); r != "" && !contains(dirs, d) {
+			dirs = append(dirs, d)
 		}
 	}
 	t.Cleanup(func() {
-		for _, r := range roots {
-			for _, d := range []string{filepath.Join(r, parent, svc), filepath.Join(r, parent)} {
-				var err error
-				for i := 0; i < 50; i++ { // a killed process leaves its cgroup a moment later
-					if err = syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
-						break
-					}
-					time.Sleep(100 * time.Millisecond)
+		for _, d := range dirs {
+			var err error
+			for i := 0; i < 50; i++ { // a killed process leaves its cgroup a moment later
+				if err = syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
+					break
 				}
-				if err != nil && !errors.Is(err, syscall.ENOENT) {
-					t.Errorf("removing cgroup %s: %v", d, err)
-				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil && !errors.Is(err, syscall.ENOENT) {
+				t.Errorf("removing cgroup %s: %v", d, err)
 			}
 		}
 	})
-	for _, r := range roots {
-		dir := filepath.Join(r, parent, svc)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
 	}
-	return parent, procs
+	return dirs
 }
 
 func contains(xs []string, x string) bool {
