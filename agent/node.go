@@ -121,10 +121,10 @@ func (a *Agent) measurer() (client.Measurer, error) {
 }
 
 // borrow is how memory is enforced (client.memory_borrow): allocations as
-// reservations under the node's memory, except under the static policy,
-// whose limits are hand-sized hard limits.
+// reservations under the node's memory where asked, except under the
+// static policy, whose limits are hand-sized hard limits.
 func (a *Agent) borrow() enforce.Borrow {
-	if a.cfg.NoBorrow || a.cfg.ClientPolicy == baseline.Static {
+	if !a.cfg.MemoryBorrow || a.cfg.ClientPolicy == baseline.Static {
 		return enforce.Borrow{}
 	}
 	return enforce.Borrow{Domain: Capacity(a.cfg)[bidding.Memory]}

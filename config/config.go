@@ -48,7 +48,7 @@ type Config struct {
 	DockerSocket     string      // client.docker.socket: the Engine API's unix socket
 	Capacity         bidding.Vec // client capacity; cpu/memory 0 = read from the machine
 	NoLend           bool        // client.lend_room = false: limits are the plan's only (client/lend.go)
-	NoBorrow         bool        // client.memory_borrow = false: memory allocations are hard limits (enforce.Borrow)
+	MemoryBorrow     bool        // client.memory_borrow: memory allocations are reservations under the node's memory (enforce.Borrow)
 	ClientPolicy     string      // client.policy: what the runtimes enforce ("allot": the plan; "static": hand sizing, shadow bids)
 	LogLevel         string
 	LogJSON          bool

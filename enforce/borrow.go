@@ -37,14 +37,20 @@ func (b Borrow) On() bool { return b.Domain > 0 }
 // a memory domain of domain bytes, take the process furthest above its
 // reservation first. The kernel's badness of a process is its memory
 // (resident, swap and page tables) × 1000 / the domain's size, plus
-// oom_score_adj; with adj = −1000 × reserved / domain it is 1000 × (memory
-// − reserved) / domain. Kept within [−999, 0]: −1000 would make the
-// process unkillable, and nothing here is raised above the default.
+// oom_score_adj; with adj = 1000 × (domain − reserved) / domain it is
+// 1000 + 1000 × (memory − reserved) / domain: the overage, shifted by a
+// constant that leaves the order alone. Kubernetes ranks Burstable pods
+// by the same formula. It is never negative, within [0, 1000]: raising a
+// process's oom_score_adj needs no privilege, lowering it below 0 needs
+// CAP_SYS_RESOURCE (which root in a container, as here, often lacks:
+// measured, kerneltest), and a node's own daemons at 0 stay behind every
+// borrower.
 func OOMScoreAdj(reserved, domain int64) int {
-	if domain <= 0 || reserved <= 0 {
+	if domain <= 0 {
 		return 0
 	}
-	return max(-int(math.Round(1000*float64(reserved)/float64(domain))), -999)
+	reserved = min(max(reserved, 0), domain)
+	return int(math.Round(1000 * float64(domain-reserved) / float64(domain)))
 }
 
 // limits are the memory files' values for an allocation of bytes: the hard
@@ -61,13 +67,14 @@ func (b Borrow) limits(bytes int64) (hard, soft int64) {
 }
 
 // Rank writes OOMScoreAdj(reserved, b.Domain) to every process listed in
-// the cgroup's cgroup.procs in dir. A process that exits meanwhile is
+// the cgroup's cgroup.procs in dir (none for a zero allocation: no limit,
+// nothing reserved to rank by). A process that exits meanwhile is
 // skipped; a cgroup without processes (or not yet holding any file) has
 // nothing to rank. Processes started later inherit the value from their
 // parent; one started afresh in the cgroup (a restart) gets it at the next
 // apply.
 func (b Borrow) Rank(dir string, reserved int64) error {
-	if !b.On() {
+	if !b.On() || reserved <= 0 {
 		return nil
 	}
 	procs := filepath.Join(dir, "cgroup.procs")

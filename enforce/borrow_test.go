@@ -14,12 +14,12 @@ func TestOOMScoreAdj(t *testing.T) {
 		reserved, domain int64
 		want             int
 	}{
-		{0, 1 << 30, 0},
-		{1 << 28, 1 << 30, -250},
-		{1 << 30, 1 << 30, -999}, // never −1000: that makes a process unkillable
-		{2 << 30, 1 << 30, -999},
-		{1 << 20, 0, 0}, // hard limits: nothing ranked
-		{1, 1 << 30, 0},
+		{0, 1 << 30, 1000},
+		{1 << 28, 1 << 30, 750},
+		{1 << 30, 1 << 30, 0},
+		{2 << 30, 1 << 30, 0}, // never negative: lowering it needs CAP_SYS_RESOURCE
+		{1 << 20, 0, 0},       // hard limits: nothing ranked
+		{-1, 1 << 30, 1000},
 	}
 	for _, c := range cases {
 		if got := OOMScoreAdj(c.reserved, c.domain); got != c.want {
@@ -74,7 +74,7 @@ func TestBorrowFiles(t *testing.T) {
 				}
 			}
 			checkTree(t, root, want, nil)
-			checkTree(t, proc, map[string]string{"41/oom_score_adj": "-250", "42/oom_score_adj": "-250"}, []string{"43/"})
+			checkTree(t, proc, map[string]string{"41/oom_score_adj": "750", "42/oom_score_adj": "750"}, []string{"43/"})
 		})
 	}
 }

@@ -237,16 +237,12 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 			return nil, ctx.Err()
 		}
 		for _, ls := range pr.svcs {
-			smp := readSample(layout, ls.rel, sim.BorrowsMemory(policy))
+			smp := readSample(layout, ls.rel)
 			if ins, err := eng.inspect(ctx, ls.id); err == nil && ins.HostConfig != nil {
 				if q, p := ins.HostConfig.CPUQuota, ins.HostConfig.CPUPeriod; q > 0 && p > 0 {
 					smp.DockerCPU = q * 1000 / p
 				}
-				m := ins.HostConfig.Memory
-				if sim.BorrowsMemory(policy) {
-					m = ins.HostConfig.MemoryReservation
-				}
-				if m > 0 {
+				if m := ins.HostConfig.Memory; m > 0 {
 					smp.DockerMem = m
 				}
 			}

@@ -21,24 +21,42 @@ const oomLoss = 0.25
 // per-CPU slices and the period's end leave some of a quota unused.
 const cfsEfficiency = 0.96
 
+// Borrow is how the simulated Allot client enforces memory
+// (client.memory_borrow, enforce.Borrow): allot sim --memory-borrow.
+const (
+	// BorrowOff: the allocation is a hard limit (the client's default).
+	BorrowOff = "off"
+	// BorrowOn: the allocation is a reservation; a node's kernel kills only
+	// when its memory is all used, the service furthest above its
+	// reservation first, until the rest fit.
+	BorrowOn = "on"
+	// BorrowSecondKill: as on, but every node that kills kills one more
+	// service than needed, the next in the OOM killer's order — what the
+	// kernel did in about half of kerneltest TestMemoryBorrowKillsTheBorrower's
+	// runs (v1 memcg: a second kill while the first victim's memory was
+	// still charged). A pessimistic bound.
+	BorrowSecondKill = "second-kill"
+)
+
+// Borrows is every --memory-borrow value.
+func Borrows() []string { return []string{BorrowOff, BorrowOn, BorrowSecondKill} }
+
 // Kernel is what the nodes' kernels do in an epoch with a policy's limits:
 // each service gets its demand up to its allocation (cpu up to
 // cfsEfficiency of it), less oomLoss of the epoch on every resource where
 // it is OOM-killed. Who is killed depends on how the policy's client
 // enforces memory:
-//   - a hard limit (every baseline, the oracle, a client with
-//     client.memory_borrow = false): a service whose memory demand is
-//     above its allocation;
-//   - borrowing (the Allot client's default, enforce's MemoryBorrow): the
-//     allocation is a reservation and the limit is the node's, so a
+//   - a hard limit (every baseline, the oracle, the Allot client by
+//     default): a service whose memory demand is above its allocation;
+//   - borrowing (World.Borrow on or second-kill, for the allot policies):
+//     the allocation is a reservation and the limit is the node's, so a
 //     service is killed only when its node's memory is all used, and then
 //     the kernel's OOM killer takes the service furthest above its
-//     reservation first (oom_score_adj = −1000 × reservation / node
-//     memory, enforce.OOMScoreAdj), until the rest fit.
+//     reservation first (enforce.OOMScoreAdj), until the rest fit.
 type Kernel struct {
 	w      *World
 	eff    [][nr]int64 // the nodes' effective capacities: what borrowers share
-	borrow bool
+	borrow string
 	killed []bool // per service, in the last epoch served
 	order  []int
 }
@@ -46,17 +64,20 @@ type Kernel struct {
 // NewKernel is the kernel model for policy's limits on w's nodes of
 // effective capacities eff (World.EffectiveCapacities).
 func NewKernel(w *World, eff [][nr]int64, policy string) *Kernel {
-	return &Kernel{w: w, eff: eff, borrow: BorrowsMemory(policy), killed: make([]bool, len(w.Svcs))}
+	b := BorrowOff
+	if w.BorrowsMemory(policy) {
+		b = w.Borrow
+	}
+	return &Kernel{w: w, eff: eff, borrow: b, killed: make([]bool, len(w.Svcs))}
 }
 
 // BorrowsMemory says whether policy's client lets a service use memory
-// above its allocation while its node has it (the Allot client's default,
-// client.memory_borrow): the allot policies but the oracle, whose
-// allocations are the demand itself.
-func BorrowsMemory(policy string) bool {
+// above its allocation while its node has it: the allot policies but the
+// oracle (whose allocations are the demand itself), where w.Borrow is on.
+func (w *World) BorrowsMemory(policy string) bool {
 	switch policy {
 	case PolicyAllot, PolicyAllotNoFair, PolicyAllotNoBoost:
-		return true
+		return w.Borrow != "" && w.Borrow != BorrowOff
 	}
 	return false
 }
@@ -75,7 +96,7 @@ func (k *Kernel) Served(alloc [][nr]int64, demand, got [][nr]float64) [][nr]floa
 			switch {
 			case !sv.Has[r]:
 				got[s][r] = 0
-			case r == m && k.borrow && !k.killed[s]:
+			case r == m && k.borrow != BorrowOff && !k.killed[s]:
 				got[s][r] = demand[s][r] // its own and borrowed memory
 			default:
 				got[s][r] = up * capped(r, demand[s][r], float64(alloc[s][r]))
@@ -93,9 +114,9 @@ func (k *Kernel) kills(alloc [][nr]int64, demand [][nr]float64) {
 	m := int(bidding.Memory)
 	over := func(s int) float64 { return demand[s][m] - float64(alloc[s][m]) }
 	for s, sv := range k.w.Svcs {
-		k.killed[s] = sv.Has[m] && !k.borrow && over(s) > 0
+		k.killed[s] = sv.Has[m] && k.borrow == BorrowOff && over(s) > 0
 	}
-	if !k.borrow {
+	if k.borrow == BorrowOff {
 		return
 	}
 	for n := range k.eff {
@@ -110,8 +131,15 @@ func (k *Kernel) kills(alloc [][nr]int64, demand [][nr]float64) {
 		// the OOM killer's choice: furthest above its reservation first
 		// (ties: the first service), until what is left fits the node
 		slices.SortStableFunc(k.order, func(a, b int) int { return cmp.Compare(over(b), over(a)) })
-		for _, s := range k.order {
+		extra := 0
+		if k.borrow == BorrowSecondKill {
+			extra = 1
+		}
+		for i, s := range k.order {
 			if used <= float64(k.eff[n][m]) {
+				if i > 0 && extra > 0 { // a kill was needed: one more
+					k.killed[s] = true
+				}
 				break
 			}
 			k.killed[s] = true
@@ -125,6 +153,6 @@ func (k *Kernel) kills(alloc [][nr]int64, demand [][nr]float64) {
 // Served is what each service got in an epoch under hard limits (no
 // borrowing), as the simulator models a real kernel (Kernel).
 func Served(w *World, alloc [][nr]int64, demand [][nr]float64) [][nr]float64 {
-	k := &Kernel{w: w, killed: make([]bool, len(w.Svcs))}
+	k := &Kernel{w: w, borrow: BorrowOff, killed: make([]bool, len(w.Svcs))}
 	return k.Served(alloc, demand, make([][nr]float64, len(w.Svcs)))
 }

@@ -14,20 +14,24 @@ func TestKernelKills(t *testing.T) {
 	cases := []struct {
 		name   string
 		policy string
+		borrow string
 		alloc  []int64 // memory, per service (one node of 100)
 		demand []float64
 		killed []bool
 	}{
-		{"hard: over its own", PolicyVPA, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
-		{"borrowing: the node has room", PolicyAllot, []int64{50, 50}, []float64{60, 30}, []bool{false, false}},
-		{"borrowing: full, the borrower goes", PolicyAllot, []int64{50, 50}, []float64{80, 45}, []bool{true, false}},
-		{"borrowing: furthest above first, until it fits", PolicyAllot, []int64{30, 40, 30}, []float64{50, 70, 10}, []bool{false, true, false}},
-		{"borrowing: one kill is not enough", PolicyAllot, []int64{30, 40, 30}, []float64{60, 70, 10}, []bool{true, true, false}},
-		{"the oracle keeps hard limits", PolicyOracle, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
+		{"hard: over its own", PolicyVPA, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
+		{"allot by default: hard", PolicyAllot, BorrowOff, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
+		{"borrowing: the node has room", PolicyAllot, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{false, false}},
+		{"borrowing: full, the borrower goes", PolicyAllot, BorrowOn, []int64{50, 50}, []float64{80, 45}, []bool{true, false}},
+		{"borrowing: furthest above first, until it fits", PolicyAllot, BorrowOn, []int64{30, 40, 30}, []float64{50, 70, 10}, []bool{false, true, false}},
+		{"borrowing: one kill is not enough", PolicyAllot, BorrowOn, []int64{30, 40, 30}, []float64{60, 70, 10}, []bool{true, true, false}},
+		{"second kill: the next in order too", PolicyAllot, BorrowSecondKill, []int64{30, 40, 30}, []float64{50, 70, 10}, []bool{true, true, false}},
+		{"second kill: none where none is needed", PolicyAllot, BorrowSecondKill, []int64{50, 50}, []float64{60, 30}, []bool{false, false}},
+		{"the oracle keeps hard limits", PolicyOracle, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &World{Nodes: []string{"n"}}
+			w := &World{Nodes: []string{"n"}, Borrow: tc.borrow}
 			alloc := make([][nr]int64, len(tc.alloc))
 			demand := make([][nr]float64, len(tc.alloc))
 			for s := range tc.alloc {
@@ -48,7 +52,7 @@ func TestKernelKills(t *testing.T) {
 				switch {
 				case tc.killed[s]:
 					wantCPU, wantMem = (1-oomLoss)*wantCPU, (1-oomLoss)*min(tc.demand[s], float64(tc.alloc[s]))
-				case !BorrowsMemory(tc.policy):
+				case !w.BorrowsMemory(tc.policy):
 					wantMem = min(tc.demand[s], float64(tc.alloc[s]))
 				}
 				if got[s][bidding.CPU] != wantCPU || got[s][m] != wantMem {

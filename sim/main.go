@@ -8,6 +8,7 @@ import (
 	"github.com/allot-dev/allot/internal/term"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -31,6 +32,7 @@ type Options struct {
 	Workers    int
 	Progress   bool
 	Observe    string
+	Borrow     string // --memory-borrow: how the Allot client enforces memory (Borrows)
 	// Set records the flags given explicitly: they override a scenario file.
 	Set map[string]bool
 }
@@ -97,6 +99,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.BoolVar(&o.Progress, "progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (cpu and memory at their true demand), client (as the node client: the demand, but nothing in an epoch the kernel held back unprobed) or capped (usage capped at the allocation)")
+	fs.StringVar(&o.Borrow, "memory-borrow", BorrowOff, "how the Allot client enforces memory (client.memory_borrow): off (the allocation is a hard limit), on (a reservation; the node's kernel kills only when its memory is all used, the service furthest above its reservation first) or second-kill (on, with one more kill on every node that kills: the pessimistic bound kerneltest measured)")
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -113,6 +116,9 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	}
 	if o.Observe != ObserveDemand && o.Observe != ObserveCapped && o.Observe != ObserveClient {
 		return nil, fmt.Errorf("--observe %q: allowed: %s, %s, %s", o.Observe, ObserveDemand, ObserveClient, ObserveCapped)
+	}
+	if !slices.Contains(Borrows(), o.Borrow) {
+		return nil, fmt.Errorf("--memory-borrow %q: allowed: %s", o.Borrow, strings.Join(Borrows(), ", "))
 	}
 	if len(o.Policies) == 0 {
 		o.Policies = AllPolicies()
@@ -158,6 +164,7 @@ func Simulate(o *Options, stderr io.Writer) (*Result, []float64, []string, error
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	w.Borrow = o.Borrow
 	contention := sc.Contention
 	if len(contention) == 0 || o.Set["contention"] {
 		contention = o.Contention

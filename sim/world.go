@@ -32,6 +32,9 @@ type World struct {
 	// and so what a class reserves, bidrule.LooksServe) are those of a 5 s
 	// epoch: its prediction must model the same clients.
 	ClientEpoch time.Duration
+	// Borrow is how the Allot client enforces memory (Borrows; "" is
+	// BorrowOff, its default): allot sim --memory-borrow.
+	Borrow string
 	p95         [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
 	norm        [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
 	fixed       []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)

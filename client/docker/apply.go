@@ -333,21 +333,14 @@ func (r *Runtime) writeBlkio(cgroup string, bps int64) error {
 
 // Limits are the limits a container's cgroup shows under an allocation of
 // cpu millicores and mem bytes for it (quota and memory's rules above):
-// cpu in millicores and memory in bytes, -1 for no limit. The memory is the
-// hard limit, or borrowing (client.memory_borrow) the reservation: the
-// soft limit (v1) or memory.low (v2), and the Engine's MemoryReservation.
-// For checking what the runtime did from outside (make live).
-func Limits(cpu, mem int64, borrowing bool) (cpuLimit, memLimit int64) {
+// cpu in millicores and memory in bytes, -1 for no limit. For checking
+// what the runtime did from outside (make live).
+func Limits(cpu, mem int64) (cpuLimit, memLimit int64) {
 	cpuLimit, memLimit = -1, -1
 	if q := quota(cpu); q > 0 {
 		cpuLimit = q * 1000 / cpuPeriod
 	}
-	l, _ := memory(mem)
-	switch {
-	case l == unlimitedMemory:
-	case borrowing:
-		memLimit = max(mem, minMemory)
-	default:
+	if l, _ := memory(mem); l != unlimitedMemory {
 		memLimit = l
 	}
 	return cpuLimit, memLimit

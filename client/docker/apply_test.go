@@ -338,10 +338,4 @@ func TestApplyBorrow(t *testing.T) {
 			t.Errorf("pid %d oom_score_adj %q, want %s", pid, got, want)
 		}
 	}
-	if c, m := Limits(200, 128<<20, true); c != 200 || m != 128<<20 {
-		t.Errorf("Limits borrowing = %d, %d, want the reservation as memory", c, m)
-	}
-	if _, m := Limits(200, 128<<20, false); m != 128<<20 {
-		t.Errorf("Limits with hard limits = %d", m)
-	}
 }
