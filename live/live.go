@@ -91,6 +91,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// A trace step every o.Epoch: the prediction's clients time their looks
 	// and choose what to reserve as the live clients do.
 	w.ClientEpoch = o.Epoch
+	if o.MemoryBorrow {
+		w.Borrow = sim.BorrowOn
+	}
 	if o.Contention <= 0 {
 		o.Contention = 1
 		if len(sc.Contention) > 0 {

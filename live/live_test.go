@@ -97,7 +97,7 @@ func TestExpectedAndAgrees(t *testing.T) {
 		{"docker disagrees with the cgroup", bidding.Allocation{CPU: 200}, sample{OK: true, CPULimit: 200, DockerCPU: 400, MemLimit: -1, DockerMem: -1}, 200, -1, false},
 		{"unreadable", bidding.Allocation{CPU: 200}, sample{CPULimit: 200, DockerCPU: 200, MemLimit: -1, DockerMem: -1}, 200, -1, false},
 	} {
-		c, m := expected(tc.a)
+		c, m := expected(tc.a, false)
 		if c != tc.wantC || m != tc.want {
 			t.Errorf("%s: expected %d, %d; want %d, %d", tc.name, c, m, tc.wantC, tc.want)
 		}

@@ -144,7 +144,7 @@ type agent struct {
 }
 
 // clientConfig is the HCL of a live node's client agent.
-func clientConfig(node, dataDir, bind, httpAddr string, gossip, raft int, policy string, capacity bidding.Vec) string {
+func clientConfig(node, dataDir, bind, httpAddr string, gossip, raft int, policy string, borrow bool, capacity bidding.Vec) string {
 	return fmt.Sprintf(`node_name      = %q
 data_dir       = %q
 bind_addr      = %q
@@ -158,13 +158,14 @@ ports {
 client {
   enabled = true
   policy  = %q
+  memory_borrow = %t
   capacity {
     cpu    = "%dm"
     memory = "%d"
   }
   docker { enabled = true }
 }
-`, node, dataDir, bind, bind, httpAddr, gossip, raft, policy, capacity[bidding.CPU], capacity[bidding.Memory])
+`, node, dataDir, bind, bind, httpAddr, gossip, raft, policy, borrow, capacity[bidding.CPU], capacity[bidding.Memory])
 }
 
 func (a *agent) start() error {

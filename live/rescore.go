@@ -20,6 +20,7 @@ type runFile struct {
 	Services []svcRecord    `json:"services"`
 	Plans    []bidding.Plan `json:"plans"`
 	Faults   []fault        `json:"faults,omitempty"`
+	Borrow   bool           `json:"memory_borrow,omitempty"` // its clients borrowed memory
 }
 
 type svcRecord struct {
@@ -32,7 +33,7 @@ type svcRecord struct {
 }
 
 func (pr *policyRun) save(path string) error {
-	rf := runFile{Policy: pr.policy, Seconds: pr.seconds, T0: pr.t0, Plans: pr.plans.plans, Faults: pr.faults}
+	rf := runFile{Policy: pr.policy, Seconds: pr.seconds, T0: pr.t0, Plans: pr.plans.plans, Faults: pr.faults, Borrow: pr.borrow}
 	for _, ls := range pr.svcs {
 		rf.Services = append(rf.Services, svcRecord{Name: ls.name, Node: ls.node, Samples: ls.samples, Lines: ls.lines, OOMs: ls.ooms, Restarts: ls.restarted})
 	}
@@ -56,7 +57,7 @@ func loadRun(path string, names []string) (*policyRun, error) {
 	if len(rf.Services) != len(names) {
 		return nil, fmt.Errorf("rescoring: %s has %d services, the scenario %d", path, len(rf.Services), len(names))
 	}
-	pr := &policyRun{policy: rf.Policy, seconds: rf.Seconds, t0: rf.T0, faults: rf.Faults}
+	pr := &policyRun{policy: rf.Policy, seconds: rf.Seconds, t0: rf.T0, faults: rf.Faults, borrow: rf.Borrow}
 	pr.plans.plans = rf.Plans
 	for i, s := range rf.Services {
 		if s.Name != names[i] {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/baseline"
 	"github.com/allot-dev/allot/bidding"
 	"github.com/allot-dev/allot/cgroups"
 	"github.com/allot-dev/allot/loadgen"
@@ -23,18 +24,21 @@ import (
 
 // Options are the command line of allot-live.
 type Options struct {
-	Scenario   string        // sim scenario file (live/scenario.hcl)
-	Out        string        // traces, data dirs and logs go here
-	Report     string        // the JSON report (live/report.json)
-	Bin        string        // the allot binary (client agents, usage import)
-	Image      string        // the FROM scratch image (servers, loadgens)
-	Epoch      time.Duration // one trace step per epoch
-	Days       float64       // evaluated window (0: the scenario's)
-	Policies   []string
-	Kill       bool // kill -9 one client in the middle of the allot run
-	Rescore    bool // no containers: the report again from the saved runs (out/POLICY-run.json)
-	Contention float64
-	Log        hclog.Logger
+	Scenario string        // sim scenario file (live/scenario.hcl)
+	Out      string        // traces, data dirs and logs go here
+	Report   string        // the JSON report (live/report.json)
+	Bin      string        // the allot binary (client agents, usage import)
+	Image    string        // the FROM scratch image (servers, loadgens)
+	Epoch    time.Duration // one trace step per epoch
+	Days     float64       // evaluated window (0: the scenario's)
+	Policies []string
+	Kill     bool // kill -9 one client in the middle of the allot run
+	Rescore  bool // no containers: the report again from the saved runs (out/POLICY-run.json)
+	// MemoryBorrow: the allot clients run with client.memory_borrow, and
+	// the prediction replays it (sim.BorrowOn).
+	MemoryBorrow bool
+	Contention   float64
+	Log          hclog.Logger
 }
 
 // liveSvc is one service's loadgen container in one policy run.
@@ -67,6 +71,7 @@ type fault struct {
 // policyRun is one policy's live run.
 type policyRun struct {
 	policy  string
+	borrow  bool      // its clients borrow memory (Options.MemoryBorrow): limits held are reservations
 	seconds float64   // wall time of the run
 	t0      time.Time // loadgen step 0 (the first lead step)
 	svcs    []*liveSvc
@@ -82,7 +87,7 @@ const serverPort = 7480
 func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout cgroups.Layout, runID, policy string, files map[string]svcFiles) (_ *policyRun, err error) {
 	log := o.Log.Named(policy)
 	began := time.Now()
-	pr := &policyRun{policy: policy}
+	pr := &policyRun{policy: policy, borrow: o.MemoryBorrow && policy != baseline.Static}
 	var agents []*agent
 	var nodes []cgroupNode
 	defer func() {
@@ -172,7 +177,7 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		cfg := clientConfig(n, dir, gw.String(), fmt.Sprintf("127.0.0.1:%d", 17600+i), 17500+2*i, 17501+2*i, policy, caps[i].Capacity)
+		cfg := clientConfig(n, dir, gw.String(), fmt.Sprintf("127.0.0.1:%d", 17600+i), 17500+2*i, 17501+2*i, policy, o.MemoryBorrow, caps[i].Capacity)
 		cfgPath := filepath.Join(o.Out, "run", policy, n+".hcl")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return nil, err
@@ -237,12 +242,16 @@ func runPolicy(ctx context.Context, o Options, w *sim.World, eng *engine, layout
 			return nil, ctx.Err()
 		}
 		for _, ls := range pr.svcs {
-			smp := readSample(layout, ls.rel)
+			smp := readSample(layout, ls.rel, pr.borrow)
 			if ins, err := eng.inspect(ctx, ls.id); err == nil && ins.HostConfig != nil {
 				if q, p := ins.HostConfig.CPUQuota, ins.HostConfig.CPUPeriod; q > 0 && p > 0 {
 					smp.DockerCPU = q * 1000 / p
 				}
-				if m := ins.HostConfig.Memory; m > 0 {
+				m := ins.HostConfig.Memory
+				if pr.borrow {
+					m = ins.HostConfig.MemoryReservation
+				}
+				if m > 0 {
 					smp.DockerMem = m
 				}
 			}

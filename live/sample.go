@@ -32,8 +32,10 @@ type sample struct {
 const noLimit = int64(1) << 62
 
 // readSample reads a container's limits and counters from its cgroup (v1
-// or v2) under parent/id.
-func readSample(l cgroups.Layout, rel string) sample {
+// or v2) under parent/id. Its memory limit is the hard limit, or where the
+// client borrows memory (borrowing) the reservation it holds: v1's soft
+// limit, v2's memory.low.
+func readSample(l cgroups.Layout, rel string, borrowing bool) sample {
 	s := sample{At: time.Now(), CPULimit: -1, MemLimit: -1, DockerCPU: -1, DockerMem: -1}
 	if l.V2 != "" {
 		d := filepath.Join(l.V2, rel)
@@ -49,7 +51,11 @@ func readSample(l cgroups.Layout, rel string) sample {
 				s.CPULimit = q * 1000 / p
 			}
 		}
-		if m, err := os.ReadFile(filepath.Join(d, "memory.max")); err == nil && strings.TrimSpace(string(m)) != "max" {
+		memFile := "memory.max"
+		if borrowing {
+			memFile = "memory.low"
+		}
+		if m, err := os.ReadFile(filepath.Join(d, memFile)); err == nil && strings.TrimSpace(string(m)) != "max" {
 			s.MemLimit, _ = strconv.ParseInt(strings.TrimSpace(string(m)), 10, 64)
 		}
 		s.Throttled = keyed(filepath.Join(d, "cpu.stat"), "throttled_usec") * 1000
@@ -67,7 +73,11 @@ func readSample(l cgroups.Layout, rel string) sample {
 		s.CPULimit = q * 1000 / p
 	}
 	mem := filepath.Join(l.V1.Memory, rel)
-	if m, err := readInt(filepath.Join(mem, "memory.limit_in_bytes")); err == nil && m < noLimit/2 {
+	memFile := "memory.limit_in_bytes"
+	if borrowing {
+		memFile = "memory.soft_limit_in_bytes"
+	}
+	if m, err := readInt(filepath.Join(mem, memFile)); err == nil && m < noLimit/2 {
 		s.MemLimit = m
 	}
 	s.Throttled = keyed(filepath.Join(cpu, "cpu.stat"), "throttled_time")

@@ -113,7 +113,9 @@ func (pr *policyRun) counters(w *sim.World, epoch time.Duration, lv *Live) {
 
 // expected are the limits a container should hold under allocation a:
 // the Docker runtime's own rules (docker.Limits).
-func expected(a bidding.Allocation) (cpu, mem int64) { return docker.Limits(a.CPU, a.Memory) }
+func expected(a bidding.Allocation, borrowing bool) (cpu, mem int64) {
+	return docker.Limits(a.CPU, a.Memory, borrowing)
+}
 
 func agrees(smp sample, cpu, mem int64) bool {
 	near := func(got, want, abs int64) bool {
@@ -154,7 +156,7 @@ func (pr *policyRun) agreement(w *sim.World, lv *Live, gap func(node string, st 
 						a.CPU, a.Memory = v[bidding.CPU], v[bidding.Memory]
 					}
 				}
-				if c, m := expected(a); agrees(smp, c, m) {
+				if c, m := expected(a, pr.borrow); agrees(smp, c, m) {
 					ok++
 					break
 				}

@@ -333,14 +333,20 @@ func (r *Runtime) writeBlkio(cgroup string, bps int64) error {
 
 // Limits are the limits a container's cgroup shows under an allocation of
 // cpu millicores and mem bytes for it (quota and memory's rules above):
-// cpu in millicores and memory in bytes, -1 for no limit. For checking
+// cpu in millicores and memory in bytes, -1 for no limit. The memory is the
+// hard limit, or borrowing (enforce.Borrow) the reservation: the soft limit
+// (v1) or memory.low (v2), the Engine's MemoryReservation. For checking
 // what the runtime did from outside (make live).
-func Limits(cpu, mem int64) (cpuLimit, memLimit int64) {
+func Limits(cpu, mem int64, borrowing bool) (cpuLimit, memLimit int64) {
 	cpuLimit, memLimit = -1, -1
 	if q := quota(cpu); q > 0 {
 		cpuLimit = q * 1000 / cpuPeriod
 	}
-	if l, _ := memory(mem); l != unlimitedMemory {
+	switch l, _ := memory(mem); {
+	case l == unlimitedMemory:
+	case borrowing:
+		memLimit = max(mem, minMemory)
+	default:
 		memLimit = l
 	}
 	return cpuLimit, memLimit

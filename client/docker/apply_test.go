@@ -332,6 +332,9 @@ func TestApplyBorrow(t *testing.T) {
 	if a.Memory != domain || a.MemorySwap != domain || a.MemoryReservation != 128<<20 {
 		t.Fatalf("borrowing: update %+v, want the node's memory as the limit and 128MiB reserved", a)
 	}
+	if c, m := Limits(200, 128<<20, true); c != 200 || m != 128<<20 {
+		t.Errorf("Limits borrowing = %d, %d, want the reservation as memory", c, m)
+	}
 	want := strconv.Itoa(enforce.OOMScoreAdj(128<<20, domain))
 	for _, pid := range []int{10, 11, 20} {
 		if got := adj(pid); got != want {
