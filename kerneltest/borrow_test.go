@@ -26,9 +26,7 @@ import (
 func TestMemoryBorrowKillsTheBorrower(t *testing.T) {
 	needRoot(t, "memory limits and the OOM killer on real cgroups")
 	l := v1Layout(t)
-	if s := readTrim(t, "/proc/swaps"); strings.Count(s, "\n") > 0 {
-		t.Skip("skipped: swap is on, so the kernel could page the memory out instead of OOM-killing")
-	}
+	needNoSwap(t, "OOM-killing")
 	const (
 		mib      = 1 << 20
 		domain   = 192 * mib

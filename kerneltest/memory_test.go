@@ -21,9 +21,7 @@ import (
 func TestMemoryLoweredNotKilled(t *testing.T) {
 	needRoot(t, "a memory limit on a real cgroup")
 	l := v1Layout(t)
-	if s := readTrim(t, "/proc/swaps"); strings.Count(s, "\n") > 0 {
-		t.Skip("skipped: swap is on, so the kernel could page the memory out instead of refusing the lower limit")
-	}
+	needNoSwap(t, "refusing the lower limit")
 	const svc = "hold"
 	parent, procs := service(t, l, svc)
 	d := enforce.NewCgroupV1(l.V1, enforce.CgroupConfig{Parent: parent})
@@ -91,5 +89,14 @@ func TestMemoryLoweredNotKilled(t *testing.T) {
 	}
 	if strings.Contains(oom, "oom_kill ") && !strings.Contains(oom, "oom_kill 0") {
 		t.Errorf("the kernel OOM-killed in the cgroup: %s", oom)
+	}
+}
+
+// needNoSwap skips the test when swap is on: the kernel could page memory
+// out instead of what the test expects of it (what).
+func needNoSwap(t *testing.T, what string) {
+	t.Helper()
+	if s := readTrim(t, "/proc/swaps"); strings.Count(s, "\n") > 0 {
+		t.Skipf("skipped: swap is on, so the kernel could page the memory out instead of %s", what)
 	}
 }
