@@ -35,9 +35,9 @@ type World struct {
 	// Borrow is how the Allot client enforces memory (Borrows; "" is
 	// BorrowOff, its default): allot sim --memory-borrow.
 	Borrow string
-	p95         [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
-	norm        [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
-	fixed       []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
+	p95    [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
+	norm   [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)
+	fixed  []bidding.Vec // per node: capacities the scenario fixes (0: from the contention)
 }
 
 // clientEpoch is the simulated client's epoch in wall time (ClientEpoch).
