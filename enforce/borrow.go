@@ -13,7 +13,7 @@ import (
 )
 
 // Borrow is how memory is enforced when services may borrow it
-// (client.memory_borrow, the default): a service's plan allocation is a
+// (client.memory_borrow, off by default): a service's plan allocation is a
 // reservation, not a limit. Its hard limit is the node's memory (Domain),
 // so it can use what others reserved and do not use, or what nobody was
 // allocated; its reservation is what the kernel protects (v1
@@ -53,10 +53,12 @@ func OOMScoreAdj(reserved, domain int64) int {
 	return int(math.Round(1000 * float64(domain-reserved) / float64(domain)))
 }
 
-// limits are the memory files' values for an allocation of bytes: the hard
-// limit and the soft one (v1 soft_limit_in_bytes; v2 memory.low when
-// borrowing, else memory.high); 0 is no limit.
-func (b Borrow) limits(bytes int64) (hard, soft int64) {
+// Memory is the hard limit and the soft one for an allocation of bytes
+// (0 for no allocation: no limit): borrowing, the node's memory and the allocation (v1
+// soft_limit_in_bytes, v2 memory.low, the Engine's MemoryReservation);
+// else the allocation and 95% of it (v1 soft_limit_in_bytes, v2
+// memory.high, the Engine's MemoryReservation).
+func (b Borrow) Memory(bytes int64) (hard, soft int64) {
 	switch {
 	case bytes <= 0:
 		return 0, 0
@@ -106,23 +108,6 @@ func (b Borrow) Rank(dir string, reserved int64) error {
 		errs = append(errs, fmt.Errorf("reading %s: %w", procs, err))
 	}
 	return errors.Join(errs...)
-}
-
-// writeExisting writes value to a file that must exist (a procfs file:
-// creating one is never meant).
-func writeExisting(file, value string) error {
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return fmt.Errorf("opening %s to write %q: %w", file, value, err)
-	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %q to %s: %w", value, file, err)
-	}
-	return nil
 }
 
 // gone: the process exited between listing and writing.

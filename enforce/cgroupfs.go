@@ -12,8 +12,14 @@ import (
 // write, as `echo v > file` does (O_CREATE|O_TRUNC are what the shell uses:
 // harmless on cgroupfs, and they let a plain directory stand in for it in
 // tests). The error names the file and the value.
-func writeValue(file, value string) error {
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+func writeValue(file, value string) error { return write(file, value, os.O_CREATE) }
+
+// writeExisting is writeValue for a file that must exist (a procfs file:
+// creating one is never meant).
+func writeExisting(file, value string) error { return write(file, value, 0) }
+
+func write(file, value string, create int) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC|create, 0o644)
 	if err != nil {
 		return fmt.Errorf("opening %s to write %q: %w", file, value, bare(err))
 	}

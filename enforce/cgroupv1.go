@@ -110,7 +110,7 @@ func (h *v1) memory(dir, service string, alloc int64) error {
 	if err := mkdir(dir); err != nil {
 		return err
 	}
-	limit, softB := h.borrow.limits(alloc)
+	limit, softB := h.borrow.Memory(alloc)
 	soft, hard := "-1", "-1"
 	if limit > 0 {
 		soft, hard = strconv.FormatInt(softB, 10), strconv.FormatInt(limit, 10)

@@ -147,7 +147,7 @@ func (h *v2) apply(rel string, a bidding.Allocation) error {
 // reclaim), memory.high is max, memory.max the node's memory, and the
 // processes are ranked for the OOM killer by the allocation.
 func (h *v2) memory(dir, service string, alloc int64) error {
-	limit, soft := h.borrow.limits(alloc)
+	limit, soft := h.borrow.Memory(alloc)
 	if limit <= 0 {
 		return errors.Join(writeValue(filepath.Join(dir, "memory.high"), "max"), writeValue(filepath.Join(dir, "memory.max"), "max"))
 	}

@@ -149,10 +149,3 @@ func (k *Kernel) kills(alloc [][nr]int64, demand [][nr]float64) {
 		}
 	}
 }
-
-// Served is what each service got in an epoch under hard limits (no
-// borrowing), as the simulator models a real kernel (Kernel).
-func Served(w *World, alloc [][nr]int64, demand [][nr]float64) [][nr]float64 {
-	k := &Kernel{w: w, borrow: BorrowOff, killed: make([]bool, len(w.Svcs))}
-	return k.Served(alloc, demand, make([][nr]float64, len(w.Svcs)))
-}

@@ -154,7 +154,7 @@ func TestRecovery(t *testing.T) {
 }
 
 // TestScoreMatchesReplay: scoring a replay's own allocations with what
-// the simulator says was served (Served) gives the replay's figures.
+// the simulator says was served (Kernel.Served) gives the replay's figures.
 func TestScoreMatchesReplay(t *testing.T) {
 	w, f := smallWorld(t)
 	res, err := Replay(w, f, []string{PolicyStatic}, []float64{1}, ObserveDemand, 1, 1, nil)
@@ -175,7 +175,7 @@ func TestScoreMatchesReplay(t *testing.T) {
 				}
 			}
 		}
-		copy(g, Served(w, al, d))
+		NewKernel(w, nil, run.Policy).Served(al, d, g)
 		m.Alloc, m.Demand, m.Got = append(m.Alloc, al), append(m.Demand, d), append(m.Got, g)
 	}
 	got, err := Score(w, 1, m)

@@ -145,7 +145,7 @@ func TestOracleOptimalPerEpoch(t *testing.T) {
 					}
 				}
 			}
-			a.epoch(alloc, d, Served(w, alloc, d), has, wt, make([]bool, nsvc))
+			a.epoch(alloc, d, NewKernel(w, nil, PolicyOracle).Served(alloc, d, make([][nr]float64, nsvc)), has, wt, make([]bool, nsvc))
 			return a.util
 		}
 		oracle, err := newAllot(e, allotCfg{oracle: true}).allocate(0)

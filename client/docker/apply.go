@@ -101,7 +101,7 @@ func (r *Runtime) plan(s service, a bidding.Allocation) []applied {
 	out := make([]applied, n)
 	for i := range out {
 		out[i] = applied{pid: s.inst[i].Pid, cpuQuota: quota(cpu[i]), cpuShares: shares(cpu[i]), io: io[i], net: nt[i]}
-		out[i].memory, out[i].memoryRes = r.memory(mem[i])
+		out[i].memory, out[i].memoryRes = memory(r.borrow, mem[i])
 	}
 	return out
 }
@@ -126,23 +126,14 @@ func shares(millicores int64) int64 {
 	return max(millicores*1024/1000, 2)
 }
 
-// memory is the hard limit and the reservation for bytes: borrowing
-// (enforce.Borrow), the node's memory and bytes; else bytes and 95% of it.
-func (r *Runtime) memory(bytes int64) (limit, reservation int64) {
-	if bytes > 0 && r.borrow.On() {
-		bytes = max(bytes, minMemory)
-		return max(r.borrow.Domain, bytes), bytes
-	}
-	return memory(bytes)
-}
-
-// memory is the hard limit and the reservation (95%) for bytes.
-func memory(bytes int64) (limit, reservation int64) {
+// memory is the hard limit and the reservation for bytes under b: the
+// cgroup drivers' rule (enforce.Borrow.Memory: borrowing, the node's memory
+// and bytes; else bytes and 95% of it) above the Engine's minimum.
+func memory(b enforce.Borrow, bytes int64) (limit, reservation int64) {
 	if bytes <= 0 {
 		return unlimitedMemory, unlimitedMemory
 	}
-	limit = max(bytes, minMemory)
-	return limit, limit - limit/20
+	return b.Memory(max(bytes, minMemory))
 }
 
 func (r *Runtime) applyOne(ctx context.Context, svc string, in instance, want applied) error {
@@ -212,19 +203,29 @@ func (r *Runtime) applyOne(ctx context.Context, svc string, in instance, want ap
 	return errors.Join(errs...)
 }
 
+// memoryDir is a container's memory cgroup (v1 memory hierarchy, else v2).
+func (r *Runtime) memoryDir(cgroup string) (string, error) {
+	switch {
+	case cgroup == "":
+		return "", errors.New("its cgroup is unknown")
+	case r.layout.V1.Memory != "":
+		return filepath.Join(r.layout.V1.Memory, cgroup), nil
+	case r.layout.V2 != "":
+		return filepath.Join(r.layout.V2, cgroup), nil
+	}
+	return "", errors.New("no memory cgroup is mounted")
+}
+
 // memoryUsage reads a container's memory usage from its memory cgroup
 // (v1 memory.usage_in_bytes, v2 memory.current).
 func (r *Runtime) memoryUsage(cgroup string) (int64, error) {
-	var file string
-	switch {
-	case cgroup == "":
-		return 0, fmt.Errorf("its cgroup is unknown, so its memory usage cannot be read")
-	case r.layout.V1.Memory != "":
-		file = filepath.Join(r.layout.V1.Memory, cgroup, "memory.usage_in_bytes")
-	case r.layout.V2 != "":
-		file = filepath.Join(r.layout.V2, cgroup, "memory.current")
-	default:
-		return 0, fmt.Errorf("no memory cgroup is mounted, so its memory usage cannot be read")
+	dir, err := r.memoryDir(cgroup)
+	if err != nil {
+		return 0, fmt.Errorf("its memory usage cannot be read: %w", err)
+	}
+	file := filepath.Join(dir, "memory.current")
+	if r.layout.V1.Memory != "" {
+		file = filepath.Join(dir, "memory.usage_in_bytes")
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -245,16 +246,9 @@ func (r *Runtime) rank(cgroup string, reservation int64) error {
 	if !r.borrow.On() {
 		return nil
 	}
-	var dir string
-	switch {
-	case cgroup == "":
-		return fmt.Errorf("its cgroup is unknown, so its processes cannot be ranked for the OOM killer")
-	case r.layout.V1.Memory != "":
-		dir = filepath.Join(r.layout.V1.Memory, cgroup)
-	case r.layout.V2 != "":
-		dir = filepath.Join(r.layout.V2, cgroup)
-	default:
-		return fmt.Errorf("no memory cgroup is mounted, so its processes cannot be ranked for the OOM killer")
+	dir, err := r.memoryDir(cgroup)
+	if err != nil {
+		return fmt.Errorf("its processes cannot be ranked for the OOM killer: %w", err)
 	}
 	b := r.borrow
 	if b.Proc == "" {
@@ -342,7 +336,7 @@ func Limits(cpu, mem int64, borrowing bool) (cpuLimit, memLimit int64) {
 	if q := quota(cpu); q > 0 {
 		cpuLimit = q * 1000 / cpuPeriod
 	}
-	switch l, _ := memory(mem); {
+	switch l, _ := memory(enforce.Borrow{}, mem); {
 	case l == unlimitedMemory:
 	case borrowing:
 		memLimit = max(mem, minMemory)

@@ -48,13 +48,13 @@ func TestQuotaAndMemory(t *testing.T) {
 			t.Errorf("quota(%d) = %d, want %d", tc.m, got, tc.want)
 		}
 	}
-	if l, r := memory(128 << 20); l != 128<<20 || r != (128<<20)-(128<<20)/20 {
+	if l, r := memory(enforce.Borrow{}, 128<<20); l != 128<<20 || r != (128<<20)-(128<<20)/20 {
 		t.Errorf("memory(128MiB) = %d, %d", l, r)
 	}
-	if l, _ := memory(1 << 20); l != minMemory {
+	if l, _ := memory(enforce.Borrow{}, 1<<20); l != minMemory {
 		t.Errorf("memory(1MiB) = %d, want the Engine's minimum %d", l, minMemory)
 	}
-	if l, r := memory(0); l != unlimitedMemory || r != unlimitedMemory {
+	if l, r := memory(enforce.Borrow{}, 0); l != unlimitedMemory || r != unlimitedMemory {
 		t.Errorf("memory(0) = %d, %d, want unlimited", l, r)
 	}
 }
