@@ -269,7 +269,7 @@ func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Ru
 	out.Faults = pr.faults
 	if sr != nil {
 		out.Sim = sr.Metrics
-		sm := simMeasured(w, eff, sr)
+		sm := simMeasured(w, w.Capacities(o.Contention), sr)
 		for _, r := range liveResources {
 			if lm, err := sim.Score(w.Only(r), o.Contention, m); err == nil {
 				out.LiveResources[r.String()] = lm
@@ -287,10 +287,10 @@ func (pr *policyRun) report(w *sim.World, o Options, eff [][nr]int64, sr *sim.Ru
 
 // simMeasured is a replay's recorded allocations as a measured run (got as
 // the simulator models it under sr's policy, sim.Kernel, on nodes of
-// effective capacities eff), for per-resource scoring.
-func simMeasured(w *sim.World, eff [][nr]int64, sr *sim.Run) sim.Measured {
+// capacities nodes), for per-resource scoring.
+func simMeasured(w *sim.World, nodes []bidding.Node, sr *sim.Run) sim.Measured {
 	var m sim.Measured
-	kern := sim.NewKernel(w, eff, sr.Policy)
+	kern := sim.NewKernel(w, nodes, sr.Policy)
 	for k := 0; k < w.Steps; k++ {
 		al := make([][nr]int64, len(w.Svcs))
 		d := make([][nr]float64, len(w.Svcs))

@@ -27,7 +27,9 @@ func TestKernelKills(t *testing.T) {
 		{"borrowing: one kill is not enough", PolicyAllot, BorrowOn, []int64{30, 40, 30}, []float64{60, 70, 10}, []bool{true, true, false}},
 		{"second kill: the next in order too", PolicyAllot, BorrowSecondKill, []int64{30, 40, 30}, []float64{50, 70, 10}, []bool{true, true, false}},
 		{"second kill: none where none is needed", PolicyAllot, BorrowSecondKill, []int64{50, 50}, []float64{60, 30}, []bool{false, false}},
-		{"the oracle keeps hard limits", PolicyOracle, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
+		{"the oracle borrows too", PolicyOracle, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{false, false}},
+		{"the baselines keep hard limits", PolicyReactive, BorrowOn, []int64{50, 50}, []float64{60, 30}, []bool{true, false}},
+		{"borrowing: the node's whole memory, headroom included", PolicyAllot, BorrowOn, []int64{45, 45}, []float64{70, 30}, []bool{false, false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,8 +43,7 @@ func TestKernelKills(t *testing.T) {
 				alloc[s][m], demand[s][m] = tc.alloc[s], tc.demand[s]
 				alloc[s][bidding.CPU], demand[s][bidding.CPU] = 100, 100
 			}
-			eff := [][nr]int64{{1000, 100, 0, 0}}
-			k := NewKernel(w, eff, tc.policy)
+			k := NewKernel(w, []bidding.Node{{Name: "n", Capacity: bidding.Vec{1000, 100, 0, 0}}}, tc.policy)
 			got := k.Served(alloc, demand, make([][nr]float64, len(w.Svcs)))
 			for s := range tc.killed {
 				if k.Killed(s) != tc.killed[s] {

@@ -42,7 +42,7 @@ func replayWatched(w *World, f *Forecasts, name string, c float64, obs string, r
 		return nil, err
 	}
 	e := &env{w: w, f: f, nodes: nodes, eff: eff, obs: obs, borrow: w.BorrowsMemory(name)}
-	kern := NewKernel(w, eff, name)
+	kern := NewKernel(w, nodes, name)
 	p, err := newPolicy(name, e)
 	if err != nil {
 		return nil, err
