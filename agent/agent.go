@@ -67,6 +67,9 @@ type Agent struct {
 	usageCfg *usage.Config
 	// metrics is this agent's registry, served at /metrics.
 	metrics *metrics.Registry
+	// decoy is the command of the OOM decoy a borrowing client runs
+	// (SetDecoy); nil: none is run.
+	decoy []string
 }
 
 // New prepares an agent; nothing binds until Run.
@@ -77,6 +80,11 @@ func New(cfg *config.Config, log hclog.Logger, version string) *Agent {
 
 // SetOutput sets where the dev demo prints what enforcement would do (before Run).
 func (a *Agent) SetOutput(w io.Writer) { a.out = w }
+
+// SetDecoy sets the command that starts the OOM decoy (enforce.Decoy) where
+// the client borrows memory (before Run): the agent's own binary's `allot
+// oom-decoy`. Unset, none is run.
+func (a *Agent) SetDecoy(argv ...string) { a.decoy = argv }
 
 // Handle adds an HTTP handler to the API (before Run).
 func (a *Agent) Handle(pattern string, h http.Handler) { a.extra[pattern] = h }

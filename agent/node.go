@@ -2,7 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/allot-dev/allot/baseline"
@@ -77,6 +81,9 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		}
 	}
 	n.fallback = driver
+	if a.borrow().On() && !cfg.Dev {
+		n.closers = append(n.closers, a.startDecoy(ctx, driver))
+	}
 	cg, err := cgroupsvc.New(cfg.CgroupParent, cfg.Services, driver, a.log.Named("client"))
 	if err != nil {
 		n.close()
@@ -118,6 +125,43 @@ func (a *Agent) measurer() (client.Measurer, error) {
 	c := *ucfg
 	c.Parent = "" // instances name their cgroup from the hierarchy root
 	return usage.New(c), nil
+}
+
+// startDecoy keeps the OOM decoy (enforce.Decoy) running, in the
+// enforcement driver's memory domain where it has one, until ctx ends or
+// the returned closer stops it and removes its cgroup.
+func (a *Agent) startDecoy(ctx context.Context, driver enforce.Driver) (closer func() error) {
+	log := a.log.Named("client")
+	if len(a.decoy) == 0 {
+		log.Warn("no OOM decoy: this agent was not told how to start one; a second OOM kill may take a service within its reservation")
+		return func() error { return nil }
+	}
+	argv := append(append([]string{}, a.decoy...), "--memory", strconv.Itoa(enforce.DecoyMemory))
+	var join []string
+	if dc, ok := driver.(enforce.Decoyer); ok {
+		var err error
+		join, err = dc.DecoyCgroup(ctx)
+		if err != nil {
+			log.Warn("the OOM decoy runs in the agent's cgroup: its own could not be made", "error", err)
+		}
+		for _, f := range join {
+			argv = append(argv, "--join", f)
+		}
+	}
+	d := &enforce.Decoy{Argv: argv, Log: log.Named("oom-decoy")}
+	log.Info("OOM decoy started: a second OOM kill takes it, not a service within its reservation", "command", strings.Join(argv, " "))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Run(ctx)
+		for _, f := range join { // its cgroup, empty now
+			if err := os.Remove(filepath.Dir(f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				log.Warn("the OOM decoy's cgroup is left behind", "error", err)
+			}
+		}
+	}()
+	return func() error { cancel(); <-done; return nil }
 }
 
 // borrow is how memory is enforced (client.memory_borrow): allocations as

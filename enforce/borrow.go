@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 )
 
 // Borrow is how memory is enforced when services may borrow it
-// (client.memory_borrow, off by default): a service's plan allocation is a
+// (client.memory_borrow, on by default): a service's plan allocation is a
 // reservation, not a limit. Its hard limit is the node's memory (Domain),
 // so it can use what others reserved and do not use, or what nobody was
 // allocated; its reservation is what the kernel protects (v1
@@ -44,13 +43,14 @@ func (b Borrow) On() bool { return b.Domain > 0 }
 // process's oom_score_adj needs no privilege, lowering it below 0 needs
 // CAP_SYS_RESOURCE (which root in a container, as here, often lacks:
 // measured, kerneltest), and a node's own daemons at 0 stay behind every
-// borrower.
+// borrower. It is rounded down, so that no service at or below its
+// reservation ranks above the OOM decoy (DecoyMemory).
 func OOMScoreAdj(reserved, domain int64) int {
 	if domain <= 0 {
 		return 0
 	}
 	reserved = min(max(reserved, 0), domain)
-	return int(math.Round(1000 * float64(domain-reserved) / float64(domain)))
+	return int(1000 * (domain - reserved) / domain) // rounded down: see DecoyMemory
 }
 
 // Memory is the hard limit and the soft one for an allocation of bytes

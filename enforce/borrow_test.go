@@ -16,6 +16,7 @@ func TestOOMScoreAdj(t *testing.T) {
 	}{
 		{0, 1 << 30, 1000},
 		{1 << 28, 1 << 30, 750},
+		{1 << 30, 3 << 30, 666}, // rounded down: never above the decoy at its reservation
 		{1 << 30, 1 << 30, 0},
 		{2 << 30, 1 << 30, 0}, // never negative: lowering it needs CAP_SYS_RESOURCE
 		{1 << 20, 0, 0},       // hard limits: nothing ranked

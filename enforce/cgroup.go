@@ -24,6 +24,8 @@ type hierarchy interface {
 	create(rel string) error
 	// ioOff says why io is not enforced ("" when it is).
 	ioOff() string
+	// memoryDir is rel's directory in the memory hierarchy.
+	memoryDir(rel string) string
 }
 
 // CgroupConfig is what both cgroup versions need besides their mount points.

@@ -38,6 +38,8 @@ type v1 struct {
 
 func (h *v1) name() string { return "cgroup-v1" }
 
+func (h *v1) memoryDir(rel string) string { return filepath.Join(h.m.Memory, rel) }
+
 func (h *v1) ioOff() string {
 	switch {
 	case len(h.devices) == 0:

@@ -36,6 +36,8 @@ type v2 struct {
 func (h *v2) name() string  { return "cgroup-v2" }
 func (h *v2) ioOff() string { return h.noIO }
 
+func (h *v2) memoryDir(rel string) string { return filepath.Join(h.root, rel) }
+
 func (h *v2) create(rel string) error {
 	if err := mkdir(filepath.Join(h.root, rel)); err != nil {
 		return err

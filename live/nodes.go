@@ -158,6 +158,7 @@ ports {
 client {
   enabled = true
   policy  = %q
+  cgroup_parent = %q
   memory_borrow = %t
   capacity {
     cpu    = "%dm"
@@ -165,7 +166,7 @@ client {
   }
   docker { enabled = true }
 }
-`, node, dataDir, bind, bind, httpAddr, gossip, raft, policy, borrow, capacity[bidding.CPU], capacity[bidding.Memory])
+`, node, dataDir, bind, bind, httpAddr, gossip, raft, policy, "/allot-live-"+node, borrow, capacity[bidding.CPU], capacity[bidding.Memory])
 }
 
 func (a *agent) start() error {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ func (e *env) runAgent(args []string) error {
 	defer cancel()
 	a := agent.New(cfg, log, version)
 	a.SetOutput(e.stdout)
+	if exe, err := os.Executable(); err == nil {
+		a.SetDecoy(exe, "oom-decoy")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.Run(ctx) }()
 	if cfg.Dev {

@@ -94,7 +94,7 @@ talk to an agent's HTTP API.`,
 	add(groupCluster, statusCmd(e), membersCmd(e), joinCmd(e), leaveCmd(e), healthCmd(e), operatorCmd(e), auditCmd(e))
 	add(groupAlloc, servicesCmd(e), serviceCmd(e), bidCmd(e), planCmd(e), boostCmd(e), forecastCmd(e), usageCmd(e))
 	add(groupACL, aclCmd(e), tlsCmd(e), keygenCmd(e))
-	add(groupTools, simCmd(e), benchCmd(e), loadgenCmd(e), versionCmd(e))
+	add(groupTools, simCmd(e), benchCmd(e), loadgenCmd(e), versionCmd(e), oomDecoyCmd(e))
 
 	root.SetHelpCommand(&cobra.Command{
 		Use:     "help [COMMAND]...",

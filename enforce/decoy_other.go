@@ -1,0 +1,7 @@
+//go:build !linux
+
+package enforce
+
+import "syscall"
+
+func decoyAttr() *syscall.SysProcAttr { return nil }
