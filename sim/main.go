@@ -99,7 +99,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Options, error) {
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "parallel workers")
 	fs.BoolVar(&o.Progress, "progress", term.IsTerminal(stderr), "progress bar on stderr (default: only when stderr is a terminal)")
 	fs.StringVar(&o.Observe, "observe", ObserveDemand, "what Allot's forecasters observe: demand (cpu and memory at their true demand), client (as the node client: the demand, but nothing in an epoch the kernel held back unprobed) or capped (usage capped at the allocation)")
-	fs.StringVar(&o.Borrow, "memory-borrow", BorrowOff, "how the Allot client enforces memory (client.memory_borrow): off (the allocation is a hard limit), on (a reservation; the node's kernel kills only when its memory is all used, the service furthest above its reservation first) or second-kill (on, with one more kill on every node that kills: the pessimistic bound kerneltest measured)")
+	fs.StringVar(&o.Borrow, "memory-borrow", BorrowOn, "how the Allot client enforces memory (client.memory_borrow): on (the default: a reservation; the node's kernel kills only when its memory is all used, the service furthest above its reservation first, and the OOM decoy takes any second kill), off (the allocation is a hard limit) or second-kill (on, with one more kill on every node that kills: the bound without the decoy)")
 	if err := cliflag.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,8 @@ type World struct {
 	// epoch: its prediction must model the same clients.
 	ClientEpoch time.Duration
 	// Borrow is how the Allot client enforces memory (Borrows; "" is
-	// BorrowOff, its default): allot sim --memory-borrow.
+	// BorrowOff): allot sim --memory-borrow, whose default is BorrowOn,
+	// the client's.
 	Borrow string
 	p95    [][nr]float64 // per service: organic 95th percentile over the evaluated window (capacity basis; see Build)
 	norm   [][nr]float64 // per service: the unit slack and shortfall are counted in (p95, or the series' size where p95 is 0)

@@ -34,7 +34,7 @@ func run(args []string) int {
 	fs.Float64Var(&o.Days, "days", 0, "evaluated trace days (0: the scenario's)")
 	fs.Float64Var(&o.Contention, "contention", 0, "contention Σp95/capacity (0: the scenario's first)")
 	policies := fs.String("policy", "allot,static", "policies to run, comma-separated: "+strings.Join(baseline.Policies(), ", "))
-	fs.BoolVar(&o.MemoryBorrow, "memory-borrow", false, "run the allot clients with client.memory_borrow (memory allocations as reservations under the node's memory) and predict with it")
+	fs.BoolVar(&o.MemoryBorrow, "memory-borrow", true, "run the allot clients with client.memory_borrow, their default (memory allocations as reservations under the node's memory, the OOM decoy beside them), and predict with it; false: hard limits")
 	fs.BoolVar(&o.Kill, "kill", true, "kill -9 one client in the middle of the allot run, then restart it")
 	jsonOut := fs.Bool("json", false, "print report.json instead of the table")
 	fs.BoolVar(&o.Rescore, "rescore", false, "no containers: compute the report again from the runs saved in --out (after a simulator change)")
