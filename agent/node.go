@@ -148,7 +148,7 @@ func (a *Agent) startDecoy(ctx context.Context, driver enforce.Driver) (closer f
 			argv = append(argv, "--join", f)
 		}
 	}
-	d := &enforce.Decoy{Argv: argv, Log: log.Named("oom-decoy")}
+	d := &enforce.Decoy{Argv: argv, Log: log.Named("oom-decoy"), Killed: a.metrics.DecoyKilled}
 	log.Info("OOM decoy started: a second OOM kill takes it, not a service within its reservation", "command", strings.Join(argv, " "))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

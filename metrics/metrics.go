@@ -25,6 +25,7 @@ type Registry struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	bids     prometheus.Counter
+	decoy    prometheus.Counter
 }
 
 // New makes a registry with the Go and process collectors and the agent's
@@ -45,7 +46,11 @@ func New() *Registry {
 		Namespace: Namespace, Name: "bids_received_total",
 		Help: "Bids accepted by this server as leader.",
 	})
-	r.reg.MustRegister(r.requests, r.latency, r.bids,
+	r.decoy = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "client_oom_decoy_kills_total",
+		Help: "Times the kernel's OOM killer took this node's OOM decoy: a second kill that would have fallen on a service within its memory reservation.",
+	})
+	r.reg.MustRegister(r.requests, r.latency, r.bids, r.decoy,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
@@ -78,3 +83,6 @@ func (r *Registry) ObserveHTTP(method, route string, code int, d time.Duration) 
 
 // BidsReceived counts bids accepted as leader.
 func (r *Registry) BidsReceived(n int) { r.bids.Add(float64(n)) }
+
+// DecoyKilled counts one OOM kill of the node's OOM decoy (enforce.Decoy).
+func (r *Registry) DecoyKilled() { r.decoy.Inc() }

@@ -134,15 +134,16 @@ func TestRegistryServesStandardFamilies(t *testing.T) {
 	r.ObserveHTTP("GET", "/v1/plan", 200, 3*time.Millisecond)
 	r.ObserveHTTP("BREW", "/", 405, time.Millisecond)
 	r.BidsReceived(3)
+	r.DecoyKilled()
 	body := scrape(t, r)
 	for _, want := range []string{"go_goroutines ", "# TYPE allot_http_request_duration_seconds histogram",
 		`allot_http_request_duration_seconds_bucket{method="GET",route="/v1/plan",le="0.005"} 1`,
-		`allot_http_requests_total{code="405",method="other",route="/"} 1`, "allot_bids_received_total 3"} {
+		`allot_http_requests_total{code="405",method="other",route="/"} 1`, "allot_bids_received_total 3", "allot_client_oom_decoy_kills_total 1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("missing %q", want)
 		}
 	}
-	if _, err := testutil.GatherAndLint(r.Gatherer(), "allot_http_requests_total", "allot_http_request_duration_seconds", "allot_bids_received_total"); err != nil {
+	if _, err := testutil.GatherAndLint(r.Gatherer(), "allot_http_requests_total", "allot_http_request_duration_seconds", "allot_bids_received_total", "allot_client_oom_decoy_kills_total"); err != nil {
 		t.Error(err)
 	}
 }
