@@ -65,23 +65,40 @@ func MemoryBid(q bidding.Quantiles, deadband float64) bidding.Quantiles {
 	return q
 }
 
+// Lent says what a client gets above its reservation within the epoch:
+// cpu, io and net lent by its looks (Looks: LooksServe at its epoch), and
+// memory borrowed from the node where the kernel drivers enforce
+// reservations (Memory: client.memory_borrow, enforce.Borrow).
+type Lent struct{ Looks, Memory bool }
+
+// covers says whether resource r is lent above its reservation.
+func (l Lent) covers(r bidding.Resource) bool {
+	if r == bidding.Memory {
+		return l.Memory
+	}
+	return l.Looks && slices.Contains(Lendable(), r)
+}
+
 // ClassTop moves the top of a bid of resource r (its p99: the solver
 // grants at most that) to what class c reserves of forecast f.
-//   - cpu, io and net (Lendable) where the client lends (lends): what a
-//     service needs above its plan is lent from its node's room within
-//     seconds (the looks, tick.go), so the plan reserves a critical
-//     service's p90 and a standard or batch one's p50, and nothing above.
-//     Lends are water-filled without regard to class, so what a critical
-//     service must have is reserved, not lent.
-//   - memory, never lent (an OOM kill, not a throttle), and every resource
-//     of a client that does not lend: critical p99,
+//   - what the client gets above its reservation within the epoch (lent):
+//     cpu, io and net lent from its node's room within seconds (the looks,
+//     tick.go), memory borrowed from what the node's other services do not
+//     use: the plan reserves a critical service's p90 and a standard or
+//     batch one's p50, and nothing above. Lends are water-filled without
+//     regard to class, so what a critical service must have is reserved,
+//     not lent; a borrower is the OOM killer's first choice in proportion to
+//     how far above its reservation it is. Memory chosen on the tuning draws
+//     (docs/BENCHMARKS.md, "The OOM decoy").
+//   - memory where it is a hard limit (an OOM kill, not a throttle), and
+//     every resource of a client that does not lend: critical p99,
 //     standard the forecast's own calibrated p95 (within [p90, p99]: for
 //     a spiky or intermittent series p95 may sit at p90 — a burst in fewer
 //     than 5% of the steps — or near p99), batch p90; an OOM kill of a
 //     batch job costs a restart, which padding it to p99 at every step cost
 //     more than in slack.
-func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class, r bidding.Resource, lends bool) bidding.Quantiles {
-	if lends && slices.Contains(Lendable(), r) {
+func ClassTop(b bidding.Quantiles, f forecast.Quantiles, c bidding.Class, r bidding.Resource, lent Lent) bidding.Quantiles {
+	if lent.covers(r) {
 		top := b.P50
 		if c == bidding.ClassCritical {
 			top = b.P90
@@ -164,8 +181,8 @@ type Surge struct {
 // its class reserves (ClassTop; lends: the client lends its node's room),
 // memory padded by the deadband, and with surge set floored at the
 // measured demand.
-func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, lends bool, surge *Surge) bidding.Quantiles {
-	b := ClassTop(BidQuantiles(q), q, c, r, lends)
+func ClientBid(r bidding.Resource, c bidding.Class, q forecast.Quantiles, deadband float64, lent Lent, surge *Surge) bidding.Quantiles {
+	b := ClassTop(BidQuantiles(q), q, c, r, lent)
 	if r == bidding.Memory {
 		b = MemoryBid(b, deadband)
 	}

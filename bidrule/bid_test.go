@@ -31,7 +31,7 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 		{"huge", bidding.CPU, bidding.ClassCritical, forecast.Quantiles{P50: 1e300, P90: math.Inf(1), P99: math.Inf(1)}, bidding.Quantiles{P50: bidding.MaxQuantity, P90: bidding.MaxQuantity, P99: bidding.MaxQuantity}},
 	}
 	for _, c := range cases {
-		got := ClientBid(c.r, c.c, c.q, 0.02, true, nil)
+		got := ClientBid(c.r, c.c, c.q, 0.02, Lent{Looks: true}, nil)
 		if got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
@@ -53,7 +53,7 @@ func TestClientBidsAlwaysValidate(t *testing.T) {
 func TestSurgedMemoryBidValidates(t *testing.T) {
 	q := forecast.Quantiles{P50: 100, P90: 200, P99: 300}
 	for _, s := range []*Surge{{Demand: 1000}, {Demand: 1000, Margin: 0.1}, {Demand: 1000, Exact: true}} {
-		got := ClientBid(bidding.Memory, bidding.ClassStandard, q, 0.02, true, s)
+		got := ClientBid(bidding.Memory, bidding.ClassStandard, q, 0.02, Lent{Looks: true}, s)
 		b := bidding.Bid{Service: "s", Node: "n", Resources: map[string]bidding.Quantiles{"memory": got}}
 		if err := b.Validate(); err != nil || got.P90 < 1000 || got.Max != 0 && got.Max < got.P99 {
 			t.Errorf("surge %+v: %+v (%v)", *s, got, err)
@@ -82,7 +82,7 @@ func TestLendableReserved(t *testing.T) {
 		{"a bounded surge above the reservation", bidding.CPU, bidding.ClassBatch, &Surge{Demand: 60, Margin: 0.15}, bidding.Quantiles{P50: 5, P90: 60, P99: 69}},
 	}
 	for _, c := range cases {
-		if got := ClientBid(c.r, c.c, q, 0.02, true, c.surge); got != c.want {
+		if got := ClientBid(c.r, c.c, q, 0.02, Lent{Looks: true}, c.surge); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
 	}

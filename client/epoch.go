@@ -240,9 +240,10 @@ func (c *Client) forecast(ctx context.Context, d discovered, r bidding.Resource,
 	}
 	// cpu, io and net reserve less where looks lend the rest within
 	// seconds of the epoch (bidrule.LooksServe); a replayed service (the
-	// dev demo) is never looked at.
-	lends := c.looks() && !replayed && bidrule.LooksServe(c.settings.interval)
-	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, lends, surge), true, nil
+	// dev demo) is never looked at. Memory reserves less where it is
+	// borrowed.
+	lent := bidrule.Lent{Looks: c.looks() && !replayed && bidrule.LooksServe(c.settings.interval), Memory: c.cfg.Borrow}
+	return bidrule.ClientBid(r, d.Def.Class, qs[len(qs)-1], c.settings.deadband, lent, surge), true, nil
 }
 
 // measure is one service's usage over the last interval: replayed, or the

@@ -202,8 +202,10 @@ func (p *allotPolicy) bidFor(s, k int) (bidding.Bid, error) {
 		}
 		surgeBid := sg
 		// the simulated client lends (lend.go, tick.go), soon enough to
-		// reserve less where its looks serve most of the epoch
-		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, bidrule.LooksServe(p.e.w.clientEpoch()), surgeBid)
+		// reserve less where its looks serve most of the epoch, and
+		// borrows memory where the kernel model lets it (Kernel)
+		lent := bidrule.Lent{Looks: bidrule.LooksServe(p.e.w.clientEpoch()), Memory: p.e.borrow}
+		q := bidrule.ClientBid(bidding.Resource(r), sv.Def.Class, fq, p.opts.Deadband, lent, surgeBid)
 		if !p.cfg.fair {
 			// Workaround: bidding has no switch for fairness floors; a bid
 			// without a median gets no floor (floors are a share of p50).
