@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/allot-dev/allot/baseline"
@@ -30,6 +30,7 @@ type node struct {
 	runtimes []workload.Runtime
 	fallback enforce.Driver
 	measure  client.Measurer
+	borrow   enforce.Borrow // how memory is enforced, for every runtime and the client
 	closers  []func() error
 }
 
@@ -44,7 +45,7 @@ func (n *node) close() {
 // --docker, and in --dev without --docker the demo's trace replay.
 func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 	cfg := a.cfg
-	n := &node{}
+	n := &node{borrow: a.borrow()}
 	if cfg.Dev && !cfg.Docker {
 		d, err := demo.New(a.out)
 		if err != nil {
@@ -58,7 +59,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		return nil, err
 	}
 	if cfg.Docker {
-		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices, Borrow: a.borrow()})
+		rt, err := docker.New(ctx, docker.Options{Socket: strings.TrimPrefix(cfg.DockerSocket, "unix://"), Node: cfg.NodeName, Log: a.log.Named("client"), Devices: devices, Borrow: n.borrow})
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +73,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 	}
 	var driver enforce.Driver = &enforce.DryRun{Out: a.out} // --dev --docker: only containers are limited for real
 	if !cfg.Dev {
-		if driver, err = a.driver(ctx, devices); err != nil {
+		if driver, err = a.driver(ctx, devices, n.borrow); err != nil {
 			n.close()
 			return nil, fmt.Errorf("enforcement: %w", err)
 		}
@@ -81,7 +82,7 @@ func (a *Agent) buildNode(ctx context.Context) (*node, error) {
 		}
 	}
 	n.fallback = driver
-	if a.borrow().On() && !cfg.Dev {
+	if n.borrow.On() && !cfg.Dev {
 		n.closers = append(n.closers, a.startDecoy(ctx, driver))
 	}
 	cg, err := cgroupsvc.New(cfg.CgroupParent, cfg.Services, driver, a.log.Named("client"))
@@ -136,7 +137,7 @@ func (a *Agent) startDecoy(ctx context.Context, driver enforce.Driver) (closer f
 		log.Warn("no OOM decoy: this agent was not told how to start one; a second OOM kill may take a service within its reservation")
 		return func() error { return nil }
 	}
-	argv := append(append([]string{}, a.decoy...), "--memory", strconv.Itoa(enforce.DecoyMemory))
+	argv := slices.Clone(a.decoy) // its --memory defaults to enforce.DecoyMemory
 	var join []string
 	if dc, ok := driver.(enforce.Decoyer); ok {
 		var err error
@@ -177,7 +178,7 @@ func (a *Agent) borrow() enforce.Borrow {
 // runClient runs the node client until ctx ends.
 func (a *Agent) runClient(ctx context.Context, n *node) {
 	cl, err := client.New(client.Config{Node: a.cfg.NodeName, API: a.localAPI(), Runtimes: n.runtimes,
-		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy, NoLend: a.cfg.NoLend, Borrow: a.borrow().On()})
+		Fallback: n.fallback, Measure: n.measure, DataDir: a.cfg.DataDir, Log: a.log.Named("client"), Policy: a.cfg.ClientPolicy, NoLend: a.cfg.NoLend, Borrow: n.borrow.On()})
 	if err != nil {
 		a.log.Error("node client not started", "error", err)
 		return
@@ -193,7 +194,7 @@ func (a *Agent) runClient(ctx context.Context, n *node) {
 // cgroup-v1/cgroup-v2 that cannot be used is an error that stops the agent.
 // Where each service lives comes from this agent's service blocks, else from
 // the registry through the local API (see enforce.Book).
-func (a *Agent) driver(ctx context.Context, devices []enforce.Device) (enforce.Driver, error) {
+func (a *Agent) driver(ctx context.Context, devices []enforce.Device, borrow enforce.Borrow) (enforce.Driver, error) {
 	out := a.log.Named("enforce").StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug})
 	if a.cfg.Enforce == "none" {
 		return &enforce.DryRun{Out: out}, nil
@@ -204,7 +205,7 @@ func (a *Agent) driver(ctx context.Context, devices []enforce.Device) (enforce.D
 	}
 	book := enforce.NewBook(local, a.registryTargets, a.cfg.DataDir, a.log)
 	return enforce.New(ctx, enforce.Options{Mode: a.cfg.Enforce, Parent: a.cfg.CgroupParent, Devices: devices,
-		Resolver: book, Log: a.log, DryRunOut: out, Borrow: a.borrow()})
+		Resolver: book, Log: a.log, DryRunOut: out, Borrow: borrow})
 }
 
 // registryTargets reads every registered service's cgroup and interface
